@@ -1,0 +1,2 @@
+-- name: count_concerts :one
+select count(*) as concerts from concerts

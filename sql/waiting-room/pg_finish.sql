@@ -1,0 +1,4 @@
+-- name: pg_finish :exec
+-- $1 seq, $2 concert_id, $3 user_id
+update queue_sessions set status = 'DONE', ended_at = now()
+where seq = $1::bigint and concert_id = $2::uuid and user_id = $3::text and status = 'ACTIVE'

@@ -1,0 +1,17 @@
+-- name: pg_poll :one
+-- The status of one place; for a live WAITING place it is also the heartbeat.
+-- $1 seq, $2 concert_id, $3 user_id, $4 waiting idle seconds
+with heartbeat as (
+  update queue_sessions set last_seen_at = now()
+  where seq = $1::bigint and concert_id = $2::uuid and user_id = $3::text and status = 'WAITING'
+    and last_seen_at > now() - make_interval(secs => $4::int)
+)
+select
+  v.status,
+  case when v.status = 'WAITING' then queue_position(s.concert_id, s.seq, $4::int) end as position,
+  case when v.status = 'ACTIVE' then (extract(epoch from s.active_until) * 1000)::bigint end as active_until_ms,
+  queue_admitted_per_second(s.concert_id) as admitted_per_second
+from queue_sessions s
+join queue_lines l using (concert_id)
+cross join lateral (select queue_effective_status(s.status, s.last_seen_at, s.active_until, l.sold_out, $4::int) as status) v
+where s.seq = $1::bigint and s.concert_id = $2::uuid and s.user_id = $3::text

@@ -1,0 +1,82 @@
+import { Elysia } from 'elysia'
+import { swagger } from '@elysiajs/swagger'
+import type { Config } from './config'
+import type { Sql } from './db/client'
+import { httpEdge, MAX_BODY_BYTES } from './http/edge'
+import { Problem } from './http/schemas'
+import type { Log } from './log'
+import { adminRoutes } from './admin/routes'
+import { balanceRoutes } from './balance/routes'
+import type { Balance } from './balance/balance'
+import { catalogueRoutes } from './catalogue/routes'
+import type { Catalogue } from './catalogue/catalogue'
+import { healthRoutes } from './health/routes'
+import { holdRoutes } from './holds/routes'
+import type { Holds } from './holds/holds'
+import { devTokenRoutes } from './identity/routes'
+import type { UserTokens } from './identity/user-tokens'
+import { paymentRoutes } from './payments/routes'
+import { waitingRoomRoutes } from './waiting-room/routes'
+import type { WaitingRoom } from './waiting-room/waiting-room'
+
+export interface Services {
+  config: Config
+  sql: Sql
+  catalogue: Catalogue
+  holds: Holds
+  balance: Balance
+  room: WaitingRoom
+  userTokens: UserTokens
+  log: Log
+  isShuttingDown: () => boolean
+}
+
+export const API_VERSION = '1.0.0'
+
+export function buildApp(s: Services) {
+  const { config } = s
+  return new Elysia({ normalize: false, serve: { maxRequestBodySize: MAX_BODY_BYTES * 4 } })
+    .use(httpEdge({ production: config.production, log: s.log }))
+    .use(
+      swagger({
+        path: '/swagger',
+        exclude: ['/swagger', '/swagger/json'],
+        documentation: {
+          info: {
+            title: 'Concert booking API with a virtual waiting room',
+            version: API_VERSION,
+            description:
+              'Join the waiting room of a concert, poll until ACTIVE, then list dates and seats, hold a seat and pay it from a prepaid balance. Every error is application/problem+json with a stable `code`.',
+          },
+          tags: [
+            { name: 'waiting room', description: 'The per-concert line and its queue tokens' },
+            { name: 'catalogue', description: 'Concerts, dates and seats' },
+            { name: 'reservations', description: 'Seat holds' },
+            { name: 'balance', description: 'Prepaid balance and its ledger' },
+            { name: 'payments', description: 'Paying a hold' },
+            { name: 'admin', description: 'Operator API (X-Admin-Key)' },
+            { name: 'dev', description: 'Local development helpers' },
+            { name: 'health', description: 'Liveness and readiness' },
+          ],
+          components: {
+            schemas: { Problem },
+            securitySchemes: {
+              bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HS256 user token; sub = user id' },
+              queueToken: { type: 'apiKey', in: 'header', name: 'X-Queue-Token', description: 'From POST /v1/queue/tokens' },
+              adminKey: { type: 'apiKey', in: 'header', name: 'X-Admin-Key', description: 'ADMIN_API_KEY' },
+            },
+          },
+        },
+      }),
+    )
+    .use(healthRoutes(s.sql, s.room.store, s.isShuttingDown))
+    .use(config.authDevTokens ? devTokenRoutes(s.userTokens) : new Elysia())
+    .use(waitingRoomRoutes(s.room, s.userTokens))
+    .use(catalogueRoutes(s.catalogue, s.room, s.userTokens))
+    .use(holdRoutes(s.holds, s.catalogue, s.room, s.userTokens, config.holdTtlSeconds))
+    .use(balanceRoutes(s.sql, s.balance, s.userTokens, config.maxCharge))
+    .use(paymentRoutes(s.sql, s.room, s.userTokens))
+    .use(adminRoutes(s.catalogue, config.adminApiKey, config.maxBalance))
+}
+
+export type App = ReturnType<typeof buildApp>

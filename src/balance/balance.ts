@@ -1,0 +1,69 @@
+import type { Db, Sql } from '../db/client'
+import { statements } from '../db/statements'
+import { Problem } from '../http/problems'
+
+const q = statements('balance', ['get_balance', 'charge', 'history'])
+
+export interface LedgerEntry {
+  entryId: string
+  type: 'CHARGE' | 'PAYMENT'
+  amount: number
+  balanceAfter: number
+  reservationId: string | null
+  paymentId: string | null
+  createdAt: string
+}
+
+export interface MoneyRules {
+  maxBalance: number
+}
+
+// Cursors are opaque to clients: the ledger sequence number of the last entry seen.
+const encodeCursor = (seq: number) => Buffer.from(`l${seq}`).toString('base64url')
+function decodeCursor(cursor: string): number {
+  const match = /^l(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))
+  if (!match) throw new Problem('VALIDATION_FAILED', 'cursor is not a cursor this API returned')
+  return Number(match[1])
+}
+
+export function balance(sql: Sql, rules: MoneyRules) {
+  return {
+    async get(userId: string): Promise<number> {
+      const [row] = await q.get_balance<{ balance: number }>(sql, [userId])
+      return row!.balance
+    },
+
+    async charge(db: Db, userId: string, amount: number) {
+      const [row] = await q.charge<{ entry_id: string; balance: number }>(db, [crypto.randomUUID(), userId, amount, rules.maxBalance])
+      if (!row) throw new Problem('BALANCE_LIMIT', `A balance cannot exceed ${rules.maxBalance}`)
+      return { chargeId: row.entry_id, amount, balance: row.balance }
+    },
+
+    async history(userId: string, limit: number, cursor: string | undefined) {
+      const before = cursor === undefined ? null : decodeCursor(cursor)
+      const rows = await q.history<{
+        entry_seq: number
+        entry_id: string
+        kind: 'CHARGE' | 'PAYMENT'
+        amount: number
+        balance_after: number
+        reservation_id: string | null
+        payment_id: string | null
+        created_at: Date
+      }>(sql, [userId, before, limit + 1])
+      const page = rows.slice(0, limit)
+      const entries: LedgerEntry[] = page.map((r) => ({
+        entryId: r.entry_id,
+        type: r.kind,
+        amount: r.amount,
+        balanceAfter: r.balance_after,
+        reservationId: r.reservation_id,
+        paymentId: r.payment_id,
+        createdAt: r.created_at.toISOString(),
+      }))
+      return { entries, nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.entry_seq) : null }
+    },
+  }
+}
+
+export type Balance = ReturnType<typeof balance>

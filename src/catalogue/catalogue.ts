@@ -1,0 +1,115 @@
+import type { Db, Sql } from '../db/client'
+import { statements } from '../db/statements'
+
+const q = statements('catalogue', [
+  'list_concerts',
+  'concert_exists',
+  'schedule_concert',
+  'list_schedules',
+  'list_seats',
+  'sold_out_concerts',
+  'create_concert',
+  'count_concerts',
+])
+
+export interface ConcertSummary {
+  concertId: string
+  title: string
+  schedules: number
+}
+export interface ScheduleSummary {
+  scheduleId: string
+  startsAt: string
+  totalSeats: number
+  availableSeats: number
+}
+export interface Seat {
+  number: number
+  price: number
+  status: 'AVAILABLE' | 'HELD' | 'SOLD'
+}
+export interface NewConcert {
+  title: string
+  schedules: { startsAt: string; seatCount: number; price: number }[]
+}
+
+// Concerts and schedules are never deleted or moved, so which concert a schedule belongs to (and that a
+// concert exists) can be remembered for the life of the process.
+const DIRECTORY_LIMIT = 100_000
+
+export function catalogue(sql: Sql) {
+  const scheduleConcerts = new Map<string, string>()
+  const knownConcerts = new Set<string>()
+
+  return {
+    async listConcerts(): Promise<ConcertSummary[]> {
+      const rows = await q.list_concerts<{ concert_id: string; title: string; schedules: number }>(sql)
+      return rows.map((r) => ({ concertId: r.concert_id, title: r.title, schedules: r.schedules }))
+    },
+
+    async concertExists(concertId: string): Promise<boolean> {
+      if (knownConcerts.has(concertId)) return true
+      const [row] = await q.concert_exists<{ found: boolean }>(sql, [concertId])
+      if (row!.found) {
+        if (knownConcerts.size >= DIRECTORY_LIMIT) knownConcerts.clear()
+        knownConcerts.add(concertId)
+      }
+      return row!.found
+    },
+
+    /** The concert a schedule belongs to, or null if there is no such schedule. */
+    async concertOfSchedule(scheduleId: string): Promise<string | null> {
+      const known = scheduleConcerts.get(scheduleId)
+      if (known) return known
+      const [row] = await q.schedule_concert<{ concert_id: string }>(sql, [scheduleId])
+      if (!row) return null
+      if (scheduleConcerts.size >= DIRECTORY_LIMIT) scheduleConcerts.clear()
+      scheduleConcerts.set(scheduleId, row.concert_id)
+      return row.concert_id
+    },
+
+    async listSchedules(concertId: string, availableOnly: boolean): Promise<ScheduleSummary[]> {
+      const rows = await q.list_schedules<{ schedule_id: string; starts_at: Date; total_seats: number; available_seats: number }>(
+        sql,
+        [concertId, availableOnly],
+      )
+      return rows.map((r) => ({
+        scheduleId: r.schedule_id,
+        startsAt: r.starts_at.toISOString(),
+        totalSeats: r.total_seats,
+        availableSeats: r.available_seats,
+      }))
+    },
+
+    async listSeats(scheduleId: string, availableOnly: boolean): Promise<Seat[]> {
+      return q.list_seats<Seat>(sql, [scheduleId, availableOnly])
+    },
+
+    async soldOut(concertIds: string[]): Promise<Set<string>> {
+      if (concertIds.length === 0) return new Set()
+      const rows = await q.sold_out_concerts<{ concert_id: string }>(sql, [concertIds])
+      return new Set(rows.map((r) => r.concert_id))
+    },
+
+    async createConcert(input: NewConcert, db: Db = sql): Promise<{ concertId: string; schedules: { scheduleId: string }[] }> {
+      const concertId = crypto.randomUUID()
+      const scheduleIds = input.schedules.map(() => crypto.randomUUID())
+      await q.create_concert(db, [
+        concertId,
+        input.title,
+        scheduleIds,
+        input.schedules.map((s) => s.startsAt),
+        input.schedules.map((s) => s.seatCount),
+        input.schedules.map((s) => s.price),
+      ])
+      return { concertId, schedules: scheduleIds.map((scheduleId) => ({ scheduleId })) }
+    },
+
+    async isEmpty(db: Db = sql): Promise<boolean> {
+      const [row] = await q.count_concerts<{ concerts: number }>(db)
+      return row!.concerts === 0
+    },
+  }
+}
+
+export type Catalogue = ReturnType<typeof catalogue>

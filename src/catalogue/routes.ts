@@ -1,0 +1,89 @@
+import { Elysia, t } from 'elysia'
+import { Type } from '@sinclair/typebox'
+import { bearerAndQueue, errors, Uuid } from '../http/schemas'
+import { Problem } from '../http/problems'
+import { identity } from '../identity/plugin'
+import type { UserTokens } from '../identity/user-tokens'
+import type { WaitingRoom } from '../waiting-room/waiting-room'
+import type { Catalogue } from './catalogue'
+
+const ConcertSummary = Type.Object(
+  { concertId: Uuid(), title: Type.String(), schedules: Type.Integer({ minimum: 0, description: 'Number of schedules' }) },
+  { title: 'ConcertSummary' },
+)
+const ScheduleSummary = Type.Object(
+  {
+    scheduleId: Uuid(),
+    startsAt: Type.String({ format: 'date-time' }),
+    totalSeats: Type.Integer({ minimum: 1 }),
+    availableSeats: Type.Integer({ minimum: 0, description: 'AVAILABLE seats, lapsed holds included' }),
+  },
+  { title: 'ScheduleSummary' },
+)
+const Seat = Type.Object(
+  {
+    number: Type.Integer({ minimum: 1 }),
+    price: Type.Integer({ minimum: 1, description: 'won' }),
+    status: Type.Union([Type.Literal('AVAILABLE'), Type.Literal('HELD'), Type.Literal('SOLD')]),
+  },
+  { title: 'Seat' },
+)
+const AvailableQuery = t.Object(
+  { available: t.Optional(t.BooleanString({ description: 'true = only what can still be held' })) },
+  { additionalProperties: false },
+)
+const guarded = errors('UNAUTHENTICATED', 'QUEUE_TOKEN_INVALID', 'QUEUE_NOT_ACTIVE', 'NOT_FOUND')
+
+export function catalogueRoutes(catalogue: Catalogue, room: WaitingRoom, tokens: UserTokens) {
+  return new Elysia({ prefix: '/v1' })
+    .use(identity(tokens))
+    .get('/concerts', () => catalogue.listConcerts(), {
+      response: { 200: Type.Array(ConcertSummary), ...errors() },
+      detail: { operationId: 'listConcerts', tags: ['catalogue'], summary: 'The public catalogue of concerts', security: [] },
+    })
+    .get(
+      '/concerts/:concertId/schedules',
+      async ({ userId, params, query, request }) => {
+        await room.requireActiveForRead(userId, request.headers.get('x-queue-token'), params.concertId)
+        return catalogue.listSchedules(params.concertId, query.available === true)
+      },
+      {
+        auth: true,
+        params: t.Object({ concertId: Uuid() }),
+        query: AvailableQuery,
+        response: { 200: Type.Array(ScheduleSummary), ...guarded },
+        detail: {
+          operationId: 'listSchedules',
+          tags: ['catalogue'],
+          summary: 'Dates of a concert and their free seats (needs an ACTIVE queue token of the concert)',
+          security: bearerAndQueue,
+        },
+      },
+    )
+    .get(
+      '/schedules/:scheduleId/seats',
+      async ({ userId, params, query, request }) => {
+        const concertId = await catalogue.concertOfSchedule(params.scheduleId)
+        const token = request.headers.get('x-queue-token')
+        if (concertId === null) {
+          // Check the credentials before saying "not found", so the answer reveals nothing to strangers.
+          room.ticket(userId, token)
+          throw new Problem('NOT_FOUND', 'No such schedule')
+        }
+        await room.requireActiveForRead(userId, token, concertId)
+        return catalogue.listSeats(params.scheduleId, query.available === true)
+      },
+      {
+        auth: true,
+        params: t.Object({ scheduleId: Uuid() }),
+        query: AvailableQuery,
+        response: { 200: Type.Array(Seat), ...guarded },
+        detail: {
+          operationId: 'listSeats',
+          tags: ['catalogue'],
+          summary: 'Seats of a schedule, numbered 1..N (needs an ACTIVE queue token of the concert)',
+          security: bearerAndQueue,
+        },
+      },
+    )
+}

@@ -1,0 +1,152 @@
+// Configuration is read and validated once, at start. A bad value stops the start with one line that
+// names the variable, so an operator never meets a half-configured instance.
+
+export class ConfigError extends Error {}
+
+export type QueueStoreKind = 'redis-rest' | 'redis-tcp' | 'postgres'
+
+export interface Config {
+  port: number
+  nodeEnv: string
+  production: boolean
+  databaseUrl: string | null // null = embedded mode
+  embedded: boolean
+  dataDir: string
+  upstash: { url: string; token: string } | null
+  redisUrl: string | null
+  queueStore: QueueStoreKind
+  authJwtSecret: string | null // null only in embedded mode before the data dir supplies one
+  authDevTokens: boolean
+  queueTokenSecret: string | null
+  adminApiKey: string | null
+  seedDemo: boolean
+  holdTtlSeconds: number
+  maxHoldsPerUser: number
+  queue: {
+    maxActive: number
+    admitPerSecond: number
+    activeTtlSeconds: number
+    waitingIdleSeconds: number
+    tickMs: number
+  }
+  maxCharge: number
+  maxBalance: number
+  dbPoolSize: number
+}
+
+type Env = Record<string, string | undefined>
+
+function fail(name: string, rule: string, raw: string | undefined): never {
+  throw new ConfigError(`${name} ${rule} (got ${JSON.stringify(raw)})`)
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!/^-?\d+$/.test(raw.trim())) fail(name, `must be an integer between ${min} and ${max}`, raw)
+  const value = Number(raw.trim())
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    fail(name, `must be an integer between ${min} and ${max}`, raw)
+  }
+  return value
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const v = raw.trim().toLowerCase()
+  if (['true', '1', 'yes', 'on'].includes(v)) return true
+  if (['false', '0', 'no', 'off'].includes(v)) return false
+  return fail(name, 'must be true or false', raw)
+}
+
+function text(env: Env, name: string): string | null {
+  const raw = env[name]
+  return raw === undefined || raw.trim() === '' ? null : raw.trim()
+}
+
+function url(env: Env, name: string, protocols: string[]): string | null {
+  const raw = text(env, name)
+  if (raw === null) return null
+  let parsed: URL
+  try {
+    parsed = new URL(raw)
+  } catch {
+    return fail(name, `must be a URL (${protocols.join(', ')})`, raw)
+  }
+  if (!protocols.includes(parsed.protocol)) fail(name, `must be a URL (${protocols.join(', ')})`, raw)
+  return raw
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = text(env, 'NODE_ENV') ?? 'development'
+  const production = nodeEnv === 'production'
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'])
+  const embedded = databaseUrl === null
+
+  const restUrl = url(env, 'UPSTASH_REDIS_REST_URL', ['http:', 'https:'])
+  const restToken = text(env, 'UPSTASH_REDIS_REST_TOKEN')
+  if ((restUrl === null) !== (restToken === null)) {
+    const missing = restUrl === null ? 'UPSTASH_REDIS_REST_URL' : 'UPSTASH_REDIS_REST_TOKEN'
+    fail(missing, 'must be set together with its pair', env[missing])
+  }
+  const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:'])
+  const upstash = restUrl && restToken ? { url: restUrl, token: restToken } : null
+  const queueStore: QueueStoreKind = upstash ? 'redis-rest' : redisUrl ? 'redis-tcp' : 'postgres'
+
+  const authJwtSecret = text(env, 'AUTH_JWT_SECRET')
+  if (!embedded && authJwtSecret === null) {
+    fail('AUTH_JWT_SECRET', 'is required when DATABASE_URL is set', env.AUTH_JWT_SECRET)
+  }
+  if (authJwtSecret !== null && authJwtSecret.length < 16) {
+    fail('AUTH_JWT_SECRET', 'must be at least 16 characters', '<hidden>')
+  }
+  const queueTokenSecret = text(env, 'QUEUE_TOKEN_SECRET')
+  if (queueTokenSecret !== null && queueTokenSecret.length < 16) {
+    fail('QUEUE_TOKEN_SECRET', 'must be at least 16 characters', '<hidden>')
+  }
+
+  const authDevTokens = bool(env, 'AUTH_DEV_TOKENS', embedded && !production)
+  if (authDevTokens && production) {
+    fail('AUTH_DEV_TOKENS', 'cannot be true when NODE_ENV=production', env.AUTH_DEV_TOKENS)
+  }
+
+  const tickMs = integer(env, 'QUEUE_TICK_MS', 1000, 1000, 60000)
+  if (tickMs % 1000 !== 0 || 60 % (tickMs / 1000) !== 0) {
+    // The job runs on a cron schedule with one-second resolution; ticks must divide a minute evenly.
+    fail('QUEUE_TICK_MS', 'must be a whole number of seconds that divides 60 (1000, 2000, 3000, 5000, ...)', env.QUEUE_TICK_MS)
+  }
+
+  const maxBalance = integer(env, 'MAX_BALANCE', 1_000_000_000, 1, Number.MAX_SAFE_INTEGER)
+  const maxCharge = integer(env, 'MAX_CHARGE', 10_000_000, 1, Number.MAX_SAFE_INTEGER)
+  if (maxCharge > maxBalance) fail('MAX_CHARGE', 'must not exceed MAX_BALANCE', env.MAX_CHARGE)
+
+  return {
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    nodeEnv,
+    production,
+    databaseUrl,
+    embedded,
+    dataDir: text(env, 'DATA_DIR') ?? './.data',
+    upstash,
+    redisUrl,
+    queueStore,
+    authJwtSecret,
+    authDevTokens,
+    queueTokenSecret,
+    adminApiKey: text(env, 'ADMIN_API_KEY'),
+    seedDemo: bool(env, 'SEED_DEMO', embedded),
+    holdTtlSeconds: integer(env, 'HOLD_TTL_SECONDS', 300, 1, 86400),
+    maxHoldsPerUser: integer(env, 'MAX_HOLDS_PER_USER', 4, 1, 100),
+    queue: {
+      maxActive: integer(env, 'QUEUE_MAX_ACTIVE', 1000, 1, 1_000_000),
+      admitPerSecond: integer(env, 'QUEUE_ADMIT_PER_SECOND', 50, 1, 100_000),
+      activeTtlSeconds: integer(env, 'QUEUE_ACTIVE_TTL_SECONDS', 600, 1, 86400),
+      waitingIdleSeconds: integer(env, 'QUEUE_WAITING_IDLE_SECONDS', 300, 1, 86400),
+      tickMs,
+    },
+    maxCharge,
+    maxBalance,
+    dbPoolSize: integer(env, 'DATABASE_POOL_SIZE', 20, 1, 500),
+  }
+}

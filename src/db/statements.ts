@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Db } from './client'
+
+// Every statement lives in its own file under sql/<area>/<name>.sql, is read once when its module is
+// first imported, and runs as a prepared statement (postgres.js prepares each distinct text once per
+// connection).
+const sqlRoot = join(import.meta.dir, '..', '..', 'sql')
+
+export type Statement = <T = Record<string, unknown>>(db: Db, params?: unknown[]) => Promise<T[]>
+
+export function statements<const Names extends readonly string[]>(
+  area: string,
+  names: Names,
+): Record<Names[number], Statement> {
+  const out = {} as Record<string, Statement>
+  for (const name of names) {
+    const text = readFileSync(join(sqlRoot, area, `${name}.sql`), 'utf8')
+    out[name] = <T>(db: Db, params: unknown[] = []) =>
+      db.unsafe(text, params as never[], { prepare: true }) as unknown as Promise<T[]>
+  }
+  return out as Record<Names[number], Statement>
+}
+
+export function migrationsDir(): string {
+  return join(sqlRoot, 'migrations')
+}

@@ -1,0 +1,48 @@
+import { Elysia } from 'elysia'
+import { Type } from '@sinclair/typebox'
+import type { Sql } from '../db/client'
+import { Problem } from '../http/problems'
+import { errors } from '../http/schemas'
+import type { WaitingRoomStore } from '../waiting-room/store'
+
+const PROBE_TIMEOUT_MS = 1500
+
+function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  return Promise.race([work, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms))])
+}
+
+async function up(probe: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await within(PROBE_TIMEOUT_MS, probe())
+    return true
+  } catch {
+    return false
+  }
+}
+
+export function healthRoutes(sql: Sql, store: WaitingRoomStore, isShuttingDown: () => boolean) {
+  return new Elysia()
+    .get('/health', () => ({ status: 'ok' as const }), {
+      response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      detail: { operationId: 'health', tags: ['health'], summary: 'The process is alive', security: [] },
+    })
+    .get(
+      '/ready',
+      async () => {
+        if (isShuttingDown()) throw new Problem('SERVICE_UNAVAILABLE', 'Shutting down', { retryAfterSeconds: 1 })
+        const [database, queue] = await Promise.all([up(() => sql`select 1`), up(() => store.ping())])
+        if (!database || !queue) {
+          const down = [!database && 'database', !queue && `queue store (${store.kind})`].filter(Boolean).join(' and ')
+          throw new Problem('SERVICE_UNAVAILABLE', `Not ready: ${down} unreachable`, { retryAfterSeconds: 2 })
+        }
+        return { status: 'ready' as const, database: 'up' as const, queueStore: store.kind }
+      },
+      {
+        response: {
+          200: Type.Object({ status: Type.Literal('ready'), database: Type.Literal('up'), queueStore: Type.String() }),
+          ...errors(),
+        },
+        detail: { operationId: 'ready', tags: ['health'], summary: 'Database and queue store reachable (else 503)', security: [] },
+      },
+    )
+}

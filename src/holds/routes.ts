@@ -1,0 +1,85 @@
+import { Elysia, t } from 'elysia'
+import { Type } from '@sinclair/typebox'
+import { bearer, bearerAndQueue, errors, Uuid } from '../http/schemas'
+import { Problem } from '../http/problems'
+import { identity } from '../identity/plugin'
+import type { UserTokens } from '../identity/user-tokens'
+import type { Catalogue } from '../catalogue/catalogue'
+import type { WaitingRoom } from '../waiting-room/waiting-room'
+import type { Holds } from './holds'
+
+export const Reservation = Type.Object(
+  {
+    reservationId: Uuid(),
+    scheduleId: Uuid(),
+    seatNumber: Type.Integer({ minimum: 1 }),
+    price: Type.Integer({ minimum: 1, description: 'won' }),
+    status: Type.Union(['HELD', 'PAID', 'EXPIRED', 'CANCELLED'].map((s) => Type.Literal(s))),
+    expiresAt: Type.String({ format: 'date-time', description: 'When the hold lapses' }),
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { title: 'Reservation' },
+)
+
+export const MAX_PAGE = 100
+
+export function holdRoutes(holds: Holds, catalogue: Catalogue, room: WaitingRoom, tokens: UserTokens, holdTtlSeconds: number) {
+  return new Elysia({ prefix: '/v1/reservations' })
+    .use(identity(tokens))
+    .post(
+      '/',
+      async ({ userId, body, request, set }) => {
+        const token = request.headers.get('x-queue-token')
+        const concertId = await catalogue.concertOfSchedule(body.scheduleId)
+        if (concertId === null) {
+          room.ticket(userId, token)
+          throw new Problem('NOT_FOUND', 'No such schedule')
+        }
+        await room.requireActiveForHold(userId, token, concertId, holdTtlSeconds)
+        const reservation = await holds.hold(userId, body.scheduleId, body.seatNumber)
+        set.status = 201
+        return reservation
+      },
+      {
+        auth: true,
+        parse: 'json',
+        body: Type.Object(
+          { scheduleId: Uuid(), seatNumber: Type.Integer({ minimum: 1, maximum: 1_000_000 }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: Reservation,
+          ...errors('UNAUTHENTICATED', 'QUEUE_TOKEN_INVALID', 'QUEUE_NOT_ACTIVE', 'NOT_FOUND', 'SEAT_UNAVAILABLE'),
+        },
+        detail: {
+          operationId: 'holdSeat',
+          tags: ['reservations'],
+          summary: `Hold a seat for ${holdTtlSeconds} seconds (409 SEAT_UNAVAILABLE or HOLD_LIMIT_REACHED)`,
+          security: bearerAndQueue,
+        },
+      },
+    )
+    .get('/', ({ userId, query }) => holds.list(userId, query.limit ?? 50), {
+      auth: true,
+      query: t.Object({ limit: t.Optional(t.Integer({ minimum: 1, maximum: MAX_PAGE })) }, { additionalProperties: false }),
+      response: { 200: Type.Array(Reservation), ...errors('UNAUTHENTICATED') },
+      detail: { operationId: 'listReservations', tags: ['reservations'], summary: 'Your reservations, newest first', security: bearer },
+    })
+    .get('/:reservationId', ({ userId, params }) => holds.get(userId, params.reservationId), {
+      auth: true,
+      params: t.Object({ reservationId: Uuid() }),
+      response: { 200: Reservation, ...errors('UNAUTHENTICATED', 'NOT_FOUND') },
+      detail: { operationId: 'getReservation', tags: ['reservations'], summary: 'One of your reservations', security: bearer },
+    })
+    .delete('/:reservationId', ({ userId, params }) => holds.cancel(userId, params.reservationId), {
+      auth: true,
+      params: t.Object({ reservationId: Uuid() }),
+      response: { 200: Reservation, ...errors('UNAUTHENTICATED', 'NOT_FOUND', 'HOLD_EXPIRED') },
+      detail: {
+        operationId: 'cancelReservation',
+        tags: ['reservations'],
+        summary: 'Release a held seat at once (409 HOLD_EXPIRED if it lapsed, ALREADY_PAID if paid)',
+        security: bearer,
+      },
+    })
+}

@@ -1,0 +1,32 @@
+import { Type, type TSchema } from '@sinclair/typebox'
+import { problemCatalogue, type ProblemCode } from './problems'
+
+// Bodies use plain TypeBox types: Elysia's `t` would quietly coerce "5" into 5, and a money field that
+// accepts strings is a bug. Query strings are text by nature and use Elysia's coercing types instead.
+
+export const Problem = Type.Object(
+  {
+    type: Type.String({ description: 'URI identifying the problem type' }),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.Union(Object.keys(problemCatalogue).map((c) => Type.Literal(c))),
+    instance: Type.Optional(Type.String({ description: 'The request id, as urn:request:<id>' })),
+  },
+  { title: 'Problem', description: 'RFC 9457 problem details' },
+)
+
+export const Uuid = (description?: string) => Type.String({ format: 'uuid', description })
+
+// Responses an operation can return besides its success. Every route lists them so that the OpenAPI
+// document is complete and generated clients know every status.
+export function errors(...codes: ProblemCode[]): Record<number, TSchema> {
+  const out: Record<number, TSchema> = {}
+  for (const code of ['VALIDATION_FAILED', 'RATE_LIMITED', 'SERVICE_UNAVAILABLE', 'INTERNAL_ERROR', ...codes] as ProblemCode[]) {
+    out[problemCatalogue[code].status] = Problem
+  }
+  return out
+}
+
+export const bearer = [{ bearerAuth: [] }]
+export const bearerAndQueue = [{ bearerAuth: [], queueToken: [] }]

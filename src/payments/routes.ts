@@ -1,0 +1,69 @@
+import { Elysia } from 'elysia'
+import { Type } from '@sinclair/typebox'
+import type { Sql } from '../db/client'
+import { bearerAndQueue, errors, Uuid } from '../http/schemas'
+import { identity } from '../identity/plugin'
+import type { UserTokens } from '../identity/user-tokens'
+import { checkKey, fingerprint, idempotently, respond } from '../idempotency/idempotency'
+import type { Ticket } from '../waiting-room/store'
+import type { WaitingRoom } from '../waiting-room/waiting-room'
+import { pay } from './payments'
+
+const Payment = Type.Object(
+  {
+    paymentId: Uuid(),
+    reservationId: Uuid(),
+    amount: Type.Integer({ description: 'won debited' }),
+    balance: Type.Integer({ description: 'balance after the payment, won' }),
+    status: Type.Literal('PAID'),
+  },
+  { title: 'Payment' },
+)
+
+export function paymentRoutes(sql: Sql, room: WaitingRoom, tokens: UserTokens) {
+  return new Elysia({ prefix: '/v1' }).use(identity(tokens)).post(
+    '/payments',
+    async ({ userId, body, request, set }) => {
+      const token = request.headers.get('x-queue-token')
+      let ticket: Ticket | undefined
+      let otherLiveHolds = 0
+      const outcome = await idempotently(
+        sql,
+        { userId, key: checkKey(request.headers.get('idempotency-key')), fingerprint: fingerprint('payment', body) },
+        async () => {
+          ticket = await room.requireActiveForPayment(userId, token)
+        },
+        async (db) => {
+          const paid = await pay(db, userId, body.reservationId, ticket!.concertId)
+          otherLiveHolds = paid.otherLiveHolds
+          return { status: 201, body: paid.payment }
+        },
+      )
+      if (outcome.status === 201 && !outcome.replayed) await room.paid(ticket!, otherLiveHolds)
+      return respond(outcome, set)
+    },
+    {
+      auth: true,
+      parse: 'json',
+      body: Type.Object({ reservationId: Uuid() }, { additionalProperties: false }),
+      response: {
+        201: Payment,
+        ...errors(
+          'UNAUTHENTICATED',
+          'INSUFFICIENT_BALANCE',
+          'QUEUE_NOT_ACTIVE',
+          'NOT_FOUND',
+          'HOLD_EXPIRED',
+          'IDEMPOTENCY_KEY_REUSED',
+        ),
+      },
+      detail: {
+        operationId: 'payReservation',
+        tags: ['payments'],
+        summary: 'Pay a held seat from your balance, exactly once; ends your queue session (honours Idempotency-Key)',
+        security: bearerAndQueue,
+        parameters: [{ in: 'header', name: 'Idempotency-Key', required: false, schema: { type: 'string', minLength: 1, maxLength: 255 } }],
+      },
+    },
+  )
+}

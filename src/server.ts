@@ -1,0 +1,119 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import type { Config } from './config'
+import { connect, type Sql } from './db/client'
+import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded'
+import { migrate } from './db/migrate'
+import { buildApp } from './app'
+import { balance } from './balance/balance'
+import { catalogue } from './catalogue/catalogue'
+import { seedDemo } from './catalogue/demo'
+import { holds } from './holds/holds'
+import { userTokens } from './identity/user-tokens'
+import { jobs } from './jobs/jobs'
+import { jsonLog, type Log } from './log'
+import { deriveQueueTokenSecret, queueTokens } from './waiting-room/queue-token'
+import { openStore } from './waiting-room/stores'
+import { waitingRoom } from './waiting-room/waiting-room'
+
+export interface StartOptions {
+  log?: Log
+  /** Run the cron jobs (admission, lapse cleanup, key expiry). Tests drive ticks by hand. */
+  runJobs?: boolean
+  /** Listen on config.port; false = build the app only (tests use app.handle). */
+  listen?: boolean
+}
+
+// Embedded mode keeps its own random secret in DATA_DIR so that tokens survive restarts.
+function embeddedSecret(dataDir: string): string {
+  const file = join(resolve(dataDir), 'auth-jwt-secret')
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
+  mkdirSync(resolve(dataDir), { recursive: true })
+  const secret = randomBytes(32).toString('base64url')
+  writeFileSync(file, secret, { mode: 0o600 })
+  return secret
+}
+
+export async function startServer(config: Config, options: StartOptions = {}) {
+  const instanceId = `${process.pid}-${randomBytes(3).toString('hex')}`
+  const log = options.log ?? jsonLog({ instanceId })
+  let embedded: EmbeddedDatabase | null = null
+  let databaseUrl = config.databaseUrl
+  if (databaseUrl === null) {
+    embedded = await startEmbeddedDatabase(config.dataDir)
+    databaseUrl = embedded.url
+  }
+  // PGlite serves one connection at a time.
+  const sql: Sql = connect(databaseUrl, { max: embedded ? 1 : config.dbPoolSize })
+  const applied = await migrate(sql)
+  if (applied.length) log({ level: 'info', msg: 'migrations applied', applied })
+
+  const authSecret = config.authJwtSecret ?? embeddedSecret(config.dataDir)
+  const tokens = userTokens(authSecret)
+  const shop = catalogue(sql)
+  if (config.seedDemo && (await seedDemo(sql, shop))) log({ level: 'info', msg: 'demo concerts loaded' })
+
+  const store = await openStore(config, sql)
+  const room = waitingRoom({
+    store,
+    tokens: queueTokens(config.queueTokenSecret ?? deriveQueueTokenSecret(authSecret)),
+    catalogue: shop,
+    limits: {
+      maxActive: config.queue.maxActive,
+      admitPerSecond: config.queue.admitPerSecond,
+      activeTtlSeconds: config.queue.activeTtlSeconds,
+      waitingIdleSeconds: config.queue.waitingIdleSeconds,
+    },
+    log,
+  })
+  const seatHolds = holds(sql, { holdTtlSeconds: config.holdTtlSeconds, maxHoldsPerUser: config.maxHoldsPerUser })
+  let shuttingDown = false
+  const app = buildApp({
+    config,
+    sql,
+    catalogue: shop,
+    holds: seatHolds,
+    balance: balance(sql, { maxBalance: config.maxBalance }),
+    room,
+    userTokens: tokens,
+    log,
+    isShuttingDown: () => shuttingDown,
+  })
+  if (options.runJobs ?? true) {
+    app.use(jobs({ sql, singleConnection: embedded !== null, room, holds: seatHolds, log, tickMs: config.queue.tickMs, instanceId }))
+  }
+  if (options.listen ?? true) {
+    app.listen({ port: config.port, hostname: '0.0.0.0' })
+    log({
+      level: 'info',
+      msg: 'listening',
+      url: `http://localhost:${app.server?.port}`,
+      mode: embedded ? 'embedded' : 'server',
+      queueStore: store.kind,
+    })
+  }
+
+  return {
+    app,
+    sql,
+    room,
+    tokens,
+    log,
+    get port() {
+      return app.server?.port ?? 0
+    },
+    /** Graceful stop: refuse new work, let requests in flight finish, then close connections. */
+    async stop() {
+      if (shuttingDown) return
+      shuttingDown = true
+      for (const job of Object.values((app.store as { cron?: Record<string, { stop(): void }> }).cron ?? {})) job.stop()
+      await app.server?.stop(false)
+      await store.close()
+      await sql.end({ timeout: 5 })
+      await embedded?.close()
+    },
+  }
+}
+
+export type Server = Awaited<ReturnType<typeof startServer>>

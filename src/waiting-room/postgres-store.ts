@@ -1,0 +1,112 @@
+import type { Sql } from '../db/client'
+import { statements } from '../db/statements'
+import type { AdmitResult, JoinResult, LineLimits, SessionView, Ticket, WaitingRoomStore } from './store'
+
+const q = statements('waiting-room', [
+  'pg_join',
+  'pg_open_line',
+  'pg_expire_stale',
+  'pg_poll',
+  'pg_check',
+  'pg_extend',
+  'pg_finish',
+  'pg_lock_line',
+  'pg_admit',
+  'pg_set_sold_out',
+  'pg_lines',
+])
+
+interface ViewRow {
+  status: SessionView['status']
+  position: number | null
+  active_until_ms: number | null
+  admitted_per_second: number | null
+}
+
+const GONE: SessionView = { status: 'EXPIRED', position: null, activeUntilMs: null, admittedPerSecond: null }
+
+function toView(row: ViewRow | undefined): SessionView {
+  if (!row) return GONE
+  return {
+    status: row.status,
+    position: row.position,
+    activeUntilMs: row.active_until_ms,
+    admittedPerSecond: row.admitted_per_second,
+  }
+}
+
+// The waiting room on Postgres tables (sql/waiting-room/pg_*.sql): the embedded default.
+export function postgresStore(sql: Sql): WaitingRoomStore {
+  return {
+    kind: 'postgres',
+
+    async join(concertId, userId, limits): Promise<JoinResult | 'SOLD_OUT'> {
+      // At most three rounds: open the line if it is new, expire a lapsed place, then join.
+      for (let round = 0; round < 3; round++) {
+        const [row] = await q.pg_join<ViewRow & { sold_out: boolean | null; seq: number | null; created: boolean }>(
+          sql,
+          [concertId, userId, limits.waitingIdleSeconds],
+        )
+        if (row!.sold_out === null) {
+          await q.pg_open_line(sql, [concertId])
+          continue
+        }
+        if (row!.sold_out) return 'SOLD_OUT'
+        if (row!.seq === null) {
+          await q.pg_expire_stale(sql, [concertId, userId, limits.waitingIdleSeconds])
+          continue
+        }
+        return { seq: row!.seq, created: row!.created, view: toView(row) }
+      }
+      throw new Error('joining the line did not settle in three rounds')
+    },
+
+    async poll(ticket: Ticket, limits: LineLimits) {
+      const [row] = await q.pg_poll<ViewRow>(sql, [ticket.seq, ticket.concertId, ticket.userId, limits.waitingIdleSeconds])
+      return toView(row)
+    },
+
+    async check(ticket, limits) {
+      const [row] = await q.pg_check<ViewRow>(sql, [ticket.seq, ticket.concertId, ticket.userId, limits.waitingIdleSeconds])
+      return toView(row)
+    },
+
+    async extend(ticket, untilMs, limits) {
+      const [row] = await q.pg_extend<ViewRow>(sql, [ticket.seq, ticket.concertId, ticket.userId, Math.ceil(untilMs)])
+      return row ? toView(row) : this.check(ticket, limits)
+    },
+
+    async finish(ticket) {
+      await q.pg_finish(sql, [ticket.seq, ticket.concertId, ticket.userId])
+    },
+
+    async admit(concertId, limits): Promise<AdmitResult> {
+      return sql.begin(async (tx) => {
+        const locked = await q.pg_lock_line(tx, [concertId])
+        if (locked.length === 0) return { admitted: 0, expired: 0, waiting: 0, active: 0 }
+        const [row] = await q.pg_admit<AdmitResult>(tx, [
+          concertId,
+          limits.maxActive,
+          limits.admitPerSecond,
+          limits.activeTtlSeconds,
+          limits.waitingIdleSeconds,
+        ])
+        return row!
+      }) as Promise<AdmitResult>
+    },
+
+    async setSoldOut(concertId, soldOut) {
+      await q.pg_set_sold_out(sql, [concertId, soldOut])
+    },
+
+    async lines() {
+      return (await q.pg_lines<{ concert_id: string }>(sql)).map((r) => r.concert_id)
+    },
+
+    async ping() {
+      await sql`select 1`
+    },
+
+    async close() {},
+  }
+}

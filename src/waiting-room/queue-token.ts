@@ -1,0 +1,54 @@
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { Problem } from '../http/problems'
+
+// The queue token names one place in one line: which concert, which user, which join (seq).
+// It carries no status: whether the place is WAITING or ACTIVE is read from the store, so a user who
+// has paid or lapsed cannot keep booking on an old token. It is an HMAC-SHA256 over its payload.
+export interface QueueTicket {
+  concertId: string
+  userId: string
+  seq: number
+}
+
+export interface QueueTokens {
+  sign(ticket: QueueTicket): string
+  /** Verifies the signature and that the token belongs to userId. */
+  verify(token: string | null | undefined, userId: string): QueueTicket
+}
+
+export function deriveQueueTokenSecret(authJwtSecret: string): string {
+  return createHmac('sha256', authJwtSecret).update('queue-token-v1').digest('base64url')
+}
+
+export function queueTokens(secret: string): QueueTokens {
+  const mac = (payload: string) => createHmac('sha256', secret).update(payload).digest()
+  const invalid = () => new Problem('QUEUE_TOKEN_INVALID', 'Send the X-Queue-Token returned by POST /v1/queue/tokens')
+
+  return {
+    sign({ concertId, userId, seq }) {
+      const payload = Buffer.from(JSON.stringify({ c: concertId, u: userId, s: seq })).toString('base64url')
+      return `${payload}.${mac(payload).toString('base64url')}`
+    },
+
+    verify(token, userId) {
+      if (!token || token.length > 1024) throw invalid()
+      const dot = token.indexOf('.')
+      if (dot <= 0 || dot !== token.lastIndexOf('.')) throw invalid()
+      const payload = token.slice(0, dot)
+      const given = Buffer.from(token.slice(dot + 1), 'base64url')
+      const expected = mac(payload)
+      // base64url decoding is lenient; re-encoding must give back exactly what was sent.
+      if (given.length !== expected.length || given.toString('base64url') !== token.slice(dot + 1)) throw invalid()
+      if (!timingSafeEqual(given, expected)) throw invalid()
+      let body: { c?: unknown; u?: unknown; s?: unknown }
+      try {
+        body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
+      } catch {
+        throw invalid()
+      }
+      if (typeof body.c !== 'string' || typeof body.u !== 'string' || !Number.isSafeInteger(body.s)) throw invalid()
+      if (body.u !== userId) throw new Problem('QUEUE_TOKEN_INVALID', 'The queue token belongs to another user')
+      return { concertId: body.c, userId: body.u, seq: body.s as number }
+    },
+  }
+}

@@ -1,0 +1,68 @@
+// The waiting room's state lives in a store: Redis (over TCP or the Upstash REST API, one Lua script per
+// operation) or Postgres tables (the embedded default). All of them implement this contract and pass the
+// same contract test suite (test/waiting-room/store-contract.ts). Times come from the store's own clock.
+
+export type SessionStatus = 'WAITING' | 'ACTIVE' | 'EXPIRED' | 'DONE' | 'SOLD_OUT'
+
+export interface SessionView {
+  status: SessionStatus
+  /** 1 = next in line; null unless WAITING. Idle users who dropped out are not counted. */
+  position: number | null
+  /** Epoch ms; null unless ACTIVE. */
+  activeUntilMs: number | null
+  /** Admissions per second in this line over the recent past, or null when none was measured yet. */
+  admittedPerSecond: number | null
+}
+
+export interface JoinResult {
+  seq: number
+  created: boolean
+  view: SessionView
+}
+
+export interface LineLimits {
+  maxActive: number
+  admitPerSecond: number
+  activeTtlSeconds: number
+  waitingIdleSeconds: number
+}
+
+export interface AdmitResult {
+  admitted: number
+  /** Waiting users dropped for not polling, and active sessions that ran out, in this step. */
+  expired: number
+  waiting: number
+  active: number
+}
+
+export interface Ticket {
+  concertId: string
+  userId: string
+  seq: number
+}
+
+export interface WaitingRoomStore {
+  readonly kind: 'redis-tcp' | 'redis-rest' | 'postgres'
+  /** Joins the line, or returns the user's live place (and counts as a heartbeat). SOLD_OUT lines refuse. */
+  join(concertId: string, userId: string, limits: LineLimits): Promise<JoinResult | 'SOLD_OUT'>
+  /** Status of a ticket; for WAITING it is also the heartbeat that keeps the place. */
+  poll(ticket: Ticket, limits: LineLimits): Promise<SessionView>
+  /** Status without side effects (the guard of payments). */
+  check(ticket: Ticket, limits: LineLimits): Promise<SessionView>
+  /** If ACTIVE, extends the session to at least untilMs (a hold must be payable) and returns the view. */
+  extend(ticket: Ticket, untilMs: number, limits: LineLimits): Promise<SessionView>
+  /** Ends an ACTIVE session as DONE (the user paid); the slot goes to the next person at the next tick. */
+  finish(ticket: Ticket): Promise<void>
+  /**
+   * One admission step for one line: drops idle waiters and lapsed sessions, then admits from the front,
+   * never above maxActive active sessions nor admitPerSecond per second of the store's clock, however many
+   * callers run it at once.
+   */
+  admit(concertId: string, limits: LineLimits): Promise<AdmitResult>
+  /** Marks the line sold out (waiting users learn it on their next poll) or open again. */
+  setSoldOut(concertId: string, soldOut: boolean): Promise<void>
+  /** Concerts that have a line (anyone waiting or active). */
+  lines(): Promise<string[]>
+  ping(): Promise<void>
+  close(): Promise<void>
+}

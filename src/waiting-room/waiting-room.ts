@@ -1,0 +1,160 @@
+import type { Catalogue } from '../catalogue/catalogue'
+import { Problem } from '../http/problems'
+import type { QueueTokens } from './queue-token'
+import type { LineLimits, SessionStatus, SessionView, Ticket, WaitingRoomStore } from './store'
+
+export interface QueueStatusBody {
+  concertId: string
+  status: SessionStatus
+  position: number | null
+  estimatedWaitSeconds: number | null
+  activeUntil: string | null
+  pollAfterMs: number
+}
+
+export interface WaitingRoomDeps {
+  store: WaitingRoomStore
+  tokens: QueueTokens
+  catalogue: Catalogue
+  limits: LineLimits
+  log?: (entry: Record<string, unknown>) => void
+}
+
+// How long an instance trusts an ACTIVE answer for catalogue reads before asking the store again.
+// Holds and payments always ask the store, so a user who paid or lapsed cannot book on an old token.
+const READ_TRUST_MS = 30_000
+const READ_CACHE_LIMIT = 100_000
+// A hold extends the session a little past the hold's own expiry, so clock skew never strands a hold.
+const HOLD_MARGIN_MS = 5_000
+const TERMINAL_POLL_MS = 60_000
+
+export function describe(concertId: string, view: SessionView, limits: LineLimits, nowMs = Date.now()): QueueStatusBody {
+  let estimatedWaitSeconds: number | null = null
+  let pollAfterMs = TERMINAL_POLL_MS
+  if (view.status === 'WAITING' && view.position !== null) {
+    // Honest estimate: the measured admission pace of this line; the configured rate until one is measured.
+    const pace = view.admittedPerSecond && view.admittedPerSecond > 0 ? view.admittedPerSecond : limits.admitPerSecond
+    estimatedWaitSeconds = Math.ceil(view.position / pace)
+    // Poll less often the further back; always well inside the idle limit so the place is kept.
+    const ceiling = Math.min(30_000, Math.floor((limits.waitingIdleSeconds * 1000) / 3))
+    pollAfterMs = Math.max(500, Math.min(ceiling, Math.round((estimatedWaitSeconds * 1000) / 4)))
+  } else if (view.status === 'ACTIVE' && view.activeUntilMs !== null) {
+    pollAfterMs = Math.max(1000, Math.min(30_000, view.activeUntilMs - nowMs))
+  }
+  return {
+    concertId,
+    status: view.status,
+    position: view.status === 'WAITING' ? view.position : null,
+    estimatedWaitSeconds,
+    activeUntil: view.status === 'ACTIVE' && view.activeUntilMs !== null ? new Date(view.activeUntilMs).toISOString() : null,
+    pollAfterMs,
+  }
+}
+
+function notActive(view: SessionView): Problem {
+  return new Problem('QUEUE_NOT_ACTIVE', `The queue session is ${view.status}, not ACTIVE`)
+}
+
+export function waitingRoom({ store, tokens, catalogue, limits, log = () => {} }: WaitingRoomDeps) {
+  const trustedUntil = new Map<string, number>()
+  const cacheKey = (t: Ticket) => `${t.concertId}:${t.seq}`
+  const trust = (ticket: Ticket, activeUntilMs: number | null) => {
+    if (activeUntilMs === null) return
+    if (trustedUntil.size >= READ_CACHE_LIMIT) trustedUntil.clear()
+    trustedUntil.set(cacheKey(ticket), Math.min(activeUntilMs, Date.now() + READ_TRUST_MS))
+  }
+
+  function ticketFor(userId: string, token: string | null | undefined, concertId?: string): Ticket {
+    const ticket = tokens.verify(token, userId)
+    if (concertId !== undefined && ticket.concertId !== concertId) {
+      throw new Problem('QUEUE_NOT_ACTIVE', 'The queue token is for another concert')
+    }
+    return ticket
+  }
+
+  return {
+    limits,
+    store,
+
+    /** Verifies a queue token (401 if forged or someone else's) without asking the store. */
+    ticket(userId: string, token: string | null | undefined): Ticket {
+      return ticketFor(userId, token)
+    },
+
+    async join(userId: string, concertId: string) {
+      if (!(await catalogue.concertExists(concertId))) throw new Problem('NOT_FOUND', 'No such concert')
+      const joined = await store.join(concertId, userId, limits)
+      if (joined === 'SOLD_OUT') throw new Problem('SOLD_OUT', 'Every seat of this concert is sold')
+      const ticket = { concertId, userId, seq: joined.seq }
+      return { created: joined.created, body: { ...describe(concertId, joined.view, limits), token: tokens.sign(ticket) } }
+    },
+
+    async status(userId: string, token: string | null | undefined): Promise<QueueStatusBody> {
+      const ticket = ticketFor(userId, token)
+      const view = await store.poll(ticket, limits)
+      if (view.status === 'ACTIVE') trust(ticket, view.activeUntilMs)
+      return describe(ticket.concertId, view, limits)
+    },
+
+    /** Catalogue reads: an ACTIVE token of this concert; answered from memory while recently confirmed. */
+    async requireActiveForRead(userId: string, token: string | null | undefined, concertId: string): Promise<Ticket> {
+      const ticket = ticketFor(userId, token, concertId)
+      const until = trustedUntil.get(cacheKey(ticket))
+      if (until !== undefined && until > Date.now()) return ticket
+      const view = await store.check(ticket, limits)
+      if (view.status !== 'ACTIVE') throw notActive(view)
+      trust(ticket, view.activeUntilMs)
+      return ticket
+    },
+
+    /** Holds: ACTIVE, checked live, and the session is extended so the hold can be paid. */
+    async requireActiveForHold(userId: string, token: string | null | undefined, concertId: string, holdTtlSeconds: number) {
+      const ticket = ticketFor(userId, token, concertId)
+      const view = await store.extend(ticket, Date.now() + holdTtlSeconds * 1000 + HOLD_MARGIN_MS, limits)
+      if (view.status !== 'ACTIVE') throw notActive(view)
+      trust(ticket, view.activeUntilMs)
+      return ticket
+    },
+
+    /** Payments: ACTIVE, checked live. The payment itself checks that the reservation is of this concert. */
+    async requireActiveForPayment(userId: string, token: string | null | undefined): Promise<Ticket> {
+      const ticket = ticketFor(userId, token)
+      const view = await store.check(ticket, limits)
+      if (view.status !== 'ACTIVE') throw notActive(view)
+      return ticket
+    },
+
+    /** After a payment: the session is DONE unless the user still has a live hold in this concert. */
+    async paid(ticket: Ticket, otherLiveHolds: number) {
+      if (otherLiveHolds === 0) {
+        trustedUntil.delete(cacheKey(ticket))
+        await store.finish(ticket)
+      }
+      // The sale may have been the last seat: tell the line now rather than at the next tick.
+      this.markSoldOut([ticket.concertId]).catch((error) =>
+        log({ level: 'warn', msg: 'sold-out check failed', concertId: ticket.concertId, error: String(error) }),
+      )
+    },
+
+    async markSoldOut(concertIds: string[]) {
+      const soldOut = await catalogue.soldOut(concertIds)
+      for (const concertId of soldOut) await store.setSoldOut(concertId, true)
+      return soldOut
+    },
+
+    /** One admission tick over every line: sold-out lines are marked, the others admit. */
+    async tick() {
+      const lines = await store.lines()
+      const soldOut = await this.markSoldOut(lines)
+      const results = []
+      for (const concertId of lines) {
+        const result = await store.admit(concertId, limits)
+        results.push({ concertId, soldOut: soldOut.has(concertId), ...result })
+      }
+      if (results.some((r) => r.admitted > 0 || r.expired > 0)) log({ level: 'info', msg: 'admission tick', lines: results })
+      return results
+    },
+  }
+}
+
+export type WaitingRoom = ReturnType<typeof waitingRoom>
