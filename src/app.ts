@@ -59,7 +59,7 @@ export function buildApp(s: Services) {
             { name: 'health', description: 'Liveness and readiness' },
           ],
           components: {
-            schemas: { Problem },
+            schemas: { Problem: Problem as object },
             securitySchemes: {
               bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HS256 user token; sub = user id' },
               queueToken: { type: 'apiKey', in: 'header', name: 'X-Queue-Token', description: 'From POST /v1/queue/tokens' },

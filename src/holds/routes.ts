@@ -14,7 +14,7 @@ export const Reservation = Type.Object(
     scheduleId: Uuid(),
     seatNumber: Type.Integer({ minimum: 1 }),
     price: Type.Integer({ minimum: 1, description: 'won' }),
-    status: Type.Union(['HELD', 'PAID', 'EXPIRED', 'CANCELLED'].map((s) => Type.Literal(s))),
+    status: Type.Union([Type.Literal('HELD'), Type.Literal('PAID'), Type.Literal('EXPIRED'), Type.Literal('CANCELLED')]),
     expiresAt: Type.String({ format: 'date-time', description: 'When the hold lapses' }),
     createdAt: Type.String({ format: 'date-time' }),
   },

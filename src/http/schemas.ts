@@ -1,8 +1,16 @@
-import { Type, type TSchema } from '@sinclair/typebox'
+import { Type, type SchemaOptions, type TLiteral, type TSchema, type TUnion } from '@sinclair/typebox'
 import { problemCatalogue, type ProblemCode } from './problems'
 
 // Bodies use plain TypeBox types: Elysia's `t` would quietly coerce "5" into 5, and a money field that
 // accepts strings is a bug. Query strings are text by nature and use Elysia's coercing types instead.
+
+/** A string that is one of `values` (for schemas Elysia does not type handlers against). */
+export function OneOf<const T extends readonly string[]>(values: T, options?: SchemaOptions) {
+  return Type.Union(
+    values.map((v) => Type.Literal(v)),
+    options,
+  ) as unknown as TUnion<TLiteral<T[number]>[]>
+}
 
 export const Problem = Type.Object(
   {
@@ -10,7 +18,7 @@ export const Problem = Type.Object(
     title: Type.String(),
     status: Type.Integer(),
     detail: Type.String(),
-    code: Type.Union(Object.keys(problemCatalogue).map((c) => Type.Literal(c))),
+    code: OneOf(Object.keys(problemCatalogue) as ProblemCode[]),
     instance: Type.Optional(Type.String({ description: 'The request id, as urn:request:<id>' })),
   },
   { title: 'Problem', description: 'RFC 9457 problem details' },

@@ -8,7 +8,9 @@ import type { WaitingRoom } from './waiting-room'
 export const QueueStatus = Type.Object(
   {
     concertId: Uuid(),
-    status: Type.Union(['WAITING', 'ACTIVE', 'EXPIRED', 'DONE', 'SOLD_OUT'].map((s) => Type.Literal(s)), {
+    status: Type.Union(
+      [Type.Literal('WAITING'), Type.Literal('ACTIVE'), Type.Literal('EXPIRED'), Type.Literal('DONE'), Type.Literal('SOLD_OUT')],
+      {
       description:
         'WAITING in line; ACTIVE may browse, hold and pay; EXPIRED stopped polling or ran out of time; DONE paid; SOLD_OUT nothing left to sell. After EXPIRED or DONE, joining again gives a fresh place at the back.',
     }),

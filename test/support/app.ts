@@ -1,0 +1,56 @@
+import { loadConfig } from '../../src/config'
+import { startServer, type Server } from '../../src/server'
+import { silentLog } from '../../src/log'
+
+export const TEST_SECRET = 'test-secret-0123456789abcdef'
+export const ADMIN_KEY = 'test-admin-key'
+
+/**
+ * An app built in-process against `databaseUrl` (or embedded in `dataDir`), driven through
+ * app.handle() without a port. Jobs do not run: tests call room.tick() and holds.lapse() themselves.
+ */
+export async function testServer(env: Record<string, string | undefined>): Promise<Server> {
+  const config = loadConfig({
+    AUTH_JWT_SECRET: TEST_SECRET,
+    ADMIN_API_KEY: ADMIN_KEY,
+    AUTH_DEV_TOKENS: 'true',
+    SEED_DEMO: 'false',
+    ...env,
+  })
+  return startServer(config, { log: silentLog, runJobs: false, listen: false })
+}
+
+export interface Call {
+  method?: string
+  token?: string
+  queueToken?: string
+  body?: unknown
+  rawBody?: string
+  headers?: Record<string, string>
+}
+
+export interface Reply<T = any> {
+  status: number
+  headers: Headers
+  body: T
+  text: string
+}
+
+/** One HTTP request through app.handle(). */
+export async function call<T = any>(server: Server, path: string, c: Call = {}): Promise<Reply<T>> {
+  const headers: Record<string, string> = { ...c.headers }
+  if (c.token) headers.authorization = `Bearer ${c.token}`
+  if (c.queueToken) headers['x-queue-token'] = c.queueToken
+  let body: string | undefined = c.rawBody
+  if (c.body !== undefined) body = JSON.stringify(c.body)
+  if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json'
+  const response = await server.app.handle(
+    new Request(`http://localhost${path}`, { method: c.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body }),
+  )
+  const text = await response.text()
+  let parsed: unknown = text
+  try {
+    parsed = JSON.parse(text)
+  } catch {}
+  return { status: response.status, headers: response.headers, body: parsed as T, text }
+}
