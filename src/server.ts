@@ -98,6 +98,7 @@ export async function startServer(config: Config, options: StartOptions = {}) {
     app,
     sql,
     room,
+    holds: seatHolds,
     tokens,
     log,
     get port() {

@@ -34,7 +34,8 @@ function sameKey(given: string | null, expected: string): boolean {
 // The admin API exists only when ADMIN_API_KEY is set; without it these routes answer 404.
 export function adminRoutes(catalogue: Catalogue, adminApiKey: string | null, maxPrice: number) {
   return new Elysia({ prefix: '/v1/admin' })
-    .onBeforeHandle(({ request }) => {
+    // Before body validation: without the key, nothing about the request is answered.
+    .onTransform(({ request }) => {
       if (adminApiKey === null) throw new Problem('NOT_FOUND', 'The admin API is disabled (set ADMIN_API_KEY)')
       if (!sameKey(request.headers.get('x-admin-key'), adminApiKey)) {
         throw new Problem('UNAUTHENTICATED', 'Send the X-Admin-Key header')

@@ -1,6 +1,9 @@
+import { afterAll, beforeAll } from 'bun:test'
 import { loadConfig } from '../../src/config'
 import { startServer, type Server } from '../../src/server'
 import { silentLog } from '../../src/log'
+import { createTestDatabase, type TestDatabase } from './database'
+import { serviceUrl } from './services'
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef'
 export const ADMIN_KEY = 'test-admin-key'
@@ -44,6 +47,8 @@ export async function call<T = any>(server: Server, path: string, c: Call = {}):
   let body: string | undefined = c.rawBody
   if (c.body !== undefined) body = JSON.stringify(c.body)
   if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json'
+  // As a real client does; app.handle() does not compute it.
+  if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body))
   const response = await server.app.handle(
     new Request(`http://localhost${path}`, { method: c.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body }),
   )
@@ -53,4 +58,19 @@ export async function call<T = any>(server: Server, path: string, c: Call = {}):
     parsed = JSON.parse(text)
   } catch {}
   return { status: response.status, headers: response.headers, body: parsed as T, text }
+}
+
+
+/** Inside a describeWith(['DATABASE_URL'], ...): a fresh database and an app on it for the suite. */
+export function onFreshDatabase(env: Record<string, string> = {}) {
+  const ctx = {} as { db: TestDatabase; server: Server }
+  beforeAll(async () => {
+    ctx.db = await createTestDatabase(serviceUrl('DATABASE_URL')!)
+    ctx.server = await testServer({ DATABASE_URL: ctx.db.url, ...env })
+  })
+  afterAll(async () => {
+    await ctx.server?.stop()
+    await ctx.db?.drop()
+  })
+  return ctx
 }

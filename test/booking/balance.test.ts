@@ -1,0 +1,77 @@
+import { expect, test } from 'bun:test'
+import { call, onFreshDatabase } from '../support/app'
+import { userToken } from '../support/scenario'
+import { describeWith } from '../support/services'
+
+describeWith(['DATABASE_URL'], 'balance and ledger', () => {
+  const ctx = onFreshDatabase({ MAX_CHARGE: '1000', MAX_BALANCE: '2500' })
+  const user = async (id: string) => ({ token: await userToken(ctx.server, id) })
+  const chargeOf = (u: { token: string }, amount: unknown) => call(ctx.server, '/v1/balance/charges', { ...u, body: { amount } })
+
+  test('a user never seen has a balance of 0', async () => {
+    expect((await call(ctx.server, '/v1/balance', await user('b-new'))).body).toEqual({ balance: 0 })
+  })
+
+  test('a charge adds to the balance and answers with its id', async () => {
+    const alice = await user('b-alice')
+    const first = await chargeOf(alice, 1000)
+    expect(first.status).toBe(201)
+    expect(first.body).toEqual({ chargeId: expect.stringMatching(/^[0-9a-f-]{36}$/), amount: 1000, balance: 1000 })
+    expect((await chargeOf(alice, 1)).body.balance).toBe(1001)
+    expect((await call(ctx.server, '/v1/balance', alice)).body.balance).toBe(1001)
+  })
+
+  test.each([[0], [-1], [1.5], [1001], [2 ** 53], ['100'], [null], [true], [[100]], [{ n: 1 }], ['NaN']])(
+    'a charge of %p is rejected with 400 and stores nothing',
+    async (amount) => {
+      const alice = await user(`b-bad-${JSON.stringify(amount)}`)
+      const reply = await chargeOf(alice, amount)
+      expect(reply.status).toBe(400)
+      expect(reply.body.code).toBe('VALIDATION_FAILED')
+      expect((await call(ctx.server, '/v1/balance', alice)).body.balance).toBe(0)
+    },
+  )
+
+  test('a charge that would pass MAX_BALANCE: 422 BALANCE_LIMIT, nothing changes', async () => {
+    const alice = await user('b-rich')
+    await chargeOf(alice, 1000)
+    await chargeOf(alice, 1000)
+    const over = await chargeOf(alice, 501)
+    expect(over.status).toBe(422)
+    expect(over.body.code).toBe('BALANCE_LIMIT')
+    expect((await chargeOf(alice, 500)).body.balance).toBe(2500)
+    const [row] = await ctx.db.sql`select count(*)::int as n, sum(amount)::int as total from ledger where user_id = 'b-rich'`
+    expect(row).toEqual({ n: 3, total: 2500 })
+  })
+
+  test('the history lists every entry newest first, a page at a time', async () => {
+    const alice = await user('b-history')
+    for (const amount of [1, 2, 3, 4, 5]) await chargeOf(alice, amount)
+    const page1 = await call(ctx.server, '/v1/balance/history?limit=2', alice)
+    expect(page1.body.entries.map((e: { amount: number }) => e.amount)).toEqual([5, 4])
+    expect(page1.body.entries[0]).toMatchObject({ type: 'CHARGE', balanceAfter: 15, reservationId: null, paymentId: null })
+    const page2 = await call(ctx.server, `/v1/balance/history?limit=2&cursor=${page1.body.nextCursor}`, alice)
+    const page3 = await call(ctx.server, `/v1/balance/history?limit=2&cursor=${page2.body.nextCursor}`, alice)
+    expect(page2.body.entries.map((e: { amount: number }) => e.amount)).toEqual([3, 2])
+    expect(page3.body).toEqual({ entries: [expect.objectContaining({ amount: 1 })], nextCursor: null })
+  })
+
+  test("the history is the user's own: another user sees none of it", async () => {
+    await chargeOf(await user('b-owner'), 10)
+    expect((await call(ctx.server, '/v1/balance/history', await user('b-other'))).body).toEqual({ entries: [], nextCursor: null })
+  })
+
+  test('page sizes are capped and cursors must be ours', async () => {
+    const alice = await user('b-pages')
+    expect((await call(ctx.server, '/v1/balance/history?limit=101', alice)).status).toBe(400)
+    expect((await call(ctx.server, '/v1/balance/history?limit=0', alice)).status).toBe(400)
+    expect((await call(ctx.server, '/v1/balance/history?cursor=bm9wZQ', alice)).body.code).toBe('VALIDATION_FAILED')
+  })
+
+  test('every balance equals the sum of its ledger', async () => {
+    const [row] = await ctx.db.sql`
+      select count(*)::int as mismatches from balances b
+      where b.balance <> (select coalesce(sum(amount), 0) from ledger l where l.user_id = b.user_id)`
+    expect(row!.mismatches).toBe(0)
+  })
+})

@@ -1,0 +1,151 @@
+import { expect, test } from 'bun:test'
+import { call, onFreshDatabase } from '../support/app'
+import { createConcert, hold, join, shopper, userToken } from '../support/scenario'
+import { describeWith } from '../support/services'
+
+describeWith(['DATABASE_URL'], 'seat holds', () => {
+  const ctx = onFreshDatabase({ MAX_HOLDS_PER_USER: '2', HOLD_TTL_SECONDS: '300' })
+
+  test('a hold is HELD for exactly HOLD_TTL_SECONDS and shows the seat as HELD', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3, price: 700 })
+    const alice = await shopper(ctx.server, 'h-alice', concertId)
+    const held = await hold(ctx.server, alice, scheduleIds[0]!, 2)
+    expect(held.status).toBe(201)
+    expect(held.body).toMatchObject({ scheduleId: scheduleIds[0], seatNumber: 2, price: 700, status: 'HELD' })
+    expect(Date.parse(held.body.expiresAt) - Date.parse(held.body.createdAt)).toBe(300_000)
+
+    const seats = await call(ctx.server, `/v1/schedules/${scheduleIds[0]}/seats`, alice)
+    expect(seats.body.map((s: { status: string }) => s.status)).toEqual(['AVAILABLE', 'HELD', 'AVAILABLE'])
+    const available = await call(ctx.server, `/v1/schedules/${scheduleIds[0]}/seats?available=true`, alice)
+    expect(available.body.map((s: { number: number }) => s.number)).toEqual([1, 3])
+    const schedules = await call(ctx.server, `/v1/concerts/${concertId}/schedules`, alice)
+    expect(schedules.body[0]).toMatchObject({ totalSeats: 3, availableSeats: 2 })
+  })
+
+  test('a held seat cannot be held by anyone else: 409 SEAT_UNAVAILABLE', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1 })
+    const alice = await shopper(ctx.server, 'h-alice2', concertId)
+    const bob = await shopper(ctx.server, 'h-bob2', concertId)
+    expect((await hold(ctx.server, alice, scheduleIds[0]!, 1)).status).toBe(201)
+    const lost = await hold(ctx.server, bob, scheduleIds[0]!, 1)
+    expect(lost.status).toBe(409)
+    expect(lost.body.code).toBe('SEAT_UNAVAILABLE')
+    expect((await hold(ctx.server, alice, scheduleIds[0]!, 1)).body.code).toBe('SEAT_UNAVAILABLE')
+  })
+
+  test('an unknown seat or schedule is 404 and creates nothing', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2 })
+    const alice = await shopper(ctx.server, 'h-alice3', concertId)
+    expect((await hold(ctx.server, alice, scheduleIds[0]!, 3)).body.code).toBe('NOT_FOUND')
+    expect((await hold(ctx.server, alice, crypto.randomUUID(), 1)).body.code).toBe('NOT_FOUND')
+    const [row] = await ctx.db.sql`select count(*)::int as n from reservations where user_id = 'h-alice3'`
+    expect(row!.n).toBe(0)
+  })
+
+  test('MAX_HOLDS_PER_USER live holds at most: 409 HOLD_LIMIT_REACHED', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 5 })
+    const alice = await shopper(ctx.server, 'h-alice4', concertId)
+    expect((await hold(ctx.server, alice, scheduleIds[0]!, 1)).status).toBe(201)
+    expect((await hold(ctx.server, alice, scheduleIds[0]!, 2)).status).toBe(201)
+    const third = await hold(ctx.server, alice, scheduleIds[0]!, 3)
+    expect(third.status).toBe(409)
+    expect(third.body.code).toBe('HOLD_LIMIT_REACHED')
+  })
+
+  test('cancelling releases the seat at once; cancelling again is harmless', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1 })
+    const alice = await shopper(ctx.server, 'h-alice5', concertId)
+    const bob = await shopper(ctx.server, 'h-bob5', concertId)
+    const held = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    const cancelled = await call(ctx.server, `/v1/reservations/${held.body.reservationId}`, { ...alice, method: 'DELETE' })
+    expect(cancelled.status).toBe(200)
+    expect(cancelled.body.status).toBe('CANCELLED')
+    expect((await call(ctx.server, `/v1/reservations/${held.body.reservationId}`, { ...alice, method: 'DELETE' })).body.status).toBe('CANCELLED')
+    expect((await hold(ctx.server, bob, scheduleIds[0]!, 1)).status).toBe(201)
+  })
+
+  test("another user's reservation is 404 to read or cancel, and never listed", async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1 })
+    const alice = await shopper(ctx.server, 'h-alice6', concertId)
+    const mallory = { token: await userToken(ctx.server, 'h-mallory6') }
+    const held = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    const id = held.body.reservationId
+    expect((await call(ctx.server, `/v1/reservations/${id}`, mallory)).status).toBe(404)
+    expect((await call(ctx.server, `/v1/reservations/${id}`, { ...mallory, method: 'DELETE' })).status).toBe(404)
+    expect((await call(ctx.server, '/v1/reservations', mallory)).body).toEqual([])
+    expect((await call(ctx.server, `/v1/reservations/${id}`, alice)).body.status).toBe('HELD')
+    expect((await call(ctx.server, '/v1/reservations', alice)).body.map((r: { reservationId: string }) => r.reservationId)).toEqual([id])
+  })
+
+  test('holding needs an ACTIVE queue token of the concert', async () => {
+    const first = await createConcert(ctx.server, { seats: 1 })
+    const other = await createConcert(ctx.server, { seats: 1 })
+    const alice = await shopper(ctx.server, 'h-alice7', other.concertId)
+    const noToken = await call(ctx.server, '/v1/reservations', { token: alice.token, body: { scheduleId: first.scheduleIds[0], seatNumber: 1 } })
+    expect(noToken.status).toBe(401)
+    expect(noToken.body.code).toBe('QUEUE_TOKEN_INVALID')
+    const otherConcert = await hold(ctx.server, alice, first.scheduleIds[0]!, 1)
+    expect(otherConcert.status).toBe(403)
+    expect(otherConcert.body.code).toBe('QUEUE_NOT_ACTIVE')
+    // A WAITING token (nobody ran admission for this user yet).
+    const bobToken = await userToken(ctx.server, 'h-bob7')
+    const waiting = await join(ctx.server, bobToken, first.concertId)
+    expect(waiting.status).toBe('WAITING')
+    const early = await hold(ctx.server, { token: bobToken, queueToken: waiting.token }, first.scheduleIds[0]!, 1)
+    expect(early.status).toBe(403)
+    expect(early.body.code).toBe('QUEUE_NOT_ACTIVE')
+    const [row] = await ctx.db.sql`select count(*)::int as n from reservations where schedule_id = ${first.scheduleIds[0]!}`
+    expect(row!.n).toBe(0)
+  })
+
+  test('a hold extends the queue session to at least the hold expiry', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1 })
+    const alice = await shopper(ctx.server, 'h-alice8', concertId)
+    // Shorten the session as if it were about to run out.
+    await ctx.db.sql`update queue_sessions set active_until = now() + interval '5 seconds' where user_id = 'h-alice8'`
+    const held = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    const status = await call(ctx.server, '/v1/queue/status', alice)
+    expect(status.body.status).toBe('ACTIVE')
+    expect(Date.parse(status.body.activeUntil)).toBeGreaterThanOrEqual(Date.parse(held.body.expiresAt))
+  })
+})
+
+describeWith(['DATABASE_URL'], 'hold lapse', () => {
+  const ctx = onFreshDatabase({ HOLD_TTL_SECONDS: '1', MAX_HOLDS_PER_USER: '1' })
+
+  test('a lapsed hold is AVAILABLE to everyone before any job runs, and reads EXPIRED', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2, price: 500 })
+    const alice = await shopper(ctx.server, 'l-alice', concertId, 1000)
+    const bob = await shopper(ctx.server, 'l-bob', concertId)
+    const held = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    expect(held.status).toBe(201)
+    expect((await hold(ctx.server, alice, scheduleIds[0]!, 2)).body.code).toBe('HOLD_LIMIT_REACHED')
+    await Bun.sleep(1100)
+
+    const seats = await call(ctx.server, `/v1/schedules/${scheduleIds[0]}/seats`, bob)
+    expect(seats.body[0].status).toBe('AVAILABLE')
+    expect((await call(ctx.server, `/v1/reservations/${held.body.reservationId}`, alice)).body.status).toBe('EXPIRED')
+    // The lapsed hold no longer counts towards the limit, and the seat can be taken by someone else.
+    expect((await hold(ctx.server, bob, scheduleIds[0]!, 1)).status).toBe(201)
+    expect((await hold(ctx.server, alice, scheduleIds[0]!, 2)).status).toBe(201)
+  })
+
+  test('the cleanup job marks lapsed holds EXPIRED and frees their seats, and touches nothing live', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1 })
+    const alice = await shopper(ctx.server, 'l-alice2', concertId)
+    const held = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    expect((await ctx.server.app.handle(new Request('http://localhost/health'))).status).toBe(200)
+    const before = await ctx.server.holds.lapse()
+    const [live] = await ctx.db.sql`select status from reservations where reservation_id = ${held.body.reservationId}`
+    expect(live!.status).toBe('HELD')
+    await Bun.sleep(1100)
+    const after = await ctx.server.holds.lapse()
+    expect(after.lapsed).toBeGreaterThanOrEqual(1)
+    expect(before.lapsed + after.lapsed).toBeGreaterThanOrEqual(1)
+    const [row] = await ctx.db.sql`
+      select r.status, s.status as seat_status, s.reservation_id
+      from reservations r join seats s using (schedule_id, seat_number)
+      where r.reservation_id = ${held.body.reservationId}`
+    expect(row).toMatchObject({ status: 'EXPIRED', seat_status: 'AVAILABLE', reservation_id: null })
+  })
+})

@@ -1,0 +1,119 @@
+import { expect, test } from 'bun:test'
+import { ADMIN_KEY, call, onFreshDatabase, testServer } from '../support/app'
+import { createConcert, userToken } from '../support/scenario'
+import { describeWith, serviceUrl } from '../support/services'
+import { createTestDatabase } from '../support/database'
+
+const problemShape = {
+  type: expect.stringMatching(/^urn:concert-waiting-room:problem:/),
+  title: expect.any(String),
+  status: expect.any(Number),
+  detail: expect.any(String),
+  code: expect.any(String),
+  instance: expect.stringMatching(/^urn:request:/),
+}
+
+describeWith(['DATABASE_URL'], 'the HTTP edge', () => {
+  const ctx = onFreshDatabase()
+
+  test('errors are application/problem+json with a stable code and the request id', async () => {
+    const reply = await call(ctx.server, '/v1/balance')
+    expect(reply.status).toBe(401)
+    expect(reply.headers.get('content-type')).toBe('application/problem+json')
+    expect(reply.body).toEqual({ ...problemShape, status: 401, code: 'UNAUTHENTICATED' })
+    expect(reply.body.instance).toBe(`urn:request:${reply.headers.get('x-request-id')}`)
+  })
+
+  test('a request id sent by the client is kept', async () => {
+    const reply = await call(ctx.server, '/v1/nope', { headers: { 'x-request-id': 'trace-123' } })
+    expect(reply.status).toBe(404)
+    expect(reply.headers.get('x-request-id')).toBe('trace-123')
+    expect(reply.body.instance).toBe('urn:request:trace-123')
+  })
+
+  test('unknown body fields are a 400 and change nothing', async () => {
+    const token = await userToken(ctx.server, 'e-mass')
+    for (const extra of [{ userId: 'someone-else' }, { balance: 10 ** 9 }, { status: 'PAID' }]) {
+      const reply = await call(ctx.server, '/v1/balance/charges', { token, body: { amount: 10, ...extra } })
+      expect(reply.status).toBe(400)
+      expect(reply.body).toEqual({ ...problemShape, status: 400, code: 'VALIDATION_FAILED' })
+    }
+    expect((await call(ctx.server, '/v1/balance', { token })).body.balance).toBe(0)
+  })
+
+  test('malformed JSON and non-object bodies are a 400', async () => {
+    const token = await userToken(ctx.server, 'e-json')
+    for (const rawBody of ['{"amount":', 'null', '[]', '"x"', '']) {
+      const reply = await call(ctx.server, '/v1/balance/charges', { token, rawBody, headers: { 'content-type': 'application/json' } })
+      expect(reply.status).toBe(400)
+      expect(reply.body.code).toBe('VALIDATION_FAILED')
+    }
+  })
+
+  test('a body over 16 KiB is a 413', async () => {
+    const token = await userToken(ctx.server, 'e-big')
+    const reply = await call(ctx.server, '/v1/balance/charges', { token, rawBody: `{"amount":1,"pad":"${'x'.repeat(17_000)}"}` })
+    expect(reply.status).toBe(413)
+    expect(reply.body.code).toBe('PAYLOAD_TOO_LARGE')
+  })
+
+  test('malformed ids in paths are a 400, unknown ones a 404', async () => {
+    const token = await userToken(ctx.server, 'e-ids')
+    expect((await call(ctx.server, '/v1/reservations/not-a-uuid', { token })).status).toBe(400)
+    expect((await call(ctx.server, `/v1/reservations/${crypto.randomUUID()}`, { token })).status).toBe(404)
+  })
+
+  test('the admin API needs X-Admin-Key', async () => {
+    const body = { title: 'X', schedules: [{ startsAt: '2027-01-01T19:00:00Z', seatCount: 1, price: 1 }] }
+    expect((await call(ctx.server, '/v1/admin/concerts', { body })).status).toBe(401)
+    expect((await call(ctx.server, '/v1/admin/concerts', { body, headers: { 'x-admin-key': 'wrong' } })).status).toBe(401)
+    const bad = await call(ctx.server, '/v1/admin/concerts', { body: { ...body, schedules: [] }, headers: { 'x-admin-key': ADMIN_KEY } })
+    expect(bad.status).toBe(400)
+    expect((await call(ctx.server, '/v1/admin/concerts', { body, headers: { 'x-admin-key': ADMIN_KEY } })).status).toBe(201)
+  })
+
+  test('the public catalogue lists concerts with their number of schedules', async () => {
+    const { concertId } = await createConcert(ctx.server, { schedules: 3, title: 'Catalogue test' })
+    const reply = await call(ctx.server, '/v1/concerts')
+    expect(reply.status).toBe(200)
+    expect(reply.body).toContainEqual({ concertId, title: 'Catalogue test', schedules: 3 })
+  })
+
+  test('a new concert has seats numbered 1..N at its price', async () => {
+    const { scheduleIds } = await createConcert(ctx.server, { seats: 4, price: 250 })
+    const rows = await ctx.db.sql`select seat_number, price, status from seats where schedule_id = ${scheduleIds[0]!} order by seat_number`
+    expect(rows.map((r) => [r.seat_number, r.price, r.status])).toEqual([1, 2, 3, 4].map((n) => [n, 250, 'AVAILABLE']))
+  })
+
+  test('health and readiness', async () => {
+    expect((await call(ctx.server, '/health')).body).toEqual({ status: 'ok' })
+    expect((await call(ctx.server, '/ready')).body).toEqual({ status: 'ready', database: 'up', queueStore: 'postgres' })
+  })
+})
+
+describeWith(['DATABASE_URL'], 'production and degraded modes', () => {
+  test('production: no dev tokens, no admin API without a key, no internals in errors', async () => {
+    const db = await createTestDatabase(serviceUrl('DATABASE_URL')!)
+    const server = await testServer({ DATABASE_URL: db.url, NODE_ENV: 'production', AUTH_DEV_TOKENS: undefined, ADMIN_API_KEY: undefined })
+    try {
+      const dev = await call(server, '/v1/dev/user-tokens', { body: { userId: 'x' } })
+      expect(dev.status).toBe(404)
+      const admin = await call(server, '/v1/admin/concerts', { body: {}, headers: { 'x-admin-key': ADMIN_KEY } })
+      expect(admin.status).toBe(404)
+      const doc = await (await server.app.handle(new Request('http://localhost/swagger/json'))).json()
+      expect(Object.keys(doc.paths)).not.toContain('/v1/dev/user-tokens')
+      // A database that went away: 503 with Retry-After, nothing about the cause.
+      await server.sql.end()
+      const token = await server.tokens.issue('x')
+      const down = await call(server, '/v1/balance', { token })
+      expect(down.status).toBe(503)
+      expect(down.headers.get('retry-after')).toBe('2')
+      expect(down.body.code).toBe('SERVICE_UNAVAILABLE')
+      expect(down.text).not.toMatch(/postgres|CONNECTION|at \w+ \(/i)
+      expect((await call(server, '/ready')).status).toBe(503)
+    } finally {
+      await server.stop().catch(() => {})
+      await db.drop()
+    }
+  })
+})

@@ -1,0 +1,206 @@
+import { expect, test } from 'bun:test'
+import { call, onFreshDatabase } from '../support/app'
+import { createConcert, hold, pay, shopper, userToken } from '../support/scenario'
+import { describeWith } from '../support/services'
+
+describeWith(['DATABASE_URL'], 'payments', () => {
+  const ctx = onFreshDatabase({ MAX_HOLDS_PER_USER: '4' })
+
+  async function facts(reservationId: string, userId: string) {
+    const [row] = await ctx.db.sql`
+      select r.status, s.status as seat_status,
+        (select coalesce(sum(amount), 0)::int from ledger where user_id = ${userId}) as ledger_sum,
+        (select coalesce((select balance from balances where user_id = ${userId}), 0)::int) as balance,
+        (select count(*)::int from payments where reservation_id = ${reservationId}) as payments
+      from reservations r join seats s using (schedule_id, seat_number)
+      where r.reservation_id = ${reservationId}`
+    return row!
+  }
+
+  test('paying a live hold: PAID, seat SOLD, one debit, one ledger entry, one payment', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2, price: 1200 })
+    const alice = await shopper(ctx.server, 'p-alice', concertId, 5000)
+    const held = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    const paid = await pay(ctx.server, alice, held.body.reservationId)
+    expect(paid.status).toBe(201)
+    expect(paid.body).toEqual({
+      paymentId: expect.any(String),
+      reservationId: held.body.reservationId,
+      amount: 1200,
+      balance: 3800,
+      status: 'PAID',
+    })
+    expect(await facts(held.body.reservationId, 'p-alice')).toEqual({
+      status: 'PAID',
+      seat_status: 'SOLD',
+      ledger_sum: 3800,
+      balance: 3800,
+      payments: 1,
+    })
+    const history = await call(ctx.server, '/v1/balance/history', alice)
+    expect(history.body.entries[0]).toMatchObject({ type: 'PAYMENT', amount: -1200, balanceAfter: 3800, paymentId: paid.body.paymentId })
+  })
+
+  test('a balance lower than the price: 402 and nothing changes', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1, price: 1200 })
+    const alice = await shopper(ctx.server, 'p-poor', concertId, 1000)
+    const held = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    const paid = await pay(ctx.server, alice, held.body.reservationId)
+    expect(paid.status).toBe(402)
+    expect(paid.body.code).toBe('INSUFFICIENT_BALANCE')
+    expect(await facts(held.body.reservationId, 'p-poor')).toEqual({
+      status: 'HELD',
+      seat_status: 'HELD',
+      ledger_sum: 1000,
+      balance: 1000,
+      payments: 0,
+    })
+  })
+
+  test('paying twice without the original key: 409 ALREADY_PAID, one debit', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2, price: 100 })
+    const alice = await shopper(ctx.server, 'p-twice', concertId, 1000)
+    const held = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    await hold(ctx.server, alice, scheduleIds[0]!, 2) // keeps the session ACTIVE after the first payment
+    expect((await pay(ctx.server, alice, held.body.reservationId)).status).toBe(201)
+    const again = await pay(ctx.server, alice, held.body.reservationId)
+    expect(again.status).toBe(409)
+    expect(again.body.code).toBe('ALREADY_PAID')
+    expect((await facts(held.body.reservationId, 'p-twice')).balance).toBe(900)
+  })
+
+  test('paying a lapsed or cancelled hold: 409 HOLD_EXPIRED, nothing debited', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2, price: 100 })
+    const alice = await shopper(ctx.server, 'p-late', concertId, 1000)
+    const lapsed = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    await ctx.db.sql`update reservations set expires_at = now() - interval '1 ms' where reservation_id = ${lapsed.body.reservationId}`
+    await ctx.db.sql`update seats set hold_expires_at = now() - interval '1 ms' where reservation_id = ${lapsed.body.reservationId}`
+    const late = await pay(ctx.server, alice, lapsed.body.reservationId)
+    expect(late.status).toBe(409)
+    expect(late.body.code).toBe('HOLD_EXPIRED')
+
+    const cancelled = await hold(ctx.server, alice, scheduleIds[0]!, 2)
+    await call(ctx.server, `/v1/reservations/${cancelled.body.reservationId}`, { ...alice, method: 'DELETE' })
+    expect((await pay(ctx.server, alice, cancelled.body.reservationId)).body.code).toBe('HOLD_EXPIRED')
+    expect((await facts(cancelled.body.reservationId, 'p-late')).balance).toBe(1000)
+  })
+
+  test("another user's reservation is 404 and untouched", async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1, price: 100 })
+    const alice = await shopper(ctx.server, 'p-owner', concertId, 1000)
+    const mallory = await shopper(ctx.server, 'p-mallory', concertId, 1000)
+    const held = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    const stolen = await pay(ctx.server, mallory, held.body.reservationId)
+    expect(stolen.status).toBe(404)
+    expect(await facts(held.body.reservationId, 'p-mallory')).toMatchObject({ status: 'HELD', balance: 1000 })
+  })
+
+  test("a queue token of another concert cannot pay this concert's hold: 403", async () => {
+    const a = await createConcert(ctx.server, { seats: 1, price: 100 })
+    const b = await createConcert(ctx.server, { seats: 1, price: 100 })
+    const inA = await shopper(ctx.server, 'p-cross', a.concertId, 1000)
+    const held = await hold(ctx.server, inA, a.scheduleIds[0]!, 1)
+    const token = await userToken(ctx.server, 'p-cross')
+    const inB = await shopper(ctx.server, 'p-cross', b.concertId)
+    expect(inB.token).toBeDefined()
+    const crossed = await pay(ctx.server, { token, queueToken: inB.queueToken }, held.body.reservationId)
+    expect(crossed.status).toBe(403)
+    expect(crossed.body.code).toBe('QUEUE_NOT_ACTIVE')
+    expect((await facts(held.body.reservationId, 'p-cross')).status).toBe('HELD')
+  })
+
+  test('a payment ends the queue session unless another live hold in the concert remains', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2, price: 100 })
+    const alice = await shopper(ctx.server, 'p-session', concertId, 1000)
+    const first = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    const second = await hold(ctx.server, alice, scheduleIds[0]!, 2)
+    await pay(ctx.server, alice, first.body.reservationId)
+    expect((await call(ctx.server, '/v1/queue/status', alice)).body.status).toBe('ACTIVE')
+    await pay(ctx.server, alice, second.body.reservationId)
+    expect((await call(ctx.server, '/v1/queue/status', alice)).body.status).toBe('DONE')
+    // The DONE session cannot keep booking, on this instance or any other.
+    const seats = await call(ctx.server, `/v1/schedules/${scheduleIds[0]}/seats`, alice)
+    expect(seats.status).toBe(403)
+  })
+})
+
+describeWith(['DATABASE_URL'], 'idempotent payments and charges', () => {
+  const ctx = onFreshDatabase()
+
+  test('the same key and body replays the first answer byte for byte, with one effect', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1, price: 300 })
+    const alice = await shopper(ctx.server, 'i-alice', concertId, 1000)
+    const held = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    const first = await pay(ctx.server, alice, held.body.reservationId, 'pay-1')
+    // The session is DONE now; the replay still answers with the original payment.
+    const replays = await Promise.all([1, 2, 3].map(() => pay(ctx.server, alice, held.body.reservationId, 'pay-1')))
+    for (const replay of replays) {
+      expect(replay.status).toBe(first.status)
+      expect(replay.text).toBe(first.text)
+      expect(replay.headers.get('idempotent-replayed')).toBe('true')
+    }
+    const [row] = await ctx.db.sql`select count(*)::int as n from ledger where user_id = 'i-alice' and kind = 'PAYMENT'`
+    expect(row!.n).toBe(1)
+  })
+
+  test('a declined payment is remembered too: the replay is the same 402', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1, price: 3000 })
+    const alice = await shopper(ctx.server, 'i-poor', concertId, 1000)
+    const held = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    const first = await pay(ctx.server, alice, held.body.reservationId, 'pay-poor')
+    expect(first.status).toBe(402)
+    await call(ctx.server, '/v1/balance/charges', { ...alice, body: { amount: 5000 } })
+    const replay = await pay(ctx.server, alice, held.body.reservationId, 'pay-poor')
+    expect(replay.status).toBe(402)
+    expect(replay.text).toBe(first.text)
+  })
+
+  test('the same key with another body: 422 IDEMPOTENCY_KEY_REUSED and no effect', async () => {
+    const alice = { token: await userToken(ctx.server, 'i-reuse') }
+    const first = await call(ctx.server, '/v1/balance/charges', { ...alice, body: { amount: 100 }, headers: { 'idempotency-key': 'k' } })
+    expect(first.status).toBe(201)
+    const other = await call(ctx.server, '/v1/balance/charges', { ...alice, body: { amount: 200 }, headers: { 'idempotency-key': 'k' } })
+    expect(other.status).toBe(422)
+    expect(other.body.code).toBe('IDEMPOTENCY_KEY_REUSED')
+    expect((await call(ctx.server, '/v1/balance', alice)).body.balance).toBe(100)
+  })
+
+  test("keys are per user: another user's identical key gets its own effect, not the first answer", async () => {
+    const alice = { token: await userToken(ctx.server, 'i-a') }
+    const bob = { token: await userToken(ctx.server, 'i-b') }
+    const a = await call(ctx.server, '/v1/balance/charges', { ...alice, body: { amount: 100 }, headers: { 'idempotency-key': 'shared' } })
+    const b = await call(ctx.server, '/v1/balance/charges', { ...bob, body: { amount: 100 }, headers: { 'idempotency-key': 'shared' } })
+    expect(b.status).toBe(201)
+    expect(b.body.chargeId).not.toBe(a.body.chargeId)
+    expect(b.headers.get('idempotent-replayed')).toBeNull()
+  })
+
+  test('while the first request with a key is running: 409 IDEMPOTENCY_IN_PROGRESS', async () => {
+    const alice = { token: await userToken(ctx.server, 'i-busy') }
+    // Hold the key's lock the way a running request does.
+    let release!: () => void
+    const released = new Promise<void>((resolve) => (release = resolve))
+    let locked!: () => void
+    const isLocked = new Promise<void>((resolve) => (locked = resolve))
+    const running = ctx.db.sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(hashtextextended(${'i-busy'}::text || chr(31) || ${'busy-key'}::text, 7320002))`
+      locked()
+      await released
+    })
+    await isLocked
+    const busy = await call(ctx.server, '/v1/balance/charges', { ...alice, body: { amount: 100 }, headers: { 'idempotency-key': 'busy-key' } })
+    release()
+    await running
+    expect(busy.status).toBe(409)
+    expect(busy.body.code).toBe('IDEMPOTENCY_IN_PROGRESS')
+    expect(busy.headers.get('retry-after')).toBe('1')
+    expect((await call(ctx.server, '/v1/balance', alice)).body.balance).toBe(0)
+  })
+
+  test('an Idempotency-Key longer than 255 characters is a 400', async () => {
+    const alice = { token: await userToken(ctx.server, 'i-long') }
+    const reply = await call(ctx.server, '/v1/balance/charges', { ...alice, body: { amount: 1 }, headers: { 'idempotency-key': 'k'.repeat(256) } })
+    expect(reply.status).toBe(400)
+    expect(reply.body.code).toBe('VALIDATION_FAILED')
+  })
+})

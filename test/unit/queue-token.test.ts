@@ -1,0 +1,49 @@
+import { describe, expect, test } from 'bun:test'
+import { Problem } from '../../src/http/problems'
+import { deriveQueueTokenSecret, queueTokens } from '../../src/waiting-room/queue-token'
+
+const tokens = queueTokens('queue-secret-0123456789')
+const ticket = { concertId: '7b4c8a5e-6f0a-4c62-9d1a-2b0f0a7e6b11', userId: 'alice', seq: 42 }
+
+function rejection(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (error) {
+    expect(error).toBeInstanceOf(Problem)
+    return (error as Problem).code
+  }
+  throw new Error('accepted')
+}
+
+describe('queue tokens', () => {
+  test('a signed token verifies for its user and names its place', () => {
+    expect(tokens.verify(tokens.sign(ticket), 'alice')).toEqual(ticket)
+  })
+
+  test('another user presenting it is rejected as invalid', () => {
+    expect(rejection(() => tokens.verify(tokens.sign(ticket), 'bob'))).toBe('QUEUE_TOKEN_INVALID')
+  })
+
+  test('missing, truncated, tampered or foreign-signed tokens are rejected', () => {
+    const good = tokens.sign(ticket)
+    const [payload, mac] = good.split('.') as [string, string]
+    const forged = Buffer.from(JSON.stringify({ c: ticket.concertId, u: 'alice', s: 1 })).toString('base64url')
+    for (const bad of [
+      undefined,
+      '',
+      good.slice(0, -1),
+      good.slice(1),
+      `${forged}.${mac}`,
+      `${payload}.${mac.slice(0, -2)}AA`,
+      `${payload}.${mac}.x`,
+      queueTokens('another-secret-0123456789').sign(ticket),
+      'not-a-token',
+    ]) {
+      expect(rejection(() => tokens.verify(bad, 'alice'))).toBe('QUEUE_TOKEN_INVALID')
+    }
+  })
+
+  test('the derived secret depends on the user-token secret', () => {
+    expect(deriveQueueTokenSecret('a'.repeat(20))).not.toBe(deriveQueueTokenSecret('b'.repeat(20)))
+  })
+})

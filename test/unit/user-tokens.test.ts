@@ -1,0 +1,41 @@
+import { describe, expect, test } from 'bun:test'
+import { SignJWT } from 'jose'
+import { Problem } from '../../src/http/problems'
+import { userTokens } from '../../src/identity/user-tokens'
+
+const secret = 'user-secret-0123456789abcdef'
+const tokens = userTokens(secret)
+const key = new TextEncoder().encode(secret)
+
+async function rejection(header: string | null): Promise<string> {
+  try {
+    await tokens.verify(header)
+  } catch (error) {
+    expect(error).toBeInstanceOf(Problem)
+    return (error as Problem).code
+  }
+  throw new Error('accepted')
+}
+
+describe('user tokens', () => {
+  test('the user id is the verified sub of an HS256 token', async () => {
+    expect(await tokens.verify(`Bearer ${await tokens.issue('alice')}`)).toBe('alice')
+  })
+
+  test('missing, malformed, expired, unsigned and foreign tokens are 401', async () => {
+    const expired = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('a').setExpirationTime(Math.floor(Date.now() / 1000) - 10).sign(key)
+    const foreign = await userTokens('another-secret-0123456789').issue('alice')
+    const header = Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url')
+    const body = Buffer.from(JSON.stringify({ sub: 'alice' })).toString('base64url')
+    for (const bad of [null, '', 'Basic abc', 'Bearer', `Bearer ${expired}`, `Bearer ${foreign}`, `Bearer ${header}.${body}.`]) {
+      expect(await rejection(bad)).toBe('UNAUTHENTICATED')
+    }
+  })
+
+  test('a subject outside 1..128 characters is refused', async () => {
+    const long = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('x'.repeat(129)).sign(key)
+    const none = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).sign(key)
+    expect(await rejection(`Bearer ${long}`)).toBe('UNAUTHENTICATED')
+    expect(await rejection(`Bearer ${none}`)).toBe('UNAUTHENTICATED')
+  })
+})
