@@ -3,6 +3,7 @@ import { swagger } from '@elysiajs/swagger'
 import type { Config } from './config'
 import type { Sql } from './db/client'
 import { httpEdge, MAX_BODY_BYTES } from './http/edge'
+import { tidyOpenApi } from './http/openapi'
 import { Problem } from './http/schemas'
 import type { Log } from './log'
 import { adminRoutes } from './admin/routes'
@@ -69,6 +70,9 @@ export function buildApp(s: Services) {
         },
       }),
     )
+    .onAfterHandle({ as: 'global' }, ({ path, response }) => {
+      if (path === '/swagger/json') return tidyOpenApi(response as Record<string, unknown>)
+    })
     .use(healthRoutes(s.sql, s.room.store, s.isShuttingDown))
     .use(config.authDevTokens ? devTokenRoutes(s.userTokens) : new Elysia())
     .use(waitingRoomRoutes(s.room, s.userTokens))

@@ -29,7 +29,7 @@ const LedgerEntry = Type.Object(
 export function balanceRoutes(sql: Sql, balance: Balance, tokens: UserTokens, maxCharge: number) {
   return new Elysia({ prefix: '/v1/balance' })
     .use(identity(tokens))
-    .get('/', async ({ userId }) => ({ balance: await balance.get(userId) }), {
+    .get('', async ({ userId }) => ({ balance: await balance.get(userId) }), {
       auth: true,
       response: { 200: Type.Object({ balance: Money('won') }, { title: 'Balance' }), ...errors('UNAUTHENTICATED') },
       detail: { operationId: 'getBalance', tags: ['balance'], summary: 'Your prepaid balance (0 if never charged)', security: bearer },

@@ -27,7 +27,7 @@ export function holdRoutes(holds: Holds, catalogue: Catalogue, room: WaitingRoom
   return new Elysia({ prefix: '/v1/reservations' })
     .use(identity(tokens))
     .post(
-      '/',
+      '',
       async ({ userId, body, request, set }) => {
         const token = request.headers.get('x-queue-token')
         const concertId = await catalogue.concertOfSchedule(body.scheduleId)
@@ -59,7 +59,7 @@ export function holdRoutes(holds: Holds, catalogue: Catalogue, room: WaitingRoom
         },
       },
     )
-    .get('/', ({ userId, query }) => holds.list(userId, query.limit ?? 50), {
+    .get('', ({ userId, query }) => holds.list(userId, query.limit ?? 50), {
       auth: true,
       query: t.Object({ limit: t.Optional(t.Integer({ minimum: 1, maximum: MAX_PAGE })) }, { additionalProperties: false }),
       response: { 200: Type.Array(Reservation), ...errors('UNAUTHENTICATED') },

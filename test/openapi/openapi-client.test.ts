@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import openapiTS, { astToString } from 'openapi-typescript'
+import { loadConfig } from '../../src/config'
+import { silentLog } from '../../src/log'
+import { startServer, type Server } from '../../src/server'
+import { ADMIN_KEY, TEST_SECRET } from '../support/app'
+import { createTestDatabase, type TestDatabase } from '../support/database'
+import { describeWith, serviceUrl } from '../support/services'
+
+describeWith(['DATABASE_URL'], 'the OpenAPI document', () => {
+  let db: TestDatabase
+  let server: Server
+  let base: string
+  let doc: any
+  beforeAll(async () => {
+    db = await createTestDatabase(serviceUrl('DATABASE_URL')!)
+    const config = loadConfig({
+      DATABASE_URL: db.url,
+      AUTH_JWT_SECRET: TEST_SECRET,
+      ADMIN_API_KEY: ADMIN_KEY,
+      AUTH_DEV_TOKENS: 'true',
+      PORT: '0',
+    })
+    server = await startServer(config, { log: silentLog })
+    base = `http://127.0.0.1:${server.port}`
+    doc = await (await fetch(`${base}/swagger/json`)).json()
+  })
+  afterAll(async () => {
+    await server?.stop()
+    await db?.drop()
+  })
+
+  test('is OpenAPI 3.0.x and every operation has an id, a tag, a summary, security and its error statuses', () => {
+    expect(doc.openapi).toMatch(/^3\.0\.\d+$/)
+    const operations = Object.entries(doc.paths).flatMap(([path, item]: [string, any]) =>
+      Object.entries(item).map(([method, op]: [string, any]) => ({ path, method, op })),
+    )
+    expect(operations.length).toBeGreaterThanOrEqual(17)
+    const ids = new Set<string>()
+    for (const { path, method, op } of operations) {
+      const where = `${method.toUpperCase()} ${path}`
+      expect(op.operationId, where).toMatch(/^[a-z][A-Za-z]+$/)
+      expect(ids.has(op.operationId), `${where} operationId is unique`).toBe(false)
+      ids.add(op.operationId)
+      expect(op.tags?.length, where).toBeGreaterThan(0)
+      expect(op.summary, where).toBeTruthy()
+      expect(Array.isArray(op.security), `${where} declares security`).toBe(true)
+      const statuses = Object.keys(op.responses)
+      expect(statuses.some((s) => s.startsWith('2')), `${where} success`).toBe(true)
+      if (path.startsWith('/v1/')) {
+        expect(statuses, where).toEqual(expect.arrayContaining(['400', '429', '500', '503']))
+        for (const s of statuses.filter((s) => Number(s) >= 400)) {
+          expect(op.responses[s].content?.['application/json']?.schema, `${where} ${s} schema`).toBeDefined()
+        }
+      }
+    }
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['adminKey', 'bearerAuth', 'queueToken'])
+  })
+
+  test('a TypeScript client generated from it type-checks and books a seat end to end', async () => {
+    const dir = join(import.meta.dir, '.generated')
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'api.d.ts'), astToString(await openapiTS(doc)))
+    copyFileSync(join(import.meta.dir, 'sdk-client.template.ts'), join(dir, 'client.ts'))
+
+    const tsc = Bun.spawnSync(
+      ['./node_modules/.bin/tsc', '--noEmit', '--strict', '--skipLibCheck', '--target', 'esnext', '--module', 'esnext',
+        '--moduleResolution', 'bundler', join(dir, 'client.ts')],
+      { cwd: join(import.meta.dir, '..', '..') },
+    )
+    expect(tsc.stdout.toString() + tsc.stderr.toString()).toBe('')
+    expect(tsc.exitCode).toBe(0)
+
+    const { bookThroughGeneratedClient } = await import(join(dir, 'client.ts'))
+    expect(await bookThroughGeneratedClient(base, ADMIN_KEY)).toEqual({
+      paidStatus: 'PAID',
+      amount: 2500,
+      balance: 7500,
+      conflict: 'SEAT_UNAVAILABLE',
+      queueStatus: 'DONE',
+    })
+  }, 60_000)
+})
