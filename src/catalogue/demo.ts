@@ -1,4 +1,5 @@
 import type { Sql } from '../db/client'
+import { statements } from '../db/statements'
 import type { Catalogue, NewConcert } from './catalogue'
 
 // Demo concerts loaded into an empty database when SEED_DEMO is on (the embedded default), so that a
@@ -17,12 +18,11 @@ export const demoConcerts: NewConcert[] = [
   },
 ]
 
-// Arbitrary constant: instances starting together on an empty database seed it once.
-const SEED_LOCK = 7_320_003
+const q = statements('setup', ['lock_seed'])
 
 export async function seedDemo(sql: Sql, catalogue: Catalogue): Promise<boolean> {
   return sql.begin(async (tx) => {
-    await tx.unsafe('select pg_advisory_xact_lock($1)', [SEED_LOCK])
+    await q.lock_seed(tx)
     if (!(await catalogue.isEmpty(tx))) return false
     for (const concert of demoConcerts) await catalogue.createConcert(concert, tx)
     return true

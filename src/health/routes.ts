@@ -1,10 +1,12 @@
 import { Elysia } from 'elysia'
 import { Type } from '@sinclair/typebox'
 import type { Sql } from '../db/client'
+import { statements } from '../db/statements'
 import { Problem } from '../http/problems'
 import { errors } from '../http/schemas'
 import type { WaitingRoomStore } from '../waiting-room/store'
 
+const q = statements('setup', ['ping'])
 const PROBE_TIMEOUT_MS = 1500
 
 function within<T>(ms: number, work: Promise<T>): Promise<T> {
@@ -30,7 +32,7 @@ export function healthRoutes(sql: Sql, store: WaitingRoomStore, isShuttingDown: 
       '/ready',
       async () => {
         if (isShuttingDown()) throw new Problem('SERVICE_UNAVAILABLE', 'Shutting down', { retryAfterSeconds: 1 })
-        const [database, queue] = await Promise.all([up(() => sql`select 1`), up(() => store.ping())])
+        const [database, queue] = await Promise.all([up(() => q.ping(sql)), up(() => store.ping())])
         if (!database || !queue) {
           const down = [!database && 'database', !queue && `queue store (${store.kind})`].filter(Boolean).join(' and ')
           throw new Problem('SERVICE_UNAVAILABLE', `Not ready: ${down} unreachable`, { retryAfterSeconds: 2 })

@@ -1,0 +1,2 @@
+-- name: applied_migrations :many
+select name from schema_migrations

@@ -1,0 +1,2 @@
+-- name: ping :one
+select 1 as ok
