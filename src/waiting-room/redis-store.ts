@@ -1,0 +1,121 @@
+import { Problem } from '../http/problems'
+import { lineKeys, registryKey, scripts, type Script } from './redis/scripts'
+import { isNoScript, RedisReplyError, withDeadline, type RedisTransport } from './redis/transport'
+import type { AdmitResult, JoinResult, LineLimits, SessionStatus, SessionView, Ticket, WaitingRoomStore } from './store'
+
+// The waiting room in Redis: one Lua script per operation (src/waiting-room/redis/*.lua, layout in
+// src/waiting-room/redis/README.md), over whichever transport the configuration names. Every call
+// settles within `timeoutMs` (two transport calls at most: EVALSHA, then EVAL if the script is not
+// cached) and a Redis that is down or slow becomes a 503 Problem, never a hang or a raw error.
+
+export interface RedisStoreOptions {
+  /** Key prefix: keys are `{<prefix>:<concertId>}:...` and `<prefix>:lines`. */
+  prefix?: string
+  /** The whole operation, fallback included; keep it under 2 s. */
+  timeoutMs?: number
+}
+
+type Reply = (string | number | null)[]
+
+// Scripts answer -1 for "no position" / "no activeUntil" and '' for "no pace" (Lua tables cannot hold nil).
+const orNull = (value: unknown): number | null => (value === null || value === undefined || Number(value) < 0 ? null : Number(value))
+
+function toView(reply: Reply): SessionView {
+  const [status, position, activeUntil, pace] = reply
+  return {
+    status: status as SessionStatus,
+    position: orNull(position),
+    activeUntilMs: orNull(activeUntil),
+    admittedPerSecond: pace === '' || pace === null || pace === undefined ? null : Number(pace),
+  }
+}
+
+export function redisStore(transport: RedisTransport, options: RedisStoreOptions = {}): WaitingRoomStore {
+  const prefix = options.prefix ?? 'wr'
+  const timeoutMs = options.timeoutMs ?? 1800
+  const unavailable = (cause: unknown) =>
+    new Problem('SERVICE_UNAVAILABLE', `The waiting room store (${transport.kind}) is unavailable`, {
+      retryAfterSeconds: 2,
+      cause,
+    })
+
+  async function run(script: Script, keys: string[], args: (string | number)[]): Promise<Reply> {
+    const argv = args.map(String)
+    const attempt = async () => {
+      try {
+        return await transport.evalsha(script.sha, keys, argv)
+      } catch (error) {
+        if (!isNoScript(error)) throw error
+        return transport.eval(script.text, keys, argv)
+      }
+    }
+    try {
+      return (await withDeadline(attempt(), timeoutMs, `waiting-room ${script.name}`)) as Reply
+    } catch (error) {
+      // A failing script is a bug to be seen (500), not an outage; anything else means Redis is not
+      // answering as it should (down, loading, out of memory, refusing our credentials): 503.
+      if (error instanceof RedisReplyError && /user_script|script:/.test(error.message)) {
+        throw new Error(`waiting-room script ${script.name} failed: ${error.message}`, { cause: error })
+      }
+      throw unavailable(error)
+    }
+  }
+
+  return {
+    kind: transport.kind,
+
+    async join(concertId, userId, limits): Promise<JoinResult | 'SOLD_OUT'> {
+      const reply = await run(scripts.join, lineKeys(prefix, concertId), [concertId, userId, limits.waitingIdleSeconds * 1000])
+      if (reply[0] === 'SOLD_OUT') return 'SOLD_OUT'
+      const [seq, created, ...view] = reply
+      return { seq: Number(seq), created: Number(created) === 1, view: toView(view) }
+    },
+
+    async poll(ticket: Ticket, limits: LineLimits) {
+      return toView(await run(scripts.poll, lineKeys(prefix, ticket.concertId), [ticket.userId, ticket.seq, limits.waitingIdleSeconds * 1000]))
+    },
+
+    async check(ticket, limits) {
+      return toView(await run(scripts.check, lineKeys(prefix, ticket.concertId), [ticket.userId, ticket.seq, limits.waitingIdleSeconds * 1000]))
+    },
+
+    async extend(ticket, untilMs, limits) {
+      return toView(
+        await run(scripts.extend, lineKeys(prefix, ticket.concertId), [ticket.userId, ticket.seq, Math.ceil(untilMs), limits.waitingIdleSeconds * 1000]),
+      )
+    },
+
+    async finish(ticket) {
+      await run(scripts.finish, lineKeys(prefix, ticket.concertId), [ticket.concertId, ticket.userId, ticket.seq])
+    },
+
+    async admit(concertId, limits): Promise<AdmitResult> {
+      const [admitted, expired, waiting, active] = await run(scripts.admit, lineKeys(prefix, concertId), [
+        concertId,
+        limits.maxActive,
+        limits.admitPerSecond,
+        limits.activeTtlSeconds * 1000,
+        limits.waitingIdleSeconds * 1000,
+      ])
+      return { admitted: Number(admitted), expired: Number(expired), waiting: Number(waiting), active: Number(active) }
+    },
+
+    async setSoldOut(concertId, soldOut) {
+      await run(scripts.set_sold_out, lineKeys(prefix, concertId), [soldOut ? '1' : '0'])
+    },
+
+    async lines() {
+      return (await run(scripts.lines, [registryKey(prefix)], [])).map(String)
+    },
+
+    async ping() {
+      try {
+        await transport.ping()
+      } catch (error) {
+        throw unavailable(error)
+      }
+    },
+
+    close: () => transport.close(),
+  }
+}

@@ -1,0 +1,64 @@
+-- admit: one admission step for one line. Drops lapsed active sessions and idle waiters (bounded per
+-- call), then admits from the front in join order, as many as both the capacity (live active sessions
+-- at most ARGV[2]) and this second's budget (ARGV[3] admissions per epoch second of the Redis clock)
+-- allow. The script is atomic, so any number of callers running it at once admit no more than one.
+-- A sold-out line admits nobody: its waiting users read SOLD_OUT and a slot would help no one.
+-- ARGV: 1 concert id, 2 max active, 3 admit per second, 4 active ttl ms, 5 waiting idle ms
+-- Returns { admitted, expired, waiting, active }.
+local concert = ARGV[1]
+local max_active, per_second = tonumber(ARGV[2]), tonumber(ARGV[3])
+local ttl_ms, idle_ms = tonumber(ARGV[4]), tonumber(ARGV[5])
+local now, now_sec = clock()
+local cutoff = now - idle_ms
+local expired = 0
+
+local lapsed = redis.call('ZRANGEBYSCORE', K_ACTIVE, '-inf', now, 'LIMIT', 0, SWEEP_ADMIT)
+if #lapsed > 0 then
+  redis.call('ZREM', K_ACTIVE, unpack(lapsed))
+  redis.call('HDEL', K_ACTIVE_SEQ, unpack(lapsed))
+  expired = expired + #lapsed
+end
+expired = expired + sweep_idle(cutoff, SWEEP_ADMIT)
+
+-- Capacity counts live sessions only, so it is exact even if the sweep above left some lapsed ones.
+local active = redis.call('ZCOUNT', K_ACTIVE, '(' .. now, '+inf')
+local this_second = tostring(now_sec)
+local budget = math.min(per_second - (num(redis.call('HGET', K_ADMITS, this_second)) or 0), max_active - active)
+if sold_out() then budget = 0 end
+
+local admitted = 0
+local examined = 0
+while admitted < budget and examined < budget + SWEEP_ADMIT do
+  local front = redis.call('ZRANGE', K_WAITING, 0, budget - admitted - 1, 'WITHSCORES')
+  if #front == 0 then break end
+  for i = 1, #front, 2 do
+    local user, seq = front[i], front[i + 1]
+    local seen = num(redis.call('ZSCORE', K_SEEN, user))
+    redis.call('ZREM', K_WAITING, user)
+    redis.call('ZREM', K_SEEN, user)
+    if seen ~= nil and seen > cutoff then
+      redis.call('ZADD', K_ACTIVE, now + ttl_ms, user)
+      redis.call('HSET', K_ACTIVE_SEQ, user, seq)
+      admitted = admitted + 1
+    else
+      expired = expired + 1
+    end
+    examined = examined + 1
+  end
+end
+
+if admitted > 0 then
+  redis.call('HINCRBY', K_ADMITS, this_second, admitted)
+  -- The pace looks back one minute; older seconds are of no more use.
+  local seconds = redis.call('HKEYS', K_ADMITS)
+  for i = 1, #seconds do
+    if tonumber(seconds[i]) <= now_sec - 60 then redis.call('HDEL', K_ADMITS, seconds[i]) end
+  end
+end
+
+local waiting = redis.call('ZCARD', K_WAITING)
+if waiting == 0 and redis.call('ZCARD', K_ACTIVE) == 0 then
+  redis.call('SREM', K_LINES, concert)
+end
+waiting = waiting - redis.call('ZCOUNT', K_SEEN, '-inf', cutoff)
+return { admitted, expired, waiting, active + admitted }

@@ -1,0 +1,35 @@
+-- join: the user's live place (a heartbeat if WAITING), or a fresh place at the back.
+-- ARGV: 1 concert id, 2 user, 3 waiting idle ms
+-- Returns { seq, created 0|1, status, position, activeUntil, pace } or { 'SOLD_OUT' }.
+local concert, user, idle_ms = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local now, now_sec = clock()
+local cutoff = now - idle_ms
+if sold_out() then return { 'SOLD_OUT' } end
+
+local waiting_seq = num(redis.call('ZSCORE', K_WAITING, user))
+if waiting_seq ~= nil then
+  local seen = num(redis.call('ZSCORE', K_SEEN, user))
+  if seen ~= nil and seen > cutoff then
+    redis.call('ZADD', K_SEEN, now, user)
+    return { waiting_seq, 0, 'WAITING', position(user, cutoff), -1, pace(now_sec) }
+  end
+  -- The place lapsed: it ends here, and the user joins again at the back.
+  redis.call('ZREM', K_WAITING, user)
+  redis.call('ZREM', K_SEEN, user)
+else
+  local active_seq = num(redis.call('HGET', K_ACTIVE_SEQ, user))
+  if active_seq ~= nil then
+    local active_until = num(redis.call('ZSCORE', K_ACTIVE, user))
+    if active_until ~= nil and active_until > now then
+      return { active_seq, 0, 'ACTIVE', -1, active_until, pace(now_sec) }
+    end
+    redis.call('ZREM', K_ACTIVE, user)
+    redis.call('HDEL', K_ACTIVE_SEQ, user)
+  end
+end
+
+local seq = redis.call('INCR', K_SEQ)
+redis.call('ZADD', K_WAITING, seq, user)
+redis.call('ZADD', K_SEEN, now, user)
+redis.call('SADD', K_LINES, concert)
+return { seq, 1, 'WAITING', position(user, cutoff), -1, pace(now_sec) }

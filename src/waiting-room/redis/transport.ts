@@ -1,0 +1,34 @@
+// How the Redis store reaches Redis: a transport runs one script and reports failures in two kinds.
+// The queue logic lives once, in Lua; transports only carry EVALSHA/EVAL over TCP or HTTP.
+
+export interface RedisTransport {
+  readonly kind: 'redis-tcp' | 'redis-rest'
+  evalsha(sha: string, keys: string[], args: string[]): Promise<unknown>
+  eval(script: string, keys: string[], args: string[]): Promise<unknown>
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+/** Redis answered, with an error reply (NOSCRIPT, a failing script, OOM, ...). */
+export class RedisReplyError extends Error {
+  override readonly name = 'RedisReplyError'
+}
+
+/** Redis could not be reached, or did not answer in time. */
+export class RedisUnavailableError extends Error {
+  override readonly name = 'RedisUnavailableError'
+}
+
+export const isNoScript = (error: unknown) => error instanceof RedisReplyError && error.message.includes('NOSCRIPT')
+
+/** Rejects with RedisUnavailableError when `work` has not settled within `ms`; `onTimeout` may drop a hung connection. */
+export function withDeadline<T>(work: Promise<T>, ms: number, what: string, onTimeout?: () => void): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout?.()
+      reject(new RedisUnavailableError(`${what}: no answer within ${ms} ms`))
+    }, ms)
+  })
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
+}
