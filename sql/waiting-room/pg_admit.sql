@@ -1,7 +1,7 @@
 -- name: pg_admit :one
 -- One admission step for line $1, run under pg_lock_line in the same transaction: drops waiters who
 -- stopped polling and sessions that ran out, then admits from the front in join order, as many as both
--- the capacity ($2 active at most) and this second's budget ($3 per second) allow.
+-- the capacity ($2 active at most) and this second's budget ($3 per second) allow; none while sold out.
 -- $1 concert_id, $2 max active, $3 admit per second, $4 active ttl seconds, $5 waiting idle seconds
 with now_second as (
   select floor(extract(epoch from now()))::bigint as second
@@ -17,11 +17,13 @@ with now_second as (
   from queue_sessions
   where concert_id = $1::uuid and status in ('WAITING', 'ACTIVE')
 ), budget as (
-  select greatest(0, least(
-    $3::int - coalesce((select a.admitted from queue_admissions a, now_second n
-                        where a.concert_id = $1::uuid and a.second = n.second), 0),
-    $2::int - (select active from live)
-  )) as n
+  -- A sold-out line admits nobody: its users read SOLD_OUT, and a slot would help no one.
+  select case when (select sold_out from queue_lines where concert_id = $1::uuid) then 0
+    else greatest(0, least(
+      $3::int - coalesce((select a.admitted from queue_admissions a, now_second n
+                          where a.concert_id = $1::uuid and a.second = n.second), 0),
+      $2::int - (select active from live)
+    )) end as n
 ), admitted as (
   update queue_sessions s
   set status = 'ACTIVE', admitted_at = now(), active_until = now() + make_interval(secs => $4::int)

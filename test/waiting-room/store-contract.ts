@@ -1,0 +1,480 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import type { LineLimits, SessionView, Ticket, WaitingRoomStore } from '../../src/waiting-room/store'
+
+// The contract every waiting-room store keeps (src/waiting-room/store.ts). The Postgres store, Redis
+// over TCP and Redis over the Upstash REST API all run these same tests and must all pass them.
+//
+// Every test makes its own concerts, so the tests run concurrently: the suite takes about as long as
+// its slowest test (a couple of seconds of real sleeps for idle and expiry limits of one second).
+
+export interface StoreUnderTest {
+  store: WaitingRoomStore
+  /** A concert the store may open a line for (the Postgres store needs the row). */
+  newConcert(): Promise<string>
+  close(): Promise<void>
+}
+
+const IDLE_SECONDS = 1
+/** Comfortably past a one-second idle or activity limit, and comfortably inside one when halved. */
+const PAST_LIMIT_MS = 1300
+const HALF_LIMIT_MS = 600
+
+const limits = (overrides: Partial<LineLimits> = {}): LineLimits => ({
+  maxActive: 100,
+  admitPerSecond: 100,
+  activeTtlSeconds: 60,
+  waitingIdleSeconds: 60,
+  ...overrides,
+})
+
+const sleep = (ms: number) => Bun.sleep(ms)
+
+/** Waits until just after the start of a wall-clock second, so a few quick calls share one second. */
+async function startOfSecond() {
+  await sleep(1000 - (Date.now() % 1000) + 20)
+}
+
+/** How many distinct epoch seconds the interval [from, to] touches. */
+const secondsSpanned = (from: number, to: number) => Math.floor(to / 1000) - Math.floor(from / 1000) + 1
+
+export function storeContract(open: () => Promise<StoreUnderTest>) {
+  let sut: StoreUnderTest
+  let store: WaitingRoomStore
+  beforeAll(async () => {
+    sut = await open()
+    store = sut.store
+  })
+  afterAll(async () => {
+    await sut?.close()
+  })
+
+  /** Joins users in order (one after another, so the order is defined) and returns their tickets. */
+  async function joinAll(concertId: string, users: string[], l = limits()): Promise<Ticket[]> {
+    const tickets: Ticket[] = []
+    for (const userId of users) {
+      const joined = await store.join(concertId, userId, l)
+      if (joined === 'SOLD_OUT') throw new Error('unexpected SOLD_OUT')
+      tickets.push({ concertId, userId, seq: joined.seq })
+    }
+    return tickets
+  }
+
+  async function join(concertId: string, userId: string, l = limits()) {
+    const joined = await store.join(concertId, userId, l)
+    if (joined === 'SOLD_OUT') throw new Error('unexpected SOLD_OUT')
+    return joined
+  }
+
+  const statuses = (views: SessionView[]) => views.map((v) => v.status)
+  const pollAll = (tickets: Ticket[], l = limits()) => Promise.all(tickets.map((t) => store.poll(t, l)))
+
+  describe.concurrent('joining and positions', () => {
+    test('the first to join is next in line, and each later joiner is one place further back', async () => {
+      const concertId = await sut.newConcert()
+      const a = await join(concertId, 'a')
+      const b = await join(concertId, 'b')
+      const c = await join(concertId, 'c')
+
+      expect([a.created, b.created, c.created]).toEqual([true, true, true])
+      expect(b.seq).toBeGreaterThan(a.seq)
+      expect(c.seq).toBeGreaterThan(b.seq)
+      expect([a.view, b.view, c.view].map((v) => v.position)).toEqual([1, 2, 3])
+      expect(c.view).toMatchObject({ status: 'WAITING', activeUntilMs: null, admittedPerSecond: null })
+    })
+
+    test('joining again returns the same seq and place, not a new one', async () => {
+      const concertId = await sut.newConcert()
+      const first = await join(concertId, 'a')
+      await join(concertId, 'b')
+
+      const again = await join(concertId, 'a')
+
+      expect(again).toMatchObject({ seq: first.seq, created: false, view: { status: 'WAITING', position: 1 } })
+    })
+
+    test('a poll reports the exact position, which moves up as the front is admitted', async () => {
+      const concertId = await sut.newConcert()
+      const [a, b, c] = await joinAll(concertId, ['a', 'b', 'c'])
+      expect((await pollAll([a!, b!, c!])).map((v) => v.position)).toEqual([1, 2, 3])
+
+      const step = await store.admit(concertId, limits({ admitPerSecond: 1 }))
+
+      expect(step).toMatchObject({ admitted: 1, waiting: 2, active: 1 })
+      const [va, vb, vc] = await pollAll([a!, b!, c!])
+      expect(va).toMatchObject({ status: 'ACTIVE', position: null })
+      expect(va!.activeUntilMs!).toBeGreaterThan(Date.now())
+      expect(vb).toMatchObject({ status: 'WAITING', position: 1, activeUntilMs: null })
+      expect(vc).toMatchObject({ status: 'WAITING', position: 2 })
+    })
+
+    test('the admission pace is unknown before anyone is admitted and measured after', async () => {
+      const concertId = await sut.newConcert()
+      const [, b] = await joinAll(concertId, ['a', 'b'])
+      expect((await store.poll(b!, limits())).admittedPerSecond).toBeNull()
+
+      await store.admit(concertId, limits({ admitPerSecond: 1 }))
+
+      const view = await store.poll(b!, limits())
+      expect(view.admittedPerSecond).toBeGreaterThan(0)
+      expect(view.admittedPerSecond).toBeLessThanOrEqual(1)
+    })
+
+    test('a ticket that names no session of this user reads EXPIRED', async () => {
+      const concertId = await sut.newConcert()
+      const [a] = await joinAll(concertId, ['a'])
+
+      expect((await store.poll({ ...a!, seq: a!.seq + 1000 }, limits())).status).toBe('EXPIRED')
+      expect((await store.poll({ ...a!, userId: 'mallory' }, limits())).status).toBe('EXPIRED')
+      expect((await store.check({ ...a!, concertId: await sut.newConcert() }, limits())).status).toBe('EXPIRED')
+      expect((await store.poll(a!, limits())).status).toBe('WAITING')
+    })
+  })
+
+  describe.concurrent('heartbeats and idle waiters', () => {
+    const idle = limits({ waitingIdleSeconds: IDLE_SECONDS })
+
+    test('polling keeps a waiting place beyond the idle limit', async () => {
+      const concertId = await sut.newConcert()
+      const [a] = await joinAll(concertId, ['a'], idle)
+
+      for (let i = 0; i < 3; i++) {
+        await sleep(HALF_LIMIT_MS)
+        expect((await store.poll(a!, idle)).status).toBe('WAITING')
+      }
+    })
+
+    test('a waiter who stops polling is EXPIRED at once, before any admission step runs', async () => {
+      const concertId = await sut.newConcert()
+      const [a] = await joinAll(concertId, ['a'], idle)
+
+      await sleep(PAST_LIMIT_MS)
+
+      expect(await store.check(a!, idle)).toMatchObject({ status: 'EXPIRED', position: null })
+      expect(await store.poll(a!, idle)).toMatchObject({ status: 'EXPIRED', position: null })
+    })
+
+    test('check has no heartbeat side effect: a waiter who is only checked still goes idle', async () => {
+      const concertId = await sut.newConcert()
+      const [a] = await joinAll(concertId, ['a'], idle)
+
+      await sleep(HALF_LIMIT_MS)
+      expect((await store.check(a!, idle)).status).toBe('WAITING')
+      await sleep(HALF_LIMIT_MS)
+
+      expect((await store.check(a!, idle)).status).toBe('EXPIRED')
+    })
+
+    test('an idle waiter is not counted in the positions of those behind, even before admission runs', async () => {
+      const concertId = await sut.newConcert()
+      const [, b, c] = await joinAll(concertId, ['a', 'b', 'c'], idle)
+      await sleep(HALF_LIMIT_MS)
+      await pollAll([b!, c!], idle)
+      await sleep(PAST_LIMIT_MS - HALF_LIMIT_MS)
+
+      expect(await store.poll(b!, idle)).toMatchObject({ status: 'WAITING', position: 1 })
+      expect(await store.check(c!, idle)).toMatchObject({ status: 'WAITING', position: 2 })
+    })
+
+    test('an idle waiter does not stall admission: the next live waiter is admitted', async () => {
+      const concertId = await sut.newConcert()
+      const l = limits({ waitingIdleSeconds: IDLE_SECONDS, admitPerSecond: 1 })
+      const [a, b, c] = await joinAll(concertId, ['a', 'b', 'c'], l)
+      await sleep(HALF_LIMIT_MS)
+      await pollAll([b!, c!], l)
+      await sleep(PAST_LIMIT_MS - HALF_LIMIT_MS)
+
+      const step = await store.admit(concertId, l)
+
+      expect(step).toMatchObject({ admitted: 1, waiting: 1, active: 1 })
+      expect(statuses(await pollAll([a!, b!, c!], l))).toEqual(['EXPIRED', 'ACTIVE', 'WAITING'])
+      expect((await store.poll(c!, l)).position).toBe(1)
+    })
+
+    test('an admission step drops every waiter who stopped polling', async () => {
+      const concertId = await sut.newConcert()
+      await joinAll(concertId, ['a', 'b'], idle)
+      await sleep(PAST_LIMIT_MS)
+
+      const step = await store.admit(concertId, idle)
+
+      expect(step).toEqual({ admitted: 0, expired: 2, waiting: 0, active: 0 })
+    })
+  })
+
+  describe.concurrent('admission', () => {
+    test('admits in join order', async () => {
+      const concertId = await sut.newConcert()
+      const tickets = await joinAll(concertId, ['u1', 'u2', 'u3', 'u4', 'u5'])
+
+      const step = await store.admit(concertId, limits({ admitPerSecond: 2 }))
+
+      expect(step).toMatchObject({ admitted: 2, expired: 0, waiting: 3, active: 2 })
+      const views = await pollAll(tickets)
+      expect(statuses(views)).toEqual(['ACTIVE', 'ACTIVE', 'WAITING', 'WAITING', 'WAITING'])
+      expect(views.map((v) => v.position)).toEqual([null, null, 1, 2, 3])
+    })
+
+    test('never admits beyond maxActive live sessions', async () => {
+      const concertId = await sut.newConcert()
+      const l = limits({ maxActive: 2 })
+      const tickets = await joinAll(concertId, ['u1', 'u2', 'u3', 'u4', 'u5'])
+
+      expect(await store.admit(concertId, l)).toMatchObject({ admitted: 2, waiting: 3, active: 2 })
+      expect(await store.admit(concertId, l)).toMatchObject({ admitted: 0, waiting: 3, active: 2 })
+
+      expect((await pollAll(tickets)).map((v) => v.position)).toEqual([null, null, 1, 2, 3])
+    })
+
+    test('never admits more than admitPerSecond in one second of the store clock', async () => {
+      const concertId = await sut.newConcert()
+      const l = limits({ admitPerSecond: 3 })
+      const tickets = await joinAll(concertId, Array.from({ length: 10 }, (_, i) => `u${i}`))
+      await startOfSecond()
+
+      const from = Date.now()
+      const steps = [await store.admit(concertId, l), await store.admit(concertId, l), await store.admit(concertId, l)]
+      const to = Date.now()
+
+      expect(steps[0]!.admitted).toBe(3)
+      const admitted = steps.reduce((n, s) => n + s.admitted, 0)
+      expect(admitted).toBeLessThanOrEqual(3 * secondsSpanned(from, to))
+      await startOfSecond()
+      expect((await store.admit(concertId, l)).admitted).toBe(3)
+      expect(statuses(await pollAll(tickets)).filter((s) => s === 'ACTIVE')).toHaveLength(admitted + 3)
+    })
+
+    test('ten admission steps at once never exceed the capacity, and admit the front of the line', async () => {
+      const concertId = await sut.newConcert()
+      const l = limits({ maxActive: 4, admitPerSecond: 1000 })
+      const tickets = await joinAll(concertId, Array.from({ length: 20 }, (_, i) => `u${i}`))
+
+      const steps = await Promise.all(Array.from({ length: 10 }, () => store.admit(concertId, l)))
+
+      expect(steps.reduce((n, s) => n + s.admitted, 0)).toBe(4)
+      const views = await pollAll(tickets)
+      expect(statuses(views.slice(0, 4))).toEqual(['ACTIVE', 'ACTIVE', 'ACTIVE', 'ACTIVE'])
+      expect(views[4]).toMatchObject({ status: 'WAITING', position: 1 })
+    })
+
+    test('ten admission steps at once never exceed the per-second rate', async () => {
+      const concertId = await sut.newConcert()
+      const l = limits({ admitPerSecond: 3 })
+      const tickets = await joinAll(concertId, Array.from({ length: 20 }, (_, i) => `u${i}`))
+      await startOfSecond()
+
+      const from = Date.now()
+      const steps = await Promise.all(Array.from({ length: 10 }, () => store.admit(concertId, l)))
+      const to = Date.now()
+
+      const admitted = steps.reduce((n, s) => n + s.admitted, 0)
+      expect(admitted).toBeGreaterThanOrEqual(3)
+      expect(admitted).toBeLessThanOrEqual(3 * secondsSpanned(from, to))
+      const views = await pollAll(tickets)
+      expect(views.findIndex((v) => v.status !== 'ACTIVE')).toBe(admitted)
+    })
+
+    test('a sold-out line admits nobody', async () => {
+      const concertId = await sut.newConcert()
+      await joinAll(concertId, ['a', 'b'])
+      await store.setSoldOut(concertId, true)
+
+      expect((await store.admit(concertId, limits())).admitted).toBe(0)
+    })
+  })
+
+  describe.concurrent('active sessions', () => {
+    test('an active session lapses after activeTtlSeconds and its slot goes to the next at the next admission', async () => {
+      const concertId = await sut.newConcert()
+      const l = limits({ maxActive: 1, activeTtlSeconds: 1 })
+      const [a, b] = await joinAll(concertId, ['a', 'b'])
+      const before = Date.now()
+      await store.admit(concertId, l)
+      const active = await store.check(a!, l)
+      expect(active.status).toBe('ACTIVE')
+      expect(active.activeUntilMs!).toBeGreaterThanOrEqual(before + 1000 - 50)
+      expect(active.activeUntilMs!).toBeLessThanOrEqual(Date.now() + 1000 + 50)
+
+      await sleep(PAST_LIMIT_MS)
+      expect(await store.poll(a!, l)).toMatchObject({ status: 'EXPIRED', activeUntilMs: null })
+      expect((await store.extend(a!, Date.now() + 60_000, l)).status).toBe('EXPIRED')
+
+      expect(await store.admit(concertId, l)).toMatchObject({ admitted: 1, expired: 1, active: 1 })
+      expect((await store.poll(b!, l)).status).toBe('ACTIVE')
+      expect((await store.poll(a!, l)).status).toBe('EXPIRED')
+    })
+
+    test('extend lengthens a live active session and never shortens it', async () => {
+      const concertId = await sut.newConcert()
+      const [a] = await joinAll(concertId, ['a'])
+      await store.admit(concertId, limits())
+      const until = Date.now() + 120_000
+
+      const longer = await store.extend(a!, until, limits())
+      expect(longer.status).toBe('ACTIVE')
+      expect(Math.abs(longer.activeUntilMs! - until)).toBeLessThanOrEqual(1)
+
+      const shorter = await store.extend(a!, Date.now() + 5_000, limits())
+      expect(shorter).toMatchObject({ status: 'ACTIVE', activeUntilMs: longer.activeUntilMs })
+      expect((await store.check(a!, limits())).activeUntilMs).toBe(longer.activeUntilMs)
+    })
+
+    test('extend does not admit a waiting user nor revive a finished session', async () => {
+      const concertId = await sut.newConcert()
+      const [a, b] = await joinAll(concertId, ['a', 'b'])
+      await store.admit(concertId, limits({ admitPerSecond: 1 }))
+      await store.finish(a!)
+
+      expect(await store.extend(b!, Date.now() + 60_000, limits())).toMatchObject({ status: 'WAITING', position: 1 })
+      expect(await store.extend(a!, Date.now() + 60_000, limits())).toMatchObject({ status: 'DONE', activeUntilMs: null })
+      expect((await store.check(b!, limits())).status).toBe('WAITING')
+    })
+
+    test('finish ends an active session as DONE and frees its slot for the next admission', async () => {
+      const concertId = await sut.newConcert()
+      const l = limits({ maxActive: 1 })
+      const [a, b] = await joinAll(concertId, ['a', 'b'])
+      await store.admit(concertId, l)
+      expect((await store.admit(concertId, l)).admitted).toBe(0)
+
+      await store.finish(a!)
+
+      expect(await store.poll(a!, l)).toMatchObject({ status: 'DONE', position: null, activeUntilMs: null })
+      expect((await store.check(a!, l)).status).toBe('DONE')
+      expect(await store.admit(concertId, l)).toMatchObject({ admitted: 1, active: 1 })
+      expect((await store.poll(b!, l)).status).toBe('ACTIVE')
+    })
+
+    test('finish leaves a waiting session alone', async () => {
+      const concertId = await sut.newConcert()
+      const [a] = await joinAll(concertId, ['a'])
+
+      await store.finish(a!)
+
+      expect(await store.poll(a!, limits())).toMatchObject({ status: 'WAITING', position: 1 })
+    })
+  })
+
+  describe.concurrent('sold out', () => {
+    test('waiting and active users of a sold-out line read SOLD_OUT, and joining is refused', async () => {
+      const concertId = await sut.newConcert()
+      const [a, b] = await joinAll(concertId, ['a', 'b'])
+      await store.admit(concertId, limits({ admitPerSecond: 1 }))
+
+      await store.setSoldOut(concertId, true)
+
+      expect(await store.poll(a!, limits())).toMatchObject({ status: 'SOLD_OUT', position: null, activeUntilMs: null })
+      expect((await store.check(a!, limits())).status).toBe('SOLD_OUT')
+      expect((await store.extend(a!, Date.now() + 60_000, limits())).status).toBe('SOLD_OUT')
+      expect(await store.poll(b!, limits())).toMatchObject({ status: 'SOLD_OUT', position: null })
+      expect(await store.join(concertId, 'c', limits())).toBe('SOLD_OUT')
+      expect(await store.join(concertId, 'b', limits())).toBe('SOLD_OUT')
+    })
+
+    test('a line opened again serves its places as before', async () => {
+      const concertId = await sut.newConcert()
+      const [a, b] = await joinAll(concertId, ['a', 'b'])
+      await store.admit(concertId, limits({ admitPerSecond: 1 }))
+      await store.setSoldOut(concertId, true)
+
+      await store.setSoldOut(concertId, false)
+
+      expect((await store.poll(a!, limits())).status).toBe('ACTIVE')
+      expect(await store.poll(b!, limits())).toMatchObject({ status: 'WAITING', position: 1 })
+      expect(await join(concertId, 'b')).toMatchObject({ seq: b!.seq, created: false })
+    })
+
+    test('a session that already ended reads its end, not SOLD_OUT', async () => {
+      const concertId = await sut.newConcert()
+      const [a] = await joinAll(concertId, ['a'])
+      await store.admit(concertId, limits())
+      await store.finish(a!)
+
+      await store.setSoldOut(concertId, true)
+
+      expect((await store.poll(a!, limits())).status).toBe('DONE')
+    })
+  })
+
+  describe.concurrent('ended sessions and joining again', () => {
+    test('after going idle, joining again gives a fresh place at the back', async () => {
+      const concertId = await sut.newConcert()
+      const idle = limits({ waitingIdleSeconds: IDLE_SECONDS })
+      const [a, b] = await joinAll(concertId, ['a', 'b'], idle)
+      await sleep(HALF_LIMIT_MS)
+      await store.poll(b!, idle)
+      await sleep(PAST_LIMIT_MS - HALF_LIMIT_MS)
+      expect((await store.poll(a!, idle)).status).toBe('EXPIRED')
+
+      const again = await join(concertId, 'a', idle)
+
+      expect(again).toMatchObject({ created: true, view: { status: 'WAITING', position: 2 } })
+      expect(again.seq).toBeGreaterThan(b!.seq)
+      expect((await store.poll(a!, idle)).status).toBe('EXPIRED')
+      expect(await store.poll({ ...a!, seq: again.seq }, idle)).toMatchObject({ status: 'WAITING', position: 2 })
+    })
+
+    test('after an active session lapses, joining again gives a fresh place', async () => {
+      const concertId = await sut.newConcert()
+      const l = limits({ activeTtlSeconds: 1 })
+      const [a] = await joinAll(concertId, ['a'])
+      await store.admit(concertId, l)
+      await sleep(PAST_LIMIT_MS)
+
+      const again = await join(concertId, 'a', l)
+
+      expect(again).toMatchObject({ created: true, view: { status: 'WAITING', position: 1 } })
+      expect(again.seq).toBeGreaterThan(a!.seq)
+      expect((await store.check(a!, l)).status).toBe('EXPIRED')
+    })
+
+    test('after DONE, joining again gives a fresh place at the back and the old token still reads DONE', async () => {
+      const concertId = await sut.newConcert()
+      const [a, b] = await joinAll(concertId, ['a', 'b'])
+      await store.admit(concertId, limits({ admitPerSecond: 1 }))
+      await store.finish(a!)
+
+      const again = await join(concertId, 'a')
+
+      expect(again).toMatchObject({ created: true, view: { status: 'WAITING', position: 2 } })
+      expect(again.seq).toBeGreaterThan(b!.seq)
+      expect((await store.poll(a!, limits())).status).toBe('DONE')
+    })
+
+    test('an active user joining again keeps the active session', async () => {
+      const concertId = await sut.newConcert()
+      const [a] = await joinAll(concertId, ['a'])
+      await store.admit(concertId, limits())
+
+      const again = await join(concertId, 'a')
+
+      expect(again).toMatchObject({ seq: a!.seq, created: false, view: { status: 'ACTIVE', position: null } })
+      expect(again.view.activeUntilMs!).toBeGreaterThan(Date.now())
+    })
+  })
+
+  describe.concurrent('lines', () => {
+    test('a concert is listed while anyone waits or is active, and not after the last one finishes', async () => {
+      const concertId = await sut.newConcert()
+      expect(await store.lines()).not.toContain(concertId)
+      const [a] = await joinAll(concertId, ['a'])
+      expect(await store.lines()).toContain(concertId)
+      await store.admit(concertId, limits())
+      expect(await store.lines()).toContain(concertId)
+
+      await store.finish(a!)
+
+      expect(await store.lines()).not.toContain(concertId)
+    })
+
+    test('a line whose waiters all went idle is not listed after the next admission step', async () => {
+      const concertId = await sut.newConcert()
+      const idle = limits({ waitingIdleSeconds: IDLE_SECONDS })
+      await joinAll(concertId, ['a'], idle)
+      await sleep(PAST_LIMIT_MS)
+
+      await store.admit(concertId, idle)
+
+      expect(await store.lines()).not.toContain(concertId)
+    })
+  })
+}
