@@ -1,0 +1,120 @@
+// The load driver: a fixed number of workers, each running one operation after another (closed loop, no
+// think time). A warm-up, then a measured window: an operation counts if it completes inside the window,
+// and its latency is recorded. An operation that throws is an error (its message is tallied). The same
+// driver runs HTTP operations and direct store operations, so both sides of a ratio are measured alike.
+
+export const EXHAUSTED = 'exhausted' as const
+/** An operation resolves normally, or with EXHAUSTED when its scenario ran out of prepared data. */
+export type Operation = () => Promise<void | typeof EXHAUSTED>
+
+export interface LoadOptions {
+  concurrency: number
+  warmupMs: number
+  durationMs: number
+}
+
+export interface LoadResult {
+  /** Operations completed inside the measured window. */
+  ops: number
+  /** Operations completed at any time (warm-up included): the denominator for per-request counters. */
+  totalOps: number
+  errors: number
+  totalErrors: number
+  elapsedMs: number
+  rps: number
+  p50Ms: number
+  p95Ms: number
+  p99Ms: number
+  maxMs: number
+  errorTally: Record<string, number>
+  /** The scenario ran out of prepared users or seats before the window ended (ms into the window). */
+  exhaustedAtMs: number | null
+}
+
+export function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[index]!
+}
+
+export async function runLoad(options: LoadOptions, makeOperation: (worker: number) => Operation): Promise<LoadResult> {
+  const latencies: number[] = []
+  const errorTally: Record<string, number> = {}
+  let ops = 0
+  let totalOps = 0
+  let errors = 0
+  let totalErrors = 0
+  let exhaustedAt: number | null = null
+
+  const startedAt = performance.now()
+  const windowStart = startedAt + options.warmupMs
+  const windowEnd = windowStart + options.durationMs
+
+  async function worker(index: number) {
+    const operation = makeOperation(index)
+    for (;;) {
+      const t0 = performance.now()
+      if (t0 >= windowEnd || exhaustedAt !== null) return
+      let failure: string | null = null
+      let outcome: void | typeof EXHAUSTED = undefined
+      try {
+        outcome = await operation()
+      } catch (error) {
+        failure = error instanceof Error ? error.message : String(error)
+      }
+      const t1 = performance.now()
+      if (outcome === EXHAUSTED) {
+        exhaustedAt ??= t1
+        return
+      }
+      const inWindow = t1 >= windowStart && t1 <= windowEnd
+      if (failure !== null) {
+        totalErrors++
+        if (inWindow) errors++
+        errorTally[failure] = (errorTally[failure] ?? 0) + 1
+        continue
+      }
+      totalOps++
+      if (inWindow) {
+        ops++
+        latencies.push(t1 - t0)
+      }
+    }
+  }
+
+  await Promise.all(Array.from({ length: options.concurrency }, (_, i) => worker(i)))
+
+  const measuredEnd = exhaustedAt === null ? windowEnd : Math.min(windowEnd, exhaustedAt)
+  const elapsedMs = Math.max(0, measuredEnd - windowStart)
+  const sorted = Float64Array.from(latencies).sort()
+  return {
+    ops,
+    totalOps,
+    errors,
+    totalErrors,
+    elapsedMs,
+    rps: elapsedMs > 0 ? (ops / elapsedMs) * 1000 : 0,
+    p50Ms: percentile(sorted, 50),
+    p95Ms: percentile(sorted, 95),
+    p99Ms: percentile(sorted, 99),
+    maxMs: sorted.length ? sorted[sorted.length - 1]! : Number.NaN,
+    errorTally,
+    exhaustedAtMs: exhaustedAt === null ? null : Math.max(0, exhaustedAt - windowStart),
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length)
+  let next = 0
+  async function lane() {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await fn(items[i]!, i)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane))
+  return results
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))

@@ -1,0 +1,38 @@
+import { cpus, platform, arch, release, totalmem } from 'node:os'
+import { serverVersion } from './database'
+import { redisVersion } from './stores'
+
+// What the numbers were measured on. No hostname: the CPU model, the core count and the versions.
+export interface Machine {
+  date: string
+  bun: string
+  postgres: string | null
+  redis: string | null
+  cores: number
+  cpuModel: string
+  memoryGb: number
+  os: string
+  embedded: boolean
+}
+
+export async function machineInfo(o: { databaseUrl: string | null; redisUrl: string | null }): Promise<Machine> {
+  const cpu = cpus()
+  return {
+    date: new Date().toISOString(),
+    bun: Bun.version,
+    postgres: o.databaseUrl ? await serverVersion(o.databaseUrl).catch(() => null) : 'embedded (PGlite)',
+    redis: o.redisUrl ? await redisVersion(o.redisUrl) : null,
+    cores: cpu.length,
+    cpuModel: (cpu[0]?.model ?? 'unknown').trim(),
+    memoryGb: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    os: `${platform()} ${release()} ${arch()}`,
+    embedded: o.databaseUrl === null,
+  }
+}
+
+export function machineLine(m: Machine): string {
+  return (
+    `${m.date.slice(0, 16).replace('T', ' ')} UTC | ${m.cores} cores ${m.cpuModel} | ${m.memoryGb} GB | Bun ${m.bun} |` +
+    ` Postgres ${m.postgres ?? '-'} | Redis ${m.redis ?? '-'} | ${m.os}${m.embedded ? ' | EMBEDDED MODE (PGlite): not comparable' : ''}`
+  )
+}

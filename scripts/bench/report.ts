@@ -1,0 +1,106 @@
+import type { Machine } from './machine'
+import { machineLine } from './machine'
+import type { RoundTrips } from './roundtrips'
+import type { Row, StoreKind } from './scenarios/common'
+import type { Invariants } from './database'
+
+// The printed table, the store comparison and the JSON file.
+
+const fmt = (n: number | null | undefined, digits = 0) =>
+  n === null || n === undefined || Number.isNaN(n) ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+
+function table(headers: string[], rows: string[][], rightAligned: boolean[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (rightAligned[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`
+  return [line(headers), `|${widths.map((w, i) => (rightAligned[i] ? `${'-'.repeat(w + 1)}:` : `-${'-'.repeat(w + 1)}`)).join('|')}|`, ...rows.map(line)].join('\n')
+}
+
+export function resultsTable(rows: Row[]): string {
+  return table(
+    ['scenario', 'store', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'ceiling req/s', 'bound', 'ratio', 'app RSS MB'],
+    rows.map((r) => [
+      r.name,
+      r.store,
+      fmt(r.rps),
+      fmt(r.p50Ms, 1),
+      fmt(r.p99Ms, 1),
+      String(r.errors),
+      fmt(r.ceilingRps),
+      r.bound,
+      fmt(r.ratio, 2),
+      fmt(r.rssMb),
+    ]),
+    [false, false, true, true, true, true, true, false, true, true],
+  )
+}
+
+export function ceilingsTable(rows: Row[]): string {
+  return table(
+    ['scenario', 'store', 'HTTP ceiling / op', 'store ceiling op/s', 'Redis scripts / request'],
+    rows
+      .filter((r) => r.name !== 'sellout')
+      .map((r) => [r.name, r.store, fmt(r.httpCeilingRps), fmt(r.storeCeilingRps), r.redisCallsPerOp == null ? '-' : fmt(r.redisCallsPerOp, 2)]),
+    [false, false, true, true, true],
+  )
+}
+
+export interface StoreSummary {
+  store: StoreKind
+  roundTrips: RoundTrips | null
+  invariants: Invariants | null
+  violations: number | null
+  peakRssMb: number | null
+}
+
+/** The Redis suitability check: the queue scenarios of each store side by side. */
+export function storeComparison(rows: Row[], summaries: StoreSummary[]): string {
+  const stores = summaries.map((s) => s.store)
+  const names = ['join', 'poll', 'hold', 'pay', 'sellout'].filter((n) => rows.some((r) => r.name === n))
+  const cell = (name: string, store: StoreKind) => {
+    const r = rows.find((x) => x.name === name && x.store === store)
+    if (!r) return '-'
+    if (name === 'sellout') return `${fmt(1 / r.ratio, 2)}x bound, p99 ${fmt(r.p99Ms, 1)} ms`
+    return `${fmt(r.rps)}/s p99 ${fmt(r.p99Ms, 1)} ms (store ${fmt(r.storeCeilingRps)}/s)`
+  }
+  const body = names.map((n) => [n, ...stores.map((s) => cell(n, s))])
+  const trips = (pick: (t: RoundTrips) => number | null) =>
+    stores.map((s) => {
+      const t = summaries.find((x) => x.store === s)?.roundTrips
+      return t ? fmt(pick(t), 2) : 'not measured'
+    })
+  body.push(['round trips / poll', ...trips((t) => t.perPoll)])
+  body.push(['round trips / catalogue read (ACTIVE)', ...trips((t) => t.perCatalogueRead)])
+  body.push(['round trips / first read, cold instance', ...trips((t) => t.perColdCatalogueRead)])
+  body.push(['invariant violations', ...stores.map((s) => String(summaries.find((x) => x.store === s)?.violations ?? '-'))])
+  body.push(['peak app RSS MB', ...stores.map((s) => fmt(summaries.find((x) => x.store === s)?.peakRssMb))])
+  return table(['queue scenario', ...stores], body, [false, ...stores.map(() => false)])
+}
+
+export function jsonReport(machine: Machine, rows: Row[], summaries: StoreSummary[], settings: object) {
+  const num = (n: number | null | undefined, digits: number) =>
+    n === null || n === undefined || Number.isNaN(n) ? null : Math.round(n * 10 ** digits) / 10 ** digits
+  return {
+    machine,
+    settings,
+    scenarios: rows.map((r) => ({
+      name: r.name,
+      store: r.store,
+      rps: num(r.rps, 1),
+      p50Ms: num(r.p50Ms, 2),
+      p99Ms: num(r.p99Ms, 2),
+      errors: r.errors,
+      ceilingRps: num(r.ceilingRps, 1),
+      ratio: num(r.ratio, 3),
+      bound: r.bound,
+      httpCeilingRps: num(r.httpCeilingRps, 1),
+      storeCeilingRps: num(r.storeCeilingRps, 1),
+      rssMb: num(r.rssMb, 1),
+      redisScriptsPerRequest: num(r.redisCallsPerOp, 3),
+      notes: r.notes,
+    })),
+    stores: summaries,
+  }
+}
+
+export { machineLine }

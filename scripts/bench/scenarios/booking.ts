@@ -1,0 +1,276 @@
+import { statements } from '../../../src/db/statements'
+import type { Ticket } from '../../../src/waiting-room/store'
+import { auth, type Api, type User } from '../api'
+import { EXHAUSTED, mapLimit, type Operation } from '../driver'
+import { json } from '../http-client'
+import { connection, Dealer, measure, seatDealer, ticketOf, type Context, type Row } from './common'
+
+// The booking scenarios, on an instance whose waiting room admits everyone at once (users must be ACTIVE):
+// seat listings, the seat hold (random seats; everyone on one seat), the balance charge, hold + pay.
+// Each store ceiling issues the endpoint's own statements from sql/ (and its store calls) directly.
+
+const catalogueSql = statements('catalogue', ['list_seats', 'sold_out_concerts'])
+const holdSql = statements('holds', ['lock_user', 'hold_seat'])
+const balanceSql = statements('balance', ['charge'])
+const paymentSql = statements('payments', ['pay'])
+
+const PRICE = 1000
+const SEATS_PER_HOLD_SCHEDULE = 100_000
+
+export interface BookingSetup {
+  concertId: string
+  seats50: string
+  seats10000: string
+  /** ACTIVE users for reads, charges and the hot seat. */
+  readers: User[]
+  /** ACTIVE users for random holds, MAX_HOLDS_PER_USER holds each. */
+  holders: User[]
+  seats: ReturnType<typeof seatDealer>
+}
+
+/** The worker's share of a list: items w, w + n, w + 2n, ... so no two workers act as one user at once. */
+function share<T>(items: T[], worker: number, workers: number): T[] {
+  return items.filter((_, i) => i % workers === worker)
+}
+
+export async function prepareBooking(ctx: Context, api: Api): Promise<BookingSetup> {
+  const holdSchedules = ctx.settings.quick ? 1 : 3
+  const { concertId, scheduleIds } = await api.createConcert('bench booking', [
+    { seatCount: 50, price: PRICE },
+    { seatCount: 10_000, price: PRICE },
+    ...Array.from({ length: holdSchedules }, () => ({ seatCount: SEATS_PER_HOLD_SCHEDULE, price: PRICE })),
+  ])
+  const readers = await api.users('reader', 256, { join: concertId, admit: true })
+  const holders = await api.users('holder', ctx.settings.quick ? 2500 : 8000, { join: concertId, admit: true })
+  return {
+    concertId,
+    seats50: scheduleIds[0]!,
+    seats10000: scheduleIds[1]!,
+    readers,
+    holders,
+    seats: seatDealer(scheduleIds.slice(2), SEATS_PER_HOLD_SCHEDULE),
+  }
+}
+
+/** The hold's database work as the app does it: one transaction, the user's row lock, then the hold. */
+async function holdDirect(ctx: Context, userId: string, scheduleId: string, seatNumber: number) {
+  const [row] = await ctx.sql.begin(async (tx) => {
+    await holdSql.lock_user(tx, [userId])
+    return holdSql.hold_seat<{ reservation_id: string | null }>(tx, [
+      crypto.randomUUID(),
+      userId,
+      scheduleId,
+      seatNumber,
+      ctx.holdTtlSeconds,
+      ctx.maxHoldsPerUser,
+    ])
+  })
+  return row!.reservation_id
+}
+
+/** The queue guard of a hold: the session is extended so that the hold can be paid. */
+async function extendDirect(ctx: Context, ticket: Ticket) {
+  const view = await ctx.store.extend(ticket, Date.now() + ctx.holdTtlSeconds * 1000 + 5000, ctx.limits)
+  if (view.status !== 'ACTIVE') throw new Error(`store: session is ${view.status}`)
+}
+
+export async function seats(ctx: Context, setup: BookingSetup, name: 'seats-50' | 'seats-10000'): Promise<Row> {
+  const scheduleId = name === 'seats-50' ? setup.seats50 : setup.seats10000
+  const expected = name === 'seats-50' ? 50 : 10_000
+  const first = await connection(ctx).call({ method: 'GET', path: `/v1/schedules/${scheduleId}/seats`, headers: auth(setup.readers[0]!) }, [200])
+  const listed = json<unknown[]>(first).length
+  if (listed !== expected) throw new Error(`${name}: the listing has ${listed} seats, expected ${expected}`)
+  return measure(ctx, {
+    name,
+    requestsPerOp: 1,
+    http: (w) => {
+      const c = connection(ctx)
+      const requests = share(setup.readers, w, ctx.settings.concurrency).map((u) =>
+        c.encode({ method: 'GET', path: `/v1/schedules/${scheduleId}/seats`, headers: auth(u) }),
+      )
+      let i = 0
+      return async () => {
+        await c.call(requests[i++ % requests.length]!, [200])
+      }
+    },
+    store: () => async () => {
+      await catalogueSql.list_seats(ctx.sql, [scheduleId, false])
+    },
+  })
+}
+
+export async function charge(ctx: Context, setup: BookingSetup): Promise<Row> {
+  return measure(ctx, {
+    name: 'charge',
+    requestsPerOp: 1,
+    http: (w) => {
+      const c = connection(ctx)
+      const requests = share(setup.readers, w, ctx.settings.concurrency).map((u) =>
+        c.encode({ method: 'POST', path: '/v1/balance/charges', headers: auth(u), body: { amount: 1 } }),
+      )
+      let i = 0
+      return async () => {
+        await c.call(requests[i++ % requests.length]!, [201])
+      }
+    },
+    store: (w) => {
+      let i = 0
+      return async () => {
+        const [row] = await balanceSql.charge(ctx.sql, [crypto.randomUUID(), `ceil-charge-${w}-${i++ % 4}`, 1, ctx.maxBalance])
+        if (!row) throw new Error('store: charge refused')
+      }
+    },
+  })
+}
+
+export async function holdHot(ctx: Context, setup: BookingSetup): Promise<Row> {
+  let httpHeld = 0
+  let storeHeld = 0
+  const row = await measure(ctx, {
+    name: 'hold-hot',
+    requestsPerOp: 1,
+    http: (w) => {
+      const c = connection(ctx)
+      const requests = share(setup.readers, w, ctx.settings.concurrency).map((u) =>
+        c.encode({ method: 'POST', path: '/v1/reservations', headers: auth(u), body: { scheduleId: setup.seats50, seatNumber: 1 } }),
+      )
+      let i = 0
+      return async () => {
+        const response = await c.call(requests[i++ % requests.length]!, [201, 409])
+        if (response.status === 201) httpHeld++
+        else if (!response.text.includes('"SEAT_UNAVAILABLE"')) throw new Error(`409 ${response.text.slice(0, 80)}`)
+      }
+    },
+    store: (w) => {
+      const tickets = share(setup.readers, w, ctx.settings.concurrency).map(ticketOf)
+      let i = 0
+      return async () => {
+        const n = i++
+        await extendDirect(ctx, tickets[n % tickets.length]!)
+        if (await holdDirect(ctx, `ceil-hot-${w}-${n % 4}`, setup.seats50, 2)) storeHeld++
+      }
+    },
+    notes: () => [`the hot seat was held ${httpHeld} time(s) over HTTP and ${storeHeld} time(s) directly (1 each is right)`],
+  })
+  if (httpHeld !== 1 || storeHeld !== 1) row.errors += Math.abs(httpHeld - 1)
+  return row
+}
+
+/** A user's holds until MAX_HOLDS_PER_USER, then the next user of the worker's share. */
+function holdingUsers<T>(users: T[], perUser: number) {
+  let n = 0
+  return (): T | typeof EXHAUSTED => {
+    const user = users[Math.floor(n / perUser)]
+    n++
+    return user ?? EXHAUSTED
+  }
+}
+
+export async function hold(ctx: Context, setup: BookingSetup): Promise<Row> {
+  return measure(ctx, {
+    name: 'hold',
+    requestsPerOp: 1,
+    http: (w): Operation => {
+      const c = connection(ctx)
+      const nextUser = holdingUsers(share(setup.holders, w, ctx.settings.concurrency), ctx.maxHoldsPerUser)
+      return async () => {
+        const user = nextUser()
+        const seat = setup.seats.take()
+        if (user === EXHAUSTED || seat === EXHAUSTED) return EXHAUSTED
+        await c.call({ method: 'POST', path: '/v1/reservations', headers: auth(user), body: seat }, [201])
+      }
+    },
+    store: (w): Operation => {
+      const tickets = share(setup.readers, w, ctx.settings.concurrency).map(ticketOf)
+      let i = 0
+      return async () => {
+        const seat = setup.seats.take()
+        if (seat === EXHAUSTED) return EXHAUSTED
+        const n = i++
+        await extendDirect(ctx, tickets[n % tickets.length]!)
+        const userId = `ceil-hold-${w}-${Math.floor(n / ctx.maxHoldsPerUser)}`
+        if (!(await holdDirect(ctx, userId, seat.scheduleId, seat.seatNumber))) throw new Error('store: hold refused')
+      }
+    },
+    notes: () => [`${setup.seats.used} of ${setup.seats.total} distinct random seats dealt so far (hold and pay share them)`],
+  })
+}
+
+/** Users for the pay ceiling, made in the store and the database directly: a balance and an ACTIVE place. */
+async function directPayers(ctx: Context, concertId: string, count: number): Promise<Ticket[]> {
+  const ids = Array.from({ length: count }, (_, i) => `ceil-payer-${i}`)
+  const tickets = await mapLimit(ids, 32, async (userId) => {
+    await balanceSql.charge(ctx.sql, [crypto.randomUUID(), userId, PRICE * 10, ctx.maxBalance])
+    const joined = await ctx.store.join(concertId, userId, ctx.limits)
+    if (joined === 'SOLD_OUT') throw new Error('the booking concert is sold out')
+    return { concertId, userId, seq: joined.seq }
+  })
+  // The instance's own admission job admits them too; whoever runs first, all end ACTIVE.
+  for (let round = 0; round < 100; round++) {
+    await ctx.store.admit(concertId, ctx.limits)
+    const last = await ctx.store.check(tickets[tickets.length - 1]!, ctx.limits)
+    if (last.status === 'ACTIVE') return tickets
+    await Bun.sleep(100)
+  }
+  throw new Error('the direct payers were not admitted')
+}
+
+/** How many single-use users a run at `rps` operations per second needs, with room to spare. */
+function usersFor(ctx: Context, rps: number): number {
+  const seconds = (ctx.settings.warmupMs + ctx.settings.durationMs) / 1000
+  return Math.min(30_000, Math.max(500, Math.ceil(rps * seconds * 1.5) + ctx.settings.concurrency))
+}
+
+/**
+ * hold + pay, each user once: the payment ends the user's queue session (DONE), as it does for a real
+ * buyer, so every operation needs a fresh ACTIVE user with a balance. How many are made follows the
+ * measured hold rates (a payment costs at least a hold).
+ */
+export async function pay(ctx: Context, api: Api, setup: BookingSetup, holdRow: Row): Promise<Row> {
+  const payers = await api.users('payer', usersFor(ctx, holdRow.rps / 2), { balance: PRICE * 10, join: setup.concertId, admit: true })
+  const direct = ctx.direct ? await directPayers(ctx, setup.concertId, usersFor(ctx, holdRow.storeCeilingRps / 2)) : []
+  const httpPayers = new Dealer(payers)
+  const storePayers = new Dealer(direct)
+  return measure(ctx, {
+    name: 'pay',
+    requestsPerOp: 2,
+    http: (): Operation => {
+      const c = connection(ctx)
+      return async () => {
+        const user = httpPayers.take()
+        const seat = setup.seats.take()
+        if (user === EXHAUSTED || seat === EXHAUSTED) return EXHAUSTED
+        const held = await c.call({ method: 'POST', path: '/v1/reservations', headers: auth(user), body: seat }, [201])
+        const { reservationId } = json<{ reservationId: string }>(held)
+        await c.call({ method: 'POST', path: '/v1/payments', headers: auth(user), body: { reservationId } }, [201])
+      }
+    },
+    store: (): Operation => async () => {
+      const ticket = storePayers.take()
+      const seat = setup.seats.take()
+      if (ticket === EXHAUSTED || seat === EXHAUSTED) return EXHAUSTED
+      await extendDirect(ctx, ticket)
+      const reservationId = await holdDirect(ctx, ticket.userId, seat.scheduleId, seat.seatNumber)
+      if (!reservationId) throw new Error('store: hold refused')
+      const view = await ctx.store.check(ticket, ctx.limits)
+      if (view.status !== 'ACTIVE') throw new Error(`store: session is ${view.status}`)
+      const [paid] = await ctx.sql.begin((tx) =>
+        paymentSql.pay<{ payment_id: string | null; other_live_holds: number }>(tx, [
+          crypto.randomUUID(),
+          crypto.randomUUID(),
+          reservationId,
+          ticket.userId,
+          ticket.concertId,
+        ]),
+      )
+      if (!paid?.payment_id) throw new Error('store: payment refused')
+      if (Number(paid.other_live_holds) === 0) await ctx.store.finish(ticket)
+      // The app asks whether that was the last seat without making the buyer wait for the answer.
+      catalogueSql.sold_out_concerts(ctx.sql, [[ticket.concertId]]).catch(() => {})
+    },
+    notes: () => [
+      `op = hold + pay by a fresh ACTIVE user (the payment ends the session); p50/p99 are of the pair;` +
+        ` ${httpPayers.used}/${payers.length} HTTP and ${storePayers.used}/${direct.length} direct users used`,
+    ],
+  })
+}

@@ -1,0 +1,185 @@
+import type { Sql } from '../../../src/db/client'
+import type { LineLimits, Ticket, WaitingRoomStore } from '../../../src/waiting-room/store'
+import type { User } from '../api'
+import { EXHAUSTED, runLoad, type LoadResult, type Operation } from '../driver'
+import { describeFailure, encodeRequest, HttpConnection, type HttpRequest, type HttpResponse } from '../http-client'
+import { sampleRss } from '../processes'
+
+export type StoreKind = 'postgres' | 'redis-tcp' | 'redis-rest'
+
+export interface Settings {
+  concurrency: number
+  warmupMs: number
+  durationMs: number
+  quick: boolean
+}
+
+/** One measured row of the table. */
+export interface Row {
+  name: string
+  store: StoreKind
+  rps: number
+  p50Ms: number
+  p99Ms: number
+  errors: number
+  ceilingRps: number
+  ratio: number
+  httpCeilingRps: number
+  storeCeilingRps: number
+  /** Which ceiling is the lower one: what bounds the scenario on this machine. */
+  bound: 'http' | 'store' | 'admission'
+  rssMb: number | null
+  /** Redis commands per operation while the app was under load (server-wide INFO commandstats delta). */
+  redisCallsPerOp?: number | null
+  notes: string[]
+}
+
+/** What the scenarios of one store run need: the app instance, a bench-side pool and store, the limits. */
+export interface Context {
+  kind: StoreKind
+  settings: Settings
+  host: string
+  port: number
+  appPid: number
+  /** Requests/s of the trivial route, measured in this run. */
+  httpCeilingRps: number
+  /**
+   * False in embedded mode: the app's PGlite serves one connection, so nothing can be measured beside
+   * the app (no store ceilings, no invariant queries), and sql/store must not be used.
+   */
+  direct: boolean
+  /** The bench's own pool on the app's database, as large as the app's pool. */
+  sql: Sql
+  /** The same store the app uses (openStore with the app's configuration), called directly. */
+  store: WaitingRoomStore
+  limits: LineLimits
+  holdTtlSeconds: number
+  tickMs: number
+  maxHoldsPerUser: number
+  maxBalance: number
+  /** Server-wide Redis command count (INFO commandstats), or null for the Postgres store. */
+  redisCalls: (() => Promise<number>) | null
+  log: (line: string) => void
+}
+
+/**
+ * The queue token is opaque to clients; the bench decodes it only to call the store directly on the
+ * very places the HTTP side uses (the store ceiling of poll, extend and check).
+ */
+export function ticketOf(user: User): Ticket {
+  const payload = user.queueToken!.slice(0, user.queueToken!.indexOf('.'))
+  const body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { c: string; u: string; s: number }
+  return { concertId: body.c, userId: body.u, seq: body.s }
+}
+
+/** One keep-alive connection per worker and the check every HTTP operation makes. */
+export function connection(ctx: Context) {
+  const c = new HttpConnection(ctx.host, ctx.port)
+  const encode = (r: HttpRequest) => encodeRequest(`${ctx.host}:${ctx.port}`, r)
+  return {
+    encode,
+    async call(request: Buffer | HttpRequest, expected: number[]): Promise<HttpResponse> {
+      const response = Buffer.isBuffer(request) ? await c.send(request) : await c.send(encode(request))
+      if (!expected.includes(response.status)) throw new Error(describeFailure(response))
+      return response
+    },
+  }
+}
+
+/** Hands out each item once across all workers; EXHAUSTED when none is left. */
+export class Dealer<T> {
+  private next = 0
+  constructor(private readonly items: ArrayLike<T>) {}
+  take(): T | typeof EXHAUSTED {
+    return this.next < this.items.length ? this.items[this.next++]! : EXHAUSTED
+  }
+  get used() {
+    return this.next
+  }
+}
+
+/** Distinct seats of the hold schedules in random order: "random seats" without two attempts on one seat. */
+export function seatDealer(scheduleIds: string[], seatsPerSchedule: number) {
+  const total = scheduleIds.length * seatsPerSchedule
+  const order = new Int32Array(total)
+  for (let i = 0; i < total; i++) order[i] = i
+  for (let i = total - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    const t = order[i]!
+    order[i] = order[j]!
+    order[j] = t
+  }
+  const dealer = new Dealer(order)
+  return {
+    take(): { scheduleId: string; seatNumber: number } | typeof EXHAUSTED {
+      const n = dealer.take()
+      if (n === EXHAUSTED) return EXHAUSTED
+      return { scheduleId: scheduleIds[Math.floor(n / seatsPerSchedule)]!, seatNumber: (n % seatsPerSchedule) + 1 }
+    },
+    get used() {
+      return dealer.used
+    },
+    total,
+  }
+}
+
+function tallyNotes(label: string, r: LoadResult): string[] {
+  const notes: string[] = []
+  const tally = Object.entries(r.errorTally)
+  if (tally.length) notes.push(`${label} errors: ${tally.map(([k, v]) => `${v}x ${k}`).join(', ')}`)
+  if (r.exhaustedAtMs !== null) notes.push(`${label} ran out of prepared data ${Math.round(r.exhaustedAtMs)} ms into the window`)
+  return notes
+}
+
+export interface Spec {
+  name: string
+  /** HTTP requests per operation (pay = hold + pay = 2): the HTTP ceiling per operation is divided by it. */
+  requestsPerOp: number
+  http: (worker: number) => Operation
+  /** The endpoint's own statements / store calls, issued directly, same concurrency. */
+  store: (worker: number) => Operation
+  notes?: () => string[]
+}
+
+/** Drives the HTTP side and then the store ceiling of one scenario, and makes its row. */
+export async function measure(ctx: Context, spec: Spec): Promise<Row> {
+  const redisBefore = ctx.redisCalls ? await ctx.redisCalls() : null
+  const stopRss = sampleRss(ctx.appPid)
+  const http = await runLoad(ctx.settings, spec.http)
+  const rssMb = stopRss()
+  const redisAfter = ctx.redisCalls ? await ctx.redisCalls() : null
+  const storeRun = ctx.direct ? await runLoad(ctx.settings, spec.store) : null
+
+  const httpCeiling = ctx.httpCeilingRps / spec.requestsPerOp
+  const storeCeiling = storeRun?.rps ?? Number.NaN
+  const ceiling = storeRun ? Math.min(httpCeiling, storeCeiling) : httpCeiling
+  const attempts = http.totalOps + http.totalErrors
+  const row: Row = {
+    name: spec.name,
+    store: ctx.kind,
+    rps: http.rps,
+    p50Ms: http.p50Ms,
+    p99Ms: http.p99Ms,
+    errors: http.errors,
+    ceilingRps: ceiling,
+    ratio: ceiling > 0 ? http.rps / ceiling : Number.NaN,
+    httpCeilingRps: httpCeiling,
+    storeCeilingRps: storeCeiling,
+    bound: storeCeiling < httpCeiling ? 'store' : 'http',
+    rssMb,
+    redisCallsPerOp: redisBefore !== null && redisAfter !== null && attempts > 0 ? (redisAfter - redisBefore) / attempts : null,
+    notes: [
+      ...tallyNotes('http', http),
+      ...(storeRun ? tallyNotes('store ceiling', storeRun) : ['store ceiling not measured (embedded mode)']),
+      ...(storeRun && storeRun.errors > 0 ? ['the store ceiling had errors: its rate is not a clean bound'] : []),
+      ...(spec.notes?.() ?? []),
+    ],
+  }
+  ctx.log(
+    `  ${spec.name.padEnd(13)} ${ctx.kind.padEnd(10)} ${Math.round(row.rps)} op/s (p50 ${row.p50Ms.toFixed(1)} ms, p99 ${row.p99Ms.toFixed(1)} ms, ${row.errors} errors)` +
+      (storeRun ? ` | store ceiling ${Math.round(storeRun.rps)} op/s, p99 ${storeRun.p99Ms.toFixed(1)} ms` : '') +
+      ` | ratio ${row.ratio.toFixed(2)}`,
+  )
+  for (const note of row.notes) ctx.log(`      ${note}`)
+  return row
+}

@@ -1,0 +1,126 @@
+import { auth, type Api, type QueueStatus, type User } from '../api'
+import { mapLimit, percentile, sleep } from '../driver'
+import { describeFailure, type HttpRequest, type HttpResponse, json } from '../http-client'
+import { sampleRss } from '../processes'
+import type { Context, Row } from './common'
+
+// sellout: U users join one concert at once; the admission job runs as configured; every admitted user
+// lists the free seats, holds a random one (another on SEAT_UNAVAILABLE) and pays. Users obey pollAfterMs
+// as clients must. The bound is the admission rate: the last seat cannot be sold before
+// seats / QUEUE_ADMIT_PER_SECOND seconds, so time to sell out / that bound should stay near 1.
+
+const PRICE = 1000
+
+type Outcome = 'bought' | 'SOLD_OUT' | 'EXPIRED' | 'DONE' | 'no seat' | 'failed'
+
+export async function sellout(ctx: Context, api: Api, o: { seats: number; users: number }): Promise<Row> {
+  const { concertId, scheduleIds } = await api.createConcert('bench sellout', [{ seatCount: o.seats, price: PRICE }])
+  const scheduleId = scheduleIds[0]!
+  const users = await api.users('buyer', o.users, { balance: PRICE * 2 })
+
+  const latencies: number[] = []
+  const failures: Record<string, number> = {}
+  let sold = 0
+  let lastSaleAt = 0
+  let signalSoldOut: () => void = () => {}
+  const soldOut = new Promise<void>((resolve) => (signalSoldOut = resolve))
+  let finished = false
+  soldOut.then(() => (finished = true))
+
+  const request = async (r: HttpRequest): Promise<HttpResponse> => {
+    const t0 = performance.now()
+    const response = await api.pool.request(r)
+    latencies.push(performance.now() - t0)
+    return response
+  }
+  const expect = async (r: HttpRequest, statuses: number[]) => {
+    const response = await request(r)
+    if (!statuses.includes(response.status)) throw new Error(`${r.method} ${r.path.replace(/[0-9a-f-]{36}/g, ':id')} ${describeFailure(response)}`)
+    return response
+  }
+
+  async function buy(user: User): Promise<Outcome> {
+    const seats = await expect({ method: 'GET', path: `/v1/schedules/${scheduleId}/seats?available=true`, headers: auth(user) }, [200])
+    const free = json<{ number: number }[]>(seats).map((s) => s.number)
+    while (free.length > 0) {
+      const [seatNumber] = free.splice(Math.floor(Math.random() * free.length), 1)
+      const held = await expect({ method: 'POST', path: '/v1/reservations', headers: auth(user), body: { scheduleId, seatNumber } }, [201, 409])
+      if (held.status === 409) continue
+      const { reservationId } = json<{ reservationId: string }>(held)
+      await expect({ method: 'POST', path: '/v1/payments', headers: auth(user), body: { reservationId } }, [201])
+      sold++
+      lastSaleAt = performance.now()
+      if (sold === o.seats) signalSoldOut()
+      return 'bought'
+    }
+    return 'no seat'
+  }
+
+  async function buyer(user: User): Promise<Outcome> {
+    try {
+      const joined = json<QueueStatus & { token: string }>(
+        await expect({ method: 'POST', path: '/v1/queue/tokens', headers: auth(user), body: { concertId } }, [201, 409]),
+      )
+      if (!joined.token) return 'SOLD_OUT' // 409 SOLD_OUT: the sale ended before this user came
+      user.queueToken = joined.token
+      let status: QueueStatus = joined
+      for (;;) {
+        if (status.status === 'ACTIVE') return await buy(user)
+        if (status.status !== 'WAITING') return status.status
+        await Promise.race([sleep(status.pollAfterMs), soldOut])
+        if (finished) return 'SOLD_OUT'
+        status = json(await expect({ method: 'GET', path: '/v1/queue/status', headers: auth(user) }, [200]))
+      }
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      failures[message] = (failures[message] ?? 0) + 1
+      return 'failed'
+    }
+  }
+
+  const boundSeconds = o.seats / ctx.limits.admitPerSecond
+  const stopRss = sampleRss(ctx.appPid)
+  const startedAt = performance.now()
+  const giveUp = sleep((boundSeconds * 5 + 30) * 1000).then(() => 'timeout' as const)
+  const all = mapLimit(users, users.length, buyer)
+  const outcome = await Promise.race([all, giveUp])
+  const rssMb = stopRss()
+  if (outcome === 'timeout') signalSoldOut()
+  const outcomes = outcome === 'timeout' ? await all : outcome
+  const seconds = sold === o.seats ? (lastSaleAt - startedAt) / 1000 : Number.NaN
+
+  const tally: Record<string, number> = {}
+  for (const r of outcomes) tally[r] = (tally[r] ?? 0) + 1
+  const soldInDb = ctx.direct
+    ? Number((await ctx.sql.unsafe(`select count(*) as n from seats where schedule_id = $1 and status = 'SOLD'`, [scheduleId]))[0]!.n)
+    : sold
+  const sorted = Float64Array.from(latencies).sort()
+  const rps = Number.isNaN(seconds) ? 0 : o.seats / seconds
+  const errors = (tally.failed ?? 0) + (soldInDb !== o.seats ? 1 : 0) + (sold !== soldInDb ? 1 : 0)
+  const ratio = seconds / boundSeconds
+
+  const row: Row = {
+    name: 'sellout',
+    store: ctx.kind,
+    rps,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    errors,
+    ceilingRps: ctx.limits.admitPerSecond,
+    ratio: rps / ctx.limits.admitPerSecond,
+    httpCeilingRps: ctx.httpCeilingRps,
+    storeCeilingRps: ctx.limits.admitPerSecond,
+    bound: 'admission',
+    rssMb,
+    notes: [
+      `${o.users} users, ${o.seats} seats, admission ${ctx.limits.admitPerSecond}/s (tick ${ctx.tickMs} ms, max active ${ctx.limits.maxActive}):` +
+        ` sold out in ${seconds.toFixed(2)} s against a bound of ${boundSeconds.toFixed(2)} s = ${ratio.toFixed(2)} (target <= 1.2)`,
+      `sales seen ${sold}, SOLD seats in the database ${soldInDb}; buyers: ${Object.entries(tally).map(([k, v]) => `${k} ${v}`).join(', ')};` +
+        ` ${latencies.length} requests (p50/p99 are per request)`,
+      ...Object.entries(failures).map(([k, v]) => `${v}x ${k}`),
+    ],
+  }
+  ctx.log(`  sellout       ${ctx.kind.padEnd(10)} ${row.notes[0]}`)
+  for (const note of row.notes.slice(1)) ctx.log(`      ${note}`)
+  return row
+}
