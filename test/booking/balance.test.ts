@@ -1,10 +1,8 @@
 import { expect, test } from 'bun:test'
-import { call, onFreshDatabase } from '../support/app'
+import { call, onEachDatabase } from '../support/app'
 import { userToken } from '../support/scenario'
-import { describeWith } from '../support/services'
 
-describeWith(['DATABASE_URL'], 'balance and ledger', () => {
-  const ctx = onFreshDatabase({ MAX_CHARGE: '1000', MAX_BALANCE: '2500' })
+onEachDatabase('balance and ledger', { MAX_CHARGE: '1000', MAX_BALANCE: '2500' }, (ctx) => {
   const user = async (id: string) => ({ token: await userToken(ctx.server, id) })
   const chargeOf = (u: { token: string }, amount: unknown) => call(ctx.server, '/v1/balance/charges', { ...u, body: { amount } })
 

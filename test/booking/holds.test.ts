@@ -1,10 +1,8 @@
 import { expect, test } from 'bun:test'
-import { call, onFreshDatabase } from '../support/app'
+import { call, onEachDatabase } from '../support/app'
 import { createConcert, hold, join, shopper, userToken } from '../support/scenario'
-import { describeWith } from '../support/services'
 
-describeWith(['DATABASE_URL'], 'seat holds', () => {
-  const ctx = onFreshDatabase({ MAX_HOLDS_PER_USER: '2', HOLD_TTL_SECONDS: '300' })
+onEachDatabase('seat holds', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_SECONDS: '300' }, (ctx) => {
 
   test('a hold is HELD for exactly HOLD_TTL_SECONDS and shows the seat as HELD', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3, price: 700 })
@@ -110,8 +108,7 @@ describeWith(['DATABASE_URL'], 'seat holds', () => {
   })
 })
 
-describeWith(['DATABASE_URL'], 'hold lapse', () => {
-  const ctx = onFreshDatabase({ HOLD_TTL_SECONDS: '1', MAX_HOLDS_PER_USER: '1' })
+onEachDatabase('hold lapse', { HOLD_TTL_SECONDS: '1', MAX_HOLDS_PER_USER: '1' }, (ctx) => {
 
   test('a lapsed hold is AVAILABLE to everyone before any job runs, and reads EXPIRED', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2, price: 500 })

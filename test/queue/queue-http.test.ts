@@ -1,11 +1,9 @@
 import { expect, test } from 'bun:test'
 import type { WaitingRoomStore } from '../../src/waiting-room/store'
-import { call, onFreshDatabase } from '../support/app'
+import { call, onEachDatabase } from '../support/app'
 import { admit, createConcert, hold, join, pay, shopper, userToken } from '../support/scenario'
-import { describeWith } from '../support/services'
 
-describeWith(['DATABASE_URL'], 'the waiting room over HTTP', () => {
-  const ctx = onFreshDatabase({ QUEUE_MAX_ACTIVE: '2', QUEUE_ADMIT_PER_SECOND: '100' })
+onEachDatabase('the waiting room over HTTP', { QUEUE_MAX_ACTIVE: '2', QUEUE_ADMIT_PER_SECOND: '100' }, (ctx) => {
 
   test('joining answers 201 with a place and a token; joining again 200 with the same token and place', async () => {
     const { concertId } = await createConcert(ctx.server)
@@ -65,7 +63,7 @@ describeWith(['DATABASE_URL'], 'the waiting room over HTTP', () => {
 
   test('capacity: at most QUEUE_MAX_ACTIVE active; a payment frees the slot for the next at the next tick', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 5, price: 10 })
-    const users = []
+    const users: { token: string; queueToken: string }[] = []
     for (const name of ['c-1', 'c-2', 'c-3']) {
       const token = await userToken(ctx.server, name)
       await call(ctx.server, '/v1/balance/charges', { token, body: { amount: 100 } })

@@ -1,9 +1,12 @@
-import { afterAll, beforeAll } from 'bun:test'
+import { afterAll, beforeAll, describe } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { loadConfig } from '../../src/config'
 import { startServer, type Server } from '../../src/server'
 import { silentLog } from '../../src/log'
 import { createTestDatabase, type TestDatabase } from './database'
-import { serviceUrl } from './services'
+import { describeWith, serviceUrl } from './services'
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef'
 export const ADMIN_KEY = 'test-admin-key'
@@ -67,10 +70,45 @@ export function onFreshDatabase(env: Record<string, string> = {}) {
   beforeAll(async () => {
     ctx.db = await createTestDatabase(serviceUrl('DATABASE_URL')!)
     ctx.server = await testServer({ DATABASE_URL: ctx.db.url, ...env })
-  })
+  }, 30_000)
   afterAll(async () => {
     await ctx.server?.stop()
     await ctx.db?.drop()
-  })
+  }, 30_000)
   return ctx
+}
+
+export type DatabaseKind = 'postgres' | 'embedded'
+export interface SuiteContext {
+  kind: DatabaseKind
+  /** Direct SQL on the suite's database (in embedded mode: the app's own single connection). */
+  db: { sql: Server['sql'] }
+  server: Server
+}
+
+/**
+ * Defines the suite twice: on a fresh database of the Postgres server (DATABASE_URL) and on a fresh
+ * embedded PGlite, so every statement is proven on both. `body` gets the kind, for the few tests that
+ * need several connections at once (PGlite serves one).
+ */
+export function onEachDatabase(title: string, env: Record<string, string>, body: (ctx: SuiteContext, kind: DatabaseKind) => void) {
+  describeWith(['DATABASE_URL'], `${title} [postgres]`, () => {
+    const ctx = onFreshDatabase(env) as unknown as SuiteContext
+    ctx.kind = 'postgres'
+    body(ctx, 'postgres')
+  })
+  describe(`${title} [embedded]`, () => {
+    const ctx = { kind: 'embedded' } as SuiteContext
+    let dataDir = ''
+    beforeAll(async () => {
+      dataDir = mkdtempSync(join(tmpdir(), 'cwr-suite-'))
+      ctx.server = await testServer({ DATA_DIR: dataDir, ...env })
+      ctx.db = { sql: ctx.server.sql }
+    }, 60_000) // PGlite's first start runs initdb
+    afterAll(async () => {
+      await ctx.server?.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    }, 30_000)
+    body(ctx, 'embedded')
+  })
 }

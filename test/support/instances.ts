@@ -27,7 +27,7 @@ async function freePort(): Promise<number> {
 async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
   const decoder = new TextDecoder()
   let buffer = ''
-  for await (const chunk of stream) {
+  for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
     buffer += decoder.decode(chunk, { stream: true })
     let newline: number
     while ((newline = buffer.indexOf('\n')) >= 0) {
