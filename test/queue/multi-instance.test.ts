@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { startRedisRest } from '../../scripts/redis-rest'
 import { userTokens } from '../../src/identity/user-tokens'
 import { ADMIN_KEY, TEST_SECRET } from '../support/app'
 import { createTestDatabase, type TestDatabase } from '../support/database'
@@ -11,11 +12,18 @@ const ADMIT_PER_SECOND = 150
 
 // Three real instances, one database, one queue store: 1,000 users join, the cron admits them over
 // several ticks. Admission must follow join order and never exceed the capacity or the rate.
-function admissionSuite(store: string, services: ('DATABASE_URL' | 'REDIS_URL')[], storeEnv: () => Record<string, string>) {
+interface StoreSetup {
+  env: Record<string, string>
+  stop?: () => Promise<void>
+}
+
+function admissionSuite(store: string, services: ('DATABASE_URL' | 'REDIS_URL')[], storeSetup: () => StoreSetup) {
   describeWith(services, `admission over three instances (${store} store)`, () => {
     let db: TestDatabase
     let instances: Instance[] = []
+    let storeUsed: StoreSetup
     beforeAll(async () => {
+      storeUsed = storeSetup()
       db = await createTestDatabase(serviceUrl('DATABASE_URL')!)
       instances = await startInstances(3, {
         DATABASE_URL: db.url,
@@ -23,11 +31,12 @@ function admissionSuite(store: string, services: ('DATABASE_URL' | 'REDIS_URL')[
         QUEUE_MAX_ACTIVE: String(MAX_ACTIVE),
         QUEUE_ADMIT_PER_SECOND: String(ADMIT_PER_SECOND),
         QUEUE_ACTIVE_TTL_SECONDS: '4',
-        ...storeEnv(),
+        ...storeUsed.env,
       })
-    })
+    }, 60_000)
     afterAll(async () => {
       await stopInstances(instances)
+      await storeUsed?.stop?.()
       await db?.drop()
     })
 
@@ -100,5 +109,9 @@ function admissionSuite(store: string, services: ('DATABASE_URL' | 'REDIS_URL')[
   })
 }
 
-admissionSuite('postgres', ['DATABASE_URL'], () => ({}))
-admissionSuite('redis-tcp', ['DATABASE_URL', 'REDIS_URL'], () => ({ REDIS_URL: serviceUrl('REDIS_URL')! }))
+admissionSuite('postgres', ['DATABASE_URL'], () => ({ env: {} }))
+admissionSuite('redis-tcp', ['DATABASE_URL', 'REDIS_URL'], () => ({ env: { REDIS_URL: serviceUrl('REDIS_URL')! } }))
+admissionSuite('redis-rest', ['DATABASE_URL', 'REDIS_URL'], () => {
+  const front = startRedisRest({ redisUrl: serviceUrl('REDIS_URL')!, port: 0 })
+  return { env: { UPSTASH_REDIS_REST_URL: front.url, UPSTASH_REDIS_REST_TOKEN: front.token }, stop: () => front.stop() }
+})
