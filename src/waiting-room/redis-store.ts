@@ -1,12 +1,15 @@
 import { Problem } from '../http/problems'
 import { lineKeys, registryKey, scripts, type Script } from './redis/scripts'
-import { isNoScript, RedisReplyError, withDeadline, type RedisTransport } from './redis/transport'
+import { isNoScript, RedisReplyError, RedisUnavailableError, withDeadline, type RedisTransport } from './redis/transport'
 import type { AdmitResult, JoinResult, LineLimits, SessionStatus, SessionView, Ticket, WaitingRoomStore } from './store'
 
 // The waiting room in Redis: one Lua script per operation (src/waiting-room/redis/*.lua, layout in
 // src/waiting-room/redis/README.md), over whichever transport the configuration names. Every call
 // settles within `timeoutMs` (two transport calls at most: EVALSHA, then EVAL if the script is not
 // cached) and a Redis that is down or slow becomes a 503 Problem, never a hang or a raw error.
+// After Redis failed to answer, calls fail at once for a moment instead of each waiting out its own
+// timeout, so a hung Redis does not pile up requests; the first call after that moment tries again.
+const PAUSE_AFTER_FAILURE_MS = 250
 
 export interface RedisStoreOptions {
   /** Key prefix: keys are `{<prefix>:<concertId>}:...` and `<prefix>:lines`. */
@@ -39,7 +42,10 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
       cause,
     })
 
+  let pausedUntil = 0
+
   async function run(script: Script, keys: string[], args: (string | number)[]): Promise<Reply> {
+    if (Date.now() < pausedUntil) throw unavailable(new RedisUnavailableError('Redis failed a moment ago; retrying shortly'))
     const argv = args.map(String)
     const attempt = async () => {
       try {
@@ -57,6 +63,7 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
       if (error instanceof RedisReplyError && /user_script|script:/.test(error.message)) {
         throw new Error(`waiting-room script ${script.name} failed: ${error.message}`, { cause: error })
       }
+      if (!(error instanceof RedisReplyError)) pausedUntil = Date.now() + PAUSE_AFTER_FAILURE_MS
       throw unavailable(error)
     }
   }
