@@ -22,13 +22,16 @@ export async function httpCeiling(settings: Settings, logDir: string) {
   })
   try {
     const request = encodeRequest(`127.0.0.1:${port}`, { method: 'GET', path: '/' })
-    return await runLoad(settings, () => {
-      const c = new HttpConnection('127.0.0.1', port)
-      return async () => {
+    const connections = Array.from({ length: settings.concurrency }, () => new HttpConnection('127.0.0.1', port))
+    const result = await runLoad(
+      settings,
+      connections.map((c) => async () => {
         const response = await c.send(request)
         if (response.status !== 200) throw new Error(`${response.status}`)
-      }
-    })
+      }),
+    )
+    for (const c of connections) c.close()
+    return result
   } finally {
     await server.stop()
   }

@@ -8,7 +8,6 @@ export const EXHAUSTED = 'exhausted' as const
 export type Operation = () => Promise<void | typeof EXHAUSTED>
 
 export interface LoadOptions {
-  concurrency: number
   warmupMs: number
   durationMs: number
 }
@@ -29,6 +28,8 @@ export interface LoadResult {
   errorTally: Record<string, number>
   /** The scenario ran out of prepared users or seats before the window ended (ms into the window). */
   exhaustedAtMs: number | null
+  /** Latencies of the operations counted in `ops`, sorted. */
+  latencies: Float64Array
 }
 
 export function percentile(sorted: Float64Array, p: number): number {
@@ -37,7 +38,8 @@ export function percentile(sorted: Float64Array, p: number): number {
   return sorted[index]!
 }
 
-export async function runLoad(options: LoadOptions, makeOperation: (worker: number) => Operation): Promise<LoadResult> {
+/** Runs the operations (one worker each, so their number is the concurrency) for a warm-up and a window. */
+export async function runLoad(options: LoadOptions, operations: Operation[]): Promise<LoadResult> {
   const latencies: number[] = []
   const errorTally: Record<string, number> = {}
   let ops = 0
@@ -50,8 +52,7 @@ export async function runLoad(options: LoadOptions, makeOperation: (worker: numb
   const windowStart = startedAt + options.warmupMs
   const windowEnd = windowStart + options.durationMs
 
-  async function worker(index: number) {
-    const operation = makeOperation(index)
+  async function worker(operation: Operation) {
     for (;;) {
       const t0 = performance.now()
       if (t0 >= windowEnd || exhaustedAt !== null) return
@@ -82,25 +83,54 @@ export async function runLoad(options: LoadOptions, makeOperation: (worker: numb
     }
   }
 
-  await Promise.all(Array.from({ length: options.concurrency }, (_, i) => worker(i)))
+  await Promise.all(operations.map(worker))
 
   const measuredEnd = exhaustedAt === null ? windowEnd : Math.min(windowEnd, exhaustedAt)
   const elapsedMs = Math.max(0, measuredEnd - windowStart)
   const sorted = Float64Array.from(latencies).sort()
+  return summarize({ ops, totalOps, errors, totalErrors, elapsedMs, errorTally, exhaustedAtMs: exhaustedAt === null ? null : Math.max(0, exhaustedAt - windowStart), latencies: sorted })
+}
+
+type Counts = Pick<LoadResult, 'ops' | 'totalOps' | 'errors' | 'totalErrors' | 'elapsedMs' | 'errorTally' | 'exhaustedAtMs' | 'latencies'>
+
+function summarize(c: Counts): LoadResult {
+  const sorted = c.latencies
   return {
-    ops,
-    totalOps,
-    errors,
-    totalErrors,
-    elapsedMs,
-    rps: elapsedMs > 0 ? (ops / elapsedMs) * 1000 : 0,
+    ...c,
+    rps: c.elapsedMs > 0 ? (c.ops / c.elapsedMs) * 1000 : 0,
     p50Ms: percentile(sorted, 50),
     p95Ms: percentile(sorted, 95),
     p99Ms: percentile(sorted, 99),
     maxMs: sorted.length ? sorted[sorted.length - 1]! : Number.NaN,
-    errorTally,
-    exhaustedAtMs: exhaustedAt === null ? null : Math.max(0, exhaustedAt - windowStart),
   }
+}
+
+/** One result from the slices of an interleaved measurement (windows add up; latencies pool). */
+export function merge(results: LoadResult[]): LoadResult {
+  const errorTally: Record<string, number> = {}
+  for (const r of results) for (const [k, v] of Object.entries(r.errorTally)) errorTally[k] = (errorTally[k] ?? 0) + v
+  let elapsed = 0
+  let exhaustedAtMs: number | null = null
+  for (const r of results) {
+    if (r.exhaustedAtMs !== null && exhaustedAtMs === null) exhaustedAtMs = elapsed + r.exhaustedAtMs
+    elapsed += r.elapsedMs
+  }
+  const all = new Float64Array(results.reduce((n, r) => n + r.latencies.length, 0))
+  let at = 0
+  for (const r of results) {
+    all.set(r.latencies, at)
+    at += r.latencies.length
+  }
+  return summarize({
+    ops: results.reduce((n, r) => n + r.ops, 0),
+    totalOps: results.reduce((n, r) => n + r.totalOps, 0),
+    errors: results.reduce((n, r) => n + r.errors, 0),
+    totalErrors: results.reduce((n, r) => n + r.totalErrors, 0),
+    elapsedMs: elapsed,
+    errorTally,
+    exhaustedAtMs,
+    latencies: all.sort(),
+  })
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; results in input order. */

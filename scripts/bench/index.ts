@@ -215,7 +215,7 @@ async function main() {
   for (const s of skipped) log(`store ${s.kind} skipped: ${s.reason}`)
   if (stores.length === 0) throw new Error('no store to measure')
 
-  const settings: Settings = { concurrency: o.connections, warmupMs: o.warmupMs, durationMs: o.durationMs, quick: o.quick }
+  const settings: Settings = { concurrency: o.connections, warmupMs: o.warmupMs, durationMs: o.durationMs, rounds: o.rounds, quick: o.quick }
   const ceiling = await httpCeiling(settings, runDir)
   log(`HTTP ceiling (Elysia GET / on Bun, ${o.connections} connections): ${Math.round(ceiling.rps)} req/s, p50 ${ceiling.p50Ms.toFixed(2)} ms, p99 ${ceiling.p99Ms.toFixed(2)} ms, ${ceiling.errors} errors`)
 
@@ -230,7 +230,7 @@ async function main() {
     '',
     `## Results${label}`,
     machineLine(machine),
-    `HTTP ceiling: ${Math.round(ceiling.rps)} req/s (p99 ${ceiling.p99Ms.toFixed(2)} ms); ${o.connections} connections; warm-up ${o.warmupMs / 1000} s, window ${o.durationMs / 1000} s per run`,
+    `HTTP ceiling: ${Math.round(ceiling.rps)} req/s (p99 ${ceiling.p99Ms.toFixed(2)} ms); ${o.connections} connections; warm-up ${o.warmupMs / 1000} s, window ${o.durationMs / 1000} s per side in ${o.rounds} alternating slices`,
     '',
     resultsTable(rows),
     '',
@@ -251,7 +251,7 @@ async function main() {
   ]
   console.log(out.join('\n'))
   if (o.out) {
-    const settingsOut = { connections: o.connections, warmupMs: o.warmupMs, durationMs: o.durationMs, quick: o.quick, httpCeilingRps: ceiling.rps }
+    const settingsOut = { connections: o.connections, warmupMs: o.warmupMs, durationMs: o.durationMs, rounds: o.rounds, quick: o.quick, httpCeilingRps: ceiling.rps }
     writeFileSync(o.out, `${JSON.stringify(jsonReport(machine, rows, summaries, settingsOut), null, 2)}\n`)
     log(`wrote ${o.out}`)
   }

@@ -17,6 +17,7 @@ and the waiting-room stores, seeds its own data, drives load, and measures the c
   --duration SEC     measured window per run (default 10; quick 2.5)
   --warmup SEC       warm-up before each window (default 3; quick 1)
   --connections N    concurrent connections / in-flight store calls (default 64)
+  --rounds N         slices per window, HTTP and store ceiling alternating (default 3; quick 2)
   --scenarios LIST   a comma list of: ${SCENARIOS.join(', ')}
   --booking-on W     first | all: stores that run the booking scenarios (default: quick first, else all)
   --sellout-seats N  seats of the sellout concert (default 1000; quick 150); users = 2 x seats
@@ -34,6 +35,7 @@ export interface Options {
   durationMs: number
   warmupMs: number
   connections: number
+  rounds: number
   scenarios: ScenarioName[]
   bookingOn: 'first' | 'all'
   selloutSeats: number
@@ -51,6 +53,7 @@ export function parseOptions(argv: string[]): Options | null {
       duration: { type: 'string' },
       warmup: { type: 'string' },
       connections: { type: 'string', default: '64' },
+      rounds: { type: 'string' },
       scenarios: { type: 'string' },
       'booking-on': { type: 'string' },
       'sellout-seats': { type: 'string' },
@@ -80,6 +83,7 @@ export function parseOptions(argv: string[]): Options | null {
     durationMs: number('duration', values.duration, quick ? 2.5 : 10, 0.5) * 1000,
     warmupMs: number('warmup', values.warmup, quick ? 1 : 3, 0) * 1000,
     connections: number('connections', values.connections, 64, 1),
+    rounds: Math.round(number('rounds', values.rounds, quick ? 2 : 3, 1)),
     scenarios,
     bookingOn,
     selloutSeats: number('sellout-seats', values['sellout-seats'], quick ? 150 : 1000, 1),

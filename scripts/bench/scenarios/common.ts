@@ -1,7 +1,7 @@
 import type { Sql } from '../../../src/db/client'
 import type { LineLimits, Ticket, WaitingRoomStore } from '../../../src/waiting-room/store'
 import type { User } from '../api'
-import { EXHAUSTED, runLoad, type LoadResult, type Operation } from '../driver'
+import { EXHAUSTED, merge, runLoad, type LoadResult, type Operation } from '../driver'
 import { describeFailure, encodeRequest, HttpConnection, type HttpRequest, type HttpResponse } from '../http-client'
 import { sampleRss } from '../processes'
 
@@ -11,6 +11,8 @@ export interface Settings {
   concurrency: number
   warmupMs: number
   durationMs: number
+  /** The window is cut into this many slices, HTTP and store alternating, so that both see the same machine. */
+  rounds: number
   quick: boolean
 }
 
@@ -72,9 +74,12 @@ export function ticketOf(user: User): Ticket {
   return { concertId: body.c, userId: body.u, seq: body.s }
 }
 
+const opened: HttpConnection[] = []
+
 /** One keep-alive connection per worker and the check every HTTP operation makes. */
 export function connection(ctx: Context) {
   const c = new HttpConnection(ctx.host, ctx.port)
+  opened.push(c)
   const encode = (r: HttpRequest) => encodeRequest(`${ctx.host}:${ctx.port}`, r)
   return {
     encode,
@@ -141,14 +146,38 @@ export interface Spec {
   notes?: () => string[]
 }
 
-/** Drives the HTTP side and then the store ceiling of one scenario, and makes its row. */
+/** A later slice needs only a short ramp: connections, pools and JIT are warm by then. */
+const RAMP_MS = 300
+
+/**
+ * Drives the HTTP side and the store ceiling of one scenario and makes its row. The window is cut into
+ * `rounds` slices, HTTP and store alternating, so that noise from outside (other processes on a shared
+ * box) falls on both sides of the ratio alike.
+ */
 export async function measure(ctx: Context, spec: Spec): Promise<Row> {
-  const redisBefore = ctx.redisCalls ? await ctx.redisCalls() : null
-  const stopRss = sampleRss(ctx.appPid)
-  const http = await runLoad(ctx.settings, spec.http)
-  const rssMb = stopRss()
-  const redisAfter = ctx.redisCalls ? await ctx.redisCalls() : null
-  const storeRun = ctx.direct ? await runLoad(ctx.settings, spec.store) : null
+  const workers = Array.from({ length: ctx.settings.concurrency }, (_, i) => i)
+  const httpOps = workers.map(spec.http)
+  const storeOps = ctx.direct ? workers.map(spec.store) : []
+  const slice = ctx.settings.durationMs / ctx.settings.rounds
+  const httpSlices: LoadResult[] = []
+  const storeSlices: LoadResult[] = []
+  let rssMb: number | null = null
+  let redisCalls: number | null = ctx.redisCalls ? 0 : null
+  for (let round = 0; round < ctx.settings.rounds; round++) {
+    const timing = { warmupMs: round === 0 ? ctx.settings.warmupMs : RAMP_MS, durationMs: slice }
+    if (httpSlices.every((r) => r.exhaustedAtMs === null)) {
+      const before = ctx.redisCalls ? await ctx.redisCalls() : null
+      const stopRss = sampleRss(ctx.appPid)
+      httpSlices.push(await runLoad(timing, httpOps))
+      const peak = stopRss()
+      if (peak !== null) rssMb = Math.max(rssMb ?? 0, peak)
+      if (before !== null && redisCalls !== null) redisCalls += (await ctx.redisCalls!()) - before
+    }
+    if (ctx.direct && storeSlices.every((r) => r.exhaustedAtMs === null)) storeSlices.push(await runLoad(timing, storeOps))
+  }
+  for (const c of opened.splice(0)) c.close()
+  const http = merge(httpSlices)
+  const storeRun = ctx.direct ? merge(storeSlices) : null
 
   const httpCeiling = ctx.httpCeilingRps / spec.requestsPerOp
   const storeCeiling = storeRun?.rps ?? Number.NaN
@@ -167,7 +196,7 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
     storeCeilingRps: storeCeiling,
     bound: storeCeiling < httpCeiling ? 'store' : 'http',
     rssMb,
-    redisCallsPerOp: redisBefore !== null && redisAfter !== null && attempts > 0 ? (redisAfter - redisBefore) / attempts : null,
+    redisCallsPerOp: redisCalls !== null && attempts > 0 ? redisCalls / attempts : null,
     notes: [
       ...tallyNotes('http', http),
       ...(storeRun ? tallyNotes('store ceiling', storeRun) : ['store ceiling not measured (embedded mode)']),

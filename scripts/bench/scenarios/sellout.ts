@@ -11,7 +11,7 @@ import type { Context, Row } from './common'
 
 const PRICE = 1000
 
-type Outcome = 'bought' | 'SOLD_OUT' | 'EXPIRED' | 'DONE' | 'no seat' | 'failed'
+type Outcome = 'bought' | QueueStatus['status'] | 'failed'
 
 export async function sellout(ctx: Context, api: Api, o: { seats: number; users: number }): Promise<Row> {
   const { concertId, scheduleIds } = await api.createConcert('bench sellout', [{ seatCount: o.seats, price: PRICE }])
@@ -21,6 +21,7 @@ export async function sellout(ctx: Context, api: Api, o: { seats: number; users:
   const latencies: number[] = []
   const failures: Record<string, number> = {}
   let sold = 0
+  let noSeatRetries = 0
   let lastSaleAt = 0
   let signalSoldOut: () => void = () => {}
   const soldOut = new Promise<void>((resolve) => (signalSoldOut = resolve))
@@ -39,21 +40,33 @@ export async function sellout(ctx: Context, api: Api, o: { seats: number; users:
     return response
   }
 
+  /** Why a user's booking was refused with 403: the line sold out (or the session ended) meanwhile. */
+  async function settle(user: User): Promise<Outcome> {
+    return json<QueueStatus>(await expect({ method: 'GET', path: '/v1/queue/status', headers: auth(user) }, [200])).status
+  }
+
   async function buy(user: User): Promise<Outcome> {
-    const seats = await expect({ method: 'GET', path: `/v1/schedules/${scheduleId}/seats?available=true`, headers: auth(user) }, [200])
-    const free = json<{ number: number }[]>(seats).map((s) => s.number)
-    while (free.length > 0) {
-      const [seatNumber] = free.splice(Math.floor(Math.random() * free.length), 1)
-      const held = await expect({ method: 'POST', path: '/v1/reservations', headers: auth(user), body: { scheduleId, seatNumber } }, [201, 409])
-      if (held.status === 409) continue
-      const { reservationId } = json<{ reservationId: string }>(held)
-      await expect({ method: 'POST', path: '/v1/payments', headers: auth(user), body: { reservationId } }, [201])
-      sold++
-      lastSaleAt = performance.now()
-      if (sold === o.seats) signalSoldOut()
-      return 'bought'
+    for (;;) {
+      const listing = await expect({ method: 'GET', path: `/v1/schedules/${scheduleId}/seats?available=true`, headers: auth(user) }, [200, 403])
+      if (listing.status === 403) return settle(user)
+      const free = json<{ number: number }[]>(listing).map((s) => s.number)
+      while (free.length > 0) {
+        const [seatNumber] = free.splice(Math.floor(Math.random() * free.length), 1)
+        const held = await expect({ method: 'POST', path: '/v1/reservations', headers: auth(user), body: { scheduleId, seatNumber } }, [201, 403, 409])
+        if (held.status === 403) return settle(user)
+        if (held.status === 409) continue
+        const { reservationId } = json<{ reservationId: string }>(held)
+        await expect({ method: 'POST', path: '/v1/payments', headers: auth(user), body: { reservationId } }, [201])
+        sold++
+        lastSaleAt = performance.now()
+        if (sold === o.seats) signalSoldOut()
+        return 'bought'
+      }
+      // Every seat is held by someone who is paying now; one may come free again. Look again shortly.
+      noSeatRetries++
+      await Promise.race([sleep(200), soldOut])
+      if (finished) return 'SOLD_OUT'
     }
-    return 'no seat'
   }
 
   async function buyer(user: User): Promise<Outcome> {
@@ -115,7 +128,7 @@ export async function sellout(ctx: Context, api: Api, o: { seats: number; users:
     notes: [
       `${o.users} users, ${o.seats} seats, admission ${ctx.limits.admitPerSecond}/s (tick ${ctx.tickMs} ms, max active ${ctx.limits.maxActive}):` +
         ` sold out in ${seconds.toFixed(2)} s against a bound of ${boundSeconds.toFixed(2)} s = ${ratio.toFixed(2)} (target <= 1.2)`,
-      `sales seen ${sold}, SOLD seats in the database ${soldInDb}; buyers: ${Object.entries(tally).map(([k, v]) => `${k} ${v}`).join(', ')};` +
+      `sales seen ${sold}, SOLD seats in the database ${soldInDb}; buyers: ${Object.entries(tally).map(([k, v]) => `${k} ${v}`).join(', ')}; ${noSeatRetries} looks found no free seat;` +
         ` ${latencies.length} requests (p50/p99 are per request)`,
       ...Object.entries(failures).map(([k, v]) => `${v}x ${k}`),
     ],
