@@ -16,6 +16,7 @@ import { holdRoutes } from './holds/routes'
 import type { Holds } from './holds/holds'
 import { devTokenRoutes } from './identity/routes'
 import type { UserTokens } from './identity/user-tokens'
+import type { Users } from './identity/plugin'
 import { paymentRoutes } from './payments/routes'
 import { waitingRoomRoutes } from './waiting-room/routes'
 import type { WaitingRoom } from './waiting-room/waiting-room'
@@ -28,6 +29,7 @@ export interface Services {
   balance: Balance
   room: WaitingRoom
   userTokens: UserTokens
+  users: Users
   log: Log
   isShuttingDown: () => boolean
 }
@@ -75,11 +77,11 @@ export function buildApp(s: Services) {
     })
     .use(healthRoutes(s.sql, s.room.store, s.isShuttingDown))
     .use(config.authDevTokens ? devTokenRoutes(s.userTokens) : new Elysia())
-    .use(waitingRoomRoutes(s.room, s.userTokens))
-    .use(catalogueRoutes(s.catalogue, s.room, s.userTokens))
-    .use(holdRoutes(s.holds, s.catalogue, s.room, s.userTokens, config.holdTtlSeconds))
-    .use(balanceRoutes(s.sql, s.balance, s.userTokens, config.maxCharge))
-    .use(paymentRoutes(s.sql, s.room, s.userTokens))
+    .use(waitingRoomRoutes(s.room, s.users))
+    .use(catalogueRoutes(s.catalogue, s.room, s.users))
+    .use(holdRoutes(s.holds, s.catalogue, s.room, s.users, config.holdTtlSeconds))
+    .use(balanceRoutes(s.sql, s.balance, s.users, config.maxCharge))
+    .use(paymentRoutes(s.sql, s.room, s.users))
     .use(adminRoutes(s.catalogue, config.adminApiKey, config.maxBalance))
 }
 

@@ -32,6 +32,8 @@ export interface Config {
   maxCharge: number
   maxBalance: number
   dbPoolSize: number
+  /** Requests per second per user and instance (0 = no limit), and the burst allowed above it. */
+  rateLimit: { perSecond: number; burst: number }
 }
 
 type Env = Record<string, string | undefined>
@@ -148,5 +150,9 @@ export function loadConfig(env: Env = process.env): Config {
     maxCharge,
     maxBalance,
     dbPoolSize: integer(env, 'DATABASE_POOL_SIZE', 20, 1, 500),
+    rateLimit: {
+      perSecond: integer(env, 'RATE_LIMIT_PER_SECOND', 20, 0, 1_000_000),
+      burst: integer(env, 'RATE_LIMIT_BURST', 40, 1, 1_000_000),
+    },
   }
 }

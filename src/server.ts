@@ -13,6 +13,7 @@ import { holds } from './holds/holds'
 import { userTokens } from './identity/user-tokens'
 import { jobs } from './jobs/jobs'
 import { jsonLog, type Log } from './log'
+import { rateLimiter } from './http/rate-limit'
 import { deriveQueueTokenSecret, queueTokens } from './waiting-room/queue-token'
 import { openStore } from './waiting-room/stores'
 import { waitingRoom } from './waiting-room/waiting-room'
@@ -77,6 +78,7 @@ export async function startServer(config: Config, options: StartOptions = {}) {
     balance: balance(sql, { maxBalance: config.maxBalance }),
     room,
     userTokens: tokens,
+    users: { tokens, limiter: rateLimiter(config.rateLimit) },
     log,
     isShuttingDown: () => shuttingDown,
   })

@@ -2,8 +2,7 @@ import { Elysia, t } from 'elysia'
 import { Type } from '@sinclair/typebox'
 import type { Sql } from '../db/client'
 import { bearer, errors, Uuid } from '../http/schemas'
-import { identity } from '../identity/plugin'
-import type { UserTokens } from '../identity/user-tokens'
+import { identity, type Users } from '../identity/plugin'
 import { checkKey, fingerprint, idempotently, respond } from '../idempotency/idempotency'
 import type { Balance } from './balance'
 
@@ -26,9 +25,9 @@ const LedgerEntry = Type.Object(
   { title: 'LedgerEntry' },
 )
 
-export function balanceRoutes(sql: Sql, balance: Balance, tokens: UserTokens, maxCharge: number) {
+export function balanceRoutes(sql: Sql, balance: Balance, users: Users, maxCharge: number) {
   return new Elysia({ prefix: '/v1/balance' })
-    .use(identity(tokens))
+    .use(identity(users))
     .get('', async ({ userId }) => ({ balance: await balance.get(userId) }), {
       auth: true,
       response: { 200: Type.Object({ balance: Money('won') }, { title: 'Balance' }), ...errors('UNAUTHENTICATED') },

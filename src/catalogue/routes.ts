@@ -2,8 +2,7 @@ import { Elysia, t } from 'elysia'
 import { Type } from '@sinclair/typebox'
 import { bearerAndQueue, errors, Uuid } from '../http/schemas'
 import { Problem } from '../http/problems'
-import { identity } from '../identity/plugin'
-import type { UserTokens } from '../identity/user-tokens'
+import { identity, type Users } from '../identity/plugin'
 import type { WaitingRoom } from '../waiting-room/waiting-room'
 import type { Catalogue } from './catalogue'
 
@@ -34,9 +33,9 @@ const AvailableQuery = t.Object(
 )
 const guarded = errors('UNAUTHENTICATED', 'QUEUE_TOKEN_INVALID', 'QUEUE_NOT_ACTIVE', 'NOT_FOUND')
 
-export function catalogueRoutes(catalogue: Catalogue, room: WaitingRoom, tokens: UserTokens) {
+export function catalogueRoutes(catalogue: Catalogue, room: WaitingRoom, users: Users) {
   return new Elysia({ prefix: '/v1' })
-    .use(identity(tokens))
+    .use(identity(users))
     .get('/concerts', () => catalogue.listConcerts(), {
       response: { 200: Type.Array(ConcertSummary), ...errors() },
       detail: { operationId: 'listConcerts', tags: ['catalogue'], summary: 'The public catalogue of concerts', security: [] },

@@ -2,8 +2,7 @@ import { Elysia, t } from 'elysia'
 import { Type } from '@sinclair/typebox'
 import { bearer, bearerAndQueue, errors, Uuid } from '../http/schemas'
 import { Problem } from '../http/problems'
-import { identity } from '../identity/plugin'
-import type { UserTokens } from '../identity/user-tokens'
+import { identity, type Users } from '../identity/plugin'
 import type { Catalogue } from '../catalogue/catalogue'
 import type { WaitingRoom } from '../waiting-room/waiting-room'
 import type { Holds } from './holds'
@@ -23,9 +22,9 @@ export const Reservation = Type.Object(
 
 export const MAX_PAGE = 100
 
-export function holdRoutes(holds: Holds, catalogue: Catalogue, room: WaitingRoom, tokens: UserTokens, holdTtlSeconds: number) {
+export function holdRoutes(holds: Holds, catalogue: Catalogue, room: WaitingRoom, users: Users, holdTtlSeconds: number) {
   return new Elysia({ prefix: '/v1/reservations' })
-    .use(identity(tokens))
+    .use(identity(users))
     .post(
       '',
       async ({ userId, body, request, set }) => {

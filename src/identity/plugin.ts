@@ -1,15 +1,27 @@
 import { Elysia } from 'elysia'
+import { Problem } from '../http/problems'
+import type { RateLimiter } from '../http/rate-limit'
 import type { UserTokens } from './user-tokens'
 
-// `{ auth: true }` on a route resolves `userId` from the verified bearer token, or answers 401.
-// The user id always comes from the token, never from a body or a path. The token is checked in the
-// transform phase, before the body is validated, so a stranger learns nothing about the request shape.
-export function identity(tokens: UserTokens) {
+/** Who is calling (verified bearer tokens) and how often they may call. */
+export interface Users {
+  tokens: UserTokens
+  limiter: RateLimiter
+}
+
+// `{ auth: true }` on a route resolves `userId` from the verified bearer token, or answers 401, then
+// spends one request of the user's budget (429 + Retry-After when it is empty).
+// The user id always comes from the token, never from a body or a path. The checks run in the transform
+// phase, before the body is validated, so a stranger learns nothing about the request shape.
+export function identity({ tokens, limiter }: Users) {
   const verified = new WeakMap<Request, string>()
   return new Elysia({ name: 'identity' }).macro({
     auth: {
       async transform({ request }) {
-        verified.set(request, await tokens.verify(request.headers.get('authorization')))
+        const userId = await tokens.verify(request.headers.get('authorization'))
+        const wait = limiter.take(userId)
+        if (wait > 0) throw new Problem('RATE_LIMITED', `Too many requests; retry in ${wait} s`, { retryAfterSeconds: wait })
+        verified.set(request, userId)
       },
       resolve({ request }) {
         return { userId: verified.get(request)! }

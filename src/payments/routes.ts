@@ -2,8 +2,7 @@ import { Elysia } from 'elysia'
 import { Type } from '@sinclair/typebox'
 import type { Sql } from '../db/client'
 import { bearerAndQueue, errors, Uuid } from '../http/schemas'
-import { identity } from '../identity/plugin'
-import type { UserTokens } from '../identity/user-tokens'
+import { identity, type Users } from '../identity/plugin'
 import { checkKey, fingerprint, idempotently, respond } from '../idempotency/idempotency'
 import type { Ticket } from '../waiting-room/store'
 import type { WaitingRoom } from '../waiting-room/waiting-room'
@@ -20,8 +19,8 @@ const Payment = Type.Object(
   { title: 'Payment' },
 )
 
-export function paymentRoutes(sql: Sql, room: WaitingRoom, tokens: UserTokens) {
-  return new Elysia({ prefix: '/v1' }).use(identity(tokens)).post(
+export function paymentRoutes(sql: Sql, room: WaitingRoom, users: Users) {
+  return new Elysia({ prefix: '/v1' }).use(identity(users)).post(
     '/payments',
     async ({ userId, body, request, set }) => {
       const token = request.headers.get('x-queue-token')

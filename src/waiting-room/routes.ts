@@ -1,8 +1,7 @@
 import { Elysia } from 'elysia'
 import { Type } from '@sinclair/typebox'
 import { bearer, bearerAndQueue, errors, Uuid } from '../http/schemas'
-import type { UserTokens } from '../identity/user-tokens'
-import { identity } from '../identity/plugin'
+import { identity, type Users } from '../identity/plugin'
 import type { WaitingRoom } from './waiting-room'
 
 export const QueueStatus = Type.Object(
@@ -28,9 +27,9 @@ const QueueJoin = Type.Composite([QueueStatus, Type.Object({ token: Type.String(
   title: 'QueueJoin',
 })
 
-export function waitingRoomRoutes(room: WaitingRoom, tokens: UserTokens) {
+export function waitingRoomRoutes(room: WaitingRoom, users: Users) {
   return new Elysia({ prefix: '/v1/queue' })
-    .use(identity(tokens))
+    .use(identity(users))
     .post(
       '/tokens',
       async ({ userId, body, set }) => {

@@ -91,6 +91,23 @@ describeWith(['DATABASE_URL'], 'the HTTP edge', () => {
   })
 })
 
+describeWith(['DATABASE_URL'], 'per-user rate limit', () => {
+  const ctx = onFreshDatabase({ RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '3' })
+
+  test('past the burst a user gets 429 with Retry-After; other users are unaffected', async () => {
+    const alice = { token: await userToken(ctx.server, 'rl-alice') }
+    const statuses = []
+    for (let i = 0; i < 4; i++) statuses.push((await call(ctx.server, '/v1/balance', alice)).status)
+    expect(statuses).toEqual([200, 200, 200, 429])
+    const limited = await call(ctx.server, '/v1/balance', alice)
+    expect(limited.body.code).toBe('RATE_LIMITED')
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    expect((await call(ctx.server, '/v1/balance', { token: await userToken(ctx.server, 'rl-bob') })).status).toBe(200)
+    await Bun.sleep(1100)
+    expect((await call(ctx.server, '/v1/balance', alice)).status).toBe(200)
+  })
+})
+
 describeWith(['DATABASE_URL'], 'production and degraded modes', () => {
   test('production: no dev tokens, no admin API without a key, no internals in errors', async () => {
     const db = await createTestDatabase(serviceUrl('DATABASE_URL')!)

@@ -21,6 +21,8 @@ export async function testServer(env: Record<string, string | undefined>): Promi
     ADMIN_API_KEY: ADMIN_KEY,
     AUTH_DEV_TOKENS: 'true',
     SEED_DEMO: 'false',
+    // Suites drive one user hard on purpose; the limiter has its own tests.
+    RATE_LIMIT_PER_SECOND: '0',
     ...env,
   })
   return startServer(config, { log: silentLog, runJobs: false, listen: false })

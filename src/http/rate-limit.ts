@@ -1,0 +1,32 @@
+// Per-user request budget: a token bucket per user id, kept in this instance's memory. With N instances
+// behind a load balancer a user can spend up to N times the budget; the queue and the database stay
+// the real bounds. Memory is bounded: idle buckets are full buckets, so they are simply forgotten.
+export interface RateLimiter {
+  /** Takes one request from the key's budget; returns 0 if allowed, else the seconds to wait. */
+  take(key: string): number
+}
+
+const BUCKET_LIMIT = 200_000
+
+export function rateLimiter({ perSecond, burst }: { perSecond: number; burst: number }): RateLimiter {
+  if (perSecond <= 0) return { take: () => 0 }
+  const buckets = new Map<string, { tokens: number; at: number }>()
+  return {
+    take(key) {
+      const now = performance.now()
+      let bucket = buckets.get(key)
+      if (!bucket) {
+        if (buckets.size >= BUCKET_LIMIT) buckets.clear()
+        bucket = { tokens: burst, at: now }
+        buckets.set(key, bucket)
+      }
+      bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond)
+      bucket.at = now
+      if (bucket.tokens >= 1) {
+        bucket.tokens -= 1
+        return 0
+      }
+      return Math.max(1, Math.ceil((1 - bucket.tokens) / perSecond))
+    },
+  }
+}
