@@ -1,6 +1,7 @@
 // A local Upstash-compatible REST front for a real Redis, for development and tests:
 //
-//   bun run redis:rest        REDIS_URL [redis://127.0.0.1:6379], PORT [8079], TOKEN [dev-upstash-token]
+//   bun run redis:rest        REDIS_URL [redis://127.0.0.1:6379], PORT [8079], TOKEN [dev-upstash-token],
+//                             HOST [0.0.0.0] (the address it listens on)
 //   UPSTASH_REDIS_REST_URL=http://127.0.0.1:8079 UPSTASH_REDIS_REST_TOKEN=dev-upstash-token bun run start
 //
 // It speaks the part of the Upstash REST protocol that @upstash/redis uses:
