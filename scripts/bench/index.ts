@@ -21,7 +21,8 @@ import { availableStores, cleanEnv, startStore, type StoreRuntime } from './stor
 
 // bun run bench: see options.ts for the flags and TARGETS.md for what is measured and why.
 
-const log = (line: string) => console.error(line)
+const t0 = performance.now()
+const log = (line: string) => console.error(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`)
 
 interface StoreRun {
   kind: StoreKind
@@ -203,7 +204,6 @@ async function main() {
     )
     process.exit(2)
   }
-  const startedAt = performance.now()
   const runDir = join(repoRoot, '.bench', `run-${new Date().toISOString().replace(/[:.]/g, '-')}`)
   mkdirSync(runDir, { recursive: true })
   const redisUrl = process.env.REDIS_URL?.trim() || null
@@ -247,7 +247,7 @@ async function main() {
     ...rows.flatMap((r) => r.notes.map((n) => `- ${r.name} / ${r.store}: ${n}`)),
     ...summaries.map((s) => `- ${s.store}: round trips counted by ${s.roundTrips?.method ?? 'not measured'}`),
     '',
-    `bench took ${Math.round((performance.now() - startedAt) / 1000)} s`,
+    `bench took ${Math.round((performance.now() - t0) / 1000)} s`,
   ]
   console.log(out.join('\n'))
   if (o.out) {

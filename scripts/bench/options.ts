@@ -20,7 +20,7 @@ and the waiting-room stores, seeds its own data, drives load, and measures the c
   --rounds N         slices per window, HTTP and store ceiling alternating (default 3; quick 2)
   --scenarios LIST   a comma list of: ${SCENARIOS.join(', ')}
   --booking-on W     first | all: stores that run the booking scenarios (default: quick first, else all)
-  --sellout-seats N  seats of the sellout concert (default 1000; quick 150); users = 2 x seats
+  --sellout-seats N  seats of the sellout concert (default 1000; quick 250); users = 2 x seats
   --redis-db N       Redis logical database for the bench's keys (default 15)
   --out FILE         write the results as JSON
   --embedded         allow embedded mode (no DATABASE_URL): HTTP side only, results labelled
@@ -86,7 +86,7 @@ export function parseOptions(argv: string[]): Options | null {
     rounds: Math.round(number('rounds', values.rounds, quick ? 2 : 3, 1)),
     scenarios,
     bookingOn,
-    selloutSeats: number('sellout-seats', values['sellout-seats'], quick ? 150 : 1000, 1),
+    selloutSeats: number('sellout-seats', values['sellout-seats'], quick ? 250 : 1000, 1),
     redisDb: number('redis-db', values['redis-db'], 15, 0),
     out: values.out ?? null,
     embedded: values.embedded!,

@@ -42,6 +42,7 @@ export async function prepareBooking(ctx: Context, api: Api): Promise<BookingSet
   ])
   const readers = await api.users('reader', 256, { join: concertId, admit: true })
   const holders = await api.users('holder', ctx.settings.quick ? 2500 : 8000, { join: concertId, admit: true })
+  ctx.log(`  seeded: a concert with ${2 + holdSchedules} schedules, ${readers.length + holders.length} ACTIVE users`)
   return {
     concertId,
     seats50: scheduleIds[0]!,
@@ -229,6 +230,7 @@ function usersFor(ctx: Context, rps: number): number {
 export async function pay(ctx: Context, api: Api, setup: BookingSetup, holdRow: Row): Promise<Row> {
   const payers = await api.users('payer', usersFor(ctx, holdRow.rps / 2), { balance: PRICE * 10, join: setup.concertId, admit: true })
   const direct = ctx.direct ? await directPayers(ctx, setup.concertId, usersFor(ctx, holdRow.storeCeilingRps / 2)) : []
+  ctx.log(`  seeded: ${payers.length} ACTIVE payers over HTTP, ${direct.length} directly`)
   const httpPayers = new Dealer(payers)
   const storePayers = new Dealer(direct)
   return measure(ctx, {
