@@ -1,6 +1,6 @@
 import type { Sql } from '../db/client'
 import { statements } from '../db/statements'
-import type { AdmitResult, JoinResult, LineLimits, SessionView, Ticket, WaitingRoomStore } from './store'
+import type { AdmitResult, JoinResult, LineLimits, LineStats, SessionView, Ticket, WaitingRoomStore } from './store'
 
 const q = statements('waiting-room', [
   'pg_join',
@@ -14,7 +14,10 @@ const q = statements('waiting-room', [
   'pg_admit',
   'pg_set_sold_out',
   'pg_lines',
+  'pg_stats',
+  'pg_end_session',
 ])
+const setup = statements('setup', ['ping'])
 
 interface ViewRow {
   status: SessionView['status']
@@ -99,12 +102,34 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
       await q.pg_set_sold_out(sql, [concertId, soldOut])
     },
 
+    async stats(concertId, limits): Promise<LineStats> {
+      const [row] = await q.pg_stats<{
+        waiting: number
+        active: number
+        admitted_last_minute: number
+        oldest_joined_ms: number | null
+        sold_out: boolean
+      }>(sql, [concertId, limits.waitingIdleSeconds])
+      return {
+        waiting: row!.waiting,
+        active: row!.active,
+        admittedLastMinute: row!.admitted_last_minute,
+        oldestJoinedMs: row!.oldest_joined_ms,
+        soldOut: row!.sold_out,
+      }
+    },
+
+    async endSession(concertId, userId) {
+      const [row] = await q.pg_end_session<{ ended: boolean }>(sql, [concertId, userId])
+      return row!.ended
+    },
+
     async lines() {
       return (await q.pg_lines<{ concert_id: string }>(sql)).map((r) => r.concert_id)
     },
 
     async ping() {
-      await sql`select 1`
+      await setup.ping(sql)
     },
 
     async close() {},

@@ -1,7 +1,7 @@
 import { Problem } from '../http/problems'
 import { lineKeys, registryKey, scripts, type Script } from './redis/scripts'
 import { isNoScript, RedisReplyError, RedisUnavailableError, withDeadline, type RedisTransport } from './redis/transport'
-import type { AdmitResult, JoinResult, LineLimits, SessionStatus, SessionView, Ticket, WaitingRoomStore } from './store'
+import type { AdmitResult, JoinResult, LineLimits, LineStats, SessionStatus, SessionView, Ticket, WaitingRoomStore } from './store'
 
 // The waiting room in Redis: one Lua script per operation (src/waiting-room/redis/*.lua, layout in
 // src/waiting-room/redis/README.md), over whichever transport the configuration names. Every call
@@ -109,6 +109,24 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
 
     async setSoldOut(concertId, soldOut) {
       await run(scripts.set_sold_out, lineKeys(prefix, concertId), [soldOut ? '1' : '0'])
+    },
+
+    async stats(concertId, limits): Promise<LineStats> {
+      const [waiting, active, admitted, oldest, soldOut] = await run(scripts.stats, lineKeys(prefix, concertId), [
+        limits.waitingIdleSeconds * 1000,
+      ])
+      return {
+        waiting: Number(waiting),
+        active: Number(active),
+        admittedLastMinute: Number(admitted),
+        oldestJoinedMs: orNull(oldest),
+        soldOut: Number(soldOut) === 1,
+      }
+    },
+
+    async endSession(concertId, userId) {
+      const [ended] = await run(scripts.end_session, lineKeys(prefix, concertId), [userId])
+      return Number(ended) === 1
     },
 
     async lines() {

@@ -35,6 +35,17 @@ export interface AdmitResult {
   active: number
 }
 
+export interface LineStats {
+  /** Live waiting places (idle ones not counted). */
+  waiting: number
+  /** Live active sessions. */
+  active: number
+  admittedLastMinute: number
+  /** When the user at the front of the line joined (epoch ms), or null if nobody waits. */
+  oldestJoinedMs: number | null
+  soldOut: boolean
+}
+
 export interface Ticket {
   concertId: string
   userId: string
@@ -61,6 +72,10 @@ export interface WaitingRoomStore {
   admit(concertId: string, limits: LineLimits): Promise<AdmitResult>
   /** Marks the line sold out (waiting users learn it on their next poll) or open again. */
   setSoldOut(concertId: string, soldOut: boolean): Promise<void>
+  /** The operator's read-out of one line. */
+  stats(concertId: string, limits: LineLimits): Promise<LineStats>
+  /** An operator ends a user's live place; returns whether there was one. The slot frees at once. */
+  endSession(concertId: string, userId: string): Promise<boolean>
   /** Concerts that have a line (anyone waiting or active). */
   lines(): Promise<string[]>
   ping(): Promise<void>

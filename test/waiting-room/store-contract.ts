@@ -477,4 +477,62 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       expect(await store.lines()).not.toContain(concertId)
     })
   })
+
+  describe.concurrent('operator controls', () => {
+    test('stats count live waiters and active sessions, admissions of the last minute and the oldest wait', async () => {
+      const concertId = await sut.newConcert()
+      const before = Date.now()
+      await joinAll(concertId, ['a', 'b', 'c', 'd', 'e'])
+      const after = Date.now()
+      await store.admit(concertId, limits({ maxActive: 2 }))
+
+      const stats = await store.stats(concertId, limits())
+
+      expect(stats).toMatchObject({ waiting: 3, active: 2, admittedLastMinute: 2, soldOut: false })
+      // c joined third: the front of the line now; sampled join times may date it a little earlier.
+      expect(stats.oldestJoinedMs!).toBeGreaterThanOrEqual(before - 1000)
+      expect(stats.oldestJoinedMs!).toBeLessThanOrEqual(after + 1000)
+    })
+
+    test('stats of a line nobody joined: all zero, no oldest wait', async () => {
+      const concertId = await sut.newConcert()
+      expect(await store.stats(concertId, limits())).toEqual({
+        waiting: 0,
+        active: 0,
+        admittedLastMinute: 0,
+        oldestJoinedMs: null,
+        soldOut: false,
+      })
+    })
+
+    test('ending a session: the token reads EXPIRED and the slot goes to the next at the next step', async () => {
+      const concertId = await sut.newConcert()
+      const [a, b, c] = await joinAll(concertId, ['a', 'b', 'c'])
+      const one = limits({ maxActive: 1 })
+      await store.admit(concertId, one)
+
+      expect(await store.endSession(concertId, 'a')).toBe(true)
+      expect(await store.endSession(concertId, 'c')).toBe(true)
+      expect(await store.endSession(concertId, 'nobody')).toBe(false)
+      expect((await store.poll(a!, one)).status).toBe('EXPIRED')
+      expect((await store.poll(c!, one)).status).toBe('EXPIRED')
+
+      await store.admit(concertId, one)
+
+      expect((await store.poll(b!, one)).status).toBe('ACTIVE')
+    })
+
+    test('admission paused (0 per second) admits nobody but still drops lapsed sessions', async () => {
+      const concertId = await sut.newConcert()
+      const [a, b] = await joinAll(concertId, ['a', 'b'])
+      const short = limits({ activeTtlSeconds: 1, maxActive: 1 })
+      await store.admit(concertId, short)
+      await sleep(PAST_LIMIT_MS)
+
+      const paused = await store.admit(concertId, { ...short, admitPerSecond: 0 })
+
+      expect(paused).toMatchObject({ admitted: 0, expired: 1 })
+      expect(statuses(await pollAll([a!, b!]))).toEqual(['EXPIRED', 'WAITING'])
+    })
+  })
 }

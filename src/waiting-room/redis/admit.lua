@@ -56,6 +56,15 @@ if admitted > 0 then
   end
 end
 
+-- Join-time samples older than the one that dates the front of the line are of no more use.
+local front = redis.call('ZRANGE', K_WAITING, 0, 0, 'WITHSCORES')
+if #front == 0 then
+  redis.call('DEL', K_JOINED)
+else
+  local dating = redis.call('ZREVRANGEBYSCORE', K_JOINED, front[2], '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  if #dating > 0 then redis.call('ZREMRANGEBYSCORE', K_JOINED, '-inf', '(' .. dating[2]) end
+end
+
 local waiting = redis.call('ZCARD', K_WAITING)
 if waiting == 0 and redis.call('ZCARD', K_ACTIVE) == 0 then
   redis.call('SREM', K_LINES, concert)

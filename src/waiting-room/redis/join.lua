@@ -29,6 +29,7 @@ else
 end
 
 local seq = redis.call('INCR', K_SEQ)
+if seq % JOIN_SAMPLE == 1 then redis.call('ZADD', K_JOINED, seq, now .. ':' .. seq) end
 redis.call('ZADD', K_WAITING, seq, user)
 redis.call('ZADD', K_SEEN, now, user)
 redis.call('SADD', K_LINES, concert)

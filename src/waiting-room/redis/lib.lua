@@ -1,5 +1,5 @@
 -- Shared by every waiting-room script (prepended to each one when it is loaded; see README.md).
--- KEYS are always the same nine, in this order; ARGV differs per script.
+-- KEYS are always the same ten, in this order; ARGV differs per script.
 local K_WAITING = KEYS[1]    -- zset  user -> join seq          (waiting users, the line in order)
 local K_SEEN = KEYS[2]       -- zset  user -> last heartbeat ms  (waiting users, for idle drop-out)
 local K_ACTIVE = KEYS[3]     -- zset  user -> activeUntil ms     (admitted users)
@@ -9,6 +9,11 @@ local K_SEQ = KEYS[6]        -- string, INCR gives the next join seq
 local K_SOLD_OUT = KEYS[7]   -- string, exists while the line is sold out
 local K_ADMITS = KEYS[8]     -- hash  epoch second -> admissions in it (last minute only)
 local K_LINES = KEYS[9]      -- set   concert ids that have anyone waiting or active (global)
+local K_JOINED = KEYS[10]    -- zset  seq -> 'ms:seq', one sample every JOIN_SAMPLE joins (oldest wait)
+
+-- Join times are sampled, not kept per user: the oldest wait is then known to within JOIN_SAMPLE joins
+-- for a few bytes per JOIN_SAMPLE waiting users.
+local JOIN_SAMPLE = 16
 
 -- Idle waiters removed per read (join, poll, check, extend) and per admission step. Every sweep is
 -- bounded so that no single call does O(N) work however many users stopped polling at once.

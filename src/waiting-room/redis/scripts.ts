@@ -4,7 +4,7 @@ import { join } from 'node:path'
 
 // The Lua scripts of the Redis store, read once when this module is first imported. lib.lua is
 // prepended to each, so the SHA that EVALSHA uses is that of the combined text.
-export const scriptNames = ['join', 'poll', 'check', 'extend', 'finish', 'admit', 'set_sold_out', 'lines'] as const
+export const scriptNames = ['join', 'poll', 'check', 'extend', 'finish', 'admit', 'set_sold_out', 'lines', 'stats', 'end_session'] as const
 export type ScriptName = (typeof scriptNames)[number]
 
 export interface Script {
@@ -26,7 +26,7 @@ export const scripts = Object.fromEntries(
 /** The global registry of lines (lines.lua's only key). */
 export const registryKey = (prefix: string) => `${prefix}:lines`
 
-/** The nine keys every per-line script receives, in the order lib.lua names them. */
+/** The ten keys every per-line script receives, in the order lib.lua names them. */
 export function lineKeys(prefix: string, concertId: string): string[] {
   const tag = `{${prefix}:${concertId}}`
   return [
@@ -39,5 +39,6 @@ export function lineKeys(prefix: string, concertId: string): string[] {
     `${tag}:sold-out`,
     `${tag}:admits`,
     registryKey(prefix),
+    `${tag}:joined`,
   ]
 }
