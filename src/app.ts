@@ -38,7 +38,9 @@ export const API_VERSION = '1.0.0'
 
 export function buildApp(s: Services) {
   const { config } = s
-  return new Elysia({ normalize: false, serve: { maxRequestBodySize: MAX_BODY_BYTES * 4 } })
+  // The edge answers every body over MAX_BODY_BYTES with a problem+json 413 before reading it; Bun's own
+  // limit (a bare 413) only guards against the absurd.
+  return new Elysia({ normalize: false, serve: { maxRequestBodySize: 1 << 30 } })
     .use(httpEdge({ production: config.production, log: s.log }))
     .use(
       swagger({

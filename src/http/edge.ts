@@ -24,6 +24,23 @@ function validationDetail(error: unknown): string {
   return path ? `${where}.${path}: ${first.message}` : `${where}: ${first.message}`
 }
 
+async function longerThanLimit(request: Request): Promise<boolean> {
+  const reader = request.body!.getReader()
+  let bytes = 0
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return false
+      bytes += value.byteLength
+      if (bytes > MAX_BODY_BYTES) return true
+    }
+  } catch {
+    return false // a broken body is the parser's to report
+  } finally {
+    reader.cancel().catch(() => {})
+  }
+}
+
 export interface EdgeOptions {
   production: boolean
   log: (entry: Record<string, unknown>) => void
@@ -41,13 +58,14 @@ export function httpEdge({ production, log }: EdgeOptions) {
     problemResponse(new Problem(code, detail), instanceOf(request))
 
   return new Elysia({ name: 'http-edge' })
-    .onRequest(({ request, set }) => {
+    .onRequest(async ({ request, set }) => {
       const given = request.headers.get('x-request-id')
       const id = given && /^[\w.:-]{1,128}$/.test(given) ? given : crypto.randomUUID()
       requestIds.set(request, id)
       set.headers['x-request-id'] = id
       const length = request.headers.get('content-length')
-      if (length !== null && Number(length) > MAX_BODY_BYTES) {
+      // A chunked body has no length up front: count it on a copy, reading no further than the limit.
+      if (length !== null ? Number(length) > MAX_BODY_BYTES : request.body !== null && (await longerThanLimit(request.clone()))) {
         return problem('PAYLOAD_TOO_LARGE', `The body must be at most ${MAX_BODY_BYTES} bytes`, request)
       }
     })
