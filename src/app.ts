@@ -6,6 +6,7 @@ import { httpEdge, MAX_BODY_BYTES } from './http/edge'
 import { tidyOpenApi } from './http/openapi'
 import { Problem } from './http/schemas'
 import type { Log } from './log'
+import type { Metrics } from './metrics/metrics'
 import { adminRoutes } from './admin/routes'
 import { balanceRoutes } from './balance/routes'
 import type { Balance } from './balance/balance'
@@ -31,6 +32,7 @@ export interface Services {
   userTokens: UserTokens
   users: Users
   log: Log
+  metrics: Metrics
   isShuttingDown: () => boolean
 }
 
@@ -41,7 +43,7 @@ export function buildApp(s: Services) {
   // The edge answers every body over MAX_BODY_BYTES with a problem+json 413 before reading it; Bun's own
   // limit (a bare 413) only guards against the absurd.
   return new Elysia({ normalize: false, serve: { maxRequestBodySize: 1 << 30 } })
-    .use(httpEdge({ production: config.production, log: s.log }))
+    .use(httpEdge({ production: config.production, log: s.log, metrics: s.metrics, logRequests: config.logRequests }))
     .use(
       swagger({
         path: '/swagger',
@@ -77,14 +79,14 @@ export function buildApp(s: Services) {
     .onAfterHandle({ as: 'global' }, ({ path, response }) => {
       if (path === '/swagger/json') return tidyOpenApi(response as Record<string, unknown>)
     })
-    .use(healthRoutes(s.sql, s.room.store, s.isShuttingDown))
+    .use(healthRoutes(s.sql, s.room.store, s.metrics, s.isShuttingDown))
     .use(config.authDevTokens ? devTokenRoutes(s.userTokens) : new Elysia())
     .use(waitingRoomRoutes(s.room, s.users))
     .use(catalogueRoutes(s.catalogue, s.room, s.users))
-    .use(holdRoutes(s.holds, s.catalogue, s.room, s.users, config.holdTtlSeconds))
+    .use(holdRoutes(s.holds, s.catalogue, s.room, s.users, s.metrics, config.holdTtlSeconds))
     .use(balanceRoutes(s.sql, s.balance, s.users, config.maxCharge))
-    .use(paymentRoutes(s.sql, s.room, s.users))
-    .use(adminRoutes(s.catalogue, config.adminApiKey, config.maxBalance))
+    .use(paymentRoutes(s.sql, s.room, s.users, s.metrics))
+    .use(adminRoutes(s.catalogue, s.room, config.adminApiKey, config.maxBalance))
 }
 
 export type App = ReturnType<typeof buildApp>

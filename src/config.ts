@@ -34,7 +34,12 @@ export interface Config {
   dbPoolSize: number
   /** Requests per second per user and instance (0 = no limit), and the burst allowed above it. */
   rateLimit: { perSecond: number; burst: number }
+  logLevel: LogLevel
+  logRequests: boolean
 }
+
+export const logLevels = ['debug', 'info', 'warn', 'error'] as const
+export type LogLevel = (typeof logLevels)[number]
 
 type Env = Record<string, string | undefined>
 
@@ -60,6 +65,14 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   if (['true', '1', 'yes', 'on'].includes(v)) return true
   if (['false', '0', 'no', 'off'].includes(v)) return false
   return fail(name, 'must be true or false', raw)
+}
+
+function oneOf<const T extends readonly string[]>(env: Env, name: string, values: T, fallback: T[number]): T[number] {
+  const raw = env[name]
+  if (raw === undefined || raw.trim() === '') return fallback
+  const value = raw.trim().toLowerCase()
+  if (!values.includes(value)) fail(name, `must be one of ${values.join(', ')}`, raw)
+  return value as T[number]
 }
 
 function text(env: Env, name: string): string | null {
@@ -154,5 +167,7 @@ export function loadConfig(env: Env = process.env): Config {
       perSecond: integer(env, 'RATE_LIMIT_PER_SECOND', 20, 0, 1_000_000),
       burst: integer(env, 'RATE_LIMIT_BURST', 40, 1, 1_000_000),
     },
+    logLevel: oneOf(env, 'LOG_LEVEL', logLevels, 'info'),
+    logRequests: bool(env, 'LOG_REQUESTS', true),
   }
 }

@@ -12,9 +12,11 @@ import { seedDemo } from './catalogue/demo'
 import { holds } from './holds/holds'
 import { userTokens } from './identity/user-tokens'
 import { jobs } from './jobs/jobs'
+import { createMetrics } from './metrics/metrics'
 import { jsonLog, type Log } from './log'
 import { rateLimiter } from './http/rate-limit'
 import { deriveQueueTokenSecret, queueTokens } from './waiting-room/queue-token'
+import { lineSettings } from './waiting-room/settings'
 import { openStore } from './waiting-room/stores'
 import { waitingRoom } from './waiting-room/waiting-room'
 
@@ -38,7 +40,8 @@ function embeddedSecret(dataDir: string): string {
 
 export async function startServer(config: Config, options: StartOptions = {}) {
   const instanceId = `${process.pid}-${randomBytes(3).toString('hex')}`
-  const log = options.log ?? jsonLog({ instanceId })
+  const log = options.log ?? jsonLog({ instanceId }, config.logLevel)
+  const metrics = createMetrics()
   let embedded: EmbeddedDatabase | null = null
   let databaseUrl = config.databaseUrl
   if (databaseUrl === null) {
@@ -55,17 +58,20 @@ export async function startServer(config: Config, options: StartOptions = {}) {
   const shop = catalogue(sql)
   if (config.seedDemo && (await seedDemo(sql, shop))) log({ level: 'info', msg: 'demo concerts loaded' })
 
-  const store = await openStore(config, sql)
+  const store = metrics.timedStore(await openStore(config, sql))
+  const settings = lineSettings(sql, {
+    maxActive: config.queue.maxActive,
+    admitPerSecond: config.queue.admitPerSecond,
+    activeTtlSeconds: config.queue.activeTtlSeconds,
+    waitingIdleSeconds: config.queue.waitingIdleSeconds,
+  })
+  await settings.refresh()
+  metrics.watchLines(store, (concertId) => settings.limitsFor(concertId))
   const room = waitingRoom({
     store,
     tokens: queueTokens(config.queueTokenSecret ?? deriveQueueTokenSecret(authSecret)),
     catalogue: shop,
-    limits: {
-      maxActive: config.queue.maxActive,
-      admitPerSecond: config.queue.admitPerSecond,
-      activeTtlSeconds: config.queue.activeTtlSeconds,
-      waitingIdleSeconds: config.queue.waitingIdleSeconds,
-    },
+    settings,
     log,
   })
   const seatHolds = holds(sql, { holdTtlSeconds: config.holdTtlSeconds, maxHoldsPerUser: config.maxHoldsPerUser })
@@ -80,10 +86,11 @@ export async function startServer(config: Config, options: StartOptions = {}) {
     userTokens: tokens,
     users: { tokens, limiter: rateLimiter(config.rateLimit) },
     log,
+    metrics,
     isShuttingDown: () => shuttingDown,
   })
   if (options.runJobs ?? true) {
-    app.use(jobs({ sql, singleConnection: embedded !== null, room, holds: seatHolds, log, tickMs: config.queue.tickMs, instanceId }))
+    app.use(jobs({ sql, singleConnection: embedded !== null, room, holds: seatHolds, log, metrics, tickMs: config.queue.tickMs }))
   }
   if (options.listen ?? true) {
     app.listen({ port: config.port, hostname: '0.0.0.0' })

@@ -4,6 +4,7 @@ import type { Sql } from '../db/client'
 import { statements } from '../db/statements'
 import { Problem } from '../http/problems'
 import { errors } from '../http/schemas'
+import type { Metrics } from '../metrics/metrics'
 import type { WaitingRoomStore } from '../waiting-room/store'
 
 const q = statements('setup', ['ping'])
@@ -22,8 +23,22 @@ async function up(probe: () => Promise<unknown>): Promise<boolean> {
   }
 }
 
-export function healthRoutes(sql: Sql, store: WaitingRoomStore, isShuttingDown: () => boolean) {
+export function healthRoutes(sql: Sql, store: WaitingRoomStore, metrics: Metrics, isShuttingDown: () => boolean) {
   return new Elysia()
+    .get(
+      '/metrics',
+      async () =>
+        new Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } }),
+      {
+        detail: {
+          operationId: 'metrics',
+          tags: ['health'],
+          summary: 'Prometheus metrics of this instance (keep it off the public internet)',
+          security: [],
+          responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        },
+      },
+    )
     .get('/health', () => ({ status: 'ok' as const }), {
       response: { 200: Type.Object({ status: Type.Literal('ok') }) },
       detail: { operationId: 'health', tags: ['health'], summary: 'The process is alive', security: [] },

@@ -5,6 +5,7 @@ import { Problem } from '../http/problems'
 import { identity, type Users } from '../identity/plugin'
 import type { Catalogue } from '../catalogue/catalogue'
 import type { WaitingRoom } from '../waiting-room/waiting-room'
+import type { Metrics } from '../metrics/metrics'
 import type { Holds } from './holds'
 
 export const Reservation = Type.Object(
@@ -22,7 +23,7 @@ export const Reservation = Type.Object(
 
 export const MAX_PAGE = 100
 
-export function holdRoutes(holds: Holds, catalogue: Catalogue, room: WaitingRoom, users: Users, holdTtlSeconds: number) {
+export function holdRoutes(holds: Holds, catalogue: Catalogue, room: WaitingRoom, users: Users, metrics: Metrics, holdTtlSeconds: number) {
   return new Elysia({ prefix: '/v1/reservations' })
     .use(identity(users))
     .post(
@@ -36,6 +37,7 @@ export function holdRoutes(holds: Holds, catalogue: Catalogue, room: WaitingRoom
         }
         await room.requireActiveForHold(userId, token, concertId, holdTtlSeconds)
         const reservation = await holds.hold(userId, body.scheduleId, body.seatNumber)
+        metrics.holdsMade.inc()
         set.status = 201
         return reservation
       },

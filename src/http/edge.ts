@@ -1,4 +1,6 @@
 import { Elysia } from 'elysia'
+import type { Log } from '../log'
+import type { Metrics } from '../metrics/metrics'
 import { Problem, problemBody, problemResponse, type ProblemCode } from './problems'
 
 export const MAX_BODY_BYTES = 16 * 1024
@@ -43,57 +45,91 @@ async function longerThanLimit(request: Request): Promise<boolean> {
 
 export interface EdgeOptions {
   production: boolean
-  log: (entry: Record<string, unknown>) => void
+  log: Log
+  metrics: Metrics
+  /** One log line per request (method, route, status, duration, request id). */
+  logRequests: boolean
 }
 
-// The HTTP edge: request ids, the body size limit, and the one place where every error becomes
-// application/problem+json.
-export function httpEdge({ production, log }: EdgeOptions) {
-  const requestIds = new WeakMap<Request, string>()
-  const instanceOf = (request: Request) => {
-    const id = requestIds.get(request)
-    return id ? `urn:request:${id}` : undefined
+interface RequestState {
+  id: string
+  startedAt: number
+  /** Set when the answer is a problem, which Elysia's own status does not always reflect. */
+  status?: number
+  code?: ProblemCode
+}
+
+// The HTTP edge: request ids, the body size limit, per-request metrics and logs, and the one place
+// where every error becomes application/problem+json.
+export function httpEdge({ production, log, metrics, logRequests }: EdgeOptions) {
+  const requests = new WeakMap<Request, RequestState>()
+  const answer = (request: Request, problem: Problem) => {
+    const state = requests.get(request)
+    if (state) {
+      state.status = problem.status
+      state.code = problem.code
+    }
+    return problemResponse(problem, state ? `urn:request:${state.id}` : undefined)
   }
-  const problem = (code: ProblemCode, detail: string, request: Request) =>
-    problemResponse(new Problem(code, detail), instanceOf(request))
 
   return new Elysia({ name: 'http-edge' })
     .onRequest(async ({ request, set }) => {
       const given = request.headers.get('x-request-id')
       const id = given && /^[\w.:-]{1,128}$/.test(given) ? given : crypto.randomUUID()
-      requestIds.set(request, id)
+      requests.set(request, { id, startedAt: performance.now() })
       set.headers['x-request-id'] = id
       const length = request.headers.get('content-length')
       // A chunked body has no length up front: count it on a copy, reading no further than the limit.
       if (length !== null ? Number(length) > MAX_BODY_BYTES : request.body !== null && (await longerThanLimit(request.clone()))) {
-        return problem('PAYLOAD_TOO_LARGE', `The body must be at most ${MAX_BODY_BYTES} bytes`, request)
+        return answer(request, new Problem('PAYLOAD_TOO_LARGE', `The body must be at most ${MAX_BODY_BYTES} bytes`))
       }
     })
     .onError({ as: 'global' }, ({ code, error, request, set }) => {
-      const instance = instanceOf(request)
-      const id = requestIds.get(request)
-      if (id) set.headers['x-request-id'] = id
-      if (error instanceof Problem) return problemResponse(error, instance)
+      const state = requests.get(request)
+      if (state) set.headers['x-request-id'] = state.id
+      if (error instanceof Problem) return answer(request, error)
       switch (code) {
         case 'VALIDATION':
-          return problemResponse(new Problem('VALIDATION_FAILED', validationDetail(error)), instance)
+          return answer(request, new Problem('VALIDATION_FAILED', validationDetail(error)))
         case 'PARSE':
-          return problemResponse(new Problem('VALIDATION_FAILED', 'The body is not valid JSON'), instance)
+          return answer(request, new Problem('VALIDATION_FAILED', 'The body is not valid JSON'))
         case 'NOT_FOUND':
-          return problemResponse(new Problem('NOT_FOUND', 'No such route'), instance)
+          return answer(request, new Problem('NOT_FOUND', 'No such route'))
       }
       if (isUnavailable(error)) {
-        log({ level: 'warn', msg: 'backing service unavailable', requestId: id, error: String(error) })
-        return problemResponse(
-          new Problem('SERVICE_UNAVAILABLE', 'A backing service is unavailable; retry shortly', { retryAfterSeconds: 2 }),
-          instance,
-        )
+        log({ level: 'warn', msg: 'backing service unavailable', requestId: state?.id, error: String(error) })
+        return answer(request, new Problem('SERVICE_UNAVAILABLE', 'A backing service is unavailable; retry shortly', { retryAfterSeconds: 2 }))
       }
-      log({ level: 'error', msg: 'unhandled error', requestId: id, error: String(error), stack: (error as Error)?.stack })
+      log({ level: 'error', msg: 'unhandled error', requestId: state?.id, error: String(error), stack: (error as Error)?.stack })
+      if (state) {
+        state.status = 500
+        state.code = 'INTERNAL_ERROR'
+      }
       const detail = production ? 'An internal error occurred' : `An internal error occurred: ${String(error)}`
-      return new Response(JSON.stringify(problemBody('INTERNAL_ERROR', detail, instance)), {
+      return new Response(JSON.stringify(problemBody('INTERNAL_ERROR', detail, state && `urn:request:${state.id}`)), {
         status: 500,
         headers: { 'content-type': 'application/problem+json' },
       })
+    })
+    .onAfterResponse({ as: 'global' }, ({ request, route, set }) => {
+      const state = requests.get(request)
+      if (!state) return
+      const status = state.status ?? (typeof set.status === 'number' ? set.status : 200)
+      const seconds = (performance.now() - state.startedAt) / 1000
+      const routeLabel = state.code === 'NOT_FOUND' && !route ? 'unmatched' : route || 'unmatched'
+      metrics.http.observe({ method: request.method, route: routeLabel, status }, seconds)
+      if (state.code) metrics.problems.inc({ code: state.code })
+      if (logRequests) {
+        log({
+          level: status >= 500 ? 'error' : 'info',
+          msg: 'request',
+          method: request.method,
+          route: routeLabel,
+          status,
+          ms: Math.round(seconds * 10_000) / 10,
+          requestId: state.id,
+          ...(state.code ? { code: state.code } : {}),
+        })
+      }
     })
 }

@@ -5,6 +5,7 @@ import { statements } from '../db/statements'
 import type { Holds } from '../holds/holds'
 import { expireKeys } from '../idempotency/idempotency'
 import type { Log } from '../log'
+import type { Metrics } from '../metrics/metrics'
 import type { WaitingRoom } from '../waiting-room/waiting-room'
 
 const q = statements('jobs', ['try_lock_job'])
@@ -34,35 +35,69 @@ export interface JobDeps {
   room: WaitingRoom
   holds: Holds
   log: Log
+  metrics: Metrics
   tickMs: number
-  instanceId: string
 }
 
 function secondsPattern(everySeconds: number): string {
   return everySeconds === 1 ? '* * * * * *' : `*/${everySeconds} * * * * *`
 }
 
-// In-process cron in every instance; each run is elected through Postgres.
-export function jobs({ sql, singleConnection, room, holds, log, tickMs, instanceId }: JobDeps) {
+type Summary = Record<string, unknown>
+
+// In-process cron in every instance; each run is elected through Postgres. Every run this instance wins
+// is logged (one line, with what it did) and counted; skipped ticks are only counted.
+export function jobs({ sql, singleConnection, room, holds, log, metrics, tickMs }: JobDeps) {
   const running = new Set<JobName>()
-  const run = (job: JobName, work: () => Promise<unknown>) => async () => {
+  const run = (job: JobName, work: () => Promise<Summary>) => async () => {
     if (running.has(job)) return // the previous run in this process is still going
     running.add(job)
     const started = performance.now()
     try {
       const result = await runElected(sql, job, singleConnection, work)
-      if (result !== null && job !== 'admission' && Object.values(result as object).some((n) => n !== 0)) {
-        log({ level: 'info', msg: 'job ran', job, instanceId, ms: Math.round(performance.now() - started), result })
+      if (result === null) {
+        metrics.jobRuns.inc({ job, outcome: 'skipped' })
+        return
       }
+      const seconds = (performance.now() - started) / 1000
+      metrics.jobRuns.inc({ job, outcome: 'ran' })
+      metrics.jobDuration.observe({ job }, seconds)
+      metrics.jobLastRun.setToCurrentTime({ job })
+      const idle = Object.values(result).every((v) => v === 0 || (Array.isArray(v) && v.length === 0))
+      log({ level: idle ? 'debug' : 'info', msg: 'job ran', job, ms: Math.round(seconds * 1000), ...result })
     } catch (error) {
-      log({ level: 'warn', msg: 'job failed', job, instanceId, error: String(error) })
+      metrics.jobRuns.inc({ job, outcome: 'failed' })
+      log({ level: 'warn', msg: 'job failed', job, error: String(error) })
     } finally {
       running.delete(job)
     }
   }
 
+  const admission = async () => {
+    const lines = await room.tick()
+    for (const line of lines) {
+      metrics.admitted.inc({ concert: line.concertId }, line.admitted)
+      metrics.tickAdmitted.observe(line.admitted)
+    }
+    return { admitted: lines.reduce((n, l) => n + l.admitted, 0), lines }
+  }
+
   return new Elysia({ name: 'jobs' })
-    .use(cron({ name: 'admission', pattern: secondsPattern(tickMs / 1000), run: run('admission', () => room.tick()) }))
-    .use(cron({ name: 'lapseHolds', pattern: secondsPattern(5), run: run('lapseHolds', () => holds.lapse()) }))
-    .use(cron({ name: 'expireIdempotencyKeys', pattern: '0 */10 * * * *', run: run('expireIdempotencyKeys', () => expireKeys(sql)) }))
+    .use(
+      cron({
+        name: 'admission',
+        pattern: secondsPattern(tickMs / 1000),
+        // Every instance refreshes the per-concert settings each tick, whoever runs the admission.
+        run: async () => {
+          await room.settings.refresh().catch((error) => log({ level: 'warn', msg: 'settings refresh failed', error: String(error) }))
+          await run('admission', admission)()
+        },
+      }),
+    )
+    .use(cron({ name: 'lapseHolds', pattern: secondsPattern(5), run: run('lapseHolds', async () => {
+      const result = await holds.lapse()
+      metrics.holdsLapsed.inc(result.lapsed)
+      return result
+    }) }))
+    .use(cron({ name: 'expireIdempotencyKeys', pattern: '0 */10 * * * *', run: run('expireIdempotencyKeys', async () => ({ expired: await expireKeys(sql) })) }))
 }

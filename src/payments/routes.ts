@@ -6,7 +6,8 @@ import { identity, type Users } from '../identity/plugin'
 import { checkKey, fingerprint, idempotently, respond } from '../idempotency/idempotency'
 import type { Ticket } from '../waiting-room/store'
 import type { WaitingRoom } from '../waiting-room/waiting-room'
-import { pay } from './payments'
+import type { Metrics } from '../metrics/metrics'
+import { pay, type Payment as PaymentBody } from './payments'
 
 const Payment = Type.Object(
   {
@@ -19,7 +20,7 @@ const Payment = Type.Object(
   { title: 'Payment' },
 )
 
-export function paymentRoutes(sql: Sql, room: WaitingRoom, users: Users) {
+export function paymentRoutes(sql: Sql, room: WaitingRoom, users: Users, metrics: Metrics) {
   return new Elysia({ prefix: '/v1' }).use(identity(users)).post(
     '/payments',
     async ({ userId, body, request, set }) => {
@@ -38,7 +39,11 @@ export function paymentRoutes(sql: Sql, room: WaitingRoom, users: Users) {
           return { status: 201, body: paid.payment }
         },
       )
-      if (outcome.status === 201 && !outcome.replayed) await room.paid(ticket!, otherLiveHolds)
+      if (outcome.status === 201 && !outcome.replayed) {
+        metrics.payments.inc()
+        metrics.paymentsWon.inc((outcome.body as PaymentBody).amount)
+        await room.paid(ticket!, otherLiveHolds)
+      }
       return respond(outcome, set)
     },
     {

@@ -1,6 +1,7 @@
 import type { Catalogue } from '../catalogue/catalogue'
 import { Problem } from '../http/problems'
 import type { QueueTokens } from './queue-token'
+import type { Settings, SettingsPatch } from './settings'
 import type { LineLimits, SessionStatus, SessionView, Ticket, WaitingRoomStore } from './store'
 
 export interface QueueStatusBody {
@@ -16,7 +17,7 @@ export interface WaitingRoomDeps {
   store: WaitingRoomStore
   tokens: QueueTokens
   catalogue: Catalogue
-  limits: LineLimits
+  settings: Settings
   log?: (entry: Record<string, unknown>) => void
 }
 
@@ -55,7 +56,8 @@ function notActive(view: SessionView): Problem {
   return new Problem('QUEUE_NOT_ACTIVE', `The queue session is ${view.status}, not ACTIVE`)
 }
 
-export function waitingRoom({ store, tokens, catalogue, limits, log = () => {} }: WaitingRoomDeps) {
+export function waitingRoom({ store, tokens, catalogue, settings, log = () => {} }: WaitingRoomDeps) {
+  const limitsOf = (concertId: string) => settings.limitsFor(concertId)
   const trustedUntil = new Map<string, number>()
   const cacheKey = (t: Ticket) => `${t.concertId}:${t.seq}`
   const trust = (ticket: Ticket, activeUntilMs: number | null) => {
@@ -73,8 +75,8 @@ export function waitingRoom({ store, tokens, catalogue, limits, log = () => {} }
   }
 
   return {
-    limits,
     store,
+    settings,
 
     /** Verifies a queue token (401 if forged or someone else's) without asking the store. */
     ticket(userId: string, token: string | null | undefined): Ticket {
@@ -83,6 +85,7 @@ export function waitingRoom({ store, tokens, catalogue, limits, log = () => {} }
 
     async join(userId: string, concertId: string) {
       if (!(await catalogue.concertExists(concertId))) throw new Problem('NOT_FOUND', 'No such concert')
+      const limits = limitsOf(concertId)
       const joined = await store.join(concertId, userId, limits)
       if (joined === 'SOLD_OUT') throw new Problem('SOLD_OUT', 'Every seat of this concert is sold')
       const ticket = { concertId, userId, seq: joined.seq }
@@ -91,6 +94,7 @@ export function waitingRoom({ store, tokens, catalogue, limits, log = () => {} }
 
     async status(userId: string, token: string | null | undefined): Promise<QueueStatusBody> {
       const ticket = ticketFor(userId, token)
+      const limits = limitsOf(ticket.concertId)
       const view = await store.poll(ticket, limits)
       if (view.status === 'ACTIVE') trust(ticket, view.activeUntilMs)
       return describe(ticket.concertId, view, limits)
@@ -101,7 +105,7 @@ export function waitingRoom({ store, tokens, catalogue, limits, log = () => {} }
       const ticket = ticketFor(userId, token, concertId)
       const until = trustedUntil.get(cacheKey(ticket))
       if (until !== undefined && until > Date.now()) return ticket
-      const view = await store.check(ticket, limits)
+      const view = await store.check(ticket, limitsOf(concertId))
       if (view.status !== 'ACTIVE') throw notActive(view)
       trust(ticket, view.activeUntilMs)
       return ticket
@@ -110,7 +114,7 @@ export function waitingRoom({ store, tokens, catalogue, limits, log = () => {} }
     /** Holds: ACTIVE, checked live, and the session is extended so the hold can be paid. */
     async requireActiveForHold(userId: string, token: string | null | undefined, concertId: string, holdTtlSeconds: number) {
       const ticket = ticketFor(userId, token, concertId)
-      const view = await store.extend(ticket, Date.now() + holdTtlSeconds * 1000 + HOLD_MARGIN_MS, limits)
+      const view = await store.extend(ticket, Date.now() + holdTtlSeconds * 1000 + HOLD_MARGIN_MS, limitsOf(concertId))
       if (view.status !== 'ACTIVE') throw notActive(view)
       trust(ticket, view.activeUntilMs)
       return ticket
@@ -119,7 +123,7 @@ export function waitingRoom({ store, tokens, catalogue, limits, log = () => {} }
     /** Payments: ACTIVE, checked live. The payment itself checks that the reservation is of this concert. */
     async requireActiveForPayment(userId: string, token: string | null | undefined): Promise<Ticket> {
       const ticket = ticketFor(userId, token)
-      const view = await store.check(ticket, limits)
+      const view = await store.check(ticket, limitsOf(ticket.concertId))
       if (view.status !== 'ACTIVE') throw notActive(view)
       return ticket
     },
@@ -142,17 +146,46 @@ export function waitingRoom({ store, tokens, catalogue, limits, log = () => {} }
       return soldOut
     },
 
-    /** One admission tick over every line: sold-out lines are marked, the others admit. */
+    /**
+     * One admission tick over every line, with the settings as of now: sold-out lines are marked, the
+     * others admit (a paused line only drops lapsed places).
+     */
     async tick() {
+      await settings.refresh()
       const lines = await store.lines()
       const soldOut = await this.markSoldOut(lines)
       const results = []
       for (const concertId of lines) {
-        const result = await store.admit(concertId, limits)
-        results.push({ concertId, soldOut: soldOut.has(concertId), ...result })
+        const limits = limitsOf(concertId)
+        const paused = settings.settingsOf(concertId).paused
+        const result = await store.admit(concertId, paused ? { ...limits, admitPerSecond: 0 } : limits)
+        results.push({ concertId, soldOut: soldOut.has(concertId), paused, ...result })
       }
-      if (results.some((r) => r.admitted > 0 || r.expired > 0)) log({ level: 'info', msg: 'admission tick', lines: results })
       return results
+    },
+
+    /** The operator's read-out of one line. */
+    async readout(concertId: string) {
+      if (!(await catalogue.concertExists(concertId))) throw new Problem('NOT_FOUND', 'No such concert')
+      const stats = await store.stats(concertId, limitsOf(concertId))
+      const { oldestJoinedMs, ...counts } = stats
+      return {
+        concertId,
+        ...settings.settingsOf(concertId),
+        ...counts,
+        oldestWaitSeconds: oldestJoinedMs === null ? null : Math.max(0, Math.round((Date.now() - oldestJoinedMs) / 1000)),
+      }
+    },
+
+    async updateLine(concertId: string, patch: SettingsPatch) {
+      if (!(await catalogue.concertExists(concertId))) throw new Problem('NOT_FOUND', 'No such concert')
+      await settings.update(concertId, patch)
+      return this.readout(concertId)
+    },
+
+    /** Ends a user's live place; other instances stop trusting it for catalogue reads within 30 s. */
+    async endSession(concertId: string, userId: string) {
+      if (!(await store.endSession(concertId, userId))) throw new Problem('NOT_FOUND', 'This user has no live place in this line')
     },
   }
 }

@@ -56,14 +56,16 @@ describeWith(['DATABASE_URL'], 'concurrency on one Postgres, three instances', (
   })
 
   test('one user racing 50 holds gets exactly MAX_HOLDS_PER_USER of them', async () => {
-    const limited = await testServer({ DATABASE_URL: db.url, ...env, MAX_HOLDS_PER_USER: '4' })
-    const other = await testServer({ DATABASE_URL: db.url, ...env, MAX_HOLDS_PER_USER: '4' })
+    const limited = await testServer({ DATABASE_URL: db.url, ...env, MAX_HOLDS_PER_USER: '4', DATABASE_POOL_SIZE: '5' })
+    const other = await testServer({ DATABASE_URL: db.url, ...env, MAX_HOLDS_PER_USER: '4', DATABASE_POOL_SIZE: '5' })
     try {
       const { concertId, scheduleIds } = await createConcert(limited, { seats: 50 })
       const greedy = await shopper(limited, 'greedy', concertId)
       const replies = await Promise.all(
         Array.from({ length: 50 }, (_, i) => hold(i % 2 ? limited : other, greedy, scheduleIds[0]!, i + 1)),
       )
+      const outcomes = replies.map((r) => `${r.status} ${r.body.code ?? ''}`)
+      if (replies.filter((r) => r.status === 201).length !== 4) console.log(outcomes.join(', '))
       expect(replies.filter((r) => r.status === 201)).toHaveLength(4)
       expect(replies.filter((r) => r.body.code === 'HOLD_LIMIT_REACHED')).toHaveLength(46)
     } finally {

@@ -1,0 +1,69 @@
+import type { Sql } from '../db/client'
+import { statements } from '../db/statements'
+import type { LineLimits } from './store'
+
+const q = statements('waiting-room', ['list_line_settings', 'update_line_settings'])
+
+export interface LineSettings {
+  paused: boolean
+  maxActive: number
+  admitPerSecond: number
+}
+
+export interface SettingsPatch {
+  paused?: boolean
+  /** null = back to the configured default */
+  maxActive?: number | null
+  admitPerSecond?: number | null
+}
+
+interface Row {
+  concert_id: string
+  paused: boolean
+  max_active: number | null
+  admit_per_second: number | null
+}
+
+// Per-concert overrides of the queue settings, kept in Postgres and copied into every instance once
+// per admission tick (refresh), so reads cost nothing and a change reaches every instance in one tick.
+export function lineSettings(sql: Sql, defaults: LineLimits) {
+  let overrides = new Map<string, Row>()
+  const settingsOf = (concertId: string): LineSettings => {
+    const row = overrides.get(concertId)
+    return {
+      paused: row?.paused ?? false,
+      maxActive: row?.max_active ?? defaults.maxActive,
+      admitPerSecond: row?.admit_per_second ?? defaults.admitPerSecond,
+    }
+  }
+  return {
+    defaults,
+    settingsOf,
+
+    /** The limits of one line; `admitPerSecond` is the configured pace even while paused. */
+    limitsFor(concertId: string): LineLimits {
+      const { maxActive, admitPerSecond } = settingsOf(concertId)
+      return { ...defaults, maxActive, admitPerSecond }
+    },
+
+    async refresh() {
+      const rows = await q.list_line_settings<Row>(sql)
+      overrides = new Map(rows.map((r) => [r.concert_id, r]))
+    },
+
+    async update(concertId: string, patch: SettingsPatch): Promise<LineSettings> {
+      const [row] = await q.update_line_settings<Row>(sql, [
+        concertId,
+        patch.paused ?? null,
+        patch.maxActive !== undefined,
+        patch.maxActive ?? null,
+        patch.admitPerSecond !== undefined,
+        patch.admitPerSecond ?? null,
+      ])
+      overrides.set(concertId, row!)
+      return settingsOf(concertId)
+    },
+  }
+}
+
+export type Settings = ReturnType<typeof lineSettings>

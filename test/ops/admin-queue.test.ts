@@ -1,0 +1,96 @@
+import { expect, test } from 'bun:test'
+import { ADMIN_KEY, call, onFreshDatabase, testServer } from '../support/app'
+import { createConcert, join, userToken } from '../support/scenario'
+import { describeWith } from '../support/services'
+
+const admin = { 'x-admin-key': ADMIN_KEY }
+
+describeWith(['DATABASE_URL'], 'operating a line (admin API)', () => {
+  const ctx = onFreshDatabase({ QUEUE_MAX_ACTIVE: '10', QUEUE_ADMIT_PER_SECOND: '100' })
+  const line = (concertId: string) => `/v1/admin/concerts/${concertId}/queue`
+
+  async function queue(concertId: string, names: string[]) {
+    const places = []
+    for (const name of names) {
+      const token = await userToken(ctx.server, name)
+      places.push({ token, queueToken: (await join(ctx.server, token, concertId)).token })
+    }
+    return places
+  }
+  const statusOf = async (p: { token: string; queueToken: string }) => (await call(ctx.server, '/v1/queue/status', p)).body.status
+
+  test('the read-out shows settings, waiting, active, admitted per minute and the oldest wait', async () => {
+    const { concertId } = await createConcert(ctx.server)
+    await queue(concertId, ['r-1', 'r-2', 'r-3'])
+    const before = await call(ctx.server, line(concertId), { headers: admin })
+    expect(before.status).toBe(200)
+    expect(before.body).toEqual({
+      concertId,
+      paused: false,
+      maxActive: 10,
+      admitPerSecond: 100,
+      waiting: 3,
+      active: 0,
+      admittedLastMinute: 0,
+      oldestWaitSeconds: expect.any(Number),
+      soldOut: false,
+    })
+    await ctx.server.room.tick()
+    const after = await call(ctx.server, line(concertId), { headers: admin })
+    expect(after.body).toMatchObject({ waiting: 0, active: 3, admittedLastMinute: 3, oldestWaitSeconds: null })
+  })
+
+  test('pausing stops admission and keeps the line; resuming admits again', async () => {
+    const { concertId } = await createConcert(ctx.server)
+    const [a] = await queue(concertId, ['p-1'])
+    const paused = await call(ctx.server, line(concertId), { method: 'PATCH', headers: admin, body: { paused: true } })
+    expect(paused.body).toMatchObject({ paused: true, waiting: 1 })
+    await ctx.server.room.tick()
+    expect(await statusOf(a!)).toBe('WAITING')
+    await call(ctx.server, line(concertId), { method: 'PATCH', headers: admin, body: { paused: false } })
+    await ctx.server.room.tick()
+    expect(await statusOf(a!)).toBe('ACTIVE')
+  })
+
+  test('capacity and rate changed on one instance apply on another at its next tick', async () => {
+    const other = await testServer({ DATABASE_URL: ctx.db.url, QUEUE_MAX_ACTIVE: '10', QUEUE_ADMIT_PER_SECOND: '100' })
+    try {
+      const { concertId } = await createConcert(ctx.server)
+      const places = await queue(concertId, ['k-1', 'k-2', 'k-3', 'k-4'])
+      const changed = await call(ctx.server, line(concertId), { method: 'PATCH', headers: admin, body: { maxActive: 1 } })
+      expect(changed.body).toMatchObject({ maxActive: 1, admitPerSecond: 100 })
+      await other.room.tick()
+      expect(await Promise.all(places.map(statusOf))).toEqual(['ACTIVE', 'WAITING', 'WAITING', 'WAITING'])
+      const reset = await call(ctx.server, line(concertId), { method: 'PATCH', headers: admin, body: { maxActive: null, admitPerSecond: 2 } })
+      expect(reset.body).toMatchObject({ maxActive: 10, admitPerSecond: 2 })
+      await Bun.sleep(1000 - (Date.now() % 1000) + 20) // a fresh second of the rate budget
+      await other.room.tick()
+      expect(await Promise.all(places.map(statusOf))).toEqual(['ACTIVE', 'ACTIVE', 'ACTIVE', 'WAITING'])
+    } finally {
+      await other.stop()
+    }
+  })
+
+  test("ending a user's session frees the slot for the next person at the next tick", async () => {
+    const { concertId } = await createConcert(ctx.server)
+    await call(ctx.server, line(concertId), { method: 'PATCH', headers: admin, body: { maxActive: 1 } })
+    const [a, b] = await queue(concertId, ['e-1', 'e-2'])
+    await ctx.server.room.tick()
+    const ended = await call(ctx.server, `${line(concertId)}/sessions/e-1`, { method: 'DELETE', headers: admin })
+    expect(ended.status).toBe(200)
+    expect(await statusOf(a!)).toBe('EXPIRED')
+    await ctx.server.room.tick()
+    expect(await statusOf(b!)).toBe('ACTIVE')
+    expect((await call(ctx.server, `${line(concertId)}/sessions/e-1`, { method: 'DELETE', headers: admin })).status).toBe(404)
+  })
+
+  test('bad requests: no key 401, unknown concert 404, empty or out-of-range patches 400', async () => {
+    const { concertId } = await createConcert(ctx.server)
+    expect((await call(ctx.server, line(concertId))).status).toBe(401)
+    expect((await call(ctx.server, line(crypto.randomUUID()), { headers: admin })).status).toBe(404)
+    for (const body of [{}, { maxActive: 0 }, { admitPerSecond: 1.5 }, { paused: 'yes' }, { other: 1 }]) {
+      const reply = await call(ctx.server, line(concertId), { method: 'PATCH', headers: admin, body })
+      expect(reply.status).toBe(400)
+    }
+  })
+})
