@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadConfig } from '../../src/config'
 import { connect, type Sql } from '../../src/db/client'
@@ -147,9 +147,6 @@ async function runStore(
           if (ctx.direct) {
             roundTrips = await countRoundTrips({
               config: loadConfig(baseEnv),
-              sql: ctx.sql,
-              runtime,
-              authSecret: run.authSecret,
               waiting: setup.joined,
               active: setup.joined.slice(0, 50),
               concertId: setup.httpConcert,
@@ -172,6 +169,7 @@ async function runStore(
   } finally {
     await runtime.stop()
     await db?.drop()
+    if (!db) rmSync(baseEnv.DATA_DIR!, { recursive: true, force: true })
   }
   const mine = rows.slice(before).map((r) => r.rssMb ?? 0)
   return {
@@ -250,11 +248,13 @@ async function main() {
     `bench took ${Math.round((performance.now() - t0) / 1000)} s`,
   ]
   console.log(out.join('\n'))
-  if (o.out) {
-    const settingsOut = { connections: o.connections, warmupMs: o.warmupMs, durationMs: o.durationMs, rounds: o.rounds, quick: o.quick, httpCeilingRps: ceiling.rps }
-    writeFileSync(o.out, `${JSON.stringify(jsonReport(machine, rows, summaries, settingsOut), null, 2)}\n`)
-    log(`wrote ${o.out}`)
-  }
+  const settingsOut = { connections: o.connections, warmupMs: o.warmupMs, durationMs: o.durationMs, rounds: o.rounds, quick: o.quick, httpCeilingRps: ceiling.rps }
+  const json = `${JSON.stringify(jsonReport(machine, rows, summaries, settingsOut), null, 2)}\n`
+  // Every run keeps its report beside the logs of its child processes.
+  writeFileSync(join(runDir, 'report.md'), `${out.join('\n')}\n`)
+  writeFileSync(join(runDir, 'results.json'), json)
+  if (o.out) writeFileSync(o.out, json)
+  log(`wrote ${join(runDir, 'report.md')}${o.out ? ` and ${o.out}` : ''}`)
   if (summaries.some((s) => (s.violations ?? 0) > 0)) process.exitCode = 1
 }
 

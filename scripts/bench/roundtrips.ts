@@ -1,18 +1,17 @@
-import { catalogue } from '../../src/catalogue/catalogue'
 import type { Config } from '../../src/config'
-import type { Sql } from '../../src/db/client'
-import { deriveQueueTokenSecret, queueTokens } from '../../src/waiting-room/queue-token'
+import { silentLog } from '../../src/log'
+import { startServer } from '../../src/server'
 import type { WaitingRoomStore } from '../../src/waiting-room/store'
-import { openStore } from '../../src/waiting-room/stores'
-import { waitingRoom } from '../../src/waiting-room/waiting-room'
 import type { User } from './api'
-import type { StoreRuntime } from './stores'
 
-// Round trips to the queue store per poll and per catalogue read, counted exactly: the app's own
-// waiting-room code (src/waiting-room/waiting-room.ts) runs here in-process on a store opened with the
-// app's configuration, and every call that leaves for the store is counted on the way out: statements
-// on the store's Postgres connection, EVALSHA/EVAL calls on the Redis server (INFO commandstats, read at
-// a quiet moment). pg_stat_statements would count inside the live instance, but it is rarely loaded.
+// Round trips to the queue store per poll and per catalogue read, counted exactly. The app is built
+// in-process with startServer (the wiring of src/server.ts, without port and jobs) on the bench's database
+// and store, the calls a poll and a catalogue read make are issued through its waiting room, and what
+// leaves for the queue store is counted on the way out: every call of the store object (for the Redis
+// stores each is one EVALSHA, plus one EVAL the first time Redis does not know a script), and for the
+// Postgres store every statement on the app's connection pool (nothing else runs in-process meanwhile).
+// Counting inside the live instance would need pg_stat_statements (rarely loaded) or Redis's INFO
+// commandstats, which is server-wide; the latter is reported per request under load as a cross-check.
 
 export interface RoundTrips {
   /** Store round trips of one status poll of a WAITING user. */
@@ -24,72 +23,57 @@ export interface RoundTrips {
   method: string
 }
 
-/** A Sql handle that counts the statements sent through it (the Postgres store issues only unsafe()). */
-function countingSql(sql: Sql, counter: { n: number }): Sql {
-  return new Proxy(sql, {
-    apply(target, thisArg, args) {
+function countCalls(store: WaitingRoomStore, counter: { n: number }) {
+  const methods = ['join', 'poll', 'check', 'extend', 'finish', 'admit', 'setSoldOut', 'lines', 'ping'] as const
+  for (const name of methods) {
+    const original = (store as unknown as Record<string, (...a: unknown[]) => unknown>)[name]
+    if (typeof original !== 'function') continue
+    ;(store as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
       counter.n++
-      return Reflect.apply(target as unknown as (...a: unknown[]) => unknown, thisArg, args)
-    },
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver)
-      if (property === 'unsafe' || property === 'begin') {
-        return (...args: unknown[]) => {
-          counter.n++
-          return (value as (...a: unknown[]) => unknown).apply(target, args)
-        }
-      }
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  }) as Sql
+      return original.apply(store, args)
+    }
+  }
 }
 
-export async function countRoundTrips(o: {
-  config: Config
-  sql: Sql
-  runtime: StoreRuntime
-  authSecret: string
-  waiting: User[]
-  active: User[]
-  concertId: string
-}): Promise<RoundTrips> {
-  const statements = { n: 0 }
-  const store: WaitingRoomStore = await openStore(o.config, o.runtime.kind === 'postgres' ? countingSql(o.sql, statements) : o.sql)
-  const count = async (work: () => Promise<unknown>) => {
-    const before = o.runtime.scriptCalls ? await o.runtime.scriptCalls() : statements.n
-    await work()
-    const after = o.runtime.scriptCalls ? await o.runtime.scriptCalls() : statements.n
-    return after - before
+export async function countRoundTrips(o: { config: Config; waiting: User[]; active: User[]; concertId: string }): Promise<RoundTrips> {
+  const servers: Awaited<ReturnType<typeof startServer>>[] = []
+  const trips = { n: 0 }
+  /** A fresh instance (empty caches), its store's calls or statements counted into `trips`. */
+  const instance = async () => {
+    const server = await startServer(o.config, { log: silentLog, runJobs: false, listen: false })
+    servers.push(server)
+    if (server.room.store.kind === 'postgres') {
+      const sql = server.sql as unknown as { unsafe: (...a: unknown[]) => unknown }
+      const unsafe = sql.unsafe
+      sql.unsafe = (...args: unknown[]) => {
+        trips.n++
+        return unsafe.apply(sql, args)
+      }
+    } else countCalls(server.room.store, trips)
+    return server.room
   }
-  const room = () =>
-    waitingRoom({
-      store,
-      tokens: queueTokens(o.config.queueTokenSecret ?? deriveQueueTokenSecret(o.authSecret)),
-      catalogue: catalogue(o.sql),
-      limits: o.config.queue,
-    })
+  const count = async (work: () => Promise<unknown>) => {
+    const before = trips.n
+    await work()
+    return trips.n - before
+  }
   try {
-    const polling = room()
+    const polling = await instance()
     const waiting = o.waiting.slice(-200)
     let polls = 0
     const pollTrips = await count(async () => {
-      for (const u of waiting) {
-        const status = await polling.status(u.userId, u.queueToken)
-        if (status.status === 'WAITING') polls++
-      }
+      for (const u of waiting) if ((await polling.status(u.userId, u.queueToken)).status === 'WAITING') polls++
     })
 
     // An instance that answered the user's poll (ACTIVE) serves that user's catalogue reads from memory.
-    const warm = room()
+    const warm = await instance()
     const active: User[] = []
-    for (const u of o.active) {
-      if ((await warm.status(u.userId, u.queueToken)).status === 'ACTIVE') active.push(u)
-    }
+    for (const u of o.active) if ((await warm.status(u.userId, u.queueToken)).status === 'ACTIVE') active.push(u)
     const reads = 10
     const readTrips = await count(async () => {
       for (const u of active) for (let i = 0; i < reads; i++) await warm.requireActiveForRead(u.userId, u.queueToken, o.concertId)
     })
-    const cold = room()
+    const cold = await instance()
     const coldTrips = await count(async () => {
       for (const u of active) await cold.requireActiveForRead(u.userId, u.queueToken, o.concertId)
     })
@@ -98,11 +82,10 @@ export async function countRoundTrips(o: {
       perCatalogueRead: active.length ? readTrips / (active.length * reads) : null,
       perColdCatalogueRead: active.length ? coldTrips / active.length : null,
       method:
-        o.runtime.kind === 'postgres'
-          ? `statements on the store's connection, counted in-process over ${waiting.length} polls (${polls} WAITING) and ${active.length * reads} reads`
-          : `EVALSHA/EVAL calls (INFO commandstats delta) over ${waiting.length} polls (${polls} WAITING) and ${active.length * reads} reads, in-process`,
+        `${o.config.queueStore === 'postgres' ? 'statements on the Postgres pool' : 'calls of the Redis store (one EVALSHA each)'}` +
+        ` of the app built in-process, over ${waiting.length} polls (${polls} WAITING) and ${active.length * reads} reads by ${active.length} ACTIVE users`,
     }
   } finally {
-    if (o.runtime.kind !== 'postgres') await store.close()
+    for (const server of servers) await server.stop()
   }
 }
