@@ -1,4 +1,5 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../../src/config'
 import { connect, type Sql } from '../../src/db/client'
@@ -245,7 +246,7 @@ async function main() {
     ...rows.flatMap((r) => r.notes.map((n) => `- ${r.name} / ${r.store}: ${n}`)),
     ...summaries.map((s) => `- ${s.store}: round trips counted by ${s.roundTrips?.method ?? 'not measured'}`),
     '',
-    `bench took ${Math.round((performance.now() - t0) / 1000)} s`,
+    `bench took ${Math.round((performance.now() - t0) / 1000)} s; 1-minute load average at the end ${loadavg()[0]!.toFixed(2)}`,
   ]
   console.log(out.join('\n'))
   const settingsOut = { connections: o.connections, warmupMs: o.warmupMs, durationMs: o.durationMs, rounds: o.rounds, quick: o.quick, httpCeilingRps: ceiling.rps }

@@ -1,4 +1,4 @@
-import { cpus, platform, arch, release, totalmem } from 'node:os'
+import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os'
 import { serverVersion } from './database'
 import { redisVersion } from './stores'
 
@@ -13,6 +13,8 @@ export interface Machine {
   memoryGb: number
   os: string
   embedded: boolean
+  /** 1-minute load average when the run started: other work on the box shows here. */
+  loadAverageAtStart: number
 }
 
 export async function machineInfo(o: { databaseUrl: string | null; redisUrl: string | null }): Promise<Machine> {
@@ -27,12 +29,13 @@ export async function machineInfo(o: { databaseUrl: string | null; redisUrl: str
     memoryGb: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     os: `${platform()} ${release()} ${arch()}`,
     embedded: o.databaseUrl === null,
+    loadAverageAtStart: Math.round(loadavg()[0]! * 100) / 100,
   }
 }
 
 export function machineLine(m: Machine): string {
   return (
     `${m.date.slice(0, 16).replace('T', ' ')} UTC | ${m.cores} cores ${m.cpuModel} | ${m.memoryGb} GB | Bun ${m.bun} |` +
-    ` Postgres ${m.postgres ?? '-'} | Redis ${m.redis ?? '-'} | ${m.os}${m.embedded ? ' | EMBEDDED MODE (PGlite): not comparable' : ''}`
+    ` Postgres ${m.postgres ?? '-'} | Redis ${m.redis ?? '-'} | ${m.os} | load ${m.loadAverageAtStart} at start${m.embedded ? ' | EMBEDDED MODE (PGlite): not comparable' : ''}`
   )
 }
