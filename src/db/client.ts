@@ -23,6 +23,9 @@ export function connect(url: string, options: ConnectOptions): Sql {
     prepare: true,
     onnotice: () => {},
     connect_timeout: 5,
+    // postgres.js waits up to 20 s (3^retries / 100) between reconnects after failures, counted over the whole
+    // pool: after an outage of a few seconds it would stay away long after Postgres is back.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
     idle_timeout: 60,
     connection: { application_name: options.applicationName ?? 'concert-waiting-room' },
     types: {
