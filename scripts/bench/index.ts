@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../../src/config'
@@ -23,6 +23,7 @@ import { availableStores, cleanEnv, startStore, type StoreRuntime } from './stor
 // bun run bench: see options.ts for the flags and TARGETS.md for what is measured and why.
 
 const t0 = performance.now()
+const KEEP_RUNS = 5
 const log = (line: string) => console.error(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`)
 
 interface StoreRun {
@@ -48,9 +49,10 @@ async function withInstance(
   const appEnv = { ...env, PORT: String(port) }
   const config = loadConfig(appEnv)
   log(`${run.kind}: starting the ${name} instance (queue store ${config.queueStore}, admit ${config.queue.admitPerSecond}/s, max active ${config.queue.maxActive})`)
+  const profile = o.profile ? ['--cpu-prof', '--cpu-prof-md', `--cpu-prof-dir=${join(logDir, 'profiles')}`, `--cpu-prof-name=app-${run.kind}-${name}.md`] : []
   const app: Child = await spawnChild({
     name: `app-${run.kind}-${name}`,
-    argv: ['bun', join(repoRoot, 'src', 'index.ts')],
+    argv: ['bun', ...profile, join(repoRoot, 'src', 'index.ts')],
     env: appEnv,
     port,
     logDir,
@@ -205,6 +207,9 @@ async function main() {
   }
   const runDir = join(repoRoot, '.bench', `run-${new Date().toISOString().replace(/[:.]/g, '-')}`)
   mkdirSync(runDir, { recursive: true })
+  // Each run keeps its app logs (one line per request by default) and report; the last few runs are enough.
+  const runs = readdirSync(join(repoRoot, '.bench')).filter((d) => d.startsWith('run-')).sort()
+  for (const old of runs.slice(0, -KEEP_RUNS)) rmSync(join(repoRoot, '.bench', old), { recursive: true, force: true })
   const redisUrl = process.env.REDIS_URL?.trim() || null
   const machine = await machineInfo({ databaseUrl, redisUrl })
   log(`machine: ${machineLine(machine)}`)
@@ -269,6 +274,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 try {
   await main()
+  // Nothing of the bench may keep the process alive once the report is out.
+  process.exit(process.exitCode ?? 0)
 } catch (error) {
   console.error(error instanceof Error ? (error.stack ?? error.message) : error)
   await dropAllBenchDatabases()

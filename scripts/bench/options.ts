@@ -23,6 +23,7 @@ and the waiting-room stores, seeds its own data, drives load, and measures the c
   --sellout-seats N  seats of the sellout concert (default 1000; quick 250); users = 2 x seats
   --redis-db N       Redis logical database for the bench's keys (default 15)
   --out FILE         write the results as JSON
+  --profile          run the app instances under bun --cpu-prof; profiles (markdown) in the run directory
   --embedded         allow embedded mode (no DATABASE_URL): HTTP side only, results labelled
   --help
 
@@ -42,6 +43,7 @@ export interface Options {
   redisDb: number
   out: string | null
   embedded: boolean
+  profile: boolean
 }
 
 export function parseOptions(argv: string[]): Options | null {
@@ -60,6 +62,7 @@ export function parseOptions(argv: string[]): Options | null {
       'redis-db': { type: 'string', default: '15' },
       out: { type: 'string' },
       embedded: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   })
@@ -90,5 +93,6 @@ export function parseOptions(argv: string[]): Options | null {
     redisDb: number('redis-db', values['redis-db'], 15, 0),
     out: values.out ?? null,
     embedded: values.embedded!,
+    profile: values.profile!,
   }
 }

@@ -94,9 +94,11 @@ export async function sellout(ctx: Context, api: Api, o: { seats: number; users:
   const boundSeconds = o.seats / ctx.limits.admitPerSecond
   const stopRss = sampleRss(ctx.appPid)
   const startedAt = performance.now()
-  const giveUp = sleep((boundSeconds * 5 + 30) * 1000).then(() => 'timeout' as const)
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const giveUp = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), (boundSeconds * 5 + 30) * 1000)))
   const all = mapLimit(users, users.length, buyer)
   const outcome = await Promise.race([all, giveUp])
+  clearTimeout(timer)
   const rssMb = stopRss()
   if (outcome === 'timeout') signalSoldOut()
   const outcomes = outcome === 'timeout' ? await all : outcome
