@@ -11,6 +11,11 @@ export interface UserTokens {
   issue(userId: string, ttlSeconds?: number): Promise<string>
 }
 
+function canonicalCompact(token: string): boolean {
+  const parts = token.split('.')
+  return parts.length === 3 && parts.every((part) => /^[A-Za-z0-9_-]+$/.test(part) && Buffer.from(part, 'base64url').toString('base64url') === part)
+}
+
 export function userTokens(secret: string): UserTokens {
   const key = new TextEncoder().encode(secret)
   const verified = new Map<string, { userId: string; expiresAtMs: number }>()
@@ -23,6 +28,9 @@ export function userTokens(secret: string): UserTokens {
       const token = match[1]!
       const cached = verified.get(token)
       if (cached && cached.expiresAtMs > Date.now()) return cached.userId
+      // JWT decoders are lenient (padding, spare bits of the last character): a token that is not
+      // exactly the canonical encoding of its bytes is a tampered one, even if it decodes to a valid one.
+      if (!canonicalCompact(token)) throw new Problem('UNAUTHENTICATED', 'The bearer token is invalid or expired')
 
       let sub: unknown
       let exp: number | undefined
