@@ -44,6 +44,10 @@ export function buildApp(s: Services) {
   // limit (a bare 413) only guards against the absurd.
   return new Elysia({ normalize: false, serve: { maxRequestBodySize: 1 << 30 } })
     .use(httpEdge({ production: config.production, log: s.log, metrics: s.metrics, logRequests: config.logRequests }))
+    // Before the swagger plugin: a hook applies only to routes added after it.
+    .onAfterHandle({ as: 'global' }, ({ path, response }) => {
+      if (path === '/swagger/json') return tidyOpenApi(response as Record<string, unknown>)
+    })
     .use(
       swagger({
         path: '/swagger',
@@ -76,9 +80,6 @@ export function buildApp(s: Services) {
         },
       }),
     )
-    .onAfterHandle({ as: 'global' }, ({ path, response }) => {
-      if (path === '/swagger/json') return tidyOpenApi(response as Record<string, unknown>)
-    })
     .use(healthRoutes(s.sql, s.room.store, s.metrics, s.isShuttingDown))
     .use(config.authDevTokens ? devTokenRoutes(s.userTokens) : new Elysia())
     .use(waitingRoomRoutes(s.room, s.users))

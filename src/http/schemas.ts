@@ -30,7 +30,7 @@ export const Uuid = (description?: string) => Type.String({ format: 'uuid', desc
 // document is complete and generated clients know every status.
 export function errors(...codes: ProblemCode[]): Record<number, TSchema> {
   const out: Record<number, TSchema> = {}
-  for (const code of ['VALIDATION_FAILED', 'RATE_LIMITED', 'SERVICE_UNAVAILABLE', 'INTERNAL_ERROR', ...codes] as ProblemCode[]) {
+  for (const code of ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED', 'SERVICE_UNAVAILABLE', 'INTERNAL_ERROR', ...codes] as ProblemCode[]) {
     out[problemCatalogue[code].status] = Problem
   }
   return out

@@ -52,7 +52,7 @@ describeWith(['DATABASE_URL'], 'the OpenAPI document', () => {
       if (path.startsWith('/v1/')) {
         expect(statuses, where).toEqual(expect.arrayContaining(['400', '429', '500', '503']))
         for (const s of statuses.filter((s) => Number(s) >= 400)) {
-          expect(op.responses[s].content?.['application/json']?.schema, `${where} ${s} schema`).toBeDefined()
+          expect(op.responses[s].content?.['application/problem+json']?.schema, `${where} ${s} schema`).toBeDefined()
         }
       }
     }
