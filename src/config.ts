@@ -36,6 +36,8 @@ export interface Config {
   rateLimit: { perSecond: number; burst: number }
   logLevel: LogLevel
   logRequests: boolean
+  /** How long seat maps and schedule counts may be reused for other readers (0 = every read queries). */
+  catalogueCacheMs: number
 }
 
 export const logLevels = ['debug', 'info', 'warn', 'error'] as const
@@ -169,5 +171,6 @@ export function loadConfig(env: Env = process.env): Config {
     },
     logLevel: oneOf(env, 'LOG_LEVEL', logLevels, 'info'),
     logRequests: bool(env, 'LOG_REQUESTS', true),
+    catalogueCacheMs: integer(env, 'CATALOGUE_CACHE_MS', 250, 0, 60_000),
   }
 }

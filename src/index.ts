@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from './config'
+import { flush } from './log'
 import { startServer } from './server'
 
 let config
@@ -17,6 +18,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, async () => {
     server.log({ level: 'info', msg: 'shutting down', signal })
     await server.stop()
+    flush()
     process.exit(0)
   })
 }

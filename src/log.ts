@@ -5,10 +5,40 @@ export type Log = (entry: Record<string, unknown> & { level?: LogLevel }) => voi
 
 const rank: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 }
 
+// Lines are gathered and written together once per event-loop turn (at most every few ms): one write
+// system call for many requests instead of one each. Warnings and errors go out at once.
+const FLUSH_AT_BYTES = 64 * 1024
+let pending: string[] = []
+let pendingBytes = 0
+let scheduled = false
+
+/** Writes out what is gathered; called before the process exits. */
+export function flush() {
+  scheduled = false
+  if (pending.length === 0) return
+  const text = pending.join('')
+  pending = []
+  pendingBytes = 0
+  process.stdout.write(text)
+}
+
+function write(line: string, urgent: boolean) {
+  pending.push(line)
+  pendingBytes += line.length
+  if (urgent || pendingBytes >= FLUSH_AT_BYTES) return flush()
+  if (!scheduled) {
+    scheduled = true
+    setImmediate(flush)
+  }
+}
+
+process.once('beforeExit', flush)
+
 export function jsonLog(base: Record<string, unknown> = {}, minimum: LogLevel = 'info'): Log {
   return (entry) => {
-    if (rank[entry.level ?? 'info'] < rank[minimum]) return
-    process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...base, ...entry })}\n`)
+    const level = entry.level ?? 'info'
+    if (rank[level] < rank[minimum]) return
+    write(`${JSON.stringify({ time: new Date().toISOString(), ...base, ...entry })}\n`, rank[level] >= rank.warn)
   }
 }
 

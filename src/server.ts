@@ -55,7 +55,7 @@ export async function startServer(config: Config, options: StartOptions = {}) {
 
   const authSecret = config.authJwtSecret ?? embeddedSecret(config.dataDir)
   const tokens = userTokens(authSecret)
-  const shop = catalogue(sql)
+  const shop = catalogue(sql, { cacheMs: config.catalogueCacheMs })
   if (config.seedDemo && (await seedDemo(sql, shop))) log({ level: 'info', msg: 'demo concerts loaded' })
 
   const store = metrics.timedStore(await openStore(config, sql))

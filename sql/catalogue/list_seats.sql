@@ -1,6 +1,7 @@
--- name: list_seats :many
+-- name: list_seats :one
+-- The seat map of a schedule as one JSON array, built by Postgres: the app passes the text through.
 -- A lapsed hold is shown as AVAILABLE. $1 schedule_id, $2 only available seats
-select seat_number as number, price, status
+select coalesce(json_agg(json_build_object('number', seat_number, 'price', price, 'status', status) order by seat_number), '[]')::text as seats
 from (
   select seat_number, price,
     case when status = 'HELD' and hold_expires_at <= now() then 'AVAILABLE' else status end as status
@@ -8,4 +9,3 @@ from (
   where schedule_id = $1::uuid
 ) x
 where not $2::boolean or x.status = 'AVAILABLE'
-order by seat_number

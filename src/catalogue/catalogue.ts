@@ -1,5 +1,6 @@
 import type { Db, Sql } from '../db/client'
 import { statements } from '../db/statements'
+import { recent } from './recent'
 
 const q = statements('catalogue', [
   'list_concerts',
@@ -23,11 +24,6 @@ export interface ScheduleSummary {
   totalSeats: number
   availableSeats: number
 }
-export interface Seat {
-  number: number
-  price: number
-  status: 'AVAILABLE' | 'HELD' | 'SOLD'
-}
 export interface NewConcert {
   title: string
   schedules: { startsAt: string; seatCount: number; price: number }[]
@@ -37,9 +33,11 @@ export interface NewConcert {
 // concert exists) can be remembered for the life of the process.
 const DIRECTORY_LIMIT = 100_000
 
-export function catalogue(sql: Sql) {
+export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) {
   const scheduleConcerts = new Map<string, string>()
   const knownConcerts = new Set<string>()
+  const recentSchedules = recent<ScheduleSummary[]>(cacheMs)
+  const recentSeats = recent<string>(cacheMs)
 
   return {
     async listConcerts(): Promise<ConcertSummary[]> {
@@ -68,21 +66,27 @@ export function catalogue(sql: Sql) {
       return row.concert_id
     },
 
-    async listSchedules(concertId: string, availableOnly: boolean): Promise<ScheduleSummary[]> {
-      const rows = await q.list_schedules<{ schedule_id: string; starts_at: Date; total_seats: number; available_seats: number }>(
-        sql,
-        [concertId, availableOnly],
-      )
-      return rows.map((r) => ({
-        scheduleId: r.schedule_id,
-        startsAt: r.starts_at.toISOString(),
-        totalSeats: r.total_seats,
-        availableSeats: r.available_seats,
-      }))
+    listSchedules(concertId: string, availableOnly: boolean): Promise<ScheduleSummary[]> {
+      return recentSchedules(`${concertId}:${availableOnly}`, async () => {
+        const rows = await q.list_schedules<{ schedule_id: string; starts_at: Date; total_seats: number; available_seats: number }>(
+          sql,
+          [concertId, availableOnly],
+        )
+        return rows.map((r) => ({
+          scheduleId: r.schedule_id,
+          startsAt: r.starts_at.toISOString(),
+          totalSeats: r.total_seats,
+          availableSeats: r.available_seats,
+        }))
+      })
     },
 
-    async listSeats(scheduleId: string, availableOnly: boolean): Promise<Seat[]> {
-      return q.list_seats<Seat>(sql, [scheduleId, availableOnly])
+    /** The seat map as JSON text (an array of Seat), ready to send. */
+    listSeatsJson(scheduleId: string, availableOnly: boolean): Promise<string> {
+      return recentSeats(`${scheduleId}:${availableOnly}`, async () => {
+        const [row] = await q.list_seats<{ seats: string }>(sql, [scheduleId, availableOnly])
+        return row!.seats
+      })
     },
 
     async soldOut(concertIds: string[]): Promise<Set<string>> {

@@ -47,15 +47,20 @@ export function holds(sql: Sql, rules: HoldRules) {
   return {
     async hold(userId: string, scheduleId: string, seatNumber: number): Promise<Reservation> {
       const [row] = await sql.begin(async (tx) => {
-        await q.lock_user(tx, [userId])
-        return q.hold_seat<Partial<ReservationRow> & { live_holds: number; seat_exists: boolean }>(tx, [
-          crypto.randomUUID(),
-          userId,
-          scheduleId,
-          seatNumber,
-          rules.holdTtlSeconds,
-          rules.maxHoldsPerUser,
+        // Sent together (one round trip), run in order: the hold statement starts once the lock is held,
+        // so its count of live holds sees every hold this user committed before.
+        const [, held] = await Promise.all([
+          q.lock_user(tx, [userId]),
+          q.hold_seat<Partial<ReservationRow> & { live_holds: number; seat_exists: boolean }>(tx, [
+            crypto.randomUUID(),
+            userId,
+            scheduleId,
+            seatNumber,
+            rules.holdTtlSeconds,
+            rules.maxHoldsPerUser,
+          ]),
         ])
+        return held
       })
       if (row!.reservation_id) return toReservation(row as ReservationRow)
       if (!row!.seat_exists) throw new Problem('NOT_FOUND', `Schedule ${scheduleId} has no seat ${seatNumber}`)

@@ -1,6 +1,6 @@
 import { expect, test } from 'bun:test'
 import { ADMIN_KEY, call, onFreshDatabase, testServer } from '../support/app'
-import { createConcert, userToken } from '../support/scenario'
+import { createConcert, hold, shopper, userToken } from '../support/scenario'
 import { describeWith, serviceUrl } from '../support/services'
 import { createTestDatabase } from '../support/database'
 
@@ -88,6 +88,29 @@ describeWith(['DATABASE_URL'], 'the HTTP edge', () => {
   test('health and readiness', async () => {
     expect((await call(ctx.server, '/health')).body).toEqual({ status: 'ok' })
     expect((await call(ctx.server, '/ready')).body).toEqual({ status: 'ready', database: 'up', queueStore: 'postgres' })
+  })
+})
+
+describeWith(['DATABASE_URL'], 'shared catalogue reads', () => {
+  const ctx = onFreshDatabase({ CATALOGUE_CACHE_MS: '400' })
+
+  test('a seat map is shared for CATALOGUE_CACHE_MS, then read again; holds are never fooled by it', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2 })
+    const alice = await shopper(ctx.server, 'cache-alice', concertId)
+    const bob = await shopper(ctx.server, 'cache-bob', concertId)
+    const seats = () => call(ctx.server, `/v1/schedules/${scheduleIds[0]}/seats`, bob)
+    const first = await seats()
+    expect(first.headers.get('content-type')).toStartWith('application/json')
+    expect(first.headers.get('x-request-id')).toBeTruthy()
+    expect(first.body).toEqual([
+      { number: 1, price: 1000, status: 'AVAILABLE' },
+      { number: 2, price: 1000, status: 'AVAILABLE' },
+    ])
+    expect((await hold(ctx.server, alice, scheduleIds[0]!, 1)).status).toBe(201)
+    expect((await seats()).body[0].status).toBe('AVAILABLE') // the shared map, at most 400 ms old
+    expect((await hold(ctx.server, bob, scheduleIds[0]!, 1)).body.code).toBe('SEAT_UNAVAILABLE')
+    await Bun.sleep(450)
+    expect((await seats()).body[0].status).toBe('HELD')
   })
 })
 

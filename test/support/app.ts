@@ -23,6 +23,8 @@ export async function testServer(env: Record<string, string | undefined>): Promi
     SEED_DEMO: 'false',
     // Suites drive one user hard on purpose; the limiter has its own tests.
     RATE_LIMIT_PER_SECOND: '0',
+    // Suites read seat maps right after changing them; the shared window has its own test.
+    CATALOGUE_CACHE_MS: '0',
     ...env,
   })
   return startServer(config, { log: silentLog, runJobs: false, listen: false })
