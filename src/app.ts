@@ -44,6 +44,9 @@ export function buildApp(s: Services) {
   // limit (a bare 413) only guards against the absurd.
   return new Elysia({ normalize: false, serve: { maxRequestBodySize: 1 << 30 } })
     .use(httpEdge({ production: config.production, log: s.log, metrics: s.metrics, logRequests: config.logRequests }))
+    .onRequest(({ set }) => {
+      if (s.isShuttingDown()) set.headers.connection = 'close'
+    })
     // Before the swagger plugin: a hook applies only to routes added after it.
     .onAfterHandle({ as: 'global' }, ({ path, response }) => {
       if (path === '/swagger/json') return tidyOpenApi(response as Record<string, unknown>)

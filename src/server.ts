@@ -20,6 +20,8 @@ import { lineSettings } from './waiting-room/settings'
 import { openStore } from './waiting-room/stores'
 import { waitingRoom } from './waiting-room/waiting-room'
 
+const SHUTDOWN_DRAIN_MS = 1000
+
 export interface StartOptions {
   log?: Log
   /** Run the cron jobs (admission, lapse cleanup, key expiry). Tests drive ticks by hand. */
@@ -118,6 +120,10 @@ export async function startServer(config: Config, options: StartOptions = {}) {
       if (shuttingDown) return
       shuttingDown = true
       for (const job of Object.values((app.store as { cron?: Record<string, { stop(): void }> }).cron ?? {})) job.stop()
+      // Drain first: /ready answers 503 and every answer says Connection: close, so load balancers and
+      // keep-alive clients move on. Stopping to listen at once would reset a request that meets the
+      // closing socket, and a client cannot know whether a reset request was done.
+      if (app.server) await Bun.sleep(SHUTDOWN_DRAIN_MS)
       await app.server?.stop(false)
       await store.close()
       await sql.end({ timeout: 5 })
