@@ -6,7 +6,7 @@ import { connect, type Sql } from '../../src/db/client'
 import type { WaitingRoomStore } from '../../src/waiting-room/store'
 import { openStore } from '../../src/waiting-room/stores'
 import { Api } from './api'
-import { httpCeiling } from './ceilings'
+import { startHttpCeiling, type HttpCeiling } from './ceilings'
 import { checkInvariants, createBenchDatabase, dropAllBenchDatabases, violations, type BenchDatabase, type Invariants } from './database'
 import { HttpPool } from './http-client'
 import { machineInfo, machineLine } from './machine'
@@ -42,6 +42,7 @@ async function withInstance(
   o: Options,
   settings: Settings,
   httpCeilingRps: number,
+  httpCeiling: HttpCeiling,
   logDir: string,
   work: (ctx: Context, api: Api) => Promise<void>,
 ) {
@@ -75,11 +76,13 @@ async function withInstance(
       port,
       appPid: app.pid,
       httpCeilingRps,
+      httpCeiling,
       direct: sql !== null,
       sql: sql as Sql,
       store: store as WaitingRoomStore,
       limits: config.queue,
       holdTtlSeconds: config.holdTtlSeconds,
+      catalogueCacheMs: config.catalogueCacheMs,
       tickMs: config.queue.tickMs,
       maxHoldsPerUser: config.maxHoldsPerUser,
       maxBalance: config.maxBalance,
@@ -102,6 +105,7 @@ async function runStore(
   o: Options,
   settings: Settings,
   httpCeilingRps: number,
+  httpCeiling: HttpCeiling,
   logDir: string,
   rows: Row[],
 ): Promise<StoreSummary> {
@@ -127,7 +131,7 @@ async function runStore(
     if (withBooking && bookingScenarios.length) {
       // Everyone is admitted at once here: these scenarios measure the booking path of ACTIVE users.
       const env = { ...baseEnv, QUEUE_MAX_ACTIVE: '1000000', QUEUE_ADMIT_PER_SECOND: '100000' }
-      await withInstance(run, 'booking', env, o, settings, httpCeilingRps, logDir, async (ctx, api) => {
+      await withInstance(run, 'booking', env, o, settings, httpCeilingRps, httpCeiling, logDir, async (ctx, api) => {
         const setup = await booking.prepareBooking(ctx, api)
         if (wanted('seats-50')) rows.push(await booking.seats(ctx, setup, 'seats-50'))
         if (wanted('seats-10000')) rows.push(await booking.seats(ctx, setup, 'seats-10000'))
@@ -142,7 +146,7 @@ async function runStore(
     }
     if (o.scenarios.some((n) => QUEUE_SCENARIOS.includes(n))) {
       // The queue limits as configured (the service's defaults unless QUEUE_* says otherwise).
-      await withInstance(run, 'queue', baseEnv, o, settings, httpCeilingRps, logDir, async (ctx, api) => {
+      await withInstance(run, 'queue', baseEnv, o, settings, httpCeilingRps, httpCeiling, logDir, async (ctx, api) => {
         if (wanted('join') || wanted('poll')) {
           const setup = await queue.prepareQueue(ctx, api)
           rows.push(await queue.join(ctx, setup))
@@ -220,13 +224,18 @@ async function main() {
   if (stores.length === 0) throw new Error('no store to measure')
 
   const settings: Settings = { concurrency: o.connections, warmupMs: o.warmupMs, durationMs: o.durationMs, rounds: o.rounds, quick: o.quick }
-  const ceiling = await httpCeiling(settings, runDir)
-  log(`HTTP ceiling (Elysia GET / on Bun, ${o.connections} connections): ${Math.round(ceiling.rps)} req/s, p50 ${ceiling.p50Ms.toFixed(2)} ms, p99 ${ceiling.p99Ms.toFixed(2)} ms, ${ceiling.errors} errors`)
-
+  const httpCeiling = await startHttpCeiling(o.connections, runDir)
   const rows: Row[] = []
   const summaries: StoreSummary[] = []
-  for (const [i, kind] of stores.entries()) {
-    summaries.push(await runStore(kind, o.bookingOn === 'all' || i === 0, o, settings, ceiling.rps, runDir, rows))
+  let ceiling
+  try {
+    ceiling = await httpCeiling.measure({ warmupMs: o.warmupMs, durationMs: o.durationMs })
+    log(`HTTP ceiling (Elysia GET / on Bun, ${o.connections} connections): ${Math.round(ceiling.rps)} req/s, p50 ${ceiling.p50Ms.toFixed(2)} ms, p99 ${ceiling.p99Ms.toFixed(2)} ms, ${ceiling.errors} errors`)
+    for (const [i, kind] of stores.entries()) {
+      summaries.push(await runStore(kind, o.bookingOn === 'all' || i === 0, o, settings, ceiling.rps, httpCeiling, runDir, rows))
+    }
+  } finally {
+    await httpCeiling.stop()
   }
 
   const label = machine.embedded ? ' (EMBEDDED MODE)' : ''
@@ -234,7 +243,7 @@ async function main() {
     '',
     `## Results${label}`,
     machineLine(machine),
-    `HTTP ceiling: ${Math.round(ceiling.rps)} req/s (p99 ${ceiling.p99Ms.toFixed(2)} ms); ${o.connections} connections; warm-up ${o.warmupMs / 1000} s, window ${o.durationMs / 1000} s per side in ${o.rounds} alternating slices`,
+    `HTTP ceiling at the start: ${Math.round(ceiling.rps)} req/s (p99 ${ceiling.p99Ms.toFixed(2)} ms), measured again beside each scenario; ${o.connections} connections; warm-up ${o.warmupMs / 1000} s, window ${o.durationMs / 1000} s per side in ${o.rounds} alternating slices`,
     '',
     resultsTable(rows),
     '',

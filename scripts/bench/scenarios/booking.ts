@@ -1,4 +1,8 @@
-import { statements } from '../../../src/db/statements'
+import { balance } from '../../../src/balance/balance'
+import { catalogue } from '../../../src/catalogue/catalogue'
+import { holds } from '../../../src/holds/holds'
+import { Problem } from '../../../src/http/problems'
+import { pay as payReservation } from '../../../src/payments/payments'
 import type { Ticket } from '../../../src/waiting-room/store'
 import { auth, type Api, type User } from '../api'
 import { EXHAUSTED, mapLimit, type Operation } from '../driver'
@@ -7,12 +11,28 @@ import { connection, Dealer, measure, seatDealer, ticketOf, type Context, type R
 
 // The booking scenarios, on an instance whose waiting room admits everyone at once (users must be ACTIVE):
 // seat listings, the seat hold (random seats; everyone on one seat), the balance charge, hold + pay.
-// Each store ceiling issues the endpoint's own statements from sql/ (and its store calls) directly.
+// Each store ceiling is the endpoint without its HTTP edge: the same service functions the routes call
+// (src/catalogue, src/holds, src/balance, src/payments: the sql/ statements, their round trips and the
+// catalogue cache as configured) and the same waiting-room store calls, issued directly by the bench.
 
-const catalogueSql = statements('catalogue', ['list_seats', 'sold_out_concerts'])
-const holdSql = statements('holds', ['lock_user', 'hold_seat'])
-const balanceSql = statements('balance', ['charge'])
-const paymentSql = statements('payments', ['pay'])
+/**
+ * The app's service layer on the bench's own pool, configured as the app is: one set per context, shared
+ * by all workers as the app's one set is shared by all requests (the catalogue cache must be shared too).
+ */
+const made = new WeakMap<Context, ReturnType<typeof makeServices>>()
+function services(ctx: Context) {
+  let s = made.get(ctx)
+  if (!s) made.set(ctx, (s = makeServices(ctx)))
+  return s
+}
+
+function makeServices(ctx: Context) {
+  return {
+    shop: catalogue(ctx.sql, { cacheMs: ctx.catalogueCacheMs }),
+    seatHolds: holds(ctx.sql, { holdTtlSeconds: ctx.holdTtlSeconds, maxHoldsPerUser: ctx.maxHoldsPerUser }),
+    money: balance(ctx.sql, { maxBalance: ctx.maxBalance }),
+  }
+}
 
 const PRICE = 1000
 const SEATS_PER_HOLD_SCHEDULE = 100_000
@@ -55,20 +75,14 @@ export async function prepareBooking(ctx: Context, api: Api): Promise<BookingSet
   }
 }
 
-/** The hold's database work as the app does it: one transaction, the user's row lock, then the hold. */
-async function holdDirect(ctx: Context, userId: string, scheduleId: string, seatNumber: number) {
-  const [row] = await ctx.sql.begin(async (tx) => {
-    await holdSql.lock_user(tx, [userId])
-    return holdSql.hold_seat<{ reservation_id: string | null }>(tx, [
-      crypto.randomUUID(),
-      userId,
-      scheduleId,
-      seatNumber,
-      ctx.holdTtlSeconds,
-      ctx.maxHoldsPerUser,
-    ])
-  })
-  return row!.reservation_id
+/** The hold's database work as the app does it; null when the seat is taken (409 SEAT_UNAVAILABLE). */
+async function holdDirect(ctx: Context, userId: string, scheduleId: string, seatNumber: number): Promise<string | null> {
+  try {
+    return (await services(ctx).seatHolds.hold(userId, scheduleId, seatNumber)).reservationId
+  } catch (error) {
+    if (error instanceof Problem && error.code === 'SEAT_UNAVAILABLE') return null
+    throw error
+  }
 }
 
 /** The queue guard of a hold: the session is extended so that the hold can be paid. */
@@ -96,9 +110,13 @@ export async function seats(ctx: Context, setup: BookingSetup, name: 'seats-50' 
         await c.call(requests[i++ % requests.length]!, [200])
       }
     },
-    store: () => async () => {
-      await catalogueSql.list_seats(ctx.sql, [scheduleId, false])
+    store: () => {
+      const { shop } = services(ctx)
+      return async () => {
+        await shop.listSeatsJson(scheduleId, false)
+      }
     },
+    notes: () => [`the app shares each seat map for CATALOGUE_CACHE_MS = ${ctx.catalogueCacheMs} ms; the store ceiling uses the same cache`],
   })
 }
 
@@ -117,10 +135,10 @@ export async function charge(ctx: Context, setup: BookingSetup): Promise<Row> {
       }
     },
     store: (w) => {
+      const { money } = services(ctx)
       let i = 0
       return async () => {
-        const [row] = await balanceSql.charge(ctx.sql, [crypto.randomUUID(), `ceil-charge-${w}-${i++ % 4}`, 1, ctx.maxBalance])
-        if (!row) throw new Error('store: charge refused')
+        await money.charge(ctx.sql, `ceil-charge-${w}-${i++ % 4}`, 1)
       }
     },
   })
@@ -202,8 +220,9 @@ export async function hold(ctx: Context, setup: BookingSetup): Promise<Row> {
 /** Users for the pay ceiling, made in the store and the database directly: a balance and an ACTIVE place. */
 async function directPayers(ctx: Context, concertId: string, count: number): Promise<Ticket[]> {
   const ids = Array.from({ length: count }, (_, i) => `ceil-payer-${i}`)
+  const { money } = services(ctx)
   const tickets = await mapLimit(ids, 32, async (userId) => {
-    await balanceSql.charge(ctx.sql, [crypto.randomUUID(), userId, PRICE * 10, ctx.maxBalance])
+    await money.charge(ctx.sql, userId, PRICE * 10)
     const joined = await ctx.store.join(concertId, userId, ctx.limits)
     if (joined === 'SOLD_OUT') throw new Error('the booking concert is sold out')
     return { concertId, userId, seq: joined.seq }
@@ -249,28 +268,22 @@ export async function pay(ctx: Context, api: Api, setup: BookingSetup, holdRow: 
         await c.call({ method: 'POST', path: '/v1/payments', headers: auth(user), body: { reservationId } }, [201])
       }
     },
-    store: (): Operation => async () => {
-      const ticket = storePayers.take()
-      const seat = setup.seats.take()
-      if (ticket === EXHAUSTED || seat === EXHAUSTED) return EXHAUSTED
-      await extendDirect(ctx, ticket)
-      const reservationId = await holdDirect(ctx, ticket.userId, seat.scheduleId, seat.seatNumber)
-      if (!reservationId) throw new Error('store: hold refused')
-      const view = await ctx.store.check(ticket, ctx.limits)
-      if (view.status !== 'ACTIVE') throw new Error(`store: session is ${view.status}`)
-      const [paid] = await ctx.sql.begin((tx) =>
-        paymentSql.pay<{ payment_id: string | null; other_live_holds: number }>(tx, [
-          crypto.randomUUID(),
-          crypto.randomUUID(),
-          reservationId,
-          ticket.userId,
-          ticket.concertId,
-        ]),
-      )
-      if (!paid?.payment_id) throw new Error('store: payment refused')
-      if (Number(paid.other_live_holds) === 0) await ctx.store.finish(ticket)
-      // The app asks whether that was the last seat without making the buyer wait for the answer.
-      catalogueSql.sold_out_concerts(ctx.sql, [[ticket.concertId]]).catch(() => {})
+    store: (): Operation => {
+      const { shop } = services(ctx)
+      return async () => {
+        const ticket = storePayers.take()
+        const seat = setup.seats.take()
+        if (ticket === EXHAUSTED || seat === EXHAUSTED) return EXHAUSTED
+        await extendDirect(ctx, ticket)
+        const reservationId = await holdDirect(ctx, ticket.userId, seat.scheduleId, seat.seatNumber)
+        if (!reservationId) throw new Error('store: hold refused')
+        const view = await ctx.store.check(ticket, ctx.limits)
+        if (view.status !== 'ACTIVE') throw new Error(`store: session is ${view.status}`)
+        const paid = await payReservation(ctx.sql, ticket.userId, reservationId, ticket.concertId)
+        if (paid.otherLiveHolds === 0) await ctx.store.finish(ticket)
+        // The app asks whether that was the last seat without making the buyer wait for the answer.
+        shop.soldOut([ticket.concertId]).catch(() => {})
+      }
     },
     notes: () => [
       `op = hold + pay by a fresh ACTIVE user (the payment ends the session); p50/p99 are of the pair;` +

@@ -3,6 +3,7 @@ import type { LineLimits, Ticket, WaitingRoomStore } from '../../../src/waiting-
 import type { User } from '../api'
 import { EXHAUSTED, merge, runLoad, type LoadResult, type Operation } from '../driver'
 import { describeFailure, encodeRequest, HttpConnection, type HttpRequest, type HttpResponse } from '../http-client'
+import type { HttpCeiling } from '../ceilings'
 import { sampleRss } from '../processes'
 
 export type StoreKind = 'postgres' | 'redis-tcp' | 'redis-rest'
@@ -43,8 +44,10 @@ export interface Context {
   host: string
   port: number
   appPid: number
-  /** Requests/s of the trivial route, measured in this run. */
+  /** Requests/s of the trivial route, measured at the start of the run. */
   httpCeilingRps: number
+  /** Measures the trivial route again, now (a slice beside each scenario). */
+  httpCeiling: HttpCeiling
   /**
    * False in embedded mode: the app's PGlite serves one connection, so nothing can be measured beside
    * the app (no store ceilings, no invariant queries), and sql/store must not be used.
@@ -56,6 +59,7 @@ export interface Context {
   store: WaitingRoomStore
   limits: LineLimits
   holdTtlSeconds: number
+  catalogueCacheMs: number
   tickMs: number
   maxHoldsPerUser: number
   maxBalance: number
@@ -148,11 +152,13 @@ export interface Spec {
 
 /** A later slice needs only a short ramp: connections, pools and JIT are warm by then. */
 const RAMP_MS = 300
+/** The trivial route's rate is steady within a second; one such slice per scenario is enough. */
+const CEILING_SLICE_MS = 1000
 
 /**
  * Drives the HTTP side and the store ceiling of one scenario and makes its row. The window is cut into
  * `rounds` slices, HTTP and store alternating, so that noise from outside (other processes on a shared
- * box) falls on both sides of the ratio alike.
+ * box) falls on both sides of the ratio alike; the trivial route (HTTP ceiling) gets one slice among them.
  */
 export async function measure(ctx: Context, spec: Spec): Promise<Row> {
   const workers = Array.from({ length: ctx.settings.concurrency }, (_, i) => i)
@@ -163,7 +169,11 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
   const storeSlices: LoadResult[] = []
   let rssMb: number | null = null
   let redisCalls: number | null = ctx.redisCalls ? 0 : null
+  let ceilingNow: LoadResult | null = null
   for (let round = 0; round < ctx.settings.rounds; round++) {
+    if (round === Math.floor(ctx.settings.rounds / 2)) {
+      ceilingNow = await ctx.httpCeiling.measure({ warmupMs: RAMP_MS, durationMs: Math.min(slice, CEILING_SLICE_MS) })
+    }
     const timing = { warmupMs: round === 0 ? ctx.settings.warmupMs : RAMP_MS, durationMs: slice }
     if (httpSlices.every((r) => r.exhaustedAtMs === null)) {
       const before = ctx.redisCalls ? await ctx.redisCalls() : null
@@ -179,7 +189,7 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
   const http = merge(httpSlices)
   const storeRun = ctx.direct ? merge(storeSlices) : null
 
-  const httpCeiling = ctx.httpCeilingRps / spec.requestsPerOp
+  const httpCeiling = (ceilingNow && ceilingNow.errors === 0 ? ceilingNow.rps : ctx.httpCeilingRps) / spec.requestsPerOp
   const storeCeiling = storeRun?.rps ?? Number.NaN
   const ceiling = storeRun ? Math.min(httpCeiling, storeCeiling) : httpCeiling
   const attempts = http.totalOps + http.totalErrors
@@ -207,6 +217,7 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
   ctx.log(
     `  ${spec.name.padEnd(13)} ${ctx.kind.padEnd(10)} ${Math.round(row.rps)} op/s (p50 ${row.p50Ms.toFixed(1)} ms, p99 ${row.p99Ms.toFixed(1)} ms, ${row.errors} errors)` +
       (storeRun ? ` | store ceiling ${Math.round(storeRun.rps)} op/s, p99 ${storeRun.p99Ms.toFixed(1)} ms` : '') +
+      ` | HTTP ceiling ${Math.round(httpCeiling)} op/s` +
       ` | ratio ${row.ratio.toFixed(2)}`,
   )
   for (const note of row.notes) ctx.log(`      ${note}`)
