@@ -125,24 +125,30 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'reliability: instances killed with 
         expect([200, 201]).toContain(joined.status)
       })
 
+      // The number of active sessions, read from Redis every 50 ms.
       let maxActive = 0
+      let samples = 0
       let sampling = true
       const sampler = (async () => {
         while (sampling) {
-          const n = Number(await redis.send('ZCOUNT', [`{wr:${concertId}}:active`, `(${Date.now()}`, '+inf']))
-          maxActive = Math.max(maxActive, n)
+          try {
+            const n = Number(await redis.send('ZCOUNT', [`{wr:${concertId}}:active`, `(${Date.now()}`, '+inf']))
+            maxActive = Math.max(maxActive, n)
+            samples++
+          } catch {} // a failed sample is skipped; the count of samples is reported
           await Bun.sleep(50)
         }
       })()
 
-      type Tick = { instance: Instance; at: number; admitted: number }
-      const ticks = (): Tick[] =>
+      // Every admission run is one log line at its end, with its duration: [at - ms, at] is when it ran.
+      type Tick = { instance: Instance; at: number; ms: number; admitted: number }
+      const runs = (): Tick[] =>
         cluster.instances.flatMap((instance) =>
           instance.logs
-            .filter((l) => l.msg === 'admission tick')
-            .map((l) => ({ instance, at: Date.parse(l.time), admitted: l.lines.find((x: any) => x.concertId === concertId)?.admitted ?? 0 }))
-            .filter((t) => t.admitted > 0),
+            .filter((l) => l.msg === 'job ran' && l.job === 'admission')
+            .map((l) => ({ instance, at: Date.parse(l.time), ms: l.ms, admitted: l.lines?.find((x: any) => x.concertId === concertId)?.admitted ?? 0 })),
         )
+      const ticks = () => runs().filter((t) => t.admitted > 0)
       const takeovers: number[] = []
       for (let k = 0; k < KILLS; k++) {
         await Bun.sleep(1500)
@@ -166,7 +172,15 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'reliability: instances killed with 
       sampling = false
       await sampler
 
-      const admits = (await redis.send('HGETALL', [`{wr:${concertId}}:admits`])) as Record<string, string> | string[]
+      let admits: Record<string, string> | string[] = {}
+      for (let attempt = 0; attempt < 5; attempt++) {
+        try {
+          admits = (await redis.send('HGETALL', [`{wr:${concertId}}:admits`])) as Record<string, string> | string[]
+          break
+        } catch {
+          await Bun.sleep(200)
+        }
+      }
       const perSecond = Array.isArray(admits) ? admits.filter((_, i) => i % 2 === 1).map(Number) : Object.values(admits).map(Number)
       const busiestSecond = Math.max(...perSecond)
       const admittedTotal = perSecond.reduce((a, b) => a + b, 0)
@@ -176,19 +190,32 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'reliability: instances killed with 
         runnersPerSecond.set(second, (runnersPerSecond.get(second) ?? new Set()).add(t.instance))
       }
       const sharedSeconds = [...runnersPerSecond.values()].filter((s) => s.size > 1).length
+      // Two instances admitting at the same time. A run's span starts before it wins the election (the
+      // transaction and the try-lock are in it), so a run that wins right after another one released the
+      // lock can seem to overlap it; it then finds this second's budget spent and admits nobody.
+      const all = runs()
+      let overlaps = 0
+      for (const a of all) {
+        for (const b of all) {
+          const overlap = a.instance !== b.instance && a.at <= b.at && b.at - b.ms < a.at
+          if (overlap && a.admitted > 0 && b.admitted > 0) overlaps++
+        }
+      }
       const runners = new Set(ticks().map((t) => t.instance)).size
       const slowest = Math.max(...takeovers)
       const figures = {
         kills: KILLS,
         'takeover ms (each kill)': takeovers.map((t) => Math.round(t)).join(', '),
-        'instances that ran ticks': runners,
+        'admission runs (instances)': `${all.length} (${runners})`,
+        'overlapping runs that both admitted': overlaps,
         'seconds admitted by two instances': sharedSeconds,
         'busiest second': `${busiestSecond} (rate ${RATE})`,
-        'most active': `${maxActive} (capacity ${CAPACITY})`,
+        'most active': `${maxActive} (capacity ${CAPACITY}, ${samples} samples)`,
         admitted: admittedTotal,
       }
-      const pass = slowest <= 1500 && sharedSeconds === 0 && busiestSecond <= RATE && maxActive <= CAPACITY && admittedTotal === CAPACITY
+      const pass = samples > 100 && overlaps === 0 && slowest <= 1500 && sharedSeconds === 0 && busiestSecond <= RATE && maxActive <= CAPACITY && admittedTotal === CAPACITY
       record(12, 'kill the admission runner', figures, pass)
+      expect(overlaps).toBe(0)
       expect(slowest).toBeLessThanOrEqual(1500)
       expect(sharedSeconds).toBe(0)
       expect(busiestSecond).toBeLessThanOrEqual(RATE)
