@@ -14,13 +14,13 @@ and the waiting-room stores, seeds its own data, drives load, and measures the c
 
   --store S          postgres | redis-tcp | redis-rest | all (default), or a comma list
   --quick            short runs; booking scenarios on the first store only; ends within 3 minutes
-  --duration SEC     measured window per run (default 10; quick 2.5)
+  --duration SEC     measured window per side of a scenario (default 10; quick 2)
   --warmup SEC       warm-up before each window (default 3; quick 1)
   --connections N    concurrent connections / in-flight store calls (default 64)
   --rounds N         slices per window, HTTP and store ceiling alternating (default 3; quick 2)
   --scenarios LIST   a comma list of: ${SCENARIOS.join(', ')}
   --booking-on W     first | all: stores that run the booking scenarios (default: quick first, else all)
-  --sellout-seats N  seats of the sellout concert (default 1000; quick 250); users = 2 x seats
+  --sellout-seats N  seats of the sellout concert (default 1000; quick 200); users = 2 x seats
   --redis-db N       Redis logical database for the bench's keys (default 15)
   --out FILE         write the results as JSON
   --profile          run the app instances under bun --cpu-prof; profiles (markdown) in the run directory
@@ -83,13 +83,13 @@ export function parseOptions(argv: string[]): Options | null {
   return {
     stores,
     quick,
-    durationMs: number('duration', values.duration, quick ? 2.5 : 10, 0.5) * 1000,
+    durationMs: number('duration', values.duration, quick ? 2 : 10, 0.5) * 1000,
     warmupMs: number('warmup', values.warmup, quick ? 1 : 3, 0) * 1000,
     connections: number('connections', values.connections, 64, 1),
     rounds: Math.round(number('rounds', values.rounds, quick ? 2 : 3, 1)),
     scenarios,
     bookingOn,
-    selloutSeats: number('sellout-seats', values['sellout-seats'], quick ? 250 : 1000, 1),
+    selloutSeats: number('sellout-seats', values['sellout-seats'], quick ? 200 : 1000, 1),
     redisDb: number('redis-db', values['redis-db'], 15, 0),
     out: values.out ?? null,
     embedded: values.embedded!,
