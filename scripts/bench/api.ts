@@ -16,6 +16,10 @@ export interface QueueStatus {
   pollAfterMs: number
 }
 
+// Every instance of a run shares one AUTH_JWT_SECRET, so a dev token is valid on all of them: each user's
+// token is fetched once per run (through the dev token endpoint of whichever instance asks first).
+const devTokens = new Map<string, string>()
+
 export class Api {
   /** Every concert this client created (the Redis keys to remove afterwards). */
   readonly concerts: string[] = []
@@ -48,8 +52,12 @@ export class Api {
   }
 
   async devToken(userId: string): Promise<string> {
+    const known = devTokens.get(userId)
+    if (known) return known
     const response = await this.expect({ method: 'POST', path: '/v1/dev/user-tokens', body: { userId } }, [201])
-    return json<{ token: string }>(response).token
+    const { token } = json<{ token: string }>(response)
+    devTokens.set(userId, token)
+    return token
   }
 
   async charge(user: User, amount: number) {

@@ -26,6 +26,9 @@ const t0 = performance.now()
 const KEEP_RUNS = 5
 const log = (line: string) => console.error(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`)
 
+// One user-token secret and admin key for every instance of the run (see the dev token cache in api.ts).
+const secrets = { authSecret: `bench-${crypto.randomUUID()}`, adminKey: `bench-${crypto.randomUUID()}` }
+
 interface StoreRun {
   kind: StoreKind
   runtime: StoreRuntime
@@ -112,7 +115,7 @@ async function runStore(
   const wanted = (n: ScenarioName) => o.scenarios.includes(n)
   const db = process.env.DATABASE_URL ? await createBenchDatabase(process.env.DATABASE_URL, kind) : null
   const runtime = await startStore(kind, { redisUrl: process.env.REDIS_URL ?? null, redisDb: o.redisDb, logDir })
-  const run: StoreRun = { kind, runtime, db, authSecret: `bench-${crypto.randomUUID()}`, adminKey: `bench-${crypto.randomUUID()}` }
+  const run: StoreRun = { kind, runtime, db, ...secrets }
   const baseEnv: Record<string, string> = {
     ...cleanEnv(),
     ...runtime.appEnv,
