@@ -129,15 +129,17 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'reliability: access control over th
     if (queueAccepted.length || userAccepted.length) {
       console.log('check 13 not rejected:', [...queueAccepted, ...userAccepted].slice(0, 5).map(({ r, t }) => `${r.status} ${t}`))
     }
+    const { total } = await reportInvariants(cluster.db.sql, 'check 13')
     const figures = {
       'queue tokens': queueSamples.length,
       'queue tokens not rejected': queueAccepted.length,
       'user tokens': userTokens.length,
       'user tokens not rejected': userAccepted.length,
       'originals still accepted': `${(await send(cluster.url(1), seats, alice!)).status}, ${(await send(cluster.url(1), '/v1/balance', { token: jwt })).status}`,
+      'invariant violations': total,
     }
     const pass = queueAccepted.length === 0 && userAccepted.length === 0 && queueSamples.length + userTokens.length >= 10_000 &&
-      figures['originals still accepted'] === '200, 200'
+      figures['originals still accepted'] === '200, 200' && total === 0
     record(13, 'mutated queue and user tokens', figures, pass)
     expect(queueAccepted.map(({ r, t }) => `${r.status} ${t}`)).toEqual([])
     expect(userAccepted.map(({ r, t }) => `${r.status} ${t}`)).toEqual([])
@@ -344,13 +346,15 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'reliability: access control over th
     }
     const not400 = attempts.filter((a) => !(a.reply.status === 400 && a.reply.body?.code === 'VALIDATION_FAILED'))
     const after = await counts()
+    const { total } = await reportInvariants(cluster.db.sql, 'check 17')
     const figures = {
       attempts: attempts.length,
       '400 VALIDATION_FAILED': `${attempts.length - not400.length} of ${attempts.length}`,
       'rows changed': JSON.stringify(before) === JSON.stringify(after) ? 0 : 1,
+      'invariant violations': total,
     }
     if (not400.length) console.log('check 17 not 400:', not400.map((a) => `${a.what} ${a.reply.status}`))
-    const pass = not400.length === 0 && figures['rows changed'] === 0
+    const pass = not400.length === 0 && figures['rows changed'] === 0 && total === 0
     record(17, 'mass assignment', figures, pass)
     expect(not400.map((a) => `${a.what} ${a.reply.status}`)).toEqual([])
     expect(after).toEqual(before)
