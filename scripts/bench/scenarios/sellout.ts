@@ -22,6 +22,7 @@ export async function sellout(ctx: Context, api: Api, o: { seats: number; users:
   const failures: Record<string, number> = {}
   let sold = 0
   let noSeatRetries = 0
+  let rateLimited = 0
   let lastSaleAt = 0
   let signalSoldOut: () => void = () => {}
   const soldOut = new Promise<void>((resolve) => (signalSoldOut = resolve))
@@ -45,16 +46,32 @@ export async function sellout(ctx: Context, api: Api, o: { seats: number; users:
     return json<QueueStatus>(await expect({ method: 'GET', path: '/v1/queue/status', headers: auth(user) }, [200])).status
   }
 
+  /** 429: the per-user rate limit; a client waits as Retry-After says (at least a second) and goes on. */
+  async function limited() {
+    rateLimited++
+    await Promise.race([sleep(1000), soldOut])
+  }
+
   async function buy(user: User): Promise<Outcome> {
-    for (;;) {
-      const listing = await expect({ method: 'GET', path: `/v1/schedules/${scheduleId}/seats?available=true`, headers: auth(user) }, [200, 403])
+    look: for (;;) {
+      const listing = await expect({ method: 'GET', path: `/v1/schedules/${scheduleId}/seats?available=true`, headers: auth(user) }, [200, 403, 429])
+      if (listing.status === 429) {
+        await limited()
+        if (finished) return 'SOLD_OUT'
+        continue
+      }
       if (listing.status === 403) return settle(user)
       const free = json<{ number: number }[]>(listing).map((s) => s.number)
       while (free.length > 0) {
         const [seatNumber] = free.splice(Math.floor(Math.random() * free.length), 1)
-        const held = await expect({ method: 'POST', path: '/v1/reservations', headers: auth(user), body: { scheduleId, seatNumber } }, [201, 403, 409])
+        const held = await expect({ method: 'POST', path: '/v1/reservations', headers: auth(user), body: { scheduleId, seatNumber } }, [201, 403, 409, 429])
         if (held.status === 403) return settle(user)
         if (held.status === 409) continue
+        if (held.status === 429) {
+          await limited()
+          if (finished) return 'SOLD_OUT'
+          continue look // the seat map has changed in the meantime
+        }
         const { reservationId } = json<{ reservationId: string }>(held)
         await expect({ method: 'POST', path: '/v1/payments', headers: auth(user), body: { reservationId } }, [201])
         sold++
@@ -130,7 +147,7 @@ export async function sellout(ctx: Context, api: Api, o: { seats: number; users:
     notes: [
       `${o.users} users, ${o.seats} seats, admission ${ctx.limits.admitPerSecond}/s (tick ${ctx.tickMs} ms, max active ${ctx.limits.maxActive}):` +
         ` sold out in ${seconds.toFixed(2)} s against a bound of ${boundSeconds.toFixed(2)} s = ${ratio.toFixed(2)} (target <= 1.2)`,
-      `sales seen ${sold}, SOLD seats in the database ${soldInDb}; buyers: ${Object.entries(tally).map(([k, v]) => `${k} ${v}`).join(', ')}; ${noSeatRetries} looks found no free seat;` +
+      `sales seen ${sold}, SOLD seats in the database ${soldInDb}; buyers: ${Object.entries(tally).map(([k, v]) => `${k} ${v}`).join(', ')}; ${noSeatRetries} looks found no free seat; ${rateLimited} answers were 429 (waited 1 s);` +
         ` ${latencies.length} requests (p50/p99 are per request)`,
       ...Object.entries(failures).map(([k, v]) => `${v}x ${k}`),
     ],
