@@ -2,7 +2,7 @@ import type { Db, Tx } from '../db/client'
 import { statements } from '../db/statements'
 import { Problem } from '../http/problems'
 
-const q = statements('payments', ['pay', 'reservation_state'])
+const q = statements('payments', ['pay', 'reservation_state', 'paid_session'])
 
 export interface Payment {
   paymentId: string
@@ -63,4 +63,10 @@ export async function pay(db: Db, userId: string, reservationId: string, concert
     if (error instanceof Declined) throw error.problem
     throw error
   }
+}
+
+/** For a replayed payment: the concert it paid for and the user's other live holds there, if it is PAID. */
+export async function paidSession(db: Db, userId: string, reservationId: string) {
+  const [row] = await q.paid_session<{ concert_id: string; other_live_holds: number }>(db, [reservationId, userId])
+  return row ? { concertId: row.concert_id, otherLiveHolds: row.other_live_holds } : null
 }

@@ -7,7 +7,7 @@ import { checkKey, fingerprint, idempotently, respond } from '../idempotency/ide
 import type { Ticket } from '../waiting-room/store'
 import type { WaitingRoom } from '../waiting-room/waiting-room'
 import type { Metrics } from '../metrics/metrics'
-import { pay, type Payment as PaymentBody } from './payments'
+import { paidSession, pay, type Payment as PaymentBody } from './payments'
 
 const Payment = Type.Object(
   {
@@ -19,6 +19,14 @@ const Payment = Type.Object(
   },
   { title: 'Payment' },
 )
+
+const validTicket = (verify: () => Ticket) => {
+  try {
+    return verify()
+  } catch {
+    return null // a replay answers whatever token came with it
+  }
+}
 
 export function paymentRoutes(sql: Sql, room: WaitingRoom, users: Users, metrics: Metrics) {
   return new Elysia({ prefix: '/v1' }).use(identity(users)).post(
@@ -43,6 +51,11 @@ export function paymentRoutes(sql: Sql, room: WaitingRoom, users: Users, metrics
         metrics.payments.inc()
         metrics.paymentsWon.inc((outcome.body as PaymentBody).amount)
         await room.paid(ticket!, otherLiveHolds)
+      } else if (outcome.status === 201) {
+        // A retry after a crash between the commit and the end of the session: end it now.
+        const replayedFor = validTicket(() => room.ticket(userId, token))
+        const session = replayedFor && (await paidSession(sql, userId, body.reservationId))
+        if (replayedFor && session?.concertId === replayedFor.concertId) await room.paid(replayedFor, session.otherLiveHolds)
       }
       return respond(outcome, set)
     },

@@ -132,7 +132,11 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
     async paid(ticket: Ticket, otherLiveHolds: number) {
       if (otherLiveHolds === 0) {
         trustedUntil.delete(cacheKey(ticket))
-        await store.finish(ticket)
+        // The payment has committed: its answer is 201 whatever happens here. If the store cannot be
+        // told now, the session ends at its TTL, or when the client retries with its Idempotency-Key.
+        await store.finish(ticket).catch((error) =>
+          log({ level: 'warn', msg: 'could not end the queue session after a payment', concertId: ticket.concertId, error: String(error) }),
+        )
       }
       // The sale may have been the last seat: tell the line now rather than at the next tick.
       this.markSoldOut([ticket.concertId]).catch((error) =>

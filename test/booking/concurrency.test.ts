@@ -30,7 +30,7 @@ describeWith(['DATABASE_URL'], 'concurrency on one Postgres, three instances', (
     expect(replies.filter((r) => r.body.code === 'SEAT_UNAVAILABLE')).toHaveLength(199)
     const [row] = await db.sql`select count(*)::int as n from reservations where schedule_id = ${scheduleIds[0]!}`
     expect(row!.n).toBe(1)
-  })
+  }, 60_000)
 
   test('100 simultaneous payments on one balance never drive it below zero', async () => {
     const price = 1000
@@ -53,7 +53,7 @@ describeWith(['DATABASE_URL'], 'concurrency on one Postgres, three instances', (
         (select count(*)::int from seats where schedule_id = ${scheduleIds[0]!} and status = 'SOLD') as sold
       from balances b where user_id = 'spender'`
     expect(row).toEqual({ balance: 0, ledger: 0, sold: 10 })
-  })
+  }, 60_000)
 
   test('one user racing 50 holds gets exactly MAX_HOLDS_PER_USER of them', async () => {
     const limited = await testServer({ DATABASE_URL: db.url, ...env, MAX_HOLDS_PER_USER: '4', DATABASE_POOL_SIZE: '5' })

@@ -140,6 +140,19 @@ onEachDatabase('idempotent payments and charges', {}, (ctx, kind) => {
     expect(row!.n).toBe(1)
   })
 
+  test('a replay after a crash between the commit and the end of the session ends the session', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2, price: 300 })
+    const alice = await shopper(ctx.server, 'i-crash', concertId, 1000)
+    const held = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    expect((await pay(ctx.server, alice, held.body.reservationId, 'pay-crash')).status).toBe(201)
+    // As if the instance died right after the commit: the session never heard of the payment.
+    await ctx.db.sql`update queue_sessions set status = 'ACTIVE', ended_at = null where user_id = 'i-crash'`
+    expect((await call(ctx.server, '/v1/queue/status', alice)).body.status).toBe('ACTIVE')
+    const replay = await pay(ctx.server, alice, held.body.reservationId, 'pay-crash')
+    expect(replay.status).toBe(201)
+    expect((await call(ctx.server, '/v1/queue/status', alice)).body.status).toBe('DONE')
+  })
+
   test('a declined payment is remembered too: the replay is the same 402', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1, price: 3000 })
     const alice = await shopper(ctx.server, 'i-poor', concertId, 1000)
