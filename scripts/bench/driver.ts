@@ -32,6 +32,13 @@ export interface LoadResult {
   latencies: Float64Array
 }
 
+/** An error's message with its first cause (the store's 503 Problem wraps what Redis or fetch said). */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  const cause = error.cause instanceof Error ? error.cause.message : error.cause === undefined ? '' : String(error.cause)
+  return cause ? `${error.message} (${cause.slice(0, 160)})` : error.message
+}
+
 export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
@@ -61,7 +68,7 @@ export async function runLoad(options: LoadOptions, operations: Operation[]): Pr
       try {
         outcome = await operation()
       } catch (error) {
-        failure = error instanceof Error ? error.message : String(error)
+        failure = describeError(error)
       }
       const t1 = performance.now()
       if (outcome === EXHAUSTED) {

@@ -73,7 +73,9 @@ export async function sellout(ctx: Context, api: Api, o: { seats: number; users:
           continue look // the seat map has changed in the meantime
         }
         const { reservationId } = json<{ reservationId: string }>(held)
-        await expect({ method: 'POST', path: '/v1/payments', headers: auth(user), body: { reservationId } }, [201])
+        // The same Idempotency-Key on every attempt: a retry after 429 can never pay twice.
+        const payment = { method: 'POST' as const, path: '/v1/payments', headers: { ...auth(user), 'idempotency-key': `pay-${reservationId}` }, body: { reservationId } }
+        while ((await expect(payment, [201, 429])).status === 429) await sleep(1000).then(() => rateLimited++)
         sold++
         lastSaleAt = performance.now()
         if (sold === o.seats) signalSoldOut()
