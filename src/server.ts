@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Config } from './config'
 import { connect, type Sql } from './db/client'
-import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded'
+import type { EmbeddedDatabase } from './db/embedded'
 import { migrate } from './db/migrate'
 import { buildApp } from './app'
 import { balance } from './balance/balance'
@@ -47,6 +47,8 @@ export async function startServer(config: Config, options: StartOptions = {}) {
   let embedded: EmbeddedDatabase | null = null
   let databaseUrl = config.databaseUrl
   if (databaseUrl === null) {
+    // Loaded only in embedded mode: PGlite is a large WebAssembly module a server deployment never needs.
+    const { startEmbeddedDatabase } = await import('./db/embedded')
     embedded = await startEmbeddedDatabase(config.dataDir)
     databaseUrl = embedded.url
   }

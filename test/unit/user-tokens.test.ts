@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { createHmac } from 'node:crypto'
 import { SignJWT } from 'jose'
 import { Problem } from '../../src/http/problems'
 import { userTokens } from '../../src/identity/user-tokens'
@@ -30,6 +31,19 @@ describe('user tokens', () => {
     for (const bad of [null, '', 'Basic abc', 'Bearer', `Bearer ${expired}`, `Bearer ${foreign}`, `Bearer ${header}.${body}.`]) {
       expect(await rejection(bad)).toBe('UNAUTHENTICATED')
     }
+  })
+
+  test('only HS256 with nothing critical, and not before nbf', async () => {
+    const hs512 = await new SignJWT({}).setProtectedHeader({ alg: 'HS512' }).setSubject('alice').sign(key)
+    const encode = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url')
+    const unsigned = `${encode({ alg: 'HS256', crit: ['x'], x: 1 })}.${encode({ sub: 'alice' })}`
+    const critical = `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`
+    const early = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setNotBefore(Math.floor(Date.now() / 1000) + 60).sign(key)
+    const noExp = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').sign(key)
+    expect(await rejection(`Bearer ${hs512}`)).toBe('UNAUTHENTICATED')
+    expect(await rejection(`Bearer ${critical}`)).toBe('UNAUTHENTICATED')
+    expect(await rejection(`Bearer ${early}`)).toBe('UNAUTHENTICATED')
+    expect(await tokens.verify(`Bearer ${noExp}`)).toBe('alice')
   })
 
   test('a subject outside 1..128 characters is refused', async () => {
