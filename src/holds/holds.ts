@@ -2,7 +2,7 @@ import type { Sql } from '../db/client'
 import { statements } from '../db/statements'
 import { Problem } from '../http/problems'
 
-const q = statements('holds', ['lock_user', 'hold_seat', 'get_reservation', 'list_reservations', 'cancel_hold', 'lapse_holds'])
+const q = statements('holds', ['hold_seat', 'get_reservation', 'list_reservations', 'cancel_hold', 'lapse_holds'])
 
 export type ReservationStatus = 'HELD' | 'PAID' | 'EXPIRED' | 'CANCELLED'
 
@@ -46,22 +46,14 @@ export interface HoldRules {
 export function holds(sql: Sql, rules: HoldRules) {
   return {
     async hold(userId: string, scheduleId: string, seatNumber: number): Promise<Reservation> {
-      const [row] = await sql.begin(async (tx) => {
-        // Sent together (one round trip), run in order: the hold statement starts once the lock is held,
-        // so its count of live holds sees every hold this user committed before.
-        const [, held] = await Promise.all([
-          q.lock_user(tx, [userId]),
-          q.hold_seat<Partial<ReservationRow> & { live_holds: number; seat_exists: boolean }>(tx, [
-            crypto.randomUUID(),
-            userId,
-            scheduleId,
-            seatNumber,
-            rules.holdTtlSeconds,
-            rules.maxHoldsPerUser,
-          ]),
-        ])
-        return held
-      })
+      const [row] = await q.hold_seat<Partial<ReservationRow> & { live_holds: number; seat_exists: boolean }>(sql, [
+        crypto.randomUUID(),
+        userId,
+        scheduleId,
+        seatNumber,
+        rules.holdTtlSeconds,
+        rules.maxHoldsPerUser,
+      ])
       if (row!.reservation_id) return toReservation(row as ReservationRow)
       if (!row!.seat_exists) throw new Problem('NOT_FOUND', `Schedule ${scheduleId} has no seat ${seatNumber}`)
       if (row!.live_holds >= rules.maxHoldsPerUser) {

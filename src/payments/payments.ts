@@ -1,4 +1,4 @@
-import type { Db, Tx } from '../db/client'
+import type { Db } from '../db/client'
 import { statements } from '../db/statements'
 import { Problem } from '../http/problems'
 
@@ -14,14 +14,13 @@ export interface Payment {
 
 interface PayRow {
   paid: boolean
-  seat_sold: boolean
   price: number | null
   balance: number | null
   payment_id: string | null
   other_live_holds: number
 }
 
-// Thrown inside the payment's transaction to roll it back; carries the answer out.
+// Thrown inside a savepoint to roll it back; carries the answer out.
 class Declined extends Error {
   constructor(readonly problem: Problem) {
     super(problem.message)
@@ -36,21 +35,35 @@ async function explain(db: Db, reservationId: string, userId: string, concertId:
   return new Problem('HOLD_EXPIRED', `The hold is ${state.status}; hold the seat again`)
 }
 
+// pay_reservation raises P0001 with one of these as its message when it undid a payment.
+function declinedBy(error: unknown): Problem | null {
+  const { code, message, detail } = error as { code?: string; message?: string; detail?: string }
+  if (code !== 'P0001') return null
+  if (message === 'HOLD_EXPIRED') return new Problem('HOLD_EXPIRED', 'The hold has lapsed')
+  if (message === 'INSUFFICIENT_BALANCE') return new Problem('INSUFFICIENT_BALANCE', `The balance is lower than the price ${detail}`)
+  return null
+}
+
 /**
  * Pays a live hold from the user's balance: reservation HELD->PAID, seat HELD->SOLD, the debit, its ledger
- * entry and the payment row commit together or not at all. Runs in its own transaction, or in a savepoint
- * when `db` already is one (the idempotency wrapper's).
+ * entry and the payment row commit together or not at all (one call of pay_reservation). Inside the
+ * idempotency wrapper's transaction it runs in a savepoint, so a declined payment leaves that
+ * transaction usable for storing the answer.
  */
 export async function pay(db: Db, userId: string, reservationId: string, concertId: string) {
-  const attempt = async (tx: Tx) => {
-    const [row] = await q.pay<PayRow>(tx, [crypto.randomUUID(), crypto.randomUUID(), reservationId, userId, concertId])
-    if (row!.payment_id) return row!
-    if (!row!.paid) throw new Declined(await explain(tx, reservationId, userId, concertId))
-    if (!row!.seat_sold) throw new Declined(new Problem('HOLD_EXPIRED', 'The hold has lapsed'))
-    throw new Declined(new Problem('INSUFFICIENT_BALANCE', `The balance is lower than the price ${row!.price}`))
+  const attempt = async (tx: Db) => {
+    const rows = await q
+      .pay<PayRow>(tx, [crypto.randomUUID(), crypto.randomUUID(), reservationId, userId, concertId])
+      .catch((error: unknown) => {
+        const problem = declinedBy(error)
+        throw problem ? new Declined(problem) : error
+      })
+    const row = rows[0]!
+    if (!row.paid) throw new Declined(await explain(tx, reservationId, userId, concertId))
+    return row
   }
   try {
-    const row = ('savepoint' in db ? await db.savepoint(attempt) : await db.begin(attempt)) as PayRow
+    const row = ('savepoint' in db ? await db.savepoint(attempt) : await attempt(db)) as PayRow
     const payment: Payment = {
       paymentId: row.payment_id!,
       reservationId,
