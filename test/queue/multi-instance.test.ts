@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startRedisRest } from '../../scripts/redis-rest'
+import { startRedisRest } from '../support/redis-rest'
 import { userTokens } from '../../src/identity/user-tokens'
 import { ADMIN_KEY, TEST_SECRET } from '../support/app'
 import { createTestDatabase, type TestDatabase } from '../support/database'

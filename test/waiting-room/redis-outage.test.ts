@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { RedisClient } from 'bun'
-import { startRedisRest, type RedisRest } from '../../scripts/redis-rest'
+import { startRedisRest, type RedisRest } from '../support/redis-rest'
 import { Problem } from '../../src/http/problems'
 import { redisStore } from '../../src/waiting-room/redis-store'
 import { restTransport } from '../../src/waiting-room/redis/rest'

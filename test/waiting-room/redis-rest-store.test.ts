@@ -1,4 +1,4 @@
-import { startRedisRest } from '../../scripts/redis-rest'
+import { startRedisRest } from '../support/redis-rest'
 import { redisStore } from '../../src/waiting-room/redis-store'
 import { restTransport } from '../../src/waiting-room/redis/rest'
 import { describeWith, serviceUrl } from '../support/services'

@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import { measureWaitingUserMemory } from '../../scripts/redis-memory'
+import { measureWaitingUserMemory } from '../bench/redis-memory'
 import { redisStore } from '../../src/waiting-room/redis-store'
 import { tcpTransport } from '../../src/waiting-room/redis/tcp'
 import type { LineLimits } from '../../src/waiting-room/store'
@@ -7,7 +7,7 @@ import { describeWith, serviceUrl } from '../support/services'
 import { deleteKeys, testPrefix } from './redis-support'
 
 // A line of a million waiting users must fit in Redis and stay cheap to poll and to admit from.
-// `bun run scripts/redis-memory.ts` measures 100,000 users; this test a smaller line.
+// `bun test/bench/redis-memory.ts` measures 100,000 users; this test a smaller line.
 
 describeWith(['REDIS_URL'], 'Redis store at scale', () => {
   const redisUrl = serviceUrl('REDIS_URL')!

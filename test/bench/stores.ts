@@ -6,13 +6,13 @@ import { freePort, repoRoot, spawnChild, type Child } from './processes'
 
 // The waiting-room store under test, selected by environment exactly as the service selects it:
 // postgres = neither Redis variable; redis-tcp = REDIS_URL; redis-rest = UPSTASH_REDIS_REST_URL/_TOKEN,
-// pointing at a local Upstash-compatible REST front (scripts/redis-rest.ts) that the bench starts over
+// pointing at a local Upstash-compatible REST front (test/support/redis-rest.ts) that the bench starts over
 // the same Redis. The bench keeps its keys in a logical database of its own (--redis-db), so that the
 // admission job of its instances never sees the lines of anyone else using that Redis.
 
 export const ALL_STORES: StoreKind[] = ['postgres', 'redis-tcp', 'redis-rest']
 
-const REST_FRONT = join(repoRoot, 'scripts', 'redis-rest.ts')
+const REST_FRONT = join(repoRoot, 'test', 'support', 'redis-rest.ts')
 
 export interface StoreRuntime {
   kind: StoreKind
@@ -49,7 +49,7 @@ export async function availableStores(requested: StoreKind[], redisUrl: string |
   for (const kind of requested) {
     if (kind === 'postgres') run.push(kind)
     else if (redisUp) skipped.push({ kind, reason: redisUp })
-    else if (kind === 'redis-rest' && !existsSync(REST_FRONT)) skipped.push({ kind, reason: 'scripts/redis-rest.ts is missing' })
+    else if (kind === 'redis-rest' && !existsSync(REST_FRONT)) skipped.push({ kind, reason: 'test/support/redis-rest.ts is missing' })
     else run.push(kind)
   }
   return { run, skipped }

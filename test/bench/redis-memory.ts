@@ -1,15 +1,15 @@
 // How much Redis memory one waiting user costs, and what a poll costs at the back of a long line.
 //
-//   bun run scripts/redis-memory.ts      REDIS_URL [redis://127.0.0.1:6379], USERS [100000]
+//   bun test/bench/redis-memory.ts      REDIS_URL [redis://127.0.0.1:6379], USERS [100000]
 //
 // Joins USERS users into a fresh line twice (short user ids, then UUIDs), measures the line's keys
 // with MEMORY USAGE (exact: SAMPLES 0) and INFO memory, times polls at the back of the line, and
 // deletes everything it made.
 import { RedisClient } from 'bun'
-import { redisStore } from '../src/waiting-room/redis-store'
-import { lineKeys } from '../src/waiting-room/redis/scripts'
-import { tcpTransport } from '../src/waiting-room/redis/tcp'
-import type { LineLimits } from '../src/waiting-room/store'
+import { redisStore } from '../../src/waiting-room/redis-store'
+import { lineKeys } from '../../src/waiting-room/redis/scripts'
+import { tcpTransport } from '../../src/waiting-room/redis/tcp'
+import type { LineLimits } from '../../src/waiting-room/store'
 
 export interface MemoryReport {
   users: number
