@@ -1,19 +1,14 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { Problem } from '../http/problems'
+import type { Ticket } from './store'
 
 // The queue token names one place in one line: which concert, which user, which join (seq).
 // It carries no status: whether the place is WAITING or ACTIVE is read from the store, so a user who
 // has paid or lapsed cannot keep booking on an old token. It is an HMAC-SHA256 over its payload.
-export interface QueueTicket {
-  concertId: string
-  userId: string
-  seq: number
-}
-
 export interface QueueTokens {
-  sign(ticket: QueueTicket): string
+  sign(ticket: Ticket): string
   /** Verifies the signature and that the token belongs to userId. */
-  verify(token: string | null | undefined, userId: string): QueueTicket
+  verify(token: string | null | undefined, userId: string): Ticket
 }
 
 export function deriveQueueTokenSecret(authJwtSecret: string): string {
