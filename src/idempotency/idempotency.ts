@@ -71,7 +71,16 @@ export async function idempotently(
   const [earlier] = await q.find_key<StoredKey>(sql, [userId, key])
   const replayed = replay(earlier)
   if (replayed) return replayed
-  await precondition()
+  try {
+    await precondition()
+  } catch (error) {
+    // A request with this key may have finished meanwhile and changed what the precondition sees (a
+    // payment ends the queue session): its answer is the answer.
+    const [meanwhile] = await q.find_key<StoredKey>(sql, [userId, key])
+    const answered = replay(meanwhile)
+    if (answered) return answered
+    throw error
+  }
   const outcome = await sql.begin(async (tx) => {
     const [lock] = await q.try_lock_key<{ locked: boolean }>(tx, [userId, key])
     if (!lock!.locked) {

@@ -138,6 +138,7 @@ async function runStore(
         const setup = await booking.prepareBooking(ctx, api)
         if (wanted('seats-50')) rows.push(await booking.seats(ctx, setup, 'seats-50'))
         if (wanted('seats-10000')) rows.push(await booking.seats(ctx, setup, 'seats-10000'))
+        if (wanted('seats-50000')) rows.push(await booking.seats(ctx, setup, 'seats-50000'))
         if (wanted('charge')) rows.push(await booking.charge(ctx, setup))
         if (wanted('hold-hot')) rows.push(await booking.holdHot(ctx, setup))
         if (wanted('hold') || wanted('pay')) {

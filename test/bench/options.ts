@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import type { StoreKind } from './scenarios/common'
 import { ALL_STORES } from './stores'
 
-export const SCENARIOS = ['seats-50', 'seats-10000', 'charge', 'hold-hot', 'hold', 'pay', 'join', 'poll', 'sellout'] as const
+export const SCENARIOS = ['seats-50', 'seats-10000', 'seats-50000', 'charge', 'hold-hot', 'hold', 'pay', 'join', 'poll', 'sellout'] as const
 export type ScenarioName = (typeof SCENARIOS)[number]
 /** Scenarios whose every request goes to the queue store: run on every store, the store comparison. */
 export const QUEUE_SCENARIOS: ScenarioName[] = ['join', 'poll', 'sellout']

@@ -41,6 +41,7 @@ export interface BookingSetup {
   concertId: string
   seats50: string
   seats10000: string
+  seats50000: string
   /** ACTIVE users for reads, charges and the hot seat. */
   readers: User[]
   /** ACTIVE users for random holds, MAX_HOLDS_PER_USER holds each. */
@@ -58,20 +59,22 @@ export async function prepareBooking(ctx: Context, api: Api): Promise<BookingSet
   const { concertId, scheduleIds } = await api.createConcert('bench booking', [
     { seatCount: 50, price: PRICE },
     { seatCount: 10_000, price: PRICE },
+    { seatCount: 50_000, price: PRICE },
     ...Array.from({ length: holdSchedules }, () => ({ seatCount: SEATS_PER_HOLD_SCHEDULE, price: PRICE })),
   ])
   // Enough readers that none passes the per-user rate limit (RATE_LIMIT_PER_SECOND, 20 by default) at
   // 20,000 (quick) or 40,000 requests per second: the bench measures the endpoints, not the limiter.
   const readers = await api.users('reader', ctx.settings.quick ? 1024 : 2048, { join: concertId, admit: true })
   const holders = await api.users('holder', ctx.settings.quick ? 1500 : 8000, { join: concertId, admit: true })
-  ctx.log(`  seeded: a concert with ${2 + holdSchedules} schedules, ${readers.length + holders.length} ACTIVE users`)
+  ctx.log(`  seeded: a concert with ${3 + holdSchedules} schedules, ${readers.length + holders.length} ACTIVE users`)
   return {
     concertId,
     seats50: scheduleIds[0]!,
     seats10000: scheduleIds[1]!,
+    seats50000: scheduleIds[2]!,
     readers,
     holders,
-    seats: seatDealer(scheduleIds.slice(2), SEATS_PER_HOLD_SCHEDULE),
+    seats: seatDealer(scheduleIds.slice(3), SEATS_PER_HOLD_SCHEDULE),
   }
 }
 
@@ -91,9 +94,9 @@ async function extendDirect(ctx: Context, ticket: Ticket) {
   if (view.status !== 'ACTIVE') throw new Error(`store: session is ${view.status}`)
 }
 
-export async function seats(ctx: Context, setup: BookingSetup, name: 'seats-50' | 'seats-10000'): Promise<Row> {
-  const scheduleId = name === 'seats-50' ? setup.seats50 : setup.seats10000
-  const expected = name === 'seats-50' ? 50 : 10_000
+export async function seats(ctx: Context, setup: BookingSetup, name: 'seats-50' | 'seats-10000' | 'seats-50000'): Promise<Row> {
+  const scheduleId = { 'seats-50': setup.seats50, 'seats-10000': setup.seats10000, 'seats-50000': setup.seats50000 }[name]
+  const expected = { 'seats-50': 50, 'seats-10000': 10_000, 'seats-50000': 50_000 }[name]
   const first = await connection(ctx).call({ method: 'GET', path: `/v1/schedules/${scheduleId}/seats`, headers: auth(setup.readers[0]!) }, [200])
   const listed = json<unknown[]>(first).length
   if (listed !== expected) throw new Error(`${name}: the listing has ${listed} seats, expected ${expected}`)
