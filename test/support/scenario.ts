@@ -4,21 +4,27 @@ import { ADMIN_KEY, call } from './app'
 
 // The steps every booking test needs, each one the way a client would do it.
 
-export async function createConcert(
-  server: Server,
-  { seats = 10, price = 1000, schedules = 1, title = 'Test concert' } = {},
-): Promise<{ concertId: string; scheduleIds: string[] }> {
-  const reply = await call(server, '/v1/admin/concerts', {
-    headers: { 'x-admin-key': ADMIN_KEY },
-    body: {
-      title,
-      schedules: Array.from({ length: schedules }, (_, i) => ({
-        startsAt: new Date(Date.UTC(2027, 0, 1 + i, 19)).toISOString(),
-        seatCount: seats,
-        price,
-      })),
-    },
-  })
+export interface ConcertShape {
+  seats?: number
+  price?: number
+  schedules?: number
+  title?: string
+}
+
+/** The body of POST /v1/admin/concerts: `schedules` dates on consecutive days, each of `seats` seats. */
+export function newConcert({ seats = 10, price = 1000, schedules = 1, title = 'Test concert' }: ConcertShape = {}) {
+  return {
+    title,
+    schedules: Array.from({ length: schedules }, (_, i) => ({
+      startsAt: new Date(Date.UTC(2027, 0, 1 + i, 19)).toISOString(),
+      seatCount: seats,
+      price,
+    })),
+  }
+}
+
+export async function createConcert(server: Server, shape: ConcertShape = {}): Promise<{ concertId: string; scheduleIds: string[] }> {
+  const reply = await call(server, '/v1/admin/concerts', { headers: { 'x-admin-key': ADMIN_KEY }, body: newConcert(shape) })
   expect(reply.status).toBe(201)
   return { concertId: reply.body.concertId, scheduleIds: reply.body.schedules.map((s: { scheduleId: string }) => s.scheduleId) }
 }

@@ -3,6 +3,7 @@ import { userTokens } from '../../../src/identity/user-tokens'
 import { ADMIN_KEY, TEST_SECRET } from '../../support/app'
 import { createTestDatabase, type TestDatabase } from '../../support/database'
 import { startInstance, stopInstances, type Instance } from '../../support/instances'
+import { newConcert, type ConcertShape } from '../../support/scenario'
 import { serviceUrl } from '../../support/services'
 
 // Real app processes for the reliability checks: N instances on their own ports, one fresh Postgres
@@ -128,17 +129,10 @@ export async function startCluster(options: ClusterOptions = {}) {
       return instance
     },
 
-    async createConcert({ seats = 10, price = 1000, schedules = 1, title = 'Reliability concert' } = {}) {
+    async createConcert(shape: ConcertShape = {}) {
       const reply = await send(instances[0]!.url, '/v1/admin/concerts', {
         headers: { 'x-admin-key': ADMIN_KEY },
-        body: {
-          title,
-          schedules: Array.from({ length: schedules }, (_, i) => ({
-            startsAt: new Date(Date.UTC(2027, 0, 1 + i, 19)).toISOString(),
-            seatCount: seats,
-            price,
-          })),
-        },
+        body: newConcert({ title: 'Reliability concert', ...shape }),
       })
       if (reply.status !== 201) throw new Error(`createConcert: ${reply.status} ${reply.text}`)
       concerts.push(reply.body.concertId)
