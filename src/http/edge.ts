@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import type { Log } from '../log'
 import type { Metrics } from '../metrics/metrics'
-import { Problem, problemBody, problemResponse, type ProblemCode } from './problems'
+import { Problem, problemResponse, type ProblemCode } from './problems'
 
 export const MAX_BODY_BYTES = 16 * 1024
 
@@ -101,15 +101,8 @@ export function httpEdge({ production, log, metrics, logRequests }: EdgeOptions)
         return answer(request, new Problem('SERVICE_UNAVAILABLE', 'A backing service is unavailable; retry shortly', { retryAfterSeconds: 2 }))
       }
       log({ level: 'error', msg: 'unhandled error', requestId: state?.id, error: String(error), stack: (error as Error)?.stack })
-      if (state) {
-        state.status = 500
-        state.code = 'INTERNAL_ERROR'
-      }
       const detail = production ? 'An internal error occurred' : `An internal error occurred: ${String(error)}`
-      return new Response(JSON.stringify(problemBody('INTERNAL_ERROR', detail, state && `urn:request:${state.id}`)), {
-        status: 500,
-        headers: { 'content-type': 'application/problem+json' },
-      })
+      return answer(request, new Problem('INTERNAL_ERROR', detail))
     })
     .onAfterResponse({ as: 'global' }, ({ request, route, set }) => {
       const state = requests.get(request)
