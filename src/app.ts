@@ -14,11 +14,12 @@ import { catalogueRoutes } from './catalogue/routes'
 import type { Catalogue } from './catalogue/catalogue'
 import { healthRoutes } from './health/routes'
 import { holdRoutes } from './holds/routes'
-import type { Holds } from './holds/holds'
+import type { SeatHolds } from './holds/seat-holds'
 import { devTokenRoutes } from './identity/routes'
 import type { UserTokens } from './identity/user-tokens'
 import type { Users } from './identity/plugin'
 import { paymentRoutes } from './payments/routes'
+import type { Payments } from './payments/payments'
 import { waitingRoomRoutes } from './waiting-room/routes'
 import type { WaitingRoom } from './waiting-room/waiting-room'
 
@@ -26,7 +27,8 @@ export interface Services {
   config: Config
   sql: Sql
   catalogue: Catalogue
-  holds: Holds
+  seatHolds: SeatHolds
+  payments: Payments
   balance: Balance
   room: WaitingRoom
   userTokens: UserTokens
@@ -87,9 +89,9 @@ export function buildApp(s: Services) {
     .use(config.authDevTokens ? devTokenRoutes(s.userTokens) : new Elysia())
     .use(waitingRoomRoutes(s.room, s.users))
     .use(catalogueRoutes(s.catalogue, s.room, s.users))
-    .use(holdRoutes(s.holds, s.catalogue, s.room, s.users, s.metrics, config.holdTtlSeconds))
+    .use(holdRoutes(s.seatHolds, s.users, config.holdTtlSeconds))
     .use(balanceRoutes(s.sql, s.balance, s.users, config.maxCharge))
-    .use(paymentRoutes(s.sql, s.room, s.users, s.metrics))
+    .use(paymentRoutes(s.payments, s.users))
     .use(adminRoutes(s.catalogue, s.room, config.adminApiKey, config.maxBalance))
 }
 

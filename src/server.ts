@@ -10,6 +10,8 @@ import { balance } from './balance/balance'
 import { catalogue } from './catalogue/catalogue'
 import { seedDemo } from './catalogue/demo'
 import { holds } from './holds/holds'
+import { seatHolds as seatHoldService } from './holds/seat-holds'
+import { payments } from './payments/payments'
 import { userTokens } from './identity/user-tokens'
 import { jobs } from './jobs/jobs'
 import { createMetrics } from './metrics/metrics'
@@ -84,7 +86,8 @@ export async function startServer(config: Config, options: StartOptions = {}) {
     config,
     sql,
     catalogue: shop,
-    holds: seatHolds,
+    seatHolds: seatHoldService({ holds: seatHolds, catalogue: shop, room, metrics, log }),
+    payments: payments(sql, room, metrics),
     balance: balance(sql, { maxBalance: config.maxBalance }),
     room,
     userTokens: tokens,

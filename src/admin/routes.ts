@@ -4,6 +4,7 @@ import { timingSafeEqual } from 'node:crypto'
 import { errors, Uuid } from '../http/schemas'
 import { Problem } from '../http/problems'
 import type { Catalogue } from '../catalogue/catalogue'
+import { isUserId } from '../identity/user-tokens'
 import type { WaitingRoom } from '../waiting-room/waiting-room'
 
 export const NewConcert = (maxPrice: number) =>
@@ -51,6 +52,33 @@ const LinePatch = Type.Object(
   { additionalProperties: false, minProperties: 1, title: 'LinePatch' },
 )
 
+const CALENDAR_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(?:Z|[+-](\d{2}):(\d{2}))$/i
+
+/**
+ * An ISO 8601 date-time that names a real moment: a day that exists in its month (no February 30th, which
+ * Date and Postgres would roll over into March), hours 0-23, a year from 1970 to 9999 and an explicit
+ * offset. The schema's `date-time` format checks the shape only.
+ */
+export function isCalendarTime(text: string): boolean {
+  const m = CALENDAR_TIME.exec(text)
+  if (!m) return false
+  const [year, month, day, hour, minute, second = 0, offsetHours = 0, offsetMinutes = 0] = m.slice(1).map((v) => (v === undefined ? undefined : Number(v)))
+  if (year! < 1970 || month! < 1 || month! > 12 || day! < 1) return false
+  if (day! > new Date(Date.UTC(year!, month!, 0)).getUTCDate()) return false
+  return hour! <= 23 && minute! <= 59 && second! <= 59 && offsetHours! <= 23 && offsetMinutes! <= 59
+}
+
+function checkNewConcert(body: { title: string; schedules: { startsAt: string }[] }) {
+  if (/\p{Cc}/u.test(body.title) || !body.title.isWellFormed() || body.title.trim() === '') {
+    throw new Problem('VALIDATION_FAILED', 'body.title: visible text with no control characters')
+  }
+  body.schedules.forEach((s, i) => {
+    if (!isCalendarTime(s.startsAt)) {
+      throw new Problem('VALIDATION_FAILED', `body.schedules.${i}.startsAt: not a real calendar time (YYYY-MM-DDThh:mm[:ss]Z or an offset, year 1970-9999)`)
+    }
+  })
+}
+
 function sameKey(given: string | null, expected: string): boolean {
   if (given === null) return false
   const a = Buffer.from(given)
@@ -73,6 +101,7 @@ export function adminRoutes(catalogue: Catalogue, room: WaitingRoom, adminApiKey
     .post(
       '/concerts',
       async ({ body, set }) => {
+        checkNewConcert(body)
         set.status = 201
         return catalogue.createConcert(body)
       },
@@ -116,6 +145,7 @@ export function adminRoutes(catalogue: Catalogue, room: WaitingRoom, adminApiKey
     .delete(
       '/concerts/:concertId/queue/sessions/:userId',
       async ({ params }) => {
+        if (!isUserId(params.userId)) throw new Problem('VALIDATION_FAILED', 'params.userId: not a user id (1-128 characters, no control characters)')
         await room.endSession(params.concertId, params.userId)
         return { ended: true as const }
       },

@@ -25,3 +25,7 @@ export function statements<const Names extends readonly string[]>(
 export function migrationsDir(): string {
   return join(sqlRoot, 'migrations')
 }
+
+export function functionsDir(): string {
+  return join(sqlRoot, 'functions')
+}

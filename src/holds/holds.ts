@@ -1,6 +1,7 @@
 import type { Sql } from '../db/client'
 import { statements } from '../db/statements'
 import { Problem } from '../http/problems'
+import type { Ticket } from '../waiting-room/store'
 
 const q = statements('holds', ['hold_seat', 'get_reservation', 'list_reservations', 'cancel_hold', 'lapse_holds'])
 
@@ -26,6 +27,19 @@ interface ReservationRow {
   created_at: Date
 }
 
+interface CancelRow extends ReservationRow {
+  concert_id: string
+  queue_seq: number | null
+  live_holds: number
+  session_paid: boolean
+}
+
+export interface Released {
+  reservation: Reservation
+  /** The queue session this cancel leaves with nothing to pay, after a payment in it; else null. */
+  endsSession: Ticket | null
+}
+
 export function toReservation(r: ReservationRow): Reservation {
   return {
     reservationId: r.reservation_id,
@@ -45,7 +59,8 @@ export interface HoldRules {
 
 export function holds(sql: Sql, rules: HoldRules) {
   return {
-    async hold(userId: string, scheduleId: string, seatNumber: number): Promise<Reservation> {
+    /** The hold itself: one call of hold_seat. */
+    async hold(userId: string, scheduleId: string, seatNumber: number, queueSeq: number): Promise<Reservation> {
       const [row] = await q.hold_seat<Partial<ReservationRow> & { live_holds: number; seat_exists: boolean }>(sql, [
         crypto.randomUUID(),
         userId,
@@ -53,6 +68,7 @@ export function holds(sql: Sql, rules: HoldRules) {
         seatNumber,
         rules.holdTtlSeconds,
         rules.maxHoldsPerUser,
+        queueSeq,
       ])
       if (row!.reservation_id) return toReservation(row as ReservationRow)
       if (!row!.seat_exists) throw new Problem('NOT_FOUND', `Schedule ${scheduleId} has no seat ${seatNumber}`)
@@ -60,6 +76,17 @@ export function holds(sql: Sql, rules: HoldRules) {
         throw new Problem('HOLD_LIMIT_REACHED', `At most ${rules.maxHoldsPerUser} live holds per user`)
       }
       throw new Problem('SEAT_UNAVAILABLE', `Seat ${seatNumber} is held or sold`)
+    },
+
+    /** Releases a live hold (one call of cancel_hold); undefined when it is not a live hold of this user. */
+    async release(userId: string, reservationId: string): Promise<Released | undefined> {
+      const [row] = await q.cancel_hold<CancelRow>(sql, [reservationId, userId])
+      if (!row) return undefined
+      return {
+        reservation: toReservation(row),
+        // The last live hold of a session that already paid: nothing is left to pay in that session.
+        endsSession: row.live_holds === 0 && row.session_paid && row.queue_seq !== null ? { concertId: row.concert_id, userId, seq: row.queue_seq } : null,
+      }
     },
 
     async get(userId: string, reservationId: string): Promise<Reservation> {
@@ -70,15 +97,6 @@ export function holds(sql: Sql, rules: HoldRules) {
 
     async list(userId: string, limit: number): Promise<Reservation[]> {
       return (await q.list_reservations<ReservationRow>(sql, [userId, limit])).map(toReservation)
-    },
-
-    async cancel(userId: string, reservationId: string): Promise<Reservation> {
-      const [row] = await q.cancel_hold<ReservationRow>(sql, [reservationId, userId])
-      if (row) return toReservation(row)
-      const current = await this.get(userId, reservationId)
-      if (current.status === 'CANCELLED') return current // cancelling twice is harmless
-      if (current.status === 'PAID') throw new Problem('ALREADY_PAID', 'A paid reservation cannot be cancelled')
-      throw new Problem('HOLD_EXPIRED', 'The hold has already lapsed')
     },
 
     async lapse(batchSize = 5000): Promise<{ lapsed: number; freed: number }> {

@@ -1,12 +1,8 @@
 import { Elysia, t } from 'elysia'
 import { Type } from '@sinclair/typebox'
 import { bearer, bearerAndQueue, errors, Uuid } from '../http/schemas'
-import { Problem } from '../http/problems'
 import { identity, type Users } from '../identity/plugin'
-import type { Catalogue } from '../catalogue/catalogue'
-import type { WaitingRoom } from '../waiting-room/waiting-room'
-import type { Metrics } from '../metrics/metrics'
-import type { Holds } from './holds'
+import type { SeatHolds } from './seat-holds'
 
 export const Reservation = Type.Object(
   {
@@ -23,21 +19,13 @@ export const Reservation = Type.Object(
 
 export const MAX_PAGE = 100
 
-export function holdRoutes(holds: Holds, catalogue: Catalogue, room: WaitingRoom, users: Users, metrics: Metrics, holdTtlSeconds: number) {
+export function holdRoutes(holds: SeatHolds, users: Users, holdTtlSeconds: number) {
   return new Elysia({ prefix: '/v1/reservations' })
     .use(identity(users))
     .post(
       '',
       async ({ userId, body, request, set }) => {
-        const token = request.headers.get('x-queue-token')
-        const concertId = await catalogue.concertOfSchedule(body.scheduleId)
-        if (concertId === null) {
-          room.ticket(userId, token)
-          throw new Problem('NOT_FOUND', 'No such schedule')
-        }
-        await room.requireActiveForHold(userId, token, concertId, holdTtlSeconds)
-        const reservation = await holds.hold(userId, body.scheduleId, body.seatNumber)
-        metrics.holdsMade.inc()
+        const reservation = await holds.hold(userId, request.headers.get('x-queue-token'), body.scheduleId, body.seatNumber)
         set.status = 201
         return reservation
       },

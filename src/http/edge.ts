@@ -43,6 +43,20 @@ async function longerThanLimit(request: Request): Promise<boolean> {
   }
 }
 
+// Every body this API reads is JSON: another media type is refused before anything reads it (a
+// text/plain body must not be charged like JSON). A charset parameter may only say UTF-8 (RFC 8259).
+function isJson(contentType: string | null): boolean {
+  if (contentType === null) return false
+  const [type, ...parameters] = contentType.split(';').map((part) => part.trim().toLowerCase())
+  if (type !== 'application/json') return false
+  return parameters.every((p) => p === '' || /^charset="?utf-8"?$/.test(p))
+}
+
+function hasBody(request: Request): boolean {
+  const length = request.headers.get('content-length')
+  return length !== null ? Number(length) > 0 : request.headers.has('transfer-encoding')
+}
+
 export interface EdgeOptions {
   production: boolean
   log: Log
@@ -82,6 +96,9 @@ export function httpEdge({ production, log, metrics, logRequests }: EdgeOptions)
       // A chunked body has no length up front: count it on a copy, reading no further than the limit.
       if (length !== null ? Number(length) > MAX_BODY_BYTES : request.body !== null && (await longerThanLimit(request.clone()))) {
         return answer(request, new Problem('PAYLOAD_TOO_LARGE', `The body must be at most ${MAX_BODY_BYTES} bytes`))
+      }
+      if (hasBody(request) && !isJson(request.headers.get('content-type'))) {
+        return answer(request, new Problem('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json (charset, if any, utf-8)'))
       }
     })
     .onError({ as: 'global' }, ({ code, error, request, set }) => {

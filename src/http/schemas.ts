@@ -24,13 +24,21 @@ export const Problem = Type.Object(
   { title: 'Problem', description: 'RFC 9457 problem details' },
 )
 
-export const Uuid = (description?: string) => Type.String({ format: 'uuid', description })
+// A UUID in its canonical 8-4-4-4-12 form, any hex case; decoded to lower case before any use, so one
+// concert is one line, one set of settings and one session whatever its spelling. Other forms (a
+// `urn:uuid:` prefix, braces, no hyphens) are refused here: Postgres would accept some of them and
+// refuse others with an error.
+const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+export const Uuid = (description?: string) =>
+  Type.Transform(Type.String({ format: 'uuid', pattern: UUID_PATTERN, description }))
+    .Decode((id) => id.toLowerCase())
+    .Encode((id) => id)
 
 // Responses an operation can return besides its success. Every route lists them so that the OpenAPI
 // document is complete and generated clients know every status.
 export function errors(...codes: ProblemCode[]): Record<number, TSchema> {
   const out: Record<number, TSchema> = {}
-  for (const code of ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED', 'SERVICE_UNAVAILABLE', 'INTERNAL_ERROR', ...codes] as ProblemCode[]) {
+  for (const code of ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'RATE_LIMITED', 'SERVICE_UNAVAILABLE', 'INTERNAL_ERROR', ...codes] as ProblemCode[]) {
     out[problemCatalogue[code].status] = Problem
   }
   return out

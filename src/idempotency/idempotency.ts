@@ -27,14 +27,21 @@ function canonical(value: unknown): string {
   return JSON.stringify(value)
 }
 
+// The answers an operation decides and a retry must see again: a success, a decline for money (402), a
+// conflict with the state of things (409), a limit (422). Authentication, the queue guard, validation,
+// rate limits, "not found" and failures are about the request or the moment, not the operation.
+function decidedByTheOperation(status: number): boolean {
+  return (status >= 200 && status < 300) || status === 402 || status === 409 || status === 422
+}
+
 export function fingerprint(operation: string, body: unknown): string {
   return createHash('sha256').update(operation).update('\n').update(canonical(body)).digest('base64url')
 }
 
 export function checkKey(key: string | null): string | undefined {
   if (key === null) return undefined
-  if (key.length < 1 || key.length > 255) {
-    throw new Problem('VALIDATION_FAILED', 'Idempotency-Key must be 1 to 255 characters')
+  if (key.length < 1 || key.length > 255 || /[\x00-\x1f\x7f]/.test(key)) {
+    throw new Problem('VALIDATION_FAILED', 'Idempotency-Key must be 1 to 255 characters with no control characters')
   }
   return key
 }
@@ -43,8 +50,10 @@ export function checkKey(key: string | null): string | undefined {
  * Runs `effect` at most once per (user, key).
  * - `precondition` runs after a first replay check and outside any transaction; what it throws is not
  *   remembered (a 403 from the queue guard must not be replayed once the user is admitted).
- * - `effect` must leave nothing behind when it throws; a Problem it throws (a 4xx) is the response, is
- *   remembered and replayed like a success. Anything else (5xx) rolls everything back and is not stored.
+ * - `effect` must leave nothing behind when it throws. A Problem it throws that the operation itself
+ *   decided (402, 409, 422) is the response, remembered and replayed like a success; anything else (a
+ *   404 for a reservation that is not there, a 403 for another concert's token, a 5xx) rolls everything
+ *   back and is not stored, so the same key works for the corrected request.
  * The stored response commits in the same transaction as the effect, so a crash at any point leaves
  * either both or neither. Only `effect` runs inside that transaction: with a one-connection pool
  * (embedded mode) nothing else may wait for a connection while it is open.
@@ -94,7 +103,7 @@ export async function idempotently(
     try {
       response = await effect(tx)
     } catch (error) {
-      if (!(error instanceof Problem) || error.status >= 500) throw error
+      if (!(error instanceof Problem) || !decidedByTheOperation(error.status)) throw error
       response = { status: error.status, body: problemBody(error.code, error.message) }
     }
     await q.save_key(tx, [userId, key, request.fingerprint, response.status, response.body])

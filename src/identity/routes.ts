@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { Type } from '@sinclair/typebox'
-import type { UserTokens } from './user-tokens'
+import { isUserId, type UserTokens } from './user-tokens'
+import { Problem } from '../http/problems'
 import { errors } from '../http/schemas'
 
 // Dev tokens: only when AUTH_DEV_TOKENS=true (embedded default, never in production). Real deployments
@@ -9,6 +10,7 @@ export function devTokenRoutes(tokens: UserTokens) {
   return new Elysia({ prefix: '/v1/dev' }).post(
     '/user-tokens',
     async ({ body, set }) => {
+      if (!isUserId(body.userId)) throw new Problem('VALIDATION_FAILED', 'body.userId: 1-128 characters of well-formed Unicode, no control characters')
       set.status = 201
       return { token: await tokens.issue(body.userId) }
     },

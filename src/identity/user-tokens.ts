@@ -17,9 +17,25 @@ function canonicalCompact(token: string): boolean {
   return parts.length === 3 && parts.every((part) => /^[A-Za-z0-9_-]+$/.test(part) && Buffer.from(part, 'base64url').toString('base64url') === part)
 }
 
+// Fatal: bytes that are not UTF-8 would otherwise all decode to U+FFFD, and two different subjects to one.
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * A user id: 1-128 characters (code points) of well-formed Unicode with no control characters. A lone
+ * UTF-16 surrogate would reach Postgres as U+FFFD and share an account with the subject that has U+FFFD
+ * there; a NUL cannot be stored at all.
+ */
+export function isUserId(value: unknown): value is string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 256) return false
+  if (!value.isWellFormed() || /\p{Cc}/u.test(value)) return false
+  let codePoints = 0
+  for (const _ of value) codePoints++
+  return codePoints <= 128
+}
+
 function json(part: string): Record<string, unknown> | null {
   try {
-    const value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'))
+    const value = JSON.parse(utf8.decode(Buffer.from(part, 'base64url')))
     return value && typeof value === 'object' && !Array.isArray(value) ? value : null
   } catch {
     return null
@@ -67,7 +83,7 @@ export function userTokens(secret: string): UserTokens {
       if (!claims) throw new Problem('UNAUTHENTICATED', 'The bearer token is invalid or expired')
       const sub = claims.sub
       const exp = claims.exp as number | undefined
-      if (typeof sub !== 'string' || sub.length < 1 || sub.length > 128) {
+      if (!isUserId(sub)) {
         throw new Problem('UNAUTHENTICATED', 'The bearer token has no valid subject')
       }
       if (verified.size >= CACHE_LIMIT) verified.clear()

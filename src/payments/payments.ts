@@ -1,6 +1,11 @@
-import type { Db } from '../db/client'
+import type { Db, Sql } from '../db/client'
+import { declineOf } from '../db/declines'
 import { statements } from '../db/statements'
 import { Problem } from '../http/problems'
+import { fingerprint, idempotently, type Outcome } from '../idempotency/idempotency'
+import type { Metrics } from '../metrics/metrics'
+import type { Ticket } from '../waiting-room/store'
+import type { WaitingRoom } from '../waiting-room/waiting-room'
 
 const q = statements('payments', ['pay', 'reservation_state', 'paid_session'])
 
@@ -35,13 +40,11 @@ async function explain(db: Db, reservationId: string, userId: string, concertId:
   return new Problem('HOLD_EXPIRED', `The hold is ${state.status}; hold the seat again`)
 }
 
-// pay_reservation raises P0001 with one of these as its message when it undid a payment.
-function declinedBy(error: unknown): Problem | null {
-  const { code, message, detail } = error as { code?: string; message?: string; detail?: string }
-  if (code !== 'P0001') return null
-  if (message === 'HOLD_EXPIRED') return new Problem('HOLD_EXPIRED', 'The hold has lapsed')
-  if (message === 'INSUFFICIENT_BALANCE') return new Problem('INSUFFICIENT_BALANCE', `The balance is lower than the price ${detail}`)
-  return null
+function declined(error: unknown): Problem | null {
+  const found = declineOf(error)
+  if (!found) return null
+  if (found.decline === 'HOLD_EXPIRED') return new Problem('HOLD_EXPIRED', 'The hold has lapsed')
+  return new Problem('INSUFFICIENT_BALANCE', `The balance is lower than the price ${found.detail}`)
 }
 
 /**
@@ -55,7 +58,7 @@ export async function pay(db: Db, userId: string, reservationId: string, concert
     const rows = await q
       .pay<PayRow>(tx, [crypto.randomUUID(), crypto.randomUUID(), reservationId, userId, concertId])
       .catch((error: unknown) => {
-        const problem = declinedBy(error)
+        const problem = declined(error)
         throw problem ? new Declined(problem) : error
       })
     const row = rows[0]!
@@ -78,8 +81,70 @@ export async function pay(db: Db, userId: string, reservationId: string, concert
   }
 }
 
-/** For a replayed payment: the concert it paid for and the user's other live holds there, if it is PAID. */
-export async function paidSession(db: Db, userId: string, reservationId: string) {
-  const [row] = await q.paid_session<{ concert_id: string; other_live_holds: number }>(db, [reservationId, userId])
-  return row ? { concertId: row.concert_id, otherLiveHolds: row.other_live_holds } : null
+export interface PaymentRequest {
+  userId: string
+  queueToken: string | null
+  reservationId: string
+  idempotencyKey: string | undefined
 }
+
+export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
+  /** The queue guard of a payment: a live session of the reservation's concert (ACTIVE, or DONE). */
+  async function guard(userId: string, queueToken: string | null, reservationId: string): Promise<Ticket> {
+    try {
+      return await room.requireSessionForPayment(userId, queueToken)
+    } catch (error) {
+      // A paid reservation is ALREADY_PAID whatever state the session is in (a client retrying without
+      // its key after the session ended must learn that it paid, not that it may not pay).
+      if (!(error instanceof Problem) || error.code !== 'QUEUE_NOT_ACTIVE') throw error
+      const ticket = room.ticket(userId, queueToken)
+      const [state] = await q.reservation_state<{ concert_id: string; status: string }>(sql, [reservationId, userId])
+      if (state?.status === 'PAID' && state.concert_id === ticket.concertId) {
+        throw new Problem('ALREADY_PAID', 'This reservation is already paid')
+      }
+      throw error
+    }
+  }
+
+  return {
+    /** Pays a hold exactly once (Idempotency-Key), then ends the queue session if nothing is left to pay. */
+    async payOnce({ userId, queueToken, reservationId, idempotencyKey }: PaymentRequest): Promise<Outcome> {
+      let ticket: Ticket | undefined
+      let otherLiveHolds = 0
+      const outcome = await idempotently(
+        sql,
+        { userId, key: idempotencyKey, fingerprint: fingerprint('payment', { reservationId }) },
+        async () => {
+          ticket = await guard(userId, queueToken, reservationId)
+        },
+        async (db) => {
+          const paid = await pay(db, userId, reservationId, ticket!.concertId)
+          otherLiveHolds = paid.otherLiveHolds
+          return { status: 201, body: paid.payment }
+        },
+      )
+      if (outcome.status === 201 && !outcome.replayed) {
+        metrics.payments.inc()
+        metrics.paymentsWon.inc((outcome.body as Payment).amount)
+        await room.paid(ticket!, otherLiveHolds)
+      } else if (outcome.status === 201) {
+        await endSessionOfReplay(userId, queueToken, reservationId)
+      }
+      return outcome
+    },
+  }
+
+  // A retry after a crash between the commit and the end of the session: end it now.
+  async function endSessionOfReplay(userId: string, queueToken: string | null, reservationId: string) {
+    let ticket: Ticket
+    try {
+      ticket = room.ticket(userId, queueToken)
+    } catch {
+      return // a replay answers whatever token came with it
+    }
+    const [row] = await q.paid_session<{ concert_id: string; other_live_holds: number }>(sql, [reservationId, userId])
+    if (row && row.concert_id === ticket.concertId) await room.paid(ticket, row.other_live_holds)
+  }
+}
+
+export type Payments = ReturnType<typeof payments>

@@ -1,13 +1,9 @@
 import { Elysia } from 'elysia'
 import { Type } from '@sinclair/typebox'
-import type { Sql } from '../db/client'
 import { bearerAndQueue, errors, Uuid } from '../http/schemas'
 import { identity, type Users } from '../identity/plugin'
-import { checkKey, fingerprint, idempotently, respond } from '../idempotency/idempotency'
-import type { Ticket } from '../waiting-room/store'
-import type { WaitingRoom } from '../waiting-room/waiting-room'
-import type { Metrics } from '../metrics/metrics'
-import { paidSession, pay, type Payment as PaymentBody } from './payments'
+import { checkKey, respond } from '../idempotency/idempotency'
+import type { Payments } from './payments'
 
 const Payment = Type.Object(
   {
@@ -20,43 +16,16 @@ const Payment = Type.Object(
   { title: 'Payment' },
 )
 
-const validTicket = (verify: () => Ticket) => {
-  try {
-    return verify()
-  } catch {
-    return null // a replay answers whatever token came with it
-  }
-}
-
-export function paymentRoutes(sql: Sql, room: WaitingRoom, users: Users, metrics: Metrics) {
+export function paymentRoutes(payments: Payments, users: Users) {
   return new Elysia({ prefix: '/v1' }).use(identity(users)).post(
     '/payments',
     async ({ userId, body, request, set }) => {
-      const token = request.headers.get('x-queue-token')
-      let ticket: Ticket | undefined
-      let otherLiveHolds = 0
-      const outcome = await idempotently(
-        sql,
-        { userId, key: checkKey(request.headers.get('idempotency-key')), fingerprint: fingerprint('payment', body) },
-        async () => {
-          ticket = await room.requireActiveForPayment(userId, token)
-        },
-        async (db) => {
-          const paid = await pay(db, userId, body.reservationId, ticket!.concertId)
-          otherLiveHolds = paid.otherLiveHolds
-          return { status: 201, body: paid.payment }
-        },
-      )
-      if (outcome.status === 201 && !outcome.replayed) {
-        metrics.payments.inc()
-        metrics.paymentsWon.inc((outcome.body as PaymentBody).amount)
-        await room.paid(ticket!, otherLiveHolds)
-      } else if (outcome.status === 201) {
-        // A retry after a crash between the commit and the end of the session: end it now.
-        const replayedFor = validTicket(() => room.ticket(userId, token))
-        const session = replayedFor && (await paidSession(sql, userId, body.reservationId))
-        if (replayedFor && session?.concertId === replayedFor.concertId) await room.paid(replayedFor, session.otherLiveHolds)
-      }
+      const outcome = await payments.payOnce({
+        userId,
+        queueToken: request.headers.get('x-queue-token'),
+        reservationId: body.reservationId,
+        idempotencyKey: checkKey(request.headers.get('idempotency-key')),
+      })
       return respond(outcome, set)
     },
     {

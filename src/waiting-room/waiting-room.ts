@@ -111,33 +111,57 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
       return ticket
     },
 
-    /** Holds: ACTIVE, checked live, and the session is extended so the hold can be paid. */
-    async requireActiveForHold(userId: string, token: string | null | undefined, concertId: string, holdTtlSeconds: number) {
+    /**
+     * Holds: ACTIVE, checked live. The session is extended only once the hold is made (holdMade), so a
+     * refused hold extends nothing.
+     */
+    async requireActiveForHold(userId: string, token: string | null | undefined, concertId: string): Promise<Ticket> {
       const ticket = ticketFor(userId, token, concertId)
-      const view = await store.extend(ticket, Date.now() + holdTtlSeconds * 1000 + HOLD_MARGIN_MS, limitsOf(concertId))
+      const view = await store.check(ticket, limitsOf(concertId))
       if (view.status !== 'ACTIVE') throw notActive(view)
-      trust(ticket, view.activeUntilMs)
       return ticket
     },
 
-    /** Payments: ACTIVE, checked live. The payment itself checks that the reservation is of this concert. */
-    async requireActiveForPayment(userId: string, token: string | null | undefined): Promise<Ticket> {
+    /**
+     * A hold was made in this session: the session lasts until the hold can no longer be paid. Returns
+     * false when the session ended between the guard and the hold (it ran out, or an operator ended it):
+     * the hold must then be undone, as it could not be paid. A session a payment ended meanwhile (DONE)
+     * is fine: a payment accepts a DONE session for a live hold.
+     */
+    async holdMade(ticket: Ticket, holdExpiresAtMs: number): Promise<boolean> {
+      const view = await store.extend(ticket, holdExpiresAtMs + HOLD_MARGIN_MS, limitsOf(ticket.concertId))
+      if (view.status === 'ACTIVE') trust(ticket, view.activeUntilMs)
+      return view.status === 'ACTIVE' || view.status === 'DONE'
+    },
+
+    /**
+     * Payments: the session is checked live and must be ACTIVE, or DONE - a session ends (DONE) when a
+     * payment finds no other live hold, and a hold made while that payment ran is still to be paid: every
+     * hold that was made can be paid until it lapses. A DONE session cannot make new holds.
+     */
+    async requireSessionForPayment(userId: string, token: string | null | undefined): Promise<Ticket> {
       const ticket = ticketFor(userId, token)
       const view = await store.check(ticket, limitsOf(ticket.concertId))
-      if (view.status !== 'ACTIVE') throw notActive(view)
+      if (view.status !== 'ACTIVE' && view.status !== 'DONE') throw notActive(view)
       return ticket
+    },
+
+    /**
+     * The user's session has nothing left to pay (a payment or a cancel found no other live hold of a
+     * session that paid): it ends as DONE and its slot goes to the next person. The payment or cancel
+     * has committed, so its answer stands whatever happens here: if the store cannot be told now, the
+     * session ends at its TTL, or when the client retries a payment with its Idempotency-Key.
+     */
+    async sessionPaid(ticket: Ticket) {
+      trustedUntil.delete(cacheKey(ticket))
+      await store.finish(ticket).catch((error) =>
+        log({ level: 'warn', msg: 'could not end the queue session after a payment', concertId: ticket.concertId, error: String(error) }),
+      )
     },
 
     /** After a payment: the session is DONE unless the user still has a live hold in this concert. */
     async paid(ticket: Ticket, otherLiveHolds: number) {
-      if (otherLiveHolds === 0) {
-        trustedUntil.delete(cacheKey(ticket))
-        // The payment has committed: its answer is 201 whatever happens here. If the store cannot be
-        // told now, the session ends at its TTL, or when the client retries with its Idempotency-Key.
-        await store.finish(ticket).catch((error) =>
-          log({ level: 'warn', msg: 'could not end the queue session after a payment', concertId: ticket.concertId, error: String(error) }),
-        )
-      }
+      if (otherLiveHolds === 0) await this.sessionPaid(ticket)
       // The sale may have been the last seat: tell the line now rather than at the next tick.
       this.markSoldOut([ticket.concertId]).catch((error) =>
         log({ level: 'warn', msg: 'sold-out check failed', concertId: ticket.concertId, error: String(error) }),

@@ -125,7 +125,7 @@ onEachDatabase('the waiting room over HTTP', { QUEUE_MAX_ACTIVE: '2', QUEUE_ADMI
     expect((await call(ctx.server, '/v1/queue/status', { token: waiter, queueToken: place.token })).body.status).toBe('SOLD_OUT')
   })
 
-  test('a poll costs one store call; an ACTIVE user\'s catalogue reads cost none after the first', async () => {
+  test('a poll costs one store call; an ACTIVE user\'s catalogue reads cost none after the first; a hold two', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3 })
     const alice = await shopper(ctx.server, 'rt-alice', concertId)
     const store = ctx.server.room.store as WaitingRoomStore & Record<string, unknown>
@@ -149,7 +149,9 @@ onEachDatabase('the waiting room over HTTP', { QUEUE_MAX_ACTIVE: '2', QUEUE_ADMI
       }
       expect(calls).toEqual([]) // the poll above already confirmed ACTIVE on this instance
       await hold(ctx.server, alice, scheduleIds[0]!, 1)
-      expect(calls).toEqual(['extend']) // holds always ask the store
+      // Holds always ask the store: ACTIVE before the hold, and the extension only once the hold is made
+      // (a refused hold extends nothing).
+      expect(calls).toEqual(['check', 'extend'])
     } finally {
       for (const [name, original] of originals) store[name] = original
     }

@@ -81,7 +81,7 @@ export async function prepareBooking(ctx: Context, api: Api): Promise<BookingSet
 /** The hold's database work as the app does it; null when the seat is taken (409 SEAT_UNAVAILABLE). */
 async function holdDirect(ctx: Context, userId: string, scheduleId: string, seatNumber: number): Promise<string | null> {
   try {
-    return (await services(ctx).seatHolds.hold(userId, scheduleId, seatNumber)).reservationId
+    return (await services(ctx).seatHolds.hold(userId, scheduleId, seatNumber, 1)).reservationId
   } catch (error) {
     if (error instanceof Problem && error.code === 'SEAT_UNAVAILABLE') return null
     throw error

@@ -1,0 +1,43 @@
+-- The seat hold as one call (one round trip, one implicit transaction). A hold needs two steps in order:
+-- first the user's row lock, so that one user's concurrent holds, payments and cancels are decided one
+-- at a time, then the conditional UPDATE of the seat with a snapshot taken after that lock (in a
+-- VOLATILE plpgsql function every statement takes a fresh snapshot, so the count of live holds sees
+-- every hold, payment and cancel of this user that committed before the lock was granted).
+-- Returns one row: the reservation if the hold was made, else the facts that say why not.
+create or replace function hold_seat(
+  p_reservation_id uuid, p_user_id text, p_schedule_id uuid, p_seat_number int, p_ttl_seconds int, p_max_holds int,
+  p_queue_seq bigint
+) returns table (
+  reservation_id uuid, schedule_id uuid, seat_number int, price bigint, status text,
+  expires_at timestamptz, created_at timestamptz, live_holds bigint, seat_exists boolean
+) language plpgsql volatile as $$
+begin
+  -- ON CONFLICT DO UPDATE locks the conflicting row even when its WHERE is false: a lock, no write.
+  insert into users as u (user_id) values (p_user_id)
+  on conflict (user_id) do update set user_id = excluded.user_id where false;
+
+  return query
+  with live as (
+    select count(*) as n from reservations r
+    where r.user_id = p_user_id and hold_is_live(r.status, r.expires_at)
+  ), seat as (
+    -- The race for the seat: one conditional UPDATE. A lapsed hold is as good as AVAILABLE.
+    update seats s
+    set status = 'HELD', reservation_id = p_reservation_id, hold_expires_at = now() + make_interval(secs => p_ttl_seconds)
+    where s.schedule_id = p_schedule_id and s.seat_number = p_seat_number
+      and (s.status = 'AVAILABLE' or (s.status = 'HELD' and not hold_is_live(s.status, s.hold_expires_at)))
+      and (select n from live) < p_max_holds
+    returning s.schedule_id, s.seat_number, s.price, s.hold_expires_at
+  ), made as (
+    insert into reservations as r (reservation_id, user_id, concert_id, schedule_id, seat_number, price, status, expires_at, queue_seq)
+    select p_reservation_id, p_user_id, sc.concert_id, seat.schedule_id, seat.seat_number, seat.price, 'HELD', seat.hold_expires_at, p_queue_seq
+    from seat join schedules sc on sc.schedule_id = seat.schedule_id
+    returning r.reservation_id, r.schedule_id, r.seat_number, r.price, r.status, r.expires_at, r.created_at
+  )
+  select m.reservation_id, m.schedule_id, m.seat_number, m.price, m.status, m.expires_at, m.created_at,
+    (select n from live),
+    exists (select 1 from seats x where x.schedule_id = p_schedule_id and x.seat_number = p_seat_number)
+  from (select 1) one
+  left join made m on true;
+end
+$$;

@@ -1,0 +1,67 @@
+-- The payment as one call. It first takes the user's row lock (as holds and cancels do), so that the
+-- count of the user's other live holds it returns - which decides whether the queue session ends - is
+-- taken after every other hold, payment and cancel of this user committed: two payments at once cannot
+-- both see the other's hold as still live. Then each step of the statement reads the one before, so
+-- row locks are always taken in the same order - user, reservation, seat, balance - and payments
+-- cannot deadlock. When the reservation is not payable nothing has changed and the row says so
+-- (paid = false). When a later step finds nothing (the seat is no longer this hold's, or the balance is
+-- short), the call raises a decline (SQLSTATEs registered in src/db/declines.ts), which undoes the
+-- earlier steps: all or nothing.
+create or replace function pay_reservation(
+  p_payment_id uuid, p_entry_id uuid, p_reservation_id uuid, p_user_id text, p_concert_id uuid
+) returns table (paid boolean, price bigint, balance bigint, payment_id uuid, other_live_holds bigint)
+language plpgsql volatile as $$
+declare
+  v record;
+begin
+  perform 1 from users u where u.user_id = p_user_id for update;
+
+  with reservation as (
+    update reservations r set status = 'PAID', ended_at = now()
+    where r.reservation_id = p_reservation_id and r.user_id = p_user_id and r.concert_id = p_concert_id
+      and hold_is_live(r.status, r.expires_at)
+    returning r.reservation_id, r.concert_id, r.schedule_id, r.seat_number, r.price
+  ), seat as (
+    update seats s set status = 'SOLD', hold_expires_at = null
+    from reservation r
+    where s.schedule_id = r.schedule_id and s.seat_number = r.seat_number
+      and s.reservation_id = r.reservation_id and s.status = 'HELD'
+    returning s.schedule_id
+  ), debit as (
+    update balances b set balance = b.balance - r.price, updated_at = now()
+    from reservation r, seat
+    where b.user_id = p_user_id and b.balance >= r.price
+    returning b.balance
+  ), entry as (
+    insert into ledger (entry_id, user_id, kind, amount, balance_after, reservation_id)
+    select p_entry_id, p_user_id, 'PAYMENT', -r.price, d.balance, r.reservation_id
+    from reservation r, debit d
+    returning ledger.entry_id
+  ), payment as (
+    insert into payments (payment_id, reservation_id, user_id, amount, ledger_entry)
+    select p_payment_id, r.reservation_id, p_user_id, r.price, e.entry_id
+    from reservation r, entry e
+    returning payments.payment_id
+  )
+  select
+    r.reservation_id is not null as paid,
+    (select count(*) from seat) = 1 as seat_sold,
+    r.price,
+    (select d.balance from debit d) as balance,
+    (select p.payment_id from payment p) as payment_id,
+    (select count(*) from reservations o
+     where o.user_id = p_user_id and o.concert_id = p_concert_id and hold_is_live(o.status, o.expires_at)
+       and o.reservation_id <> p_reservation_id) as other_live_holds
+  into v
+  from (select 1) one
+  left join reservation r on true;
+
+  if v.paid and v.payment_id is null then
+    if not v.seat_sold then
+      raise exception 'the hold has lapsed' using errcode = 'CW001';
+    end if;
+    raise exception 'the balance is lower than the price' using errcode = 'CW002', detail = v.price::text;
+  end if;
+  return query select v.paid, v.price, v.balance, v.payment_id, v.other_live_holds;
+end
+$$;

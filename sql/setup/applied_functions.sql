@@ -1,0 +1,2 @@
+-- name: applied_functions :many
+select name, sha256 from schema_functions

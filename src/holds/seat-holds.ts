@@ -1,0 +1,72 @@
+import type { Catalogue } from '../catalogue/catalogue'
+import { Problem } from '../http/problems'
+import type { Log } from '../log'
+import type { Metrics } from '../metrics/metrics'
+import type { WaitingRoom } from '../waiting-room/waiting-room'
+import type { Holds, Reservation } from './holds'
+
+export interface SeatHoldDeps {
+  holds: Holds
+  catalogue: Catalogue
+  room: WaitingRoom
+  metrics: Metrics
+  log: Log
+}
+
+// The seat-hold flows of a user: holding (with the queue guard and the session it extends) and
+// cancelling (which may end a session that has nothing left to pay).
+export function seatHolds({ holds, catalogue, room, metrics, log }: SeatHoldDeps) {
+  async function release(userId: string, reservationId: string) {
+    const released = await holds.release(userId, reservationId)
+    if (released?.endsSession) await room.sessionPaid(released.endsSession)
+    return released
+  }
+
+  return {
+    /**
+     * A user holds a seat: an ACTIVE queue token of the seat's concert (checked live), the hold itself
+     * (one conditional statement), then the session is extended to cover the hold. Only a hold that was
+     * made extends the session; if the session ended between the check and the hold, the hold is undone
+     * and the answer is 403, so that every hold answered 201 can be paid until it lapses.
+     */
+    async hold(userId: string, token: string | null, scheduleId: string, seatNumber: number): Promise<Reservation> {
+      const concertId = await catalogue.concertOfSchedule(scheduleId)
+      if (concertId === null) {
+        room.ticket(userId, token) // the credentials first: "not found" tells a stranger nothing
+        throw new Problem('NOT_FOUND', 'No such schedule')
+      }
+      const ticket = await room.requireActiveForHold(userId, token, concertId)
+      const reservation = await holds.hold(userId, scheduleId, seatNumber, ticket.seq)
+      let payable: boolean
+      try {
+        payable = await room.holdMade(ticket, Date.parse(reservation.expiresAt))
+      } catch (error) {
+        // The store could not be asked (503): the hold is undone, as nobody can tell whether it is payable.
+        await release(userId, reservation.reservationId).catch((undo) =>
+          log({ level: 'error', msg: 'could not undo a hold the queue store did not confirm', reservationId: reservation.reservationId, error: String(undo) }),
+        )
+        throw error
+      }
+      if (!payable) {
+        await release(userId, reservation.reservationId)
+        throw new Problem('QUEUE_NOT_ACTIVE', 'The queue session ended while the seat was being held')
+      }
+      metrics.holdsMade.inc()
+      return reservation
+    },
+
+    async cancel(userId: string, reservationId: string): Promise<Reservation> {
+      const released = await release(userId, reservationId)
+      if (released) return released.reservation
+      const current = await holds.get(userId, reservationId)
+      if (current.status === 'CANCELLED') return current // cancelling twice is harmless
+      if (current.status === 'PAID') throw new Problem('ALREADY_PAID', 'A paid reservation cannot be cancelled')
+      throw new Problem('HOLD_EXPIRED', 'The hold has already lapsed')
+    },
+
+    get: holds.get,
+    list: holds.list,
+  }
+}
+
+export type SeatHolds = ReturnType<typeof seatHolds>
