@@ -27,6 +27,12 @@ const CHECKS: [string, string][] = [
   ['18', 'abuse limits'],
   ['19', 'schema fuzz'],
   ['20', 'money edges'],
+  ['21', 'identifier spellings'],
+  ['22', 'session end under races'],
+  ['23', 'refused holds extend nothing'],
+  ['24', 'hostile user ids'],
+  ['25', 'idempotency scope'],
+  ['26', 'content types and headers'],
   ['S1', 'SIGTERM with requests in flight'],
   ['S2', 'rolling restart under load'],
 ]

@@ -1,0 +1,44 @@
+import { expect, test } from 'bun:test'
+import { isCalendarTime } from '../../src/admin/routes'
+import { ADMIN_KEY, call, onEachDatabase } from '../support/app'
+
+// POST /v1/admin/concerts: what reaches Postgres is a real moment and visible text. Date and Postgres
+// would both roll 2026-02-30 over into March; a year 0000, a NUL or hour 24 would be refused by Postgres
+// with an error (a 500) instead of by us with a 400.
+
+const admin = { 'x-admin-key': ADMIN_KEY }
+const body = (startsAt: string, title = 'Calendar test') => ({ title, schedules: [{ startsAt, seatCount: 2, price: 100 }] })
+
+test('real calendar times pass; days a month does not have, hour 24, year 0000 and missing offsets do not', () => {
+  for (const ok of ['2026-02-28T19:00:00Z', '2028-02-29T19:00:00Z', '2026-12-31T23:59:59.999Z', '2026-06-01T19:00+09:00', '2026-06-01T19:00:00-03:30']) {
+    expect([ok, isCalendarTime(ok)]).toEqual([ok, true])
+  }
+  for (const bad of ['2026-02-30T19:00:00Z', '2027-02-29T19:00:00Z', '2026-04-31T19:00:00Z', '2026-01-01T24:00:00Z', '2026-01-01T19:60:00Z',
+    '2026-01-01T19:00:60Z', '0000-01-01T19:00:00Z', '1969-12-31T23:00:00Z', '2026-13-01T19:00:00Z', '2026-00-10T19:00:00Z',
+    '2026-01-01T19:00:00', '2026-01-01T19:00:00+24:00', '2026-01-01', '+012026-01-01T19:00:00Z']) {
+    expect([bad, isCalendarTime(bad)]).toEqual([bad, false])
+  }
+})
+
+onEachDatabase('creating a concert', {}, (ctx) => {
+  test('a date that does not exist, hour 24, year 0000 or a NUL in the title is a 400 and stores nothing', async () => {
+    const [before] = await ctx.db.sql`select count(*)::int as n from concerts`
+    const replies = await Promise.all([
+      call(ctx.server, '/v1/admin/concerts', { headers: admin, body: body('2026-02-30T19:00:00Z') }),
+      call(ctx.server, '/v1/admin/concerts', { headers: admin, body: body('2026-01-01T24:00:00Z') }),
+      call(ctx.server, '/v1/admin/concerts', { headers: admin, body: body('0000-01-01T19:00:00Z') }),
+      call(ctx.server, '/v1/admin/concerts', { headers: admin, body: body('2026-06-01T19:00:00Z', 'Night\u0000Show') }),
+      call(ctx.server, '/v1/admin/concerts', { headers: admin, body: body('2026-06-01T19:00:00Z', '   ') }),
+    ])
+    expect(replies.map((r) => [r.status, r.body.code])).toEqual(replies.map(() => [400, 'VALIDATION_FAILED']))
+    const [after] = await ctx.db.sql`select count(*)::int as n from concerts`
+    expect(after!.n).toBe(before!.n)
+  })
+
+  test('a real date is stored as that moment', async () => {
+    const reply = await call(ctx.server, '/v1/admin/concerts', { headers: admin, body: body('2028-02-29T19:30:00+09:00') })
+    expect(reply.status).toBe(201)
+    const [row] = await ctx.db.sql`select starts_at from schedules where schedule_id = ${reply.body.schedules[0].scheduleId}`
+    expect((row!.starts_at as Date).toISOString()).toBe('2028-02-29T10:30:00.000Z')
+  })
+})
