@@ -1,9 +1,9 @@
 // Configuration is read and validated once, at start. A bad value stops the start with one line that
 // names the variable, so an operator never meets a half-configured instance.
 
-export class ConfigError extends Error {}
+import type { QueueStoreKind } from './waiting-room/store'
 
-export type QueueStoreKind = 'redis-rest' | 'redis-tcp' | 'postgres'
+export class ConfigError extends Error {}
 
 export interface Config {
   port: number

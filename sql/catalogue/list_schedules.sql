@@ -8,7 +8,7 @@ from (
     s.total_seats,
     (select count(*) from seats st
      where st.schedule_id = s.schedule_id and st.status <> 'SOLD'
-       and (st.status = 'AVAILABLE' or st.hold_expires_at <= now())) as available_seats
+       and (st.status = 'AVAILABLE' or hold_has_lapsed(st.status, st.hold_expires_at))) as available_seats
   from schedules s
   where s.concert_id = $1::uuid
 ) x

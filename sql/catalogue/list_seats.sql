@@ -4,7 +4,7 @@
 select coalesce(json_agg(json_build_object('number', seat_number, 'price', price, 'status', status) order by seat_number), '[]')::text as seats
 from (
   select seat_number, price,
-    case when status = 'HELD' and hold_expires_at <= now() then 'AVAILABLE' else status end as status
+    case when hold_has_lapsed(status, hold_expires_at) then 'AVAILABLE' else status end as status
   from seats
   where schedule_id = $1::uuid
 ) x

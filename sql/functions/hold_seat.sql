@@ -25,7 +25,7 @@ begin
     update seats s
     set status = 'HELD', reservation_id = p_reservation_id, hold_expires_at = now() + make_interval(secs => p_ttl_seconds)
     where s.schedule_id = p_schedule_id and s.seat_number = p_seat_number
-      and (s.status = 'AVAILABLE' or (s.status = 'HELD' and not hold_is_live(s.status, s.hold_expires_at)))
+      and (s.status = 'AVAILABLE' or hold_has_lapsed(s.status, s.hold_expires_at))
       and (select n from live) < p_max_holds
     returning s.schedule_id, s.seat_number, s.price, s.hold_expires_at
   ), made as (

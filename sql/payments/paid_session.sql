@@ -3,6 +3,6 @@
 -- $1 reservation_id, $2 user_id
 select r.concert_id,
   (select count(*) from reservations o
-   where o.user_id = $2::text and o.concert_id = r.concert_id and o.status = 'HELD' and o.expires_at > now()) as other_live_holds
+   where o.user_id = $2::text and o.concert_id = r.concert_id and hold_is_live(o.status, o.expires_at)) as other_live_holds
 from reservations r
 where r.reservation_id = $1::uuid and r.user_id = $2::text and r.status = 'PAID'

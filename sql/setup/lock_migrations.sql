@@ -1,3 +1,4 @@
 -- name: lock_migrations :exec
 -- Instances that start together queue here; each then finds the migrations already applied.
-select pg_advisory_xact_lock(7320001)
+-- $1 lock key (src/db/locks.ts)
+select pg_advisory_xact_lock($1::bigint)

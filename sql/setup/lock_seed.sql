@@ -1,3 +1,4 @@
 -- name: lock_seed :exec
 -- Instances starting together on an empty database load the demo concerts once.
-select pg_advisory_xact_lock(7320003)
+-- $1 lock key (src/db/locks.ts)
+select pg_advisory_xact_lock($1::bigint)

@@ -1,4 +1,5 @@
 import type { Sql } from '../db/client'
+import { advisoryLocks } from '../db/locks'
 import { statements } from '../db/statements'
 import type { Catalogue, NewConcert } from './catalogue'
 
@@ -22,7 +23,7 @@ const q = statements('setup', ['lock_seed'])
 
 export async function seedDemo(sql: Sql, catalogue: Catalogue): Promise<boolean> {
   return sql.begin(async (tx) => {
-    await q.lock_seed(tx)
+    await q.lock_seed(tx, [advisoryLocks.demoSeed])
     if (!(await catalogue.isEmpty(tx))) return false
     for (const concert of demoConcerts) await catalogue.createConcert(concert, tx)
     return true

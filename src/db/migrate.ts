@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Sql } from './client'
+import { advisoryLocks } from './locks'
 import { functionsDir, migrationsDir, statements } from './statements'
 
 const q = statements('setup', [
@@ -23,7 +24,7 @@ export async function migrate(sql: Sql): Promise<string[]> {
   const migrations = migrationsDir()
   const functions = functionsDir()
   return sql.begin(async (tx) => {
-    await q.lock_migrations(tx)
+    await q.lock_migrations(tx, [advisoryLocks.migrations])
     await q.create_migrations_table(tx)
     const done = new Set((await q.applied_migrations<{ name: string }>(tx)).map((r) => r.name))
     const applied: string[] = []

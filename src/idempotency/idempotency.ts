@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Db, Sql } from '../db/client'
+import { advisoryLocks } from '../db/locks'
 import { statements } from '../db/statements'
 import { Problem, problemBody } from '../http/problems'
 
@@ -91,7 +92,7 @@ export async function idempotently(
     throw error
   }
   const outcome = await sql.begin(async (tx) => {
-    const [lock] = await q.try_lock_key<{ locked: boolean }>(tx, [userId, key])
+    const [lock] = await q.try_lock_key<{ locked: boolean }>(tx, [userId, key, advisoryLocks.idempotencyKeys])
     if (!lock!.locked) {
       throw new Problem('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still running', { retryAfterSeconds: 1 })
     }

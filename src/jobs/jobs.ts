@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { cron } from '@elysiajs/cron'
 import type { Sql } from '../db/client'
+import { advisoryLocks, jobLocks, type JobName } from '../db/locks'
 import { statements } from '../db/statements'
 import type { Holds } from '../holds/holds'
 import { expireKeys } from '../idempotency/idempotency'
@@ -10,8 +11,6 @@ import type { WaitingRoom } from '../waiting-room/waiting-room'
 
 const q = statements('jobs', ['try_lock_job'])
 
-export const JOB_KEYS = { admission: 1, lapseHolds: 2, expireIdempotencyKeys: 3 } as const
-export type JobName = keyof typeof JOB_KEYS
 
 /**
  * Runs `work` if this instance wins the job's lock for this tick. The lock lives in a short transaction
@@ -24,7 +23,7 @@ export type JobName = keyof typeof JOB_KEYS
 export async function runElected<T>(sql: Sql, job: JobName, singleConnection: boolean, work: () => Promise<T>): Promise<T | null> {
   if (singleConnection) return work()
   return sql.begin(async (tx) => {
-    const [row] = await q.try_lock_job<{ locked: boolean }>(tx, [JOB_KEYS[job]])
+    const [row] = await q.try_lock_job<{ locked: boolean }>(tx, [advisoryLocks.jobs, jobLocks[job]])
     return row!.locked ? work() : null
   }) as Promise<T | null>
 }

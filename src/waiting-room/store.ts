@@ -2,6 +2,9 @@
 // operation) or Postgres tables (the embedded default). All of them implement this contract and pass the
 // same contract test suite (test/waiting-room/store-contract.ts). Times come from the store's own clock.
 
+/** Where a waiting room lives: Redis over the Upstash REST API, Redis over TCP, or Postgres tables. */
+export type QueueStoreKind = 'redis-rest' | 'redis-tcp' | 'postgres'
+
 export type SessionStatus = 'WAITING' | 'ACTIVE' | 'EXPIRED' | 'DONE' | 'SOLD_OUT'
 
 export interface SessionView {
@@ -53,7 +56,7 @@ export interface Ticket {
 }
 
 export interface WaitingRoomStore {
-  readonly kind: 'redis-tcp' | 'redis-rest' | 'postgres'
+  readonly kind: QueueStoreKind
   /** Joins the line, or returns the user's live place (and counts as a heartbeat). SOLD_OUT lines refuse. */
   join(concertId: string, userId: string, limits: LineLimits): Promise<JoinResult | 'SOLD_OUT'>
   /** Status of a ticket; for WAITING it is also the heartbeat that keeps the place. */

@@ -1,8 +1,10 @@
 // How the Redis store reaches Redis: a transport runs one script and reports failures in two kinds.
 // The queue logic lives once, in Lua; transports only carry EVALSHA/EVAL over TCP or HTTP.
 
+import type { QueueStoreKind } from '../store'
+
 export interface RedisTransport {
-  readonly kind: 'redis-tcp' | 'redis-rest'
+  readonly kind: Exclude<QueueStoreKind, 'postgres'>
   evalsha(sha: string, keys: string[], args: string[]): Promise<unknown>
   eval(script: string, keys: string[], args: string[]): Promise<unknown>
   ping(): Promise<void>
