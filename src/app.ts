@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import { swagger } from '@elysiajs/swagger'
 import type { Config } from './config'
 import type { Sql } from './db/client'
-import { httpEdge, MAX_BODY_BYTES } from './http/edge'
+import { httpEdge } from './http/edge'
 import { tidyOpenApi } from './http/openapi'
 import { Problem } from './http/schemas'
 import type { Log } from './log'
@@ -90,7 +90,7 @@ export function buildApp(s: Services) {
     .use(waitingRoomRoutes(s.room, s.users))
     .use(catalogueRoutes(s.catalogue, s.room, s.users))
     .use(holdRoutes(s.seatHolds, s.users, config.holdTtlSeconds))
-    .use(balanceRoutes(s.sql, s.balance, s.users, config.maxCharge))
+    .use(balanceRoutes(s.balance, s.users, config.maxCharge))
     .use(paymentRoutes(s.payments, s.users))
     .use(adminRoutes(s.catalogue, s.room, config.adminApiKey, config.maxBalance))
 }

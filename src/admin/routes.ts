@@ -4,53 +4,10 @@ import { timingSafeEqual } from 'node:crypto'
 import { errors, Uuid } from '../http/schemas'
 import { Problem } from '../http/problems'
 import type { Catalogue } from '../catalogue/catalogue'
+import { CreatedConcert, newConcertModel, type NewConcert } from '../catalogue/model'
 import { isUserId } from '../identity/user-tokens'
+import { LinePatch, LineReadout } from '../waiting-room/model'
 import type { WaitingRoom } from '../waiting-room/waiting-room'
-
-export const NewConcert = (maxPrice: number) =>
-  Type.Object(
-    {
-      title: Type.String({ minLength: 1, maxLength: 200 }),
-      schedules: Type.Array(
-        Type.Object(
-          {
-            startsAt: Type.String({ format: 'date-time' }),
-            seatCount: Type.Integer({ minimum: 1, maximum: 100_000 }),
-            price: Type.Integer({ minimum: 1, maximum: maxPrice, description: 'won, for every seat of the schedule' }),
-          },
-          { additionalProperties: false },
-        ),
-        { minItems: 1, maxItems: 50 },
-      ),
-    },
-    { additionalProperties: false, title: 'NewConcert' },
-  )
-
-const LineReadout = Type.Object(
-  {
-    concertId: Uuid(),
-    paused: Type.Boolean({ description: 'Admission stopped; the line keeps its order and its places' }),
-    maxActive: Type.Integer({ description: 'Capacity: active sessions at most' }),
-    admitPerSecond: Type.Integer({ description: 'Admissions per second at most' }),
-    waiting: Type.Integer({ description: 'Users waiting (idle ones not counted)' }),
-    active: Type.Integer({ description: 'Active sessions now' }),
-    admittedLastMinute: Type.Integer(),
-    oldestWaitSeconds: Type.Union([Type.Integer(), Type.Null()], {
-      description: 'How long the user at the front has waited (to within 16 joins on Redis); null if nobody waits',
-    }),
-    soldOut: Type.Boolean(),
-  },
-  { title: 'LineReadout' },
-)
-
-const LinePatch = Type.Object(
-  {
-    paused: Type.Optional(Type.Boolean()),
-    maxActive: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()], { description: 'null = the configured default' })),
-    admitPerSecond: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 100_000 }), Type.Null()], { description: 'null = the configured default' })),
-  },
-  { additionalProperties: false, minProperties: 1, title: 'LinePatch' },
-)
 
 const CALENDAR_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(?:Z|[+-](\d{2}):(\d{2}))$/i
 
@@ -68,7 +25,7 @@ export function isCalendarTime(text: string): boolean {
   return hour! <= 23 && minute! <= 59 && second! <= 59 && offsetHours! <= 23 && offsetMinutes! <= 59
 }
 
-function checkNewConcert(body: { title: string; schedules: { startsAt: string }[] }) {
+function checkNewConcert(body: NewConcert) {
   if (/\p{Cc}/u.test(body.title) || !body.title.isWellFormed() || body.title.trim() === '') {
     throw new Problem('VALIDATION_FAILED', 'body.title: visible text with no control characters')
   }
@@ -107,9 +64,9 @@ export function adminRoutes(catalogue: Catalogue, room: WaitingRoom, adminApiKey
       },
       {
         parse: 'json',
-        body: NewConcert(maxPrice),
+        body: newConcertModel(maxPrice),
         response: {
-          201: Type.Object({ concertId: Uuid(), schedules: Type.Array(Type.Object({ scheduleId: Uuid() })) }, { title: 'CreatedConcert' }),
+          201: CreatedConcert,
           ...errors('UNAUTHENTICATED', 'NOT_FOUND'),
         },
         detail: {

@@ -1,18 +1,11 @@
 import type { Db, Sql } from '../db/client'
 import { statements } from '../db/statements'
 import { Problem } from '../http/problems'
+import { fingerprint, idempotently, type Outcome } from '../idempotency/idempotency'
+
+import type { Charge, LedgerEntry, LedgerPage } from './model'
 
 const q = statements('balance', ['get_balance', 'charge', 'history'])
-
-export interface LedgerEntry {
-  entryId: string
-  type: 'CHARGE' | 'PAYMENT'
-  amount: number
-  balanceAfter: number
-  reservationId: string | null
-  paymentId: string | null
-  createdAt: string
-}
 
 export interface MoneyRules {
   maxBalance: number
@@ -27,19 +20,29 @@ function decodeCursor(cursor: string): number {
 }
 
 export function balance(sql: Sql, rules: MoneyRules) {
+  async function charge(db: Db, userId: string, amount: number): Promise<Charge> {
+    const [row] = await q.charge<{ entry_id: string; balance: number }>(db, [crypto.randomUUID(), userId, amount, rules.maxBalance])
+    if (!row) throw new Problem('BALANCE_LIMIT', `A balance cannot exceed ${rules.maxBalance}`)
+    return { chargeId: row.entry_id, amount, balance: row.balance }
+  }
+
   return {
     async get(userId: string): Promise<number> {
       const [row] = await q.get_balance<{ balance: number }>(sql, [userId])
       return row!.balance
     },
 
-    async charge(db: Db, userId: string, amount: number) {
-      const [row] = await q.charge<{ entry_id: string; balance: number }>(db, [crypto.randomUUID(), userId, amount, rules.maxBalance])
-      if (!row) throw new Problem('BALANCE_LIMIT', `A balance cannot exceed ${rules.maxBalance}`)
-      return { chargeId: row.entry_id, amount, balance: row.balance }
+    /** Adds `amount` won to the balance, once per Idempotency-Key; 422 BALANCE_LIMIT past MAX_BALANCE. */
+    async chargeOnce(userId: string, amount: number, idempotencyKey: string | undefined): Promise<Outcome> {
+      return idempotently(
+        sql,
+        { userId, key: idempotencyKey, fingerprint: fingerprint('charge', { amount }) },
+        async () => {},
+        async (db) => ({ status: 201, body: await charge(db, userId, amount) }),
+      )
     },
 
-    async history(userId: string, limit: number, cursor: string | undefined) {
+    async history(userId: string, limit: number, cursor: string | undefined): Promise<LedgerPage> {
       const before = cursor === undefined ? null : decodeCursor(cursor)
       const rows = await q.history<{
         entry_seq: number

@@ -1,5 +1,6 @@
 import type { Db, Sql } from '../db/client'
 import { statements } from '../db/statements'
+import type { ConcertSummary, CreatedConcert, NewConcert, ScheduleSummary } from './model'
 import { recent } from './recent'
 
 const q = statements('catalogue', [
@@ -12,22 +13,6 @@ const q = statements('catalogue', [
   'create_concert',
   'count_concerts',
 ])
-
-export interface ConcertSummary {
-  concertId: string
-  title: string
-  schedules: number
-}
-export interface ScheduleSummary {
-  scheduleId: string
-  startsAt: string
-  totalSeats: number
-  availableSeats: number
-}
-export interface NewConcert {
-  title: string
-  schedules: { startsAt: string; seatCount: number; price: number }[]
-}
 
 // Concerts and schedules are never deleted or moved, so which concert a schedule belongs to (and that a
 // concert exists) can be remembered for the life of the process.
@@ -95,7 +80,7 @@ export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) 
       return new Set(rows.map((r) => r.concert_id))
     },
 
-    async createConcert(input: NewConcert, db: Db = sql): Promise<{ concertId: string; schedules: { scheduleId: string }[] }> {
+    async createConcert(input: NewConcert, db: Db = sql): Promise<CreatedConcert> {
       const concertId = crypto.randomUUID()
       const scheduleIds = input.schedules.map(() => crypto.randomUUID())
       await q.create_concert(db, [

@@ -1,7 +1,8 @@
 import type { Sql } from '../db/client'
 import { advisoryLocks } from '../db/locks'
 import { statements } from '../db/statements'
-import type { Catalogue, NewConcert } from './catalogue'
+import type { Catalogue } from './catalogue'
+import type { NewConcert } from './model'
 
 // Demo concerts loaded into an empty database when SEED_DEMO is on (the embedded default), so that a
 // newcomer can walk the whole booking path right after `bun run start`.

@@ -5,28 +5,8 @@ import { Problem } from '../http/problems'
 import { identity, type Users } from '../identity/plugin'
 import type { WaitingRoom } from '../waiting-room/waiting-room'
 import type { Catalogue } from './catalogue'
+import { ConcertSummary, ScheduleSummary, Seat } from './model'
 
-const ConcertSummary = Type.Object(
-  { concertId: Uuid(), title: Type.String(), schedules: Type.Integer({ minimum: 0, description: 'Number of schedules' }) },
-  { title: 'ConcertSummary' },
-)
-const ScheduleSummary = Type.Object(
-  {
-    scheduleId: Uuid(),
-    startsAt: Type.String({ format: 'date-time' }),
-    totalSeats: Type.Integer({ minimum: 1 }),
-    availableSeats: Type.Integer({ minimum: 0, description: 'AVAILABLE seats, lapsed holds included' }),
-  },
-  { title: 'ScheduleSummary' },
-)
-const Seat = Type.Object(
-  {
-    number: Type.Integer({ minimum: 1 }),
-    price: Type.Integer({ minimum: 1, description: 'won' }),
-    status: Type.Union([Type.Literal('AVAILABLE'), Type.Literal('HELD'), Type.Literal('SOLD')]),
-  },
-  { title: 'Seat' },
-)
 const AvailableQuery = t.Object(
   { available: t.Optional(t.BooleanString({ description: 'true = only what can still be held' })) },
   { additionalProperties: false },

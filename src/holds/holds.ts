@@ -2,20 +2,9 @@ import type { Sql } from '../db/client'
 import { statements } from '../db/statements'
 import { Problem } from '../http/problems'
 import type { Ticket } from '../waiting-room/store'
+import type { Reservation, ReservationStatus } from './model'
 
 const q = statements('holds', ['hold_seat', 'get_reservation', 'list_reservations', 'cancel_hold', 'lapse_holds'])
-
-export type ReservationStatus = 'HELD' | 'PAID' | 'EXPIRED' | 'CANCELLED'
-
-export interface Reservation {
-  reservationId: string
-  scheduleId: string
-  seatNumber: number
-  price: number
-  status: ReservationStatus
-  expiresAt: string
-  createdAt: string
-}
 
 interface ReservationRow {
   reservation_id: string

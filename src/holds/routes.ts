@@ -2,22 +2,8 @@ import { Elysia, t } from 'elysia'
 import { Type } from '@sinclair/typebox'
 import { bearer, bearerAndQueue, errors, Uuid } from '../http/schemas'
 import { identity, type Users } from '../identity/plugin'
+import { HoldRequest, MAX_PAGE, Reservation } from './model'
 import type { SeatHolds } from './seat-holds'
-
-export const Reservation = Type.Object(
-  {
-    reservationId: Uuid(),
-    scheduleId: Uuid(),
-    seatNumber: Type.Integer({ minimum: 1 }),
-    price: Type.Integer({ minimum: 1, description: 'won' }),
-    status: Type.Union([Type.Literal('HELD'), Type.Literal('PAID'), Type.Literal('EXPIRED'), Type.Literal('CANCELLED')]),
-    expiresAt: Type.String({ format: 'date-time', description: 'When the hold lapses' }),
-    createdAt: Type.String({ format: 'date-time' }),
-  },
-  { title: 'Reservation' },
-)
-
-export const MAX_PAGE = 100
 
 export function holdRoutes(holds: SeatHolds, users: Users, holdTtlSeconds: number) {
   return new Elysia({ prefix: '/v1/reservations' })
@@ -32,10 +18,7 @@ export function holdRoutes(holds: SeatHolds, users: Users, holdTtlSeconds: numbe
       {
         auth: true,
         parse: 'json',
-        body: Type.Object(
-          { scheduleId: Uuid(), seatNumber: Type.Integer({ minimum: 1, maximum: 1_000_000 }) },
-          { additionalProperties: false },
-        ),
+        body: HoldRequest,
         response: {
           201: Reservation,
           ...errors('UNAUTHENTICATED', 'QUEUE_TOKEN_INVALID', 'QUEUE_NOT_ACTIVE', 'NOT_FOUND', 'SEAT_UNAVAILABLE'),

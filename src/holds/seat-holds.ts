@@ -3,7 +3,8 @@ import { Problem } from '../http/problems'
 import type { Log } from '../log'
 import type { Metrics } from '../metrics/metrics'
 import type { WaitingRoom } from '../waiting-room/waiting-room'
-import type { Holds, Reservation } from './holds'
+import type { Holds } from './holds'
+import type { Reservation } from './model'
 
 export interface SeatHoldDeps {
   holds: Holds

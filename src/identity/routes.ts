@@ -1,8 +1,8 @@
 import { Elysia } from 'elysia'
-import { Type } from '@sinclair/typebox'
 import { isUserId, type UserTokens } from './user-tokens'
 import { Problem } from '../http/problems'
 import { errors } from '../http/schemas'
+import { DevToken, DevTokenRequest } from './model'
 
 // Dev tokens: only when AUTH_DEV_TOKENS=true (embedded default, never in production). Real deployments
 // verify tokens from their identity provider with the shared AUTH_JWT_SECRET.
@@ -16,11 +16,8 @@ export function devTokenRoutes(tokens: UserTokens) {
     },
     {
       parse: 'json',
-      body: Type.Object(
-        { userId: Type.String({ minLength: 1, maxLength: 128, description: 'Any user id; it becomes the token subject' }) },
-        { additionalProperties: false },
-      ),
-      response: { 201: Type.Object({ token: Type.String({ description: 'HS256 JWT valid for 24 hours' }) }), ...errors() },
+      body: DevTokenRequest,
+      response: { 201: DevToken, ...errors() },
       detail: {
         operationId: 'createDevUserToken',
         tags: ['dev'],

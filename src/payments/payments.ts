@@ -6,16 +6,9 @@ import { fingerprint, idempotently, type Outcome } from '../idempotency/idempote
 import type { Metrics } from '../metrics/metrics'
 import type { Ticket } from '../waiting-room/store'
 import type { WaitingRoom } from '../waiting-room/waiting-room'
+import type { Payment } from './model'
 
 const q = statements('payments', ['pay', 'reservation_state', 'paid_session'])
-
-export interface Payment {
-  paymentId: string
-  reservationId: string
-  amount: number
-  balance: number
-  status: 'PAID'
-}
 
 interface PayRow {
   paid: boolean

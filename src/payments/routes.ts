@@ -1,20 +1,9 @@
 import { Elysia } from 'elysia'
-import { Type } from '@sinclair/typebox'
-import { bearerAndQueue, errors, Uuid } from '../http/schemas'
+import { bearerAndQueue, errors } from '../http/schemas'
 import { identity, type Users } from '../identity/plugin'
 import { checkKey, respond } from '../idempotency/idempotency'
+import { Payment, PaymentRequest } from './model'
 import type { Payments } from './payments'
-
-const Payment = Type.Object(
-  {
-    paymentId: Uuid(),
-    reservationId: Uuid(),
-    amount: Type.Integer({ description: 'won debited' }),
-    balance: Type.Integer({ description: 'balance after the payment, won' }),
-    status: Type.Literal('PAID'),
-  },
-  { title: 'Payment' },
-)
 
 export function paymentRoutes(payments: Payments, users: Users) {
   return new Elysia({ prefix: '/v1' }).use(identity(users)).post(
@@ -31,7 +20,7 @@ export function paymentRoutes(payments: Payments, users: Users) {
     {
       auth: true,
       parse: 'json',
-      body: Type.Object({ reservationId: Uuid() }, { additionalProperties: false }),
+      body: PaymentRequest,
       response: {
         201: Payment,
         ...errors(

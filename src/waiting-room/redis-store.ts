@@ -1,7 +1,8 @@
 import { Problem } from '../http/problems'
 import { lineKeys, registryKey, scripts, type Script } from './redis/scripts'
 import { isNoScript, RedisReplyError, RedisUnavailableError, withDeadline, type RedisTransport } from './redis/transport'
-import type { AdmitResult, JoinResult, LineLimits, LineStats, SessionStatus, SessionView, Ticket, WaitingRoomStore } from './store'
+import type { SessionStatus } from './model'
+import type { AdmitResult, JoinResult, LineLimits, LineStats, SessionView, Ticket, WaitingRoomStore } from './store'
 
 // The waiting room in Redis: one Lua script per operation (src/waiting-room/redis/*.lua, layout in
 // src/waiting-room/redis/README.md), over whichever transport the configuration names. Every call

@@ -1,5 +1,6 @@
 import type { Sql } from '../db/client'
 import { statements } from '../db/statements'
+import type { LinePatch } from './model'
 import type { LineLimits } from './store'
 
 const q = statements('waiting-room', ['list_line_settings', 'update_line_settings'])
@@ -10,12 +11,6 @@ export interface LineSettings {
   admitPerSecond: number
 }
 
-export interface SettingsPatch {
-  paused?: boolean
-  /** null = back to the configured default */
-  maxActive?: number | null
-  admitPerSecond?: number | null
-}
 
 interface Row {
   concert_id: string
@@ -51,7 +46,7 @@ export function lineSettings(sql: Sql, defaults: LineLimits) {
       overrides = new Map(rows.map((r) => [r.concert_id, r]))
     },
 
-    async update(concertId: string, patch: SettingsPatch): Promise<LineSettings> {
+    async update(concertId: string, patch: LinePatch): Promise<LineSettings> {
       const [row] = await q.update_line_settings<Row>(sql, [
         concertId,
         patch.paused ?? null,

@@ -2,10 +2,10 @@
 // operation) or Postgres tables (the embedded default). All of them implement this contract and pass the
 // same contract test suite (test/waiting-room/store-contract.ts). Times come from the store's own clock.
 
+import type { SessionStatus } from './model'
+
 /** Where a waiting room lives: Redis over the Upstash REST API, Redis over TCP, or Postgres tables. */
 export type QueueStoreKind = 'redis-rest' | 'redis-tcp' | 'postgres'
-
-export type SessionStatus = 'WAITING' | 'ACTIVE' | 'EXPIRED' | 'DONE' | 'SOLD_OUT'
 
 export interface SessionView {
   status: SessionStatus

@@ -1,17 +1,9 @@
 import type { Catalogue } from '../catalogue/catalogue'
 import { Problem } from '../http/problems'
 import type { QueueTokens } from './queue-token'
-import type { Settings, SettingsPatch } from './settings'
-import type { LineLimits, SessionStatus, SessionView, Ticket, WaitingRoomStore } from './store'
-
-export interface QueueStatusBody {
-  concertId: string
-  status: SessionStatus
-  position: number | null
-  estimatedWaitSeconds: number | null
-  activeUntil: string | null
-  pollAfterMs: number
-}
+import type { LinePatch, QueueStatus } from './model'
+import type { Settings } from './settings'
+import type { LineLimits, SessionView, Ticket, WaitingRoomStore } from './store'
 
 export interface WaitingRoomDeps {
   store: WaitingRoomStore
@@ -29,7 +21,7 @@ const READ_CACHE_LIMIT = 100_000
 const HOLD_MARGIN_MS = 5_000
 const TERMINAL_POLL_MS = 60_000
 
-export function describe(concertId: string, view: SessionView, limits: LineLimits, nowMs = Date.now()): QueueStatusBody {
+export function describe(concertId: string, view: SessionView, limits: LineLimits, nowMs = Date.now()): QueueStatus {
   let estimatedWaitSeconds: number | null = null
   let pollAfterMs = TERMINAL_POLL_MS
   if (view.status === 'WAITING' && view.position !== null) {
@@ -92,7 +84,7 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
       return { created: joined.created, body: { ...describe(concertId, joined.view, limits), token: tokens.sign(ticket) } }
     },
 
-    async status(userId: string, token: string | null | undefined): Promise<QueueStatusBody> {
+    async status(userId: string, token: string | null | undefined): Promise<QueueStatus> {
       const ticket = ticketFor(userId, token)
       const limits = limitsOf(ticket.concertId)
       const view = await store.poll(ticket, limits)
@@ -205,7 +197,7 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
       }
     },
 
-    async updateLine(concertId: string, patch: SettingsPatch) {
+    async updateLine(concertId: string, patch: LinePatch) {
       if (!(await catalogue.concertExists(concertId))) throw new Problem('NOT_FOUND', 'No such concert')
       await settings.update(concertId, patch)
       return this.readout(concertId)

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { RedisClient } from 'bun'
 import { reportInvariants } from '../support/invariants'
 import type { Instance } from '../support/instances'

@@ -145,7 +145,7 @@ export async function charge(ctx: Context, setup: BookingSetup): Promise<Row> {
       const { money } = services(ctx)
       let i = 0
       return async () => {
-        await money.charge(ctx.sql, `ceil-charge-${w}-${i++ % 4}`, 1)
+        await money.chargeOnce(`ceil-charge-${w}-${i++ % 4}`, 1, undefined)
       }
     },
   })
@@ -229,7 +229,7 @@ async function directPayers(ctx: Context, concertId: string, count: number): Pro
   const ids = Array.from({ length: count }, (_, i) => `ceil-payer-${i}`)
   const { money } = services(ctx)
   const tickets = await mapLimit(ids, 32, async (userId) => {
-    await money.charge(ctx.sql, userId, PRICE * 10)
+    await money.chargeOnce(userId, PRICE * 10, undefined)
     const joined = await ctx.store.join(concertId, userId, ctx.limits)
     if (joined === 'SOLD_OUT') throw new Error('the booking concert is sold out')
     return { concertId, userId, seq: joined.seq }

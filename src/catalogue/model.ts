@@ -1,0 +1,59 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { Uuid } from '../http/schemas'
+
+// The catalogue's models: each is the one source of its TypeScript type, its validation and its OpenAPI
+// component (by title).
+
+export const ConcertSummary = Type.Object(
+  { concertId: Uuid(), title: Type.String(), schedules: Type.Integer({ minimum: 0, description: 'Number of schedules' }) },
+  { title: 'ConcertSummary' },
+)
+export type ConcertSummary = Static<typeof ConcertSummary>
+
+export const ScheduleSummary = Type.Object(
+  {
+    scheduleId: Uuid(),
+    startsAt: Type.String({ format: 'date-time' }),
+    totalSeats: Type.Integer({ minimum: 1 }),
+    availableSeats: Type.Integer({ minimum: 0, description: 'AVAILABLE seats, lapsed holds included' }),
+  },
+  { title: 'ScheduleSummary' },
+)
+export type ScheduleSummary = Static<typeof ScheduleSummary>
+
+export const Seat = Type.Object(
+  {
+    number: Type.Integer({ minimum: 1 }),
+    price: Type.Integer({ minimum: 1, description: 'won' }),
+    status: Type.Union([Type.Literal('AVAILABLE'), Type.Literal('HELD'), Type.Literal('SOLD')]),
+  },
+  { title: 'Seat' },
+)
+export type Seat = Static<typeof Seat>
+
+/** A concert as the operator creates it; prices are capped by the balance limit (nobody could pay more). */
+export const newConcertModel = (maxPrice: number) =>
+  Type.Object(
+    {
+      title: Type.String({ minLength: 1, maxLength: 200 }),
+      schedules: Type.Array(
+        Type.Object(
+          {
+            startsAt: Type.String({ format: 'date-time' }),
+            seatCount: Type.Integer({ minimum: 1, maximum: 100_000 }),
+            price: Type.Integer({ minimum: 1, maximum: maxPrice, description: 'won, for every seat of the schedule' }),
+          },
+          { additionalProperties: false },
+        ),
+        { minItems: 1, maxItems: 50 },
+      ),
+    },
+    { additionalProperties: false, title: 'NewConcert' },
+  )
+export type NewConcert = Static<ReturnType<typeof newConcertModel>>
+
+export const CreatedConcert = Type.Object(
+  { concertId: Uuid(), schedules: Type.Array(Type.Object({ scheduleId: Uuid() })) },
+  { title: 'CreatedConcert' },
+)
+export type CreatedConcert = Static<typeof CreatedConcert>

@@ -1,0 +1,10 @@
+import { Type } from '@sinclair/typebox'
+
+// Dev tokens' models (the rest of identity is headers, not bodies).
+
+export const DevTokenRequest = Type.Object(
+  { userId: Type.String({ minLength: 1, maxLength: 128, description: 'Any user id; it becomes the token subject' }) },
+  { additionalProperties: false },
+)
+
+export const DevToken = Type.Object({ token: Type.String({ description: 'HS256 JWT valid for 24 hours' }) }, { title: 'DevToken' })

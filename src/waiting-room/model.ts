@@ -1,0 +1,62 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { Uuid } from '../http/schemas'
+
+// The waiting room's models: the one source of their TypeScript types, validation and OpenAPI components.
+
+export const SessionStatus = Type.Union(
+  [Type.Literal('WAITING'), Type.Literal('ACTIVE'), Type.Literal('EXPIRED'), Type.Literal('DONE'), Type.Literal('SOLD_OUT')],
+  {
+    description:
+      'WAITING in line; ACTIVE may browse, hold and pay; EXPIRED stopped polling or ran out of time; DONE paid; SOLD_OUT nothing left to sell. After EXPIRED or DONE, joining again gives a fresh place at the back.',
+  },
+)
+export type SessionStatus = Static<typeof SessionStatus>
+
+export const QueueStatus = Type.Object(
+  {
+    concertId: Uuid(),
+    status: SessionStatus,
+    position: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: '1 = next in line; null unless WAITING' }),
+    estimatedWaitSeconds: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+      description: 'From the measured admission pace of this line; null unless WAITING',
+    }),
+    activeUntil: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'null unless ACTIVE' }),
+    pollAfterMs: Type.Integer({ minimum: 0, description: 'Wait this long before the next poll' }),
+  },
+  { title: 'QueueStatus' },
+)
+export type QueueStatus = Static<typeof QueueStatus>
+
+export const JoinRequest = Type.Object({ concertId: Uuid() }, { additionalProperties: false })
+
+export const QueueJoin = Type.Composite([QueueStatus, Type.Object({ token: Type.String({ description: 'Send as X-Queue-Token' }) })], {
+  title: 'QueueJoin',
+})
+
+export const LineReadout = Type.Object(
+  {
+    concertId: Uuid(),
+    paused: Type.Boolean({ description: 'Admission stopped; the line keeps its order and its places' }),
+    maxActive: Type.Integer({ description: 'Capacity: active sessions at most' }),
+    admitPerSecond: Type.Integer({ description: 'Admissions per second at most' }),
+    waiting: Type.Integer({ description: 'Users waiting (idle ones not counted)' }),
+    active: Type.Integer({ description: 'Active sessions now' }),
+    admittedLastMinute: Type.Integer(),
+    oldestWaitSeconds: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'How long the user at the front has waited (to within 16 joins on Redis); null if nobody waits',
+    }),
+    soldOut: Type.Boolean(),
+  },
+  { title: 'LineReadout' },
+)
+
+export const LinePatch = Type.Object(
+  {
+    paused: Type.Optional(Type.Boolean()),
+    maxActive: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()], { description: 'null = the configured default' })),
+    admitPerSecond: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 100_000 }), Type.Null()], { description: 'null = the configured default' })),
+  },
+  { additionalProperties: false, minProperties: 1, title: 'LinePatch' },
+)
+export type LinePatch = Static<typeof LinePatch>
+
