@@ -2,7 +2,7 @@ import { Elysia, t } from 'elysia'
 import { Type } from '@sinclair/typebox'
 import { timingSafeEqual } from 'node:crypto'
 import { errors, Uuid } from '../http/schemas'
-import { Problem } from '../http/problems'
+import { ServiceError } from '../errors'
 import type { Catalogue } from '../catalogue/catalogue'
 import { CreatedConcert, newConcertModel, type NewConcert } from '../catalogue/model'
 import { isUserId } from '../identity/user-tokens'
@@ -27,11 +27,11 @@ export function isCalendarTime(text: string): boolean {
 
 function checkNewConcert(body: NewConcert) {
   if (/\p{Cc}/u.test(body.title) || !body.title.isWellFormed() || body.title.trim() === '') {
-    throw new Problem('VALIDATION_FAILED', 'body.title: visible text with no control characters')
+    throw new ServiceError('VALIDATION_FAILED', 'body.title: visible text with no control characters')
   }
   body.schedules.forEach((s, i) => {
     if (!isCalendarTime(s.startsAt)) {
-      throw new Problem('VALIDATION_FAILED', `body.schedules.${i}.startsAt: not a real calendar time (YYYY-MM-DDThh:mm[:ss]Z or an offset, year 1970-9999)`)
+      throw new ServiceError('VALIDATION_FAILED', `body.schedules.${i}.startsAt: not a real calendar time (YYYY-MM-DDThh:mm[:ss]Z or an offset, year 1970-9999)`)
     }
   })
 }
@@ -50,9 +50,9 @@ export function adminRoutes(catalogue: Catalogue, room: WaitingRoom, adminApiKey
   return new Elysia({ prefix: '/v1/admin' })
     // Before body validation: without the key, nothing about the request is answered.
     .onTransform(({ request }) => {
-      if (adminApiKey === null) throw new Problem('NOT_FOUND', 'The admin API is disabled (set ADMIN_API_KEY)')
+      if (adminApiKey === null) throw new ServiceError('NOT_FOUND', 'The admin API is disabled (set ADMIN_API_KEY)')
       if (!sameKey(request.headers.get('x-admin-key'), adminApiKey)) {
-        throw new Problem('UNAUTHENTICATED', 'Send the X-Admin-Key header')
+        throw new ServiceError('UNAUTHENTICATED', 'Send the X-Admin-Key header')
       }
     })
     .post(
@@ -102,7 +102,7 @@ export function adminRoutes(catalogue: Catalogue, room: WaitingRoom, adminApiKey
     .delete(
       '/concerts/:concertId/queue/sessions/:userId',
       async ({ params }) => {
-        if (!isUserId(params.userId)) throw new Problem('VALIDATION_FAILED', 'params.userId: not a user id (1-128 characters, no control characters)')
+        if (!isUserId(params.userId)) throw new ServiceError('VALIDATION_FAILED', 'params.userId: not a user id (1-128 characters, no control characters)')
         await room.endSession(params.concertId, params.userId)
         return { ended: true as const }
       },

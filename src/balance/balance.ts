@@ -1,6 +1,6 @@
 import type { Db, Sql } from '../db/client'
 import { statements } from '../db/statements'
-import { Problem } from '../http/problems'
+import { ServiceError } from '../errors'
 import { fingerprint, idempotently, type Outcome } from '../idempotency/idempotency'
 
 import type { Charge, LedgerEntry, LedgerPage } from './model'
@@ -15,14 +15,14 @@ export interface MoneyRules {
 const encodeCursor = (seq: number) => Buffer.from(`l${seq}`).toString('base64url')
 function decodeCursor(cursor: string): number {
   const match = /^l(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))
-  if (!match) throw new Problem('VALIDATION_FAILED', 'cursor is not a cursor this API returned')
+  if (!match) throw new ServiceError('VALIDATION_FAILED', 'cursor is not a cursor this API returned')
   return Number(match[1])
 }
 
 export function balance(sql: Sql, rules: MoneyRules) {
   async function charge(db: Db, userId: string, amount: number): Promise<Charge> {
     const [row] = await q.charge<{ entry_id: string; balance: number }>(db, [crypto.randomUUID(), userId, amount, rules.maxBalance])
-    if (!row) throw new Problem('BALANCE_LIMIT', `A balance cannot exceed ${rules.maxBalance}`)
+    if (!row) throw new ServiceError('BALANCE_LIMIT', `A balance cannot exceed ${rules.maxBalance}`)
     return { chargeId: row.entry_id, amount, balance: row.balance }
   }
 

@@ -1,7 +1,7 @@
 import { Elysia, t } from 'elysia'
 import { Type } from '@sinclair/typebox'
 import { bearerAndQueue, errors, Uuid } from '../http/schemas'
-import { Problem } from '../http/problems'
+import { ServiceError } from '../errors'
 import { identity, type Users } from '../identity/plugin'
 import type { WaitingRoom } from '../waiting-room/waiting-room'
 import type { Catalogue } from './catalogue'
@@ -47,7 +47,7 @@ export function catalogueRoutes(catalogue: Catalogue, room: WaitingRoom, users: 
         if (concertId === null) {
           // Check the credentials before saying "not found", so the answer reveals nothing to strangers.
           room.ticket(userId, token)
-          throw new Problem('NOT_FOUND', 'No such schedule')
+          throw new ServiceError('NOT_FOUND', 'No such schedule')
         }
         await room.requireActiveForRead(userId, token, concertId)
         // Postgres wrote the JSON; re-parsing and re-checking up to 100,000 seats per request would cost more

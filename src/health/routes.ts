@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import { Type } from '@sinclair/typebox'
 import type { Sql } from '../db/client'
 import { statements } from '../db/statements'
-import { Problem } from '../http/problems'
+import { ServiceError } from '../errors'
 import { errors } from '../http/schemas'
 import type { Metrics } from '../metrics/metrics'
 import type { WaitingRoomStore } from '../waiting-room/store'
@@ -46,11 +46,11 @@ export function healthRoutes(sql: Sql, store: WaitingRoomStore, metrics: Metrics
     .get(
       '/ready',
       async () => {
-        if (isShuttingDown()) throw new Problem('SERVICE_UNAVAILABLE', 'Shutting down', { retryAfterSeconds: 1 })
+        if (isShuttingDown()) throw new ServiceError('SERVICE_UNAVAILABLE', 'Shutting down', { retryAfterSeconds: 1 })
         const [database, queue] = await Promise.all([up(() => q.ping(sql)), up(() => store.ping())])
         if (!database || !queue) {
           const down = [!database && 'database', !queue && `queue store (${store.kind})`].filter(Boolean).join(' and ')
-          throw new Problem('SERVICE_UNAVAILABLE', `Not ready: ${down} unreachable`, { retryAfterSeconds: 2 })
+          throw new ServiceError('SERVICE_UNAVAILABLE', `Not ready: ${down} unreachable`, { retryAfterSeconds: 2 })
         }
         return { status: 'ready' as const, database: 'up' as const, queueStore: store.kind }
       },

@@ -1,6 +1,6 @@
 import type { Sql } from '../db/client'
 import { statements } from '../db/statements'
-import { Problem } from '../http/problems'
+import { ServiceError } from '../errors'
 import type { Ticket } from '../waiting-room/store'
 import type { Reservation, ReservationStatus } from './model'
 
@@ -60,11 +60,11 @@ export function holds(sql: Sql, rules: HoldRules) {
         queueSeq,
       ])
       if (row!.reservation_id) return toReservation(row as ReservationRow)
-      if (!row!.seat_exists) throw new Problem('NOT_FOUND', `Schedule ${scheduleId} has no seat ${seatNumber}`)
+      if (!row!.seat_exists) throw new ServiceError('NOT_FOUND', `Schedule ${scheduleId} has no seat ${seatNumber}`)
       if (row!.live_holds >= rules.maxHoldsPerUser) {
-        throw new Problem('HOLD_LIMIT_REACHED', `At most ${rules.maxHoldsPerUser} live holds per user`)
+        throw new ServiceError('HOLD_LIMIT_REACHED', `At most ${rules.maxHoldsPerUser} live holds per user`)
       }
-      throw new Problem('SEAT_UNAVAILABLE', `Seat ${seatNumber} is held or sold`)
+      throw new ServiceError('SEAT_UNAVAILABLE', `Seat ${seatNumber} is held or sold`)
     },
 
     /** Releases a live hold (one call of cancel_hold); undefined when it is not a live hold of this user. */
@@ -80,7 +80,7 @@ export function holds(sql: Sql, rules: HoldRules) {
 
     async get(userId: string, reservationId: string): Promise<Reservation> {
       const [row] = await q.get_reservation<ReservationRow>(sql, [reservationId, userId])
-      if (!row) throw new Problem('NOT_FOUND', 'No such reservation')
+      if (!row) throw new ServiceError('NOT_FOUND', 'No such reservation')
       return toReservation(row)
     },
 

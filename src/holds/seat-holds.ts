@@ -1,5 +1,5 @@
 import type { Catalogue } from '../catalogue/catalogue'
-import { Problem } from '../http/problems'
+import { ServiceError } from '../errors'
 import type { Log } from '../log'
 import type { Metrics } from '../metrics/metrics'
 import type { WaitingRoom } from '../waiting-room/waiting-room'
@@ -34,7 +34,7 @@ export function seatHolds({ holds, catalogue, room, metrics, log }: SeatHoldDeps
       const concertId = await catalogue.concertOfSchedule(scheduleId)
       if (concertId === null) {
         room.ticket(userId, token) // the credentials first: "not found" tells a stranger nothing
-        throw new Problem('NOT_FOUND', 'No such schedule')
+        throw new ServiceError('NOT_FOUND', 'No such schedule')
       }
       const ticket = await room.requireActiveForHold(userId, token, concertId)
       const reservation = await holds.hold(userId, scheduleId, seatNumber, ticket.seq)
@@ -50,7 +50,7 @@ export function seatHolds({ holds, catalogue, room, metrics, log }: SeatHoldDeps
       }
       if (!payable) {
         await release(userId, reservation.reservationId)
-        throw new Problem('QUEUE_NOT_ACTIVE', 'The queue session ended while the seat was being held')
+        throw new ServiceError('QUEUE_NOT_ACTIVE', 'The queue session ended while the seat was being held')
       }
       metrics.holdsMade.inc()
       return reservation
@@ -61,8 +61,8 @@ export function seatHolds({ holds, catalogue, room, metrics, log }: SeatHoldDeps
       if (released) return released.reservation
       const current = await holds.get(userId, reservationId)
       if (current.status === 'CANCELLED') return current // cancelling twice is harmless
-      if (current.status === 'PAID') throw new Problem('ALREADY_PAID', 'A paid reservation cannot be cancelled')
-      throw new Problem('HOLD_EXPIRED', 'The hold has already lapsed')
+      if (current.status === 'PAID') throw new ServiceError('ALREADY_PAID', 'A paid reservation cannot be cancelled')
+      throw new ServiceError('HOLD_EXPIRED', 'The hold has already lapsed')
     },
 
     get: holds.get,

@@ -1,21 +1,10 @@
 import { Elysia } from 'elysia'
 import type { Log } from '../log'
 import type { Metrics } from '../metrics/metrics'
-import { Problem, problemResponse, type ProblemCode } from './problems'
+import { ServiceError, unavailable, type ErrorCode } from '../errors'
+import { problemResponse, RememberedProblem, statusOfError } from './problems'
 
 export const MAX_BODY_BYTES = 16 * 1024
-
-const unavailableCodes = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED',
-  'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', 'ERR_REDIS_CONNECTION_CLOSED',
-])
-
-// Postgres said it cannot serve now (shutdown, restart, too many connections, connection failure).
-function isUnavailable(error: unknown): boolean {
-  const code = (error as { code?: unknown })?.code
-  if (typeof code !== 'string') return false
-  return unavailableCodes.has(code) || /^(08|57P|53)/.test(code)
-}
 
 function validationDetail(error: unknown): string {
   const all = (error as { all?: { path?: string; message?: string }[] }).all
@@ -70,18 +59,18 @@ interface RequestState {
   startedAt: number
   /** Set when the answer is a problem, which Elysia's own status does not always reflect. */
   status?: number
-  code?: ProblemCode
+  code?: ErrorCode
 }
 
 // The HTTP edge: request ids, the body size limit, per-request metrics and logs, and the one place
 // where every error becomes application/problem+json.
 export function httpEdge({ production, log, metrics, logRequests }: EdgeOptions) {
   const requests = new WeakMap<Request, RequestState>()
-  const answer = (request: Request, problem: Problem) => {
+  const answer = (request: Request, problem: ServiceError | RememberedProblem) => {
     const state = requests.get(request)
     if (state) {
-      state.status = problem.status
-      state.code = problem.code
+      state.status = problem instanceof RememberedProblem ? problem.status : statusOfError(problem)
+      state.code = problem instanceof RememberedProblem ? problem.body.code : problem.code
     }
     return problemResponse(problem, state ? `urn:request:${state.id}` : undefined)
   }
@@ -95,31 +84,31 @@ export function httpEdge({ production, log, metrics, logRequests }: EdgeOptions)
       const length = request.headers.get('content-length')
       // A chunked body has no length up front: count it on a copy, reading no further than the limit.
       if (length !== null ? Number(length) > MAX_BODY_BYTES : request.body !== null && (await longerThanLimit(request.clone()))) {
-        return answer(request, new Problem('PAYLOAD_TOO_LARGE', `The body must be at most ${MAX_BODY_BYTES} bytes`))
+        return answer(request, new ServiceError('PAYLOAD_TOO_LARGE', `The body must be at most ${MAX_BODY_BYTES} bytes`))
       }
       if (hasBody(request) && !isJson(request.headers.get('content-type'))) {
-        return answer(request, new Problem('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json (charset, if any, utf-8)'))
+        return answer(request, new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json (charset, if any, utf-8)'))
       }
     })
     .onError({ as: 'global' }, ({ code, error, request, set }) => {
       const state = requests.get(request)
       if (state) set.headers['x-request-id'] = state.id
-      if (error instanceof Problem) return answer(request, error)
+      if (error instanceof ServiceError || error instanceof RememberedProblem) return answer(request, error)
       switch (code) {
         case 'VALIDATION':
-          return answer(request, new Problem('VALIDATION_FAILED', validationDetail(error)))
+          return answer(request, new ServiceError('VALIDATION_FAILED', validationDetail(error)))
         case 'PARSE':
-          return answer(request, new Problem('VALIDATION_FAILED', 'The body is not valid JSON'))
+          return answer(request, new ServiceError('VALIDATION_FAILED', 'The body is not valid JSON'))
         case 'NOT_FOUND':
-          return answer(request, new Problem('NOT_FOUND', 'No such route'))
+          return answer(request, new ServiceError('NOT_FOUND', 'No such route'))
       }
-      if (isUnavailable(error)) {
+      if (unavailable(error)) {
         log({ level: 'warn', msg: 'backing service unavailable', requestId: state?.id, error: String(error) })
-        return answer(request, new Problem('SERVICE_UNAVAILABLE', 'A backing service is unavailable; retry shortly', { retryAfterSeconds: 2 }))
+        return answer(request, new ServiceError('SERVICE_UNAVAILABLE', 'A backing service is unavailable; retry shortly', { retryAfterSeconds: 2 }))
       }
       log({ level: 'error', msg: 'unhandled error', requestId: state?.id, error: String(error), stack: (error as Error)?.stack })
       const detail = production ? 'An internal error occurred' : `An internal error occurred: ${String(error)}`
-      return answer(request, new Problem('INTERNAL_ERROR', detail))
+      return answer(request, new ServiceError('INTERNAL_ERROR', detail))
     })
     .onAfterResponse({ as: 'global' }, ({ request, route, set }) => {
       const state = requests.get(request)

@@ -1,44 +1,40 @@
-// One registry of error codes, mapped to HTTP in one place. Services throw Problem; the HTTP edge turns
-// it into application/problem+json (RFC 9457).
+import { errorTitles, type ErrorCode, type ServiceError } from '../errors'
 
-export const problemCatalogue = {
-  VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },
-  UNAUTHENTICATED: { status: 401, title: 'A valid bearer token is required' },
-  QUEUE_TOKEN_INVALID: { status: 401, title: 'The queue token is missing or not valid' },
-  QUEUE_NOT_ACTIVE: { status: 403, title: 'The queue session is not active for this concert' },
-  NOT_FOUND: { status: 404, title: 'Not found' },
-  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
-  SEAT_UNAVAILABLE: { status: 409, title: 'The seat is held or sold' },
-  HOLD_LIMIT_REACHED: { status: 409, title: 'Too many live holds' },
-  HOLD_EXPIRED: { status: 409, title: 'The hold has lapsed or was cancelled' },
-  ALREADY_PAID: { status: 409, title: 'The reservation is already paid' },
-  INSUFFICIENT_BALANCE: { status: 402, title: 'The balance is lower than the price' },
-  BALANCE_LIMIT: { status: 422, title: 'The charge would exceed the balance limit' },
-  SOLD_OUT: { status: 409, title: 'The concert is sold out' },
-  IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'The idempotency key was used with a different request' },
-  IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'A request with this idempotency key is still running' },
-  PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be application/json' },
-  RATE_LIMITED: { status: 429, title: 'Too many requests' },
-  INTERNAL_ERROR: { status: 500, title: 'Internal error' },
-  SERVICE_UNAVAILABLE: { status: 503, title: 'A backing service is unavailable' },
-} as const
+// How the service's errors look on the wire: each code's HTTP status, and the one way a problem becomes
+// application/problem+json (RFC 9457). The edge (edge.ts) is the only caller of problemResponse.
 
-export type ProblemCode = keyof typeof problemCatalogue
+const statusOf: Record<ErrorCode, number> = {
+  VALIDATION_FAILED: 400,
+  UNAUTHENTICATED: 401,
+  QUEUE_TOKEN_INVALID: 401,
+  QUEUE_NOT_ACTIVE: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  SEAT_UNAVAILABLE: 409,
+  HOLD_LIMIT_REACHED: 409,
+  HOLD_EXPIRED: 409,
+  ALREADY_PAID: 409,
+  INSUFFICIENT_BALANCE: 402,
+  BALANCE_LIMIT: 422,
+  SOLD_OUT: 409,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  IDEMPOTENCY_IN_PROGRESS: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
+}
 
-export class Problem extends Error {
-  readonly status: number
-  readonly retryAfterSeconds: number | undefined
+/** Every code with its status and title: what the OpenAPI document and the edge use. */
+export const problemCatalogue = Object.fromEntries(
+  Object.entries(errorTitles).map(([code, title]) => [code, { status: statusOf[code as ErrorCode], title }]),
+) as { [C in ErrorCode]: { status: number; title: (typeof errorTitles)[C] } }
 
-  constructor(
-    readonly code: ProblemCode,
-    detail?: string,
-    options: { retryAfterSeconds?: number; cause?: unknown } = {},
-  ) {
-    super(detail ?? problemCatalogue[code].title, { cause: options.cause })
-    this.status = problemCatalogue[code].status
-    this.retryAfterSeconds = options.retryAfterSeconds
-  }
+export type ProblemCode = ErrorCode
+
+export function statusOfError(error: ServiceError): number {
+  return statusOf[error.code]
 }
 
 export interface ProblemBody {
@@ -46,26 +42,44 @@ export interface ProblemBody {
   title: string
   status: number
   detail: string
-  code: ProblemCode
+  code: ErrorCode
   instance?: string
 }
 
-export function problemType(code: ProblemCode): string {
+export function problemType(code: ErrorCode): string {
   return `urn:concert-waiting-room:problem:${code.toLowerCase().replaceAll('_', '-')}`
 }
 
-export function problemBody(code: ProblemCode, detail: string, instance?: string): ProblemBody {
-  const { status, title } = problemCatalogue[code]
-  const body: ProblemBody = { type: problemType(code), title, status, detail, code }
+export function problemBody(code: ErrorCode, detail: string, instance?: string): ProblemBody {
+  const body: ProblemBody = { type: problemType(code), title: errorTitles[code], status: statusOf[code], detail, code }
   if (instance) body.instance = instance
   return body
 }
 
-export function problemResponse(problem: Problem, instance?: string): Response {
+/**
+ * A problem answered before under an Idempotency-Key: the same status and body, byte for byte, whenever
+ * that key is used again (its first answer included). Thrown by the route so that it leaves through the
+ * edge like every other problem.
+ */
+export class RememberedProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: ProblemBody,
+    readonly replayed: boolean,
+  ) {
+    super(body.detail)
+  }
+}
+
+export function problemResponse(problem: ServiceError | RememberedProblem, instance?: string): Response {
   const headers: Record<string, string> = { 'content-type': 'application/problem+json' }
+  if (problem instanceof RememberedProblem) {
+    if (problem.replayed) headers['idempotent-replayed'] = 'true'
+    return new Response(JSON.stringify(problem.body), { status: problem.status, headers })
+  }
   if (problem.retryAfterSeconds !== undefined) headers['retry-after'] = String(problem.retryAfterSeconds)
   return new Response(JSON.stringify(problemBody(problem.code, problem.message, instance)), {
-    status: problem.status,
+    status: statusOf[problem.code],
     headers,
   })
 }

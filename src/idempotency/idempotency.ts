@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto'
 import type { Db, Sql } from '../db/client'
 import { advisoryLocks } from '../db/locks'
 import { statements } from '../db/statements'
-import { Problem, problemBody } from '../http/problems'
+import { ServiceError } from '../errors'
+import { problemBody, RememberedProblem, statusOfError, type ProblemBody } from '../http/problems'
 
 const q = statements('idempotency', ['try_lock_key', 'find_key', 'save_key', 'expire_keys'])
 
@@ -42,7 +43,7 @@ export function fingerprint(operation: string, body: unknown): string {
 export function checkKey(key: string | null): string | undefined {
   if (key === null) return undefined
   if (key.length < 1 || key.length > 255 || /[\x00-\x1f\x7f]/.test(key)) {
-    throw new Problem('VALIDATION_FAILED', 'Idempotency-Key must be 1 to 255 characters with no control characters')
+    throw new ServiceError('VALIDATION_FAILED', 'Idempotency-Key must be 1 to 255 characters with no control characters')
   }
   return key
 }
@@ -73,7 +74,7 @@ export async function idempotently(
   const replay = (prior: StoredKey | undefined): Outcome | null => {
     if (!prior) return null
     if (prior.fingerprint !== request.fingerprint) {
-      throw new Problem('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request')
+      throw new ServiceError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request')
     }
     return { status: prior.response_status, body: prior.response_body, replayed: true }
   }
@@ -94,7 +95,7 @@ export async function idempotently(
   const outcome = await sql.begin(async (tx) => {
     const [lock] = await q.try_lock_key<{ locked: boolean }>(tx, [userId, key, advisoryLocks.idempotencyKeys])
     if (!lock!.locked) {
-      throw new Problem('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still running', { retryAfterSeconds: 1 })
+      throw new ServiceError('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still running', { retryAfterSeconds: 1 })
     }
     // Again, now under the lock: a request with the same key may have committed since the first look.
     const [prior] = await q.find_key<StoredKey>(tx, [userId, key])
@@ -104,8 +105,8 @@ export async function idempotently(
     try {
       response = await effect(tx)
     } catch (error) {
-      if (!(error instanceof Problem) || !decidedByTheOperation(error.status)) throw error
-      response = { status: error.status, body: problemBody(error.code, error.message) }
+      if (!(error instanceof ServiceError) || !decidedByTheOperation(statusOfError(error))) throw error
+      response = { status: statusOfError(error), body: problemBody(error.code, error.message) }
     }
     await q.save_key(tx, [userId, key, request.fingerprint, response.status, response.body])
     return { ...response, replayed: false }
@@ -124,15 +125,13 @@ export async function expireKeys(sql: Sql, batchSize = 10_000): Promise<number> 
   return row!.expired
 }
 
-/** The HTTP answer for an outcome: problems keep their media type when replayed. */
+/**
+ * The HTTP answer for an outcome. A remembered problem is thrown, so that it leaves through the edge like
+ * every other problem (counted, logged), with its stored body byte for byte.
+ */
 export function respond(outcome: Outcome, set: { status?: number | string; headers: Record<string, string | number> }) {
+  if (outcome.status >= 400) throw new RememberedProblem(outcome.status, outcome.body as ProblemBody, outcome.replayed)
   if (outcome.replayed) set.headers['idempotent-replayed'] = 'true'
-  if (outcome.status >= 400) {
-    return new Response(JSON.stringify(outcome.body), {
-      status: outcome.status,
-      headers: { 'content-type': 'application/problem+json', ...(outcome.replayed ? { 'idempotent-replayed': 'true' } : {}) },
-    })
-  }
   set.status = outcome.status
   return outcome.body
 }

@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { Problem } from '../http/problems'
+import { ServiceError } from '../errors'
 import type { RateLimiter } from '../http/rate-limit'
 import type { UserTokens } from './user-tokens'
 
@@ -20,7 +20,7 @@ export function identity({ tokens, limiter }: Users) {
       async transform({ request }) {
         const userId = await tokens.verify(request.headers.get('authorization'))
         const wait = limiter.take(userId)
-        if (wait > 0) throw new Problem('RATE_LIMITED', `Too many requests; retry in ${wait} s`, { retryAfterSeconds: wait })
+        if (wait > 0) throw new ServiceError('RATE_LIMITED', `Too many requests; retry in ${wait} s`, { retryAfterSeconds: wait })
         verified.set(request, userId)
       },
       resolve({ request }) {

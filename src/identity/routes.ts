@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia'
 import { isUserId, type UserTokens } from './user-tokens'
-import { Problem } from '../http/problems'
+import { ServiceError } from '../errors'
 import { errors } from '../http/schemas'
 import { DevToken, DevTokenRequest } from './model'
 
@@ -10,7 +10,7 @@ export function devTokenRoutes(tokens: UserTokens) {
   return new Elysia({ prefix: '/v1/dev' }).post(
     '/user-tokens',
     async ({ body, set }) => {
-      if (!isUserId(body.userId)) throw new Problem('VALIDATION_FAILED', 'body.userId: 1-128 characters of well-formed Unicode, no control characters')
+      if (!isUserId(body.userId)) throw new ServiceError('VALIDATION_FAILED', 'body.userId: 1-128 characters of well-formed Unicode, no control characters')
       set.status = 201
       return { token: await tokens.issue(body.userId) }
     },

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { SignJWT } from 'jose'
-import { Problem } from '../http/problems'
+import { ServiceError } from '../errors'
 
 // User identity comes from a bearer JWT (HS256) issued upstream; `sub` is the user id.
 // Verified tokens are remembered until they expire so that a busy user does not pay for the HMAC
@@ -69,22 +69,22 @@ export function userTokens(secret: string): UserTokens {
 
   return {
     async verify(authorization) {
-      if (!authorization) throw new Problem('UNAUTHENTICATED', 'Send Authorization: Bearer <token>')
+      if (!authorization) throw new ServiceError('UNAUTHENTICATED', 'Send Authorization: Bearer <token>')
       const match = /^Bearer +(\S+)$/i.exec(authorization)
-      if (!match) throw new Problem('UNAUTHENTICATED', 'The Authorization header must be "Bearer <token>"')
+      if (!match) throw new ServiceError('UNAUTHENTICATED', 'The Authorization header must be "Bearer <token>"')
       const token = match[1]!
       const cached = verified.get(token)
       if (cached && cached.expiresAtMs > Date.now()) return cached.userId
       // JWT decoders are lenient (padding, spare bits of the last character): a token that is not
       // exactly the canonical encoding of its bytes is a tampered one, even if it decodes to a valid one.
-      if (!canonicalCompact(token)) throw new Problem('UNAUTHENTICATED', 'The bearer token is invalid or expired')
+      if (!canonicalCompact(token)) throw new ServiceError('UNAUTHENTICATED', 'The bearer token is invalid or expired')
 
       const claims = verifyHs256(token, key)
-      if (!claims) throw new Problem('UNAUTHENTICATED', 'The bearer token is invalid or expired')
+      if (!claims) throw new ServiceError('UNAUTHENTICATED', 'The bearer token is invalid or expired')
       const sub = claims.sub
       const exp = claims.exp as number | undefined
       if (!isUserId(sub)) {
-        throw new Problem('UNAUTHENTICATED', 'The bearer token has no valid subject')
+        throw new ServiceError('UNAUTHENTICATED', 'The bearer token has no valid subject')
       }
       if (verified.size >= CACHE_LIMIT) verified.clear()
       // A token without exp stays valid; re-verify it now and then anyway.

@@ -1,7 +1,7 @@
 import type { Db, Sql } from '../db/client'
 import { declineOf } from '../db/declines'
 import { statements } from '../db/statements'
-import { Problem } from '../http/problems'
+import { ServiceError } from '../errors'
 import { fingerprint, idempotently, type Outcome } from '../idempotency/idempotency'
 import type { Metrics } from '../metrics/metrics'
 import type { Ticket } from '../waiting-room/store'
@@ -20,24 +20,24 @@ interface PayRow {
 
 // Thrown inside a savepoint to roll it back; carries the answer out.
 class Declined extends Error {
-  constructor(readonly problem: Problem) {
+  constructor(readonly problem: ServiceError) {
     super(problem.message)
   }
 }
 
-async function explain(db: Db, reservationId: string, userId: string, concertId: string): Promise<Problem> {
+async function explain(db: Db, reservationId: string, userId: string, concertId: string): Promise<ServiceError> {
   const [state] = await q.reservation_state<{ concert_id: string; status: string }>(db, [reservationId, userId])
-  if (!state) return new Problem('NOT_FOUND', 'No such reservation')
-  if (state.concert_id !== concertId) return new Problem('QUEUE_NOT_ACTIVE', 'The queue token is for another concert')
-  if (state.status === 'PAID') return new Problem('ALREADY_PAID', 'This reservation is already paid')
-  return new Problem('HOLD_EXPIRED', `The hold is ${state.status}; hold the seat again`)
+  if (!state) return new ServiceError('NOT_FOUND', 'No such reservation')
+  if (state.concert_id !== concertId) return new ServiceError('QUEUE_NOT_ACTIVE', 'The queue token is for another concert')
+  if (state.status === 'PAID') return new ServiceError('ALREADY_PAID', 'This reservation is already paid')
+  return new ServiceError('HOLD_EXPIRED', `The hold is ${state.status}; hold the seat again`)
 }
 
-function declined(error: unknown): Problem | null {
+function declined(error: unknown): ServiceError | null {
   const found = declineOf(error)
   if (!found) return null
-  if (found.decline === 'HOLD_EXPIRED') return new Problem('HOLD_EXPIRED', 'The hold has lapsed')
-  return new Problem('INSUFFICIENT_BALANCE', `The balance is lower than the price ${found.detail}`)
+  if (found.decline === 'HOLD_EXPIRED') return new ServiceError('HOLD_EXPIRED', 'The hold has lapsed')
+  return new ServiceError('INSUFFICIENT_BALANCE', `The balance is lower than the price ${found.detail}`)
 }
 
 /**
@@ -89,11 +89,11 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
     } catch (error) {
       // A paid reservation is ALREADY_PAID whatever state the session is in (a client retrying without
       // its key after the session ended must learn that it paid, not that it may not pay).
-      if (!(error instanceof Problem) || error.code !== 'QUEUE_NOT_ACTIVE') throw error
+      if (!(error instanceof ServiceError) || error.code !== 'QUEUE_NOT_ACTIVE') throw error
       const ticket = room.ticket(userId, queueToken)
       const [state] = await q.reservation_state<{ concert_id: string; status: string }>(sql, [reservationId, userId])
       if (state?.status === 'PAID' && state.concert_id === ticket.concertId) {
-        throw new Problem('ALREADY_PAID', 'This reservation is already paid')
+        throw new ServiceError('ALREADY_PAID', 'This reservation is already paid')
       }
       throw error
     }

@@ -1,4 +1,5 @@
 import type { Sql } from '../db/client'
+import { ServiceError, unavailable } from '../errors'
 import { statements } from '../db/statements'
 import type { AdmitResult, JoinResult, LineLimits, LineStats, SessionView, Ticket, WaitingRoomStore } from './store'
 
@@ -40,7 +41,7 @@ function toView(row: ViewRow | undefined): SessionView {
 
 // The waiting room on Postgres tables (sql/waiting-room/pg_*.sql): the embedded default.
 export function postgresStore(sql: Sql): WaitingRoomStore {
-  return {
+  return unavailableAsOne({
     kind: 'postgres',
 
     async join(concertId, userId, limits): Promise<JoinResult | 'SOLD_OUT'> {
@@ -133,5 +134,25 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
     },
 
     async close() {},
+  })
+}
+
+/**
+ * A Postgres that cannot serve fails the waiting room the way a Redis that cannot serve does: one
+ * SERVICE_UNAVAILABLE error with Retry-After, whichever store it was.
+ */
+function unavailableAsOne(store: WaitingRoomStore): WaitingRoomStore {
+  const guarded = { ...store } as Record<string, unknown>
+  for (const [name, method] of Object.entries(store)) {
+    if (typeof method !== 'function') continue
+    guarded[name] = async (...args: unknown[]) => {
+      try {
+        return await method.apply(guarded, args)
+      } catch (error) {
+        if (!unavailable(error) || error instanceof ServiceError) throw error
+        throw new ServiceError('SERVICE_UNAVAILABLE', 'The waiting room store (postgres) is unavailable', { retryAfterSeconds: 2, cause: error })
+      }
+    }
   }
+  return guarded as unknown as WaitingRoomStore
 }

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { Problem } from '../http/problems'
+import { ServiceError } from '../errors'
 import type { Ticket } from './store'
 
 // The queue token names one place in one line: which concert, which user, which join (seq).
@@ -17,7 +17,7 @@ export function deriveQueueTokenSecret(authJwtSecret: string): string {
 
 export function queueTokens(secret: string): QueueTokens {
   const mac = (payload: string) => createHmac('sha256', secret).update(payload).digest()
-  const invalid = () => new Problem('QUEUE_TOKEN_INVALID', 'Send the X-Queue-Token returned by POST /v1/queue/tokens')
+  const invalid = () => new ServiceError('QUEUE_TOKEN_INVALID', 'Send the X-Queue-Token returned by POST /v1/queue/tokens')
 
   return {
     sign({ concertId, userId, seq }) {
@@ -42,7 +42,7 @@ export function queueTokens(secret: string): QueueTokens {
         throw invalid()
       }
       if (typeof body.c !== 'string' || typeof body.u !== 'string' || !Number.isSafeInteger(body.s)) throw invalid()
-      if (body.u !== userId) throw new Problem('QUEUE_TOKEN_INVALID', 'The queue token belongs to another user')
+      if (body.u !== userId) throw new ServiceError('QUEUE_TOKEN_INVALID', 'The queue token belongs to another user')
       return { concertId: body.c, userId: body.u, seq: body.s as number }
     },
   }

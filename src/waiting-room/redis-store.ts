@@ -1,4 +1,4 @@
-import { Problem } from '../http/problems'
+import { ServiceError } from '../errors'
 import { lineKeys, registryKey, scripts, type Script } from './redis/scripts'
 import { isNoScript, RedisReplyError, RedisUnavailableError, withDeadline, type RedisTransport } from './redis/transport'
 import type { SessionStatus } from './model'
@@ -38,7 +38,7 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
   const prefix = options.prefix ?? 'wr'
   const timeoutMs = options.timeoutMs ?? 1800
   const unavailable = (cause: unknown) =>
-    new Problem('SERVICE_UNAVAILABLE', `The waiting room store (${transport.kind}) is unavailable`, {
+    new ServiceError('SERVICE_UNAVAILABLE', `The waiting room store (${transport.kind}) is unavailable`, {
       retryAfterSeconds: 2,
       cause,
     })

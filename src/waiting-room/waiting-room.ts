@@ -1,5 +1,5 @@
 import type { Catalogue } from '../catalogue/catalogue'
-import { Problem } from '../http/problems'
+import { ServiceError } from '../errors'
 import type { QueueTokens } from './queue-token'
 import type { LinePatch, QueueStatus } from './model'
 import type { Settings } from './settings'
@@ -44,8 +44,8 @@ export function describe(concertId: string, view: SessionView, limits: LineLimit
   }
 }
 
-function notActive(view: SessionView): Problem {
-  return new Problem('QUEUE_NOT_ACTIVE', `The queue session is ${view.status}, not ACTIVE`)
+function notActive(view: SessionView): ServiceError {
+  return new ServiceError('QUEUE_NOT_ACTIVE', `The queue session is ${view.status}, not ACTIVE`)
 }
 
 export function waitingRoom({ store, tokens, catalogue, settings, log = () => {} }: WaitingRoomDeps) {
@@ -61,7 +61,7 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
   function ticketFor(userId: string, token: string | null | undefined, concertId?: string): Ticket {
     const ticket = tokens.verify(token, userId)
     if (concertId !== undefined && ticket.concertId !== concertId) {
-      throw new Problem('QUEUE_NOT_ACTIVE', 'The queue token is for another concert')
+      throw new ServiceError('QUEUE_NOT_ACTIVE', 'The queue token is for another concert')
     }
     return ticket
   }
@@ -76,10 +76,10 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
     },
 
     async join(userId: string, concertId: string) {
-      if (!(await catalogue.concertExists(concertId))) throw new Problem('NOT_FOUND', 'No such concert')
+      if (!(await catalogue.concertExists(concertId))) throw new ServiceError('NOT_FOUND', 'No such concert')
       const limits = limitsOf(concertId)
       const joined = await store.join(concertId, userId, limits)
-      if (joined === 'SOLD_OUT') throw new Problem('SOLD_OUT', 'Every seat of this concert is sold')
+      if (joined === 'SOLD_OUT') throw new ServiceError('SOLD_OUT', 'Every seat of this concert is sold')
       const ticket = { concertId, userId, seq: joined.seq }
       return { created: joined.created, body: { ...describe(concertId, joined.view, limits), token: tokens.sign(ticket) } }
     },
@@ -186,7 +186,7 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
 
     /** The operator's read-out of one line. */
     async readout(concertId: string) {
-      if (!(await catalogue.concertExists(concertId))) throw new Problem('NOT_FOUND', 'No such concert')
+      if (!(await catalogue.concertExists(concertId))) throw new ServiceError('NOT_FOUND', 'No such concert')
       const stats = await store.stats(concertId, limitsOf(concertId))
       const { oldestJoinedMs, ...counts } = stats
       return {
@@ -198,14 +198,14 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
     },
 
     async updateLine(concertId: string, patch: LinePatch) {
-      if (!(await catalogue.concertExists(concertId))) throw new Problem('NOT_FOUND', 'No such concert')
+      if (!(await catalogue.concertExists(concertId))) throw new ServiceError('NOT_FOUND', 'No such concert')
       await settings.update(concertId, patch)
       return this.readout(concertId)
     },
 
     /** Ends a user's live place; other instances stop trusting it for catalogue reads within 30 s. */
     async endSession(concertId: string, userId: string) {
-      if (!(await store.endSession(concertId, userId))) throw new Problem('NOT_FOUND', 'This user has no live place in this line')
+      if (!(await store.endSession(concertId, userId))) throw new ServiceError('NOT_FOUND', 'This user has no live place in this line')
     },
   }
 }

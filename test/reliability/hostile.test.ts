@@ -12,7 +12,7 @@ import { record } from './support/results'
 // refused holds, user ids Postgres cannot store or would merge, answers stored under an Idempotency-Key
 // that the operation never decided, bodies that are not JSON.
 
-const ACTIVE_TTL = 4
+const ACTIVE_TTL = 6
 const admin = { 'x-admin-key': ADMIN_KEY }
 const fiveHundreds = (replies: Reply[]) => replies.filter((r) => r.status >= 500 || r.status === 0).length
 const spell = (id: string, i: number) => [...id].map((c, k) => ((i >> k % 8) & 1 ? c.toUpperCase() : c)).join('')
@@ -133,9 +133,20 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'reliability: hostile clients over t
     }
 
     await pool(Array.from({ length: ROUNDS }, (_, r) => r), ROUNDS, async (r) => {
+      const [a, b, c] = [users[3 * r]!, users[3 * r + 1]!, users[3 * r + 2]!]
+      // The holds each scenario starts from, made at once: a hold extends its session (the sessions here
+      // are ACTIVE_TTL seconds long, so a user who waited for the others' turns could run out first).
+      const [h1, h2, first, c1, c2] = await Promise.all([
+        cluster.hold(0, a, scheduleIds[0]!, seat(r, 0)),
+        cluster.hold(1, a, scheduleIds[0]!, seat(r, 1)),
+        cluster.hold(2, b, scheduleIds[0]!, seat(r, 2)),
+        cluster.hold(0, c, scheduleIds[0]!, seat(r, 4)),
+        cluster.hold(1, c, scheduleIds[0]!, seat(r, 5)),
+      ])
+      const setup = [h1, h2, first, c1, c2].filter((h) => h.status !== 201)
+      if (setup.length) throw new Error(`round ${r}: holds to start from refused: ${setup.map((h) => `${h.status} ${h.body?.code}`)}`)
+
       // Two payments at once, on two instances.
-      const a = users[3 * r]!
-      const [h1, h2] = [await cluster.hold(0, a, scheduleIds[0]!, seat(r, 0)), await cluster.hold(1, a, scheduleIds[0]!, seat(r, 1))]
       const paid = await Promise.all([cluster.pay(1, a, h1.body.reservationId, `p1-${r}`), cluster.pay(2, a, h2.body.reservationId)])
       if (paid.some((p) => p.status !== 201)) violations.push(`pay+pay ${r}: ${paid.map((p) => p.status)}`)
       if ((await finalState(a, `pay+pay ${r}`)) !== 'DONE') violations.push(`pay+pay ${r}: not DONE`)
@@ -145,8 +156,6 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'reliability: hostile clients over t
       if (again.status === 409 && again.body.code === 'ALREADY_PAID' && replayed.status === 201) alreadyPaidAfterDone++
 
       // A payment and a new hold at once: a hold that answered 201 must be payable.
-      const b = users[3 * r + 1]!
-      const first = await cluster.hold(0, b, scheduleIds[0]!, seat(r, 2))
       const [pay1, hold2] = await Promise.all([cluster.pay(1, b, first.body.reservationId), cluster.hold(2, b, scheduleIds[0]!, seat(r, 3))])
       if (pay1.status !== 201) violations.push(`pay+hold ${r}: payment ${pay1.status}`)
       if (hold2.status === 201) {
@@ -156,8 +165,6 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'reliability: hostile clients over t
       await finalState(b, `pay+hold ${r}`)
 
       // A payment and a cancel of the other hold at once.
-      const c = users[3 * r + 2]!
-      const [c1, c2] = [await cluster.hold(0, c, scheduleIds[0]!, seat(r, 4)), await cluster.hold(1, c, scheduleIds[0]!, seat(r, 5))]
       const [payC, cancelC] = await Promise.all([
         cluster.pay(2, c, c1.body.reservationId),
         send(cluster.url(0), `/v1/reservations/${c2.body.reservationId}`, { token: c.token, method: 'DELETE' }),

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { Problem } from '../../src/http/problems'
+import { ServiceError } from '../../src/errors'
 import { deriveQueueTokenSecret, queueTokens } from '../../src/waiting-room/queue-token'
 
 const tokens = queueTokens('queue-secret-0123456789')
@@ -9,8 +9,8 @@ function rejection(fn: () => unknown): string {
   try {
     fn()
   } catch (error) {
-    expect(error).toBeInstanceOf(Problem)
-    return (error as Problem).code
+    expect(error).toBeInstanceOf(ServiceError)
+    return (error as ServiceError).code
   }
   throw new Error('accepted')
 }

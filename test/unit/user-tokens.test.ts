@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { createHmac } from 'node:crypto'
 import { SignJWT } from 'jose'
-import { Problem } from '../../src/http/problems'
+import { ServiceError } from '../../src/errors'
 import { userTokens } from '../../src/identity/user-tokens'
 
 const secret = 'user-secret-0123456789abcdef'
@@ -12,8 +12,8 @@ async function rejection(header: string | null): Promise<string> {
   try {
     await tokens.verify(header)
   } catch (error) {
-    expect(error).toBeInstanceOf(Problem)
-    return (error as Problem).code
+    expect(error).toBeInstanceOf(ServiceError)
+    return (error as ServiceError).code
   }
   throw new Error('accepted')
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { RedisClient } from 'bun'
 import { startRedisRest, type RedisRest } from '../support/redis-rest'
-import { Problem } from '../../src/http/problems'
+import { ServiceError } from '../../src/errors'
 import { redisStore } from '../../src/waiting-room/redis-store'
 import { restTransport } from '../../src/waiting-room/redis/rest'
 import { tcpTransport } from '../../src/waiting-room/redis/tcp'
@@ -11,7 +11,7 @@ import { deleteKeys, testPrefix } from './redis-support'
 import { tcpProxy, type TcpProxy } from './tcp-proxy'
 
 // What the Redis store does when Redis goes away, hangs, or forgets its scripts: every call fails
-// within 2 seconds with a 503 Problem (never a hang, never a raw error), and the store recovers by
+// within 2 seconds with a 503 SERVICE_UNAVAILABLE ServiceError (never a hang, never a raw error), and the store recovers by
 // itself once Redis answers again.
 
 // Each test waits out a few 2-second deadlines; give it room whatever the runner's default is.
@@ -26,8 +26,8 @@ async function expectUnavailable(call: () => Promise<unknown>) {
     (e: unknown) => e,
   )
   const elapsed = performance.now() - started
-  expect(error).toBeInstanceOf(Problem)
-  expect(error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503, retryAfterSeconds: 2 })
+  expect(error).toBeInstanceOf(ServiceError)
+  expect(error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 2 })
   expect(elapsed).toBeLessThan(2000)
 }
 

@@ -1,7 +1,7 @@
 import { balance } from '../../../src/balance/balance'
 import { catalogue } from '../../../src/catalogue/catalogue'
 import { holds } from '../../../src/holds/holds'
-import { Problem } from '../../../src/http/problems'
+import { ServiceError } from '../../../src/errors'
 import { pay as payReservation } from '../../../src/payments/payments'
 import type { Ticket } from '../../../src/waiting-room/store'
 import { auth, type Api, type User } from '../api'
@@ -83,7 +83,7 @@ async function holdDirect(ctx: Context, userId: string, scheduleId: string, seat
   try {
     return (await services(ctx).seatHolds.hold(userId, scheduleId, seatNumber, 1)).reservationId
   } catch (error) {
-    if (error instanceof Problem && error.code === 'SEAT_UNAVAILABLE') return null
+    if (error instanceof ServiceError && error.code === 'SEAT_UNAVAILABLE') return null
     throw error
   }
 }
