@@ -21,6 +21,8 @@ import type { Users } from './identity/plugin'
 import { paymentRoutes } from './payments/routes'
 import type { Payments } from './payments/payments'
 import { waitingRoomRoutes } from './waiting-room/routes'
+import type { LineOperator } from './waiting-room/operator'
+import type { WaitingRoomStore } from './waiting-room/store'
 import type { WaitingRoom } from './waiting-room/waiting-room'
 
 export interface Services {
@@ -31,6 +33,9 @@ export interface Services {
   payments: Payments
   balance: Balance
   room: WaitingRoom
+  /** The waiting room's store, for readiness. */
+  store: WaitingRoomStore
+  operator: LineOperator
   userTokens: UserTokens
   users: Users
   log: Log
@@ -85,14 +90,14 @@ export function buildApp(s: Services) {
         },
       }),
     )
-    .use(healthRoutes(s.sql, s.room.store, s.metrics, s.isShuttingDown))
+    .use(healthRoutes(s.sql, s.store, s.metrics, s.isShuttingDown))
     .use(config.authDevTokens ? devTokenRoutes(s.userTokens) : new Elysia())
     .use(waitingRoomRoutes(s.room, s.users))
     .use(catalogueRoutes(s.catalogue, s.room, s.users))
     .use(holdRoutes(s.seatHolds, s.users, config.holdTtlSeconds))
     .use(balanceRoutes(s.balance, s.users, config.maxCharge))
     .use(paymentRoutes(s.payments, s.users))
-    .use(adminRoutes(s.catalogue, s.room, config.adminApiKey, config.maxBalance))
+    .use(adminRoutes(s.catalogue, s.operator, config.adminApiKey, config.maxBalance))
 }
 
 export type App = ReturnType<typeof buildApp>

@@ -20,6 +20,8 @@ import { rateLimiter } from './http/rate-limit'
 import { deriveQueueTokenSecret, queueTokens } from './waiting-room/queue-token'
 import { lineSettings } from './waiting-room/settings'
 import { openStore } from './waiting-room/stores'
+import { admission } from './waiting-room/admission'
+import { lineOperator } from './waiting-room/operator'
 import { waitingRoom } from './waiting-room/waiting-room'
 
 const SHUTDOWN_DRAIN_MS = 1000
@@ -73,6 +75,8 @@ export async function startServer(config: Config, options: StartOptions = {}) {
   })
   await settings.refresh()
   metrics.watchLines(store, (concertId) => settings.limitsFor(concertId))
+  const lines = { store, settings, catalogue: shop }
+  const admissions = admission(lines)
   const room = waitingRoom({
     store,
     tokens: queueTokens(config.queueTokenSecret ?? deriveQueueTokenSecret(authSecret)),
@@ -90,6 +94,8 @@ export async function startServer(config: Config, options: StartOptions = {}) {
     payments: payments(sql, room, metrics),
     balance: balance(sql, { maxBalance: config.maxBalance }),
     room,
+    store,
+    operator: lineOperator(lines),
     userTokens: tokens,
     users: { tokens, limiter: rateLimiter(config.rateLimit) },
     log,
@@ -97,7 +103,7 @@ export async function startServer(config: Config, options: StartOptions = {}) {
     isShuttingDown: () => shuttingDown,
   })
   if (options.runJobs ?? true) {
-    app.use(jobs({ sql, singleConnection: embedded !== null, room, holds: seatHolds, log, metrics, tickMs: config.queue.tickMs }))
+    app.use(jobs({ sql, singleConnection: embedded !== null, admission: admissions, holds: seatHolds, log, metrics, tickMs: config.queue.tickMs }))
   }
   if (options.listen ?? true) {
     app.listen({ port: config.port, hostname: '0.0.0.0' })
@@ -114,6 +120,8 @@ export async function startServer(config: Config, options: StartOptions = {}) {
     app,
     sql,
     room,
+    store,
+    admission: admissions,
     holds: seatHolds,
     tokens,
     log,

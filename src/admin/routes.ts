@@ -7,7 +7,7 @@ import type { Catalogue } from '../catalogue/catalogue'
 import { CreatedConcert, newConcertModel, type NewConcert } from '../catalogue/model'
 import { isUserId } from '../identity/user-tokens'
 import { LinePatch, LineReadout } from '../waiting-room/model'
-import type { WaitingRoom } from '../waiting-room/waiting-room'
+import type { LineOperator } from '../waiting-room/operator'
 
 const CALENDAR_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(?:Z|[+-](\d{2}):(\d{2}))$/i
 
@@ -46,7 +46,7 @@ function sameKey(given: string | null, expected: string): boolean {
 const adminKey = [{ adminKey: [] }]
 
 // The admin API exists only when ADMIN_API_KEY is set; without it these routes answer 404.
-export function adminRoutes(catalogue: Catalogue, room: WaitingRoom, adminApiKey: string | null, maxPrice: number) {
+export function adminRoutes(catalogue: Catalogue, operator: LineOperator, adminApiKey: string | null, maxPrice: number) {
   return new Elysia({ prefix: '/v1/admin' })
     // Before body validation: without the key, nothing about the request is answered.
     .onTransform(({ request }) => {
@@ -77,7 +77,7 @@ export function adminRoutes(catalogue: Catalogue, room: WaitingRoom, adminApiKey
         },
       },
     )
-    .get('/concerts/:concertId/queue', ({ params }) => room.readout(params.concertId), {
+    .get('/concerts/:concertId/queue', ({ params }) => operator.readout(params.concertId), {
       params: t.Object({ concertId: Uuid() }),
       response: { 200: LineReadout, ...errors('UNAUTHENTICATED', 'NOT_FOUND') },
       detail: {
@@ -87,7 +87,7 @@ export function adminRoutes(catalogue: Catalogue, room: WaitingRoom, adminApiKey
         security: adminKey,
       },
     })
-    .patch('/concerts/:concertId/queue', ({ params, body }) => room.updateLine(params.concertId, body), {
+    .patch('/concerts/:concertId/queue', ({ params, body }) => operator.updateLine(params.concertId, body), {
       parse: 'json',
       params: t.Object({ concertId: Uuid() }),
       body: LinePatch,
@@ -103,7 +103,7 @@ export function adminRoutes(catalogue: Catalogue, room: WaitingRoom, adminApiKey
       '/concerts/:concertId/queue/sessions/:userId',
       async ({ params }) => {
         if (!isUserId(params.userId)) throw new ServiceError('VALIDATION_FAILED', 'params.userId: not a user id (1-128 characters, no control characters)')
-        await room.endSession(params.concertId, params.userId)
+        await operator.endSession(params.concertId, params.userId)
         return { ended: true as const }
       },
       {

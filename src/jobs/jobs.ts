@@ -7,7 +7,7 @@ import type { Holds } from '../holds/holds'
 import { expireKeys } from '../idempotency/idempotency'
 import type { Log } from '../log'
 import type { Metrics } from '../metrics/metrics'
-import type { WaitingRoom } from '../waiting-room/waiting-room'
+import type { Admission } from '../waiting-room/admission'
 
 const q = statements('jobs', ['try_lock_job'])
 
@@ -31,7 +31,7 @@ export async function runElected<T>(sql: Sql, job: JobName, singleConnection: bo
 export interface JobDeps {
   sql: Sql
   singleConnection: boolean
-  room: WaitingRoom
+  admission: Admission
   holds: Holds
   log: Log
   metrics: Metrics
@@ -46,7 +46,7 @@ type Summary = Record<string, unknown>
 
 // In-process cron in every instance; each run is elected through Postgres. Every run this instance wins
 // is logged (one line, with what it did) and counted; skipped ticks are only counted.
-export function jobs({ sql, singleConnection, room, holds, log, metrics, tickMs }: JobDeps) {
+export function jobs({ sql, singleConnection, admission, holds, log, metrics, tickMs }: JobDeps) {
   const running = new Set<JobName>()
   const run = (job: JobName, work: () => Promise<Summary>) => async () => {
     if (running.has(job)) return // the previous run in this process is still going
@@ -72,8 +72,8 @@ export function jobs({ sql, singleConnection, room, holds, log, metrics, tickMs 
     }
   }
 
-  const admission = async () => {
-    const lines = await room.tick()
+  const admit = async () => {
+    const lines = await admission.tick()
     for (const line of lines) {
       metrics.admitted.inc({ concert: line.concertId }, line.admitted)
       metrics.tickAdmitted.observe(line.admitted)
@@ -88,8 +88,8 @@ export function jobs({ sql, singleConnection, room, holds, log, metrics, tickMs 
         pattern: secondsPattern(tickMs / 1000),
         // Every instance refreshes the per-concert settings each tick, whoever runs the admission.
         run: async () => {
-          await room.settings.refresh().catch((error) => log({ level: 'warn', msg: 'settings refresh failed', error: String(error) }))
-          await run('admission', admission)()
+          await admission.refreshSettings().catch((error) => log({ level: 'warn', msg: 'settings refresh failed', error: String(error) }))
+          await run('admission', admit)()
         },
       }),
     )

@@ -1,9 +1,11 @@
 import type { Catalogue } from '../catalogue/catalogue'
 import { ServiceError } from '../errors'
 import type { QueueTokens } from './queue-token'
-import type { LinePatch, QueueStatus } from './model'
+import type { QueueStatus } from './model'
+import { markSoldOut } from './admission'
+import { queueStatus } from './queue-status'
 import type { Settings } from './settings'
-import type { LineLimits, SessionView, Ticket, WaitingRoomStore } from './store'
+import type { SessionView, Ticket, WaitingRoomStore } from './store'
 
 export interface WaitingRoomDeps {
   store: WaitingRoomStore
@@ -19,31 +21,6 @@ const READ_TRUST_MS = 30_000
 const READ_CACHE_LIMIT = 100_000
 // A hold extends the session a little past the hold's own expiry, so clock skew never strands a hold.
 const HOLD_MARGIN_MS = 5_000
-const TERMINAL_POLL_MS = 60_000
-
-export function describe(concertId: string, view: SessionView, limits: LineLimits, nowMs = Date.now()): QueueStatus {
-  let estimatedWaitSeconds: number | null = null
-  let pollAfterMs = TERMINAL_POLL_MS
-  if (view.status === 'WAITING' && view.position !== null) {
-    // Honest estimate: the measured admission pace of this line; the configured rate until one is measured.
-    const pace = view.admittedPerSecond && view.admittedPerSecond > 0 ? view.admittedPerSecond : limits.admitPerSecond
-    estimatedWaitSeconds = Math.ceil(view.position / pace)
-    // Poll less often the further back; always well inside the idle limit so the place is kept.
-    const ceiling = Math.min(30_000, Math.floor((limits.waitingIdleSeconds * 1000) / 3))
-    pollAfterMs = Math.max(500, Math.min(ceiling, Math.round((estimatedWaitSeconds * 1000) / 4)))
-  } else if (view.status === 'ACTIVE' && view.activeUntilMs !== null) {
-    pollAfterMs = Math.max(1000, Math.min(30_000, view.activeUntilMs - nowMs))
-  }
-  return {
-    concertId,
-    status: view.status,
-    position: view.status === 'WAITING' ? view.position : null,
-    estimatedWaitSeconds,
-    activeUntil: view.status === 'ACTIVE' && view.activeUntilMs !== null ? new Date(view.activeUntilMs).toISOString() : null,
-    pollAfterMs,
-  }
-}
-
 function notActive(view: SessionView): ServiceError {
   return new ServiceError('QUEUE_NOT_ACTIVE', `The queue session is ${view.status}, not ACTIVE`)
 }
@@ -67,9 +44,6 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
   }
 
   return {
-    store,
-    settings,
-
     /** Verifies a queue token (401 if forged or someone else's) without asking the store. */
     ticket(userId: string, token: string | null | undefined): Ticket {
       return ticketFor(userId, token)
@@ -81,7 +55,7 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
       const joined = await store.join(concertId, userId, limits)
       if (joined === 'SOLD_OUT') throw new ServiceError('SOLD_OUT', 'Every seat of this concert is sold')
       const ticket = { concertId, userId, seq: joined.seq }
-      return { created: joined.created, body: { ...describe(concertId, joined.view, limits), token: tokens.sign(ticket) } }
+      return { created: joined.created, body: { ...queueStatus(concertId, joined.view, limits), token: tokens.sign(ticket) } }
     },
 
     async status(userId: string, token: string | null | undefined): Promise<QueueStatus> {
@@ -89,7 +63,7 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
       const limits = limitsOf(ticket.concertId)
       const view = await store.poll(ticket, limits)
       if (view.status === 'ACTIVE') trust(ticket, view.activeUntilMs)
-      return describe(ticket.concertId, view, limits)
+      return queueStatus(ticket.concertId, view, limits)
     },
 
     /** Catalogue reads: an ACTIVE token of this concert; answered from memory while recently confirmed. */
@@ -155,57 +129,9 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
     async paid(ticket: Ticket, otherLiveHolds: number) {
       if (otherLiveHolds === 0) await this.sessionPaid(ticket)
       // The sale may have been the last seat: tell the line now rather than at the next tick.
-      this.markSoldOut([ticket.concertId]).catch((error) =>
+      markSoldOut(catalogue, store, [ticket.concertId]).catch((error) =>
         log({ level: 'warn', msg: 'sold-out check failed', concertId: ticket.concertId, error: String(error) }),
       )
-    },
-
-    async markSoldOut(concertIds: string[]) {
-      const soldOut = await catalogue.soldOut(concertIds)
-      for (const concertId of soldOut) await store.setSoldOut(concertId, true)
-      return soldOut
-    },
-
-    /**
-     * One admission tick over every line, with the settings as of now: sold-out lines are marked, the
-     * others admit (a paused line only drops lapsed places).
-     */
-    async tick() {
-      await settings.refresh()
-      const lines = await store.lines()
-      const soldOut = await this.markSoldOut(lines)
-      const results = []
-      for (const concertId of lines) {
-        const limits = limitsOf(concertId)
-        const paused = settings.settingsOf(concertId).paused
-        const result = await store.admit(concertId, paused ? { ...limits, admitPerSecond: 0 } : limits)
-        results.push({ concertId, soldOut: soldOut.has(concertId), paused, ...result })
-      }
-      return results
-    },
-
-    /** The operator's read-out of one line. */
-    async readout(concertId: string) {
-      if (!(await catalogue.concertExists(concertId))) throw new ServiceError('NOT_FOUND', 'No such concert')
-      const stats = await store.stats(concertId, limitsOf(concertId))
-      const { oldestJoinedMs, ...counts } = stats
-      return {
-        concertId,
-        ...settings.settingsOf(concertId),
-        ...counts,
-        oldestWaitSeconds: oldestJoinedMs === null ? null : Math.max(0, Math.round((Date.now() - oldestJoinedMs) / 1000)),
-      }
-    },
-
-    async updateLine(concertId: string, patch: LinePatch) {
-      if (!(await catalogue.concertExists(concertId))) throw new ServiceError('NOT_FOUND', 'No such concert')
-      await settings.update(concertId, patch)
-      return this.readout(concertId)
-    },
-
-    /** Ends a user's live place; other instances stop trusting it for catalogue reads within 30 s. */
-    async endSession(concertId: string, userId: string) {
-      if (!(await store.endSession(concertId, userId))) throw new ServiceError('NOT_FOUND', 'This user has no live place in this line')
     },
   }
 }

@@ -42,14 +42,14 @@ export async function countRoundTrips(o: { config: Config; waiting: User[]; acti
   const instance = async () => {
     const server = await startServer(o.config, { log: silentLog, runJobs: false, listen: false })
     servers.push(server)
-    if (server.room.store.kind === 'postgres') {
+    if (server.store.kind === 'postgres') {
       const sql = server.sql as unknown as { unsafe: (...a: unknown[]) => unknown }
       const unsafe = sql.unsafe
       sql.unsafe = (...args: unknown[]) => {
         trips.n++
         return unsafe.apply(sql, args)
       }
-    } else countCalls(server.room.store, trips)
+    } else countCalls(server.store, trips)
     return server.room
   }
   const count = async (work: () => Promise<unknown>) => {

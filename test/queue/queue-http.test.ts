@@ -69,17 +69,17 @@ onEachDatabase('the waiting room over HTTP', { QUEUE_MAX_ACTIVE: '2', QUEUE_ADMI
       await call(ctx.server, '/v1/balance/charges', { token, body: { amount: 100 } })
       users.push({ token, queueToken: (await join(ctx.server, token, concertId)).token })
     }
-    await ctx.server.room.tick()
+    await ctx.server.admission.tick()
     const states = async () => Promise.all(users.map(async (u) => (await call(ctx.server, '/v1/queue/status', u)).body))
     expect((await states()).map((s) => s.status)).toEqual(['ACTIVE', 'ACTIVE', 'WAITING'])
     expect((await states())[2].position).toBe(1)
-    await ctx.server.room.tick()
+    await ctx.server.admission.tick()
     expect((await states())[2].status).toBe('WAITING')
 
     const held = await hold(ctx.server, users[0]!, scheduleIds[0]!, 1)
     expect((await pay(ctx.server, users[0]!, held.body.reservationId)).status).toBe(201)
     expect((await states()).map((s) => s.status)).toEqual(['DONE', 'ACTIVE', 'WAITING'])
-    await ctx.server.room.tick()
+    await ctx.server.admission.tick()
     expect((await states()).map((s) => s.status)).toEqual(['DONE', 'ACTIVE', 'ACTIVE'])
   })
 
@@ -118,17 +118,17 @@ onEachDatabase('the waiting room over HTTP', { QUEUE_MAX_ACTIVE: '2', QUEUE_ADMI
     await hold(ctx.server, buyer, scheduleIds[0]!, 1)
     const waiter = await userToken(ctx.server, 'so2-waiter')
     const place = await join(ctx.server, waiter, concertId)
-    await ctx.server.room.tick()
+    await ctx.server.admission.tick()
     expect((await call(ctx.server, '/v1/queue/status', { token: waiter, queueToken: place.token })).body.status).not.toBe('SOLD_OUT')
     await ctx.db.sql`update seats set status = 'SOLD', hold_expires_at = null where schedule_id = ${scheduleIds[0]!}`
-    await ctx.server.room.tick()
+    await ctx.server.admission.tick()
     expect((await call(ctx.server, '/v1/queue/status', { token: waiter, queueToken: place.token })).body.status).toBe('SOLD_OUT')
   })
 
   test('a poll costs one store call; an ACTIVE user\'s catalogue reads cost none after the first; a hold two', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3 })
     const alice = await shopper(ctx.server, 'rt-alice', concertId)
-    const store = ctx.server.room.store as WaitingRoomStore & Record<string, unknown>
+    const store = ctx.server.store as WaitingRoomStore & Record<string, unknown>
     const calls: string[] = []
     const originals = new Map<string, Function>()
     for (const name of ['join', 'poll', 'check', 'extend', 'finish', 'admit', 'setSoldOut', 'lines', 'ping'] as const) {

@@ -51,7 +51,7 @@ export async function admit(server: Server, token: string, concertId: string): P
   for (let i = 0; i < 20; i++) {
     const status = await call(server, '/v1/queue/status', { token, queueToken: joined.token })
     if (status.body.status === 'ACTIVE') return joined.token
-    await server.room.tick()
+    await server.admission.tick()
   }
   throw new Error('user was not admitted after 20 ticks')
 }
