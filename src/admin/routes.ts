@@ -26,8 +26,8 @@ export function isCalendarTime(text: string): boolean {
 }
 
 function checkNewConcert(body: NewConcert) {
-  if (/\p{Cc}/u.test(body.title) || !body.title.isWellFormed() || body.title.trim() === '') {
-    throw new ServiceError('VALIDATION_FAILED', 'body.title: visible text with no control characters')
+  if (/\p{Cc}/u.test(body.title) || !body.title.isWellFormed() || body.title.trim() === '' || [...body.title].length > 200) {
+    throw new ServiceError('VALIDATION_FAILED', 'body.title: 1-200 characters of visible text, no control characters')
   }
   body.schedules.forEach((s, i) => {
     if (!isCalendarTime(s.startsAt)) {
@@ -107,7 +107,7 @@ export function adminRoutes(catalogue: Catalogue, operator: LineOperator, adminA
         return { ended: true as const }
       },
       {
-        params: t.Object({ concertId: Uuid(), userId: t.String({ minLength: 1, maxLength: 128 }) }),
+        params: t.Object({ concertId: Uuid(), userId: t.String({ minLength: 1, maxLength: 256 }) }),
         response: { 200: Type.Object({ ended: Type.Literal(true) }), ...errors('UNAUTHENTICATED', 'NOT_FOUND') },
         detail: {
           operationId: 'endSession',

@@ -35,7 +35,7 @@ export type Seat = Static<typeof Seat>
 export const newConcertModel = (maxPrice: number) =>
   Type.Object(
     {
-      title: Type.String({ minLength: 1, maxLength: 200 }),
+      title: Type.String({ minLength: 1, maxLength: 400, description: '1-200 characters' }), // UTF-16 units; characters are counted by the admin API
       schedules: Type.Array(
         Type.Object(
           {

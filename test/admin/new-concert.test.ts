@@ -42,3 +42,20 @@ onEachDatabase('creating a concert', {}, (ctx) => {
     expect((row!.starts_at as Date).toISOString()).toBe('2028-02-29T10:30:00.000Z')
   })
 })
+
+onEachDatabase('lengths in characters', {}, (ctx) => {
+  test('a title of 200 emoji is 200 characters: accepted; 201 are refused (JSON Schema counts UTF-16 units, Postgres code points)', async () => {
+    const ok = await call(ctx.server, '/v1/admin/concerts', { headers: admin, body: body('2027-06-01T19:00:00Z', '🎵'.repeat(200)) })
+    const over = await call(ctx.server, '/v1/admin/concerts', { headers: admin, body: body('2027-06-01T19:00:00Z', '🎵'.repeat(201)) })
+    expect([ok.status, over.status]).toEqual([201, 400])
+  })
+
+  test('user ids of 128 emoji: a dev token is issued and the operator can end their session; 129 are refused', async () => {
+    const ok = await call(ctx.server, '/v1/dev/user-tokens', { body: { userId: '🎫'.repeat(128) } })
+    const over = await call(ctx.server, '/v1/dev/user-tokens', { body: { userId: '🎫'.repeat(129) } })
+    expect([ok.status, over.status]).toEqual([201, 400])
+    const concert = await call(ctx.server, '/v1/admin/concerts', { headers: admin, body: body('2027-06-01T19:00:00Z') })
+    const path = `/v1/admin/concerts/${concert.body.concertId}/queue/sessions/${encodeURIComponent('🎫'.repeat(128))}`
+    expect((await call(ctx.server, path, { method: 'DELETE', headers: admin })).body.code).toBe('NOT_FOUND') // no place, but a valid id
+  })
+})
