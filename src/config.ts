@@ -14,6 +14,8 @@ export interface Config {
   dataDir: string
   upstash: { url: string; token: string } | null
   redisUrl: string | null
+  /** Seed nodes of a Redis Cluster (`host:port,...`), or null. */
+  redisClusterNodes: string | null
   queueStore: QueueStoreKind
   authJwtSecret: string | null // null only in embedded mode before the data dir supplies one
   authDevTokens: boolean
@@ -32,6 +34,12 @@ export interface Config {
   maxCharge: number
   maxBalance: number
   dbPoolSize: number
+  /** Named prepared statements; false behind poolers that cannot keep them (PgBouncer transaction mode < 1.21). */
+  dbPrepare: boolean
+  /** How long a request waits for a free pooled connection before it is answered 503. */
+  dbQueueTimeoutMs: number
+  /** HTTP processes of this instance sharing its port. */
+  workers: number
   /** Requests per second per user and instance (0 = no limit), and the burst allowed above it. */
   rateLimit: { perSecond: number; burst: number }
   logLevel: LogLevel
@@ -95,6 +103,18 @@ function url(env: Env, name: string, protocols: string[]): string | null {
   return raw
 }
 
+// `host:port,host:port`: the seed nodes of a Redis Cluster (the client learns the rest from them).
+function clusterNodes(env: Env, name: string): string | null {
+  const raw = text(env, name)
+  if (raw === null) return null
+  const entries = raw.split(',').map((e) => e.trim())
+  for (const entry of entries) {
+    const match = /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(entry)
+    if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) fail(name, 'must be a comma list of host:port', raw)
+  }
+  return entries.join(',')
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = text(env, 'NODE_ENV') ?? 'development'
   const production = nodeEnv === 'production'
@@ -109,7 +129,16 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:'])
   const upstash = restUrl && restToken ? { url: restUrl, token: restToken } : null
-  const queueStore: QueueStoreKind = upstash ? 'redis-rest' : redisUrl ? 'redis-tcp' : 'postgres'
+  const redisClusterNodes = clusterNodes(env, 'REDIS_CLUSTER_NODES')
+  if (redisClusterNodes !== null && (redisUrl !== null || upstash !== null)) {
+    fail('REDIS_CLUSTER_NODES', 'cannot be set together with REDIS_URL or UPSTASH_REDIS_REST_URL (choose one store)', env.REDIS_CLUSTER_NODES)
+  }
+  const queueStore: QueueStoreKind = upstash ? 'redis-rest' : redisClusterNodes ? 'redis-cluster' : redisUrl ? 'redis-tcp' : 'postgres'
+  const workers = integer(env, 'WORKERS', 1, 1, 64)
+  if (workers > 1 && embedded) {
+    // PGlite keeps its data directory open in one process; a second process would corrupt it.
+    fail('WORKERS', 'must be 1 in embedded mode (no DATABASE_URL)', env.WORKERS)
+  }
 
   const authJwtSecret = text(env, 'AUTH_JWT_SECRET')
   if (!embedded && authJwtSecret === null) {
@@ -147,6 +176,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: text(env, 'DATA_DIR') ?? './.data',
     upstash,
     redisUrl,
+    redisClusterNodes,
     queueStore,
     authJwtSecret,
     authDevTokens,
@@ -165,6 +195,9 @@ export function loadConfig(env: Env = process.env): Config {
     maxCharge,
     maxBalance,
     dbPoolSize: integer(env, 'DATABASE_POOL_SIZE', 20, 1, 500),
+    dbPrepare: bool(env, 'DATABASE_PREPARE', true),
+    dbQueueTimeoutMs: integer(env, 'DATABASE_QUEUE_TIMEOUT_MS', 2000, 10, 60_000),
+    workers,
     rateLimit: {
       perSecond: integer(env, 'RATE_LIMIT_PER_SECOND', 20, 0, 1_000_000),
       burst: integer(env, 'RATE_LIMIT_BURST', 40, 1, 1_000_000),

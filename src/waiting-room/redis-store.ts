@@ -1,5 +1,5 @@
 import { ServiceError } from '../errors'
-import { lineKeys, registryKey, scripts, type Script } from './redis/scripts'
+import { lineKeys, perSlotRegistry, scripts, singleRegistry, type LineRegistry, type Script } from './redis/scripts'
 import { isNoScript, RedisReplyError, RedisUnavailableError, withDeadline, type RedisTransport } from './redis/transport'
 import type { SessionStatus } from './model'
 import type { AdmitResult, JoinResult, LineLimits, LineStats, SessionView, Ticket, WaitingRoomStore } from './store'
@@ -13,8 +13,10 @@ import type { AdmitResult, JoinResult, LineLimits, LineStats, SessionView, Ticke
 const PAUSE_AFTER_FAILURE_MS = 250
 
 export interface RedisStoreOptions {
-  /** Key prefix: keys are `{<prefix>:<concertId>}:...` and `<prefix>:lines`. */
+  /** Key prefix: a line's keys are `<prefix>:{<concertId>}:...`, the registry `<prefix>:lines[:{<slot tag>}]`. */
   prefix?: string
+  /** One registry set, or one per slot (the default on a Redis Cluster, where nothing may be global). */
+  registry?: 'single' | 'per-slot'
   /** The whole operation, fallback included; keep it under 2 s. */
   timeoutMs?: number
 }
@@ -36,6 +38,9 @@ function toView(reply: Reply): SessionView {
 
 export function redisStore(transport: RedisTransport, options: RedisStoreOptions = {}): WaitingRoomStore {
   const prefix = options.prefix ?? 'wr'
+  const registry: LineRegistry =
+    (options.registry ?? (transport.kind === 'redis-cluster' ? 'per-slot' : 'single')) === 'per-slot' ? perSlotRegistry(prefix) : singleRegistry(prefix)
+  const keysOf = (concertId: string) => lineKeys(prefix, concertId, registry)
   const timeoutMs = options.timeoutMs ?? 1800
   const unavailable = (cause: unknown) =>
     new ServiceError('SERVICE_UNAVAILABLE', `The waiting room store (${transport.kind}) is unavailable`, {
@@ -73,32 +78,32 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
     kind: transport.kind,
 
     async join(concertId, userId, limits): Promise<JoinResult | 'SOLD_OUT'> {
-      const reply = await run(scripts.join, lineKeys(prefix, concertId), [concertId, userId, limits.waitingIdleSeconds * 1000])
+      const reply = await run(scripts.join, keysOf(concertId), [concertId, userId, limits.waitingIdleSeconds * 1000])
       if (reply[0] === 'SOLD_OUT') return 'SOLD_OUT'
       const [seq, created, ...view] = reply
       return { seq: Number(seq), created: Number(created) === 1, view: toView(view) }
     },
 
     async poll(ticket: Ticket, limits: LineLimits) {
-      return toView(await run(scripts.poll, lineKeys(prefix, ticket.concertId), [ticket.userId, ticket.seq, limits.waitingIdleSeconds * 1000]))
+      return toView(await run(scripts.poll, keysOf(ticket.concertId), [ticket.userId, ticket.seq, limits.waitingIdleSeconds * 1000]))
     },
 
     async check(ticket, limits) {
-      return toView(await run(scripts.check, lineKeys(prefix, ticket.concertId), [ticket.userId, ticket.seq, limits.waitingIdleSeconds * 1000]))
+      return toView(await run(scripts.check, keysOf(ticket.concertId), [ticket.userId, ticket.seq, limits.waitingIdleSeconds * 1000]))
     },
 
     async extend(ticket, untilMs, limits) {
       return toView(
-        await run(scripts.extend, lineKeys(prefix, ticket.concertId), [ticket.userId, ticket.seq, Math.ceil(untilMs), limits.waitingIdleSeconds * 1000]),
+        await run(scripts.extend, keysOf(ticket.concertId), [ticket.userId, ticket.seq, Math.ceil(untilMs), limits.waitingIdleSeconds * 1000]),
       )
     },
 
     async finish(ticket) {
-      await run(scripts.finish, lineKeys(prefix, ticket.concertId), [ticket.concertId, ticket.userId, ticket.seq])
+      await run(scripts.finish, keysOf(ticket.concertId), [ticket.concertId, ticket.userId, ticket.seq])
     },
 
     async admit(concertId, limits): Promise<AdmitResult> {
-      const [admitted, expired, waiting, active] = await run(scripts.admit, lineKeys(prefix, concertId), [
+      const [admitted, expired, waiting, active] = await run(scripts.admit, keysOf(concertId), [
         concertId,
         limits.maxActive,
         limits.admitPerSecond,
@@ -109,11 +114,11 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
     },
 
     async setSoldOut(concertId, soldOut) {
-      await run(scripts.set_sold_out, lineKeys(prefix, concertId), [soldOut ? '1' : '0'])
+      await run(scripts.set_sold_out, keysOf(concertId), [soldOut ? '1' : '0'])
     },
 
     async stats(concertId, limits): Promise<LineStats> {
-      const [waiting, active, admitted, oldest, soldOut] = await run(scripts.stats, lineKeys(prefix, concertId), [
+      const [waiting, active, admitted, oldest, soldOut] = await run(scripts.stats, keysOf(concertId), [
         limits.waitingIdleSeconds * 1000,
       ])
       return {
@@ -126,12 +131,18 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
     },
 
     async endSession(concertId, userId) {
-      const [ended] = await run(scripts.end_session, lineKeys(prefix, concertId), [userId])
+      const [ended] = await run(scripts.end_session, keysOf(concertId), [userId])
       return Number(ended) === 1
     },
 
     async lines() {
-      return (await run(scripts.lines, [registryKey(prefix)], [])).map(String)
+      if (Date.now() < pausedUntil) throw unavailable(new RedisUnavailableError('Redis failed a moment ago; retrying shortly'))
+      try {
+        return await withDeadline(transport.members(registry.keys()), timeoutMs, 'waiting-room lines')
+      } catch (error) {
+        if (!(error instanceof RedisReplyError)) pausedUntil = Date.now() + PAUSE_AFTER_FAILURE_MS
+        throw unavailable(error)
+      }
     },
 
     async ping() {

@@ -5,7 +5,7 @@
 import type { SessionStatus } from './model'
 
 /** Where a waiting room lives: Redis over the Upstash REST API, Redis over TCP, or Postgres tables. */
-export type QueueStoreKind = 'redis-rest' | 'redis-tcp' | 'postgres'
+export type QueueStoreKind = 'redis-rest' | 'redis-tcp' | 'redis-cluster' | 'postgres'
 
 export interface SessionView {
   status: SessionStatus

@@ -7,7 +7,7 @@
 // deletes everything it made.
 import { RedisClient } from 'bun'
 import { redisStore } from '../../src/waiting-room/redis-store'
-import { lineKeys } from '../../src/waiting-room/redis/scripts'
+import { lineKeys, singleRegistry } from '../../src/waiting-room/redis/scripts'
 import { tcpTransport } from '../../src/waiting-room/redis/tcp'
 import type { LineLimits } from '../../src/waiting-room/store'
 
@@ -35,7 +35,7 @@ export async function measureWaitingUserMemory(
   const store = redisStore(tcpTransport(redisUrl), { prefix })
   const admin = new RedisClient(redisUrl)
   const concertId = crypto.randomUUID()
-  const keys = lineKeys(prefix, concertId)
+  const keys = lineKeys(prefix, concertId, singleRegistry(prefix))
   try {
     await store.join(concertId, userId(0), limits)
     const before = await usedMemory(admin)

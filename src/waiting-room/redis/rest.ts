@@ -30,6 +30,10 @@ export function restTransport(url: string, token: string, options: { timeoutMs?:
     kind: 'redis-rest',
     evalsha: (sha, keys, args) => send('EVALSHA', () => redis.evalsha(sha, keys, args)),
     eval: (script, keys, args) => send('EVAL', () => redis.eval(script, keys, args)),
+    async members(keys) {
+      const sets = await Promise.all(keys.map((key) => send('SMEMBERS', () => redis.smembers(key))))
+      return sets.flat().map(String)
+    },
     async ping() {
       await send('PING', () => redis.ping())
     },

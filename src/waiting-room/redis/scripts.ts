@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { keySlot, SLOTS, slotTag } from './slots'
 
 // The Lua scripts of the Redis store, read once when this module is first imported. lib.lua is
 // prepended to each, so the SHA that EVALSHA uses is that of the combined text.
-export const scriptNames = ['join', 'poll', 'check', 'extend', 'finish', 'admit', 'set_sold_out', 'lines', 'stats', 'end_session'] as const
+export const scriptNames = ['join', 'poll', 'check', 'extend', 'finish', 'admit', 'set_sold_out', 'stats', 'end_session'] as const
 export type ScriptName = (typeof scriptNames)[number]
 
 export interface Script {
@@ -23,22 +24,48 @@ export const scripts = Object.fromEntries(
   }),
 ) as Record<ScriptName, Script>
 
-/** The global registry of lines (lines.lua's only key). */
-export const registryKey = (prefix: string) => `${prefix}:lines`
+/**
+ * Where the registry of lines (concert ids with anyone waiting or active) lives. On one Redis node (and on
+ * Upstash) it is one set. On a Redis Cluster nothing may be global: a line's registry entry sits in a set
+ * of its own slot, so join, admit and finish touch one slot, and listing the lines reads every slot's set.
+ */
+export interface LineRegistry {
+  /** The registry set a line's scripts add it to and remove it from. */
+  keyFor(concertId: string): string
+  /** Every registry set, to list the lines. */
+  keys(): string[]
+}
+
+export function singleRegistry(prefix: string): LineRegistry {
+  const key = `${prefix}:lines`
+  return { keyFor: () => key, keys: () => [key] }
+}
+
+export function perSlotRegistry(prefix: string): LineRegistry {
+  const keyOfSlot = (slot: number) => `${prefix}:lines:{${slotTag(slot)}}`
+  let all: string[] | null = null
+  return {
+    keyFor: (concertId) => keyOfSlot(keySlot(lineTag(concertId))),
+    keys: () => (all ??= Array.from({ length: SLOTS }, (_, slot) => keyOfSlot(slot))),
+  }
+}
+
+/** The hash tag every key of one line carries: one line, one slot. */
+const lineTag = (concertId: string) => `{${concertId}}`
 
 /** The ten keys every per-line script receives, in the order lib.lua names them. */
-export function lineKeys(prefix: string, concertId: string): string[] {
-  const tag = `{${prefix}:${concertId}}`
+export function lineKeys(prefix: string, concertId: string, registry: LineRegistry): string[] {
+  const line = `${prefix}:${lineTag(concertId)}`
   return [
-    `${tag}:waiting`,
-    `${tag}:seen`,
-    `${tag}:active`,
-    `${tag}:active-seq`,
-    `${tag}:done`,
-    `${tag}:seq`,
-    `${tag}:sold-out`,
-    `${tag}:admits`,
-    registryKey(prefix),
-    `${tag}:joined`,
+    `${line}:waiting`,
+    `${line}:seen`,
+    `${line}:active`,
+    `${line}:active-seq`,
+    `${line}:done`,
+    `${line}:seq`,
+    `${line}:sold-out`,
+    `${line}:admits`,
+    registry.keyFor(concertId),
+    `${line}:joined`,
   ]
 }

@@ -67,6 +67,10 @@ export function tcpTransport(url: string, options: { timeoutMs?: number } = {}):
     kind: 'redis-tcp',
     evalsha: (sha, keys, args) => send('EVALSHA', [sha, String(keys.length), ...keys, ...args]),
     eval: (script, keys, args) => send('EVAL', [script, String(keys.length), ...keys, ...args]),
+    async members(keys) {
+      const sets = await Promise.all(keys.map((key) => send('SMEMBERS', [key])))
+      return (sets as string[][]).flat().map(String)
+    },
     async ping() {
       await send('PING', [])
     },

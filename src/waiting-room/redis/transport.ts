@@ -7,6 +7,8 @@ export interface RedisTransport {
   readonly kind: Exclude<QueueStoreKind, 'postgres'>
   evalsha(sha: string, keys: string[], args: string[]): Promise<unknown>
   eval(script: string, keys: string[], args: string[]): Promise<unknown>
+  /** The members of all these sets together (SMEMBERS each; on a cluster, each on the node of its slot). */
+  members(keys: string[]): Promise<string[]>
   ping(): Promise<void>
   close(): Promise<void>
 }

@@ -1,0 +1,80 @@
+import { Cluster } from 'ioredis'
+import { RedisReplyError, RedisUnavailableError, withDeadline, type RedisTransport } from './transport'
+
+// Redis Cluster over TCP (REDIS_CLUSTER_NODES=host:port,...) with ioredis' Cluster: it keeps the slot
+// map, sends each script to the master of its keys' slot (every key of a line shares the hash tag
+// `{concertId}`, so a script has one slot), follows MOVED and ASK while slots migrate and retries
+// TRYAGAIN (a script whose keys are half moved is refused whole by Redis, never run in part). Bun's own
+// client speaks to one node only, so the single-node transport (tcp.ts) stays on it.
+//
+// Like the single-node transport it keeps no queue of its own while the cluster is unreachable: a call
+// made before the client is ready waits for it only until its deadline, then the store answers 503;
+// ioredis reconnects in the background.
+export function clusterTransport(nodes: string, options: { timeoutMs?: number } = {}): RedisTransport {
+  const timeoutMs = options.timeoutMs ?? 1500
+  const cluster = new Cluster(
+    // REDIS_CLUSTER_NODES was checked by the configuration: host:port entries, IPv6 hosts in brackets.
+    nodes.split(',').map((entry) => {
+      const at = entry.lastIndexOf(':')
+      return { host: entry.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(entry.slice(at + 1)) }
+    }),
+    {
+    enableOfflineQueue: false,
+    enableAutoPipelining: true,
+    // A slot in migration refuses a script whose keys are split between two nodes with TRYAGAIN until
+    // the last of them has moved (milliseconds for a line's few keys); retrying every 50 ms stays well
+    // inside the store's deadline.
+    retryDelayOnTryAgain: 50,
+    retryDelayOnMoved: 0,
+    retryDelayOnClusterDown: 100,
+    maxRedirections: 16,
+    slotsRefreshTimeout: timeoutMs,
+    redisOptions: { connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0 },
+    },
+  )
+  // Connection errors surface through the calls that meet them (as 503); the event would otherwise be
+  // reported as unhandled.
+  cluster.on('error', () => {})
+
+  let ready: Promise<void> | null = null
+  function whenReady(): Promise<void> {
+    if (cluster.status === 'ready') return Promise.resolve()
+    if (cluster.status === 'end') return Promise.reject(new Error('the cluster client is closed'))
+    ready ??= new Promise<void>((resolve) => cluster.once('ready', resolve)).finally(() => (ready = null))
+    return ready
+  }
+
+  async function send<T>(what: string, call: () => Promise<T>): Promise<T> {
+    const work = whenReady().then(call).catch((error: unknown) => {
+      // ReplyError: Redis answered with an error (NOSCRIPT, a failing script, CLUSTERDOWN). Anything
+      // else (not ready, connection lost, timed out, too many redirections) means it could not answer.
+      if (error instanceof Error && error.name === 'ReplyError') throw new RedisReplyError(error.message, { cause: error })
+      throw new RedisUnavailableError(`Redis Cluster is unreachable: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      })
+    })
+    return withDeadline(work, timeoutMs, `Redis Cluster ${what}`)
+  }
+
+  return {
+    kind: 'redis-cluster',
+    evalsha: (sha, keys, args) => send('EVALSHA', () => cluster.evalsha(sha, keys.length, ...keys, ...args)),
+    eval: (script, keys, args) => send('EVAL', () => cluster.eval(script, keys.length, ...keys, ...args)),
+    async members(keys) {
+      // Auto-pipelining sends the reads of each node in one batch.
+      const sets = await send('SMEMBERS', () => Promise.all(keys.map((key) => cluster.smembers(key))))
+      return sets.flat()
+    },
+    async ping() {
+      // Every master serves some lines: the store is reachable only if all of them answer.
+      await send('PING', async () => {
+        const masters = cluster.nodes('master')
+        if (cluster.status !== 'ready' || masters.length === 0) throw new Error(`the cluster client is ${cluster.status}`)
+        await Promise.all(masters.map((node) => node.ping()))
+      })
+    },
+    async close() {
+      cluster.disconnect()
+    },
+  }
+}
