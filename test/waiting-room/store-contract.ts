@@ -40,10 +40,11 @@ const secondsSpanned = (from: number, to: number) => Math.floor(to / 1000) - Mat
 export function storeContract(open: () => Promise<StoreUnderTest>) {
   let sut: StoreUnderTest
   let store: WaitingRoomStore
+  // Opening may start services (a Redis Cluster takes a few seconds on a busy machine).
   beforeAll(async () => {
     sut = await open()
     store = sut.store
-  })
+  }, 60_000)
   afterAll(async () => {
     await sut?.close()
   })

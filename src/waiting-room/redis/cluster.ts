@@ -1,4 +1,7 @@
 import { Cluster } from 'ioredis'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { keySlot } from './slots'
 import { RedisReplyError, RedisUnavailableError, withDeadline, type RedisTransport } from './transport'
 
 // Redis Cluster over TCP (REDIS_CLUSTER_NODES=host:port,...) with ioredis' Cluster: it keeps the slot
@@ -10,6 +13,8 @@ import { RedisReplyError, RedisUnavailableError, withDeadline, type RedisTranspo
 // Like the single-node transport it keeps no queue of its own while the cluster is unreachable: a call
 // made before the client is ready waits for it only until its deadline, then the store answers 503;
 // ioredis reconnects in the background.
+const membersScript = readFileSync(join(import.meta.dir, 'members.lua'), 'utf8')
+
 export function clusterTransport(nodes: string, options: { timeoutMs?: number } = {}): RedisTransport {
   const timeoutMs = options.timeoutMs ?? 1500
   const cluster = new Cluster(
@@ -20,7 +25,9 @@ export function clusterTransport(nodes: string, options: { timeoutMs?: number } 
     }),
     {
     enableOfflineQueue: false,
-    enableAutoPipelining: true,
+    // No auto-pipelining: a batch that meets MOVED or TRYAGAIN for some of its commands hands those
+    // errors to the caller instead of following them, while a lone command is redirected and retried.
+    enableAutoPipelining: false,
     // A slot in migration refuses a script whose keys are split between two nodes with TRYAGAIN until
     // the last of them has moved (milliseconds for a line's few keys); retrying every 50 ms stays well
     // inside the store's deadline.
@@ -61,9 +68,27 @@ export function clusterTransport(nodes: string, options: { timeoutMs?: number } 
     evalsha: (sha, keys, args) => send('EVALSHA', () => cluster.evalsha(sha, keys.length, ...keys, ...args)),
     eval: (script, keys, args) => send('EVAL', () => cluster.eval(script, keys.length, ...keys, ...args)),
     async members(keys) {
-      // Auto-pipelining sends the reads of each node in one batch.
-      const sets = await send('SMEMBERS', () => Promise.all(keys.map((key) => cluster.smembers(key))))
-      return sets.flat()
+      return send('SMEMBERS', async () => {
+        // One script per master reads the sets of the slots it serves (as far as the client's slot map
+        // knows) in one round trip; if a slot moved meanwhile, that master's sets are read one by one,
+        // which the client redirects.
+        const byNode = new Map<string, string[]>()
+        for (const key of keys) {
+          const node = cluster.slots[keySlot(key)]?.[0] ?? ''
+          const list = byNode.get(node)
+          if (list) list.push(key)
+          else byNode.set(node, [key])
+        }
+        const masters = new Map(cluster.nodes('master').map((n) => [`${n.options.host}:${n.options.port}`, n]))
+        const sets = await Promise.all(
+          [...byNode].map(async ([node, nodeKeys]) => {
+            const client = masters.get(node)
+            const together = client ? await (client.eval(membersScript, 0, ...nodeKeys) as Promise<string[]>).catch(() => null) : null
+            return together ?? (await Promise.all(nodeKeys.map((key) => cluster.smembers(key)))).flat()
+          }),
+        )
+        return sets.flat()
+      })
     },
     async ping() {
       // Every master serves some lines: the store is reachable only if all of them answer.

@@ -8,7 +8,7 @@ local K_DONE = KEYS[5]       -- hash  seq -> user               (sessions that e
 local K_SEQ = KEYS[6]        -- string, INCR gives the next join seq
 local K_SOLD_OUT = KEYS[7]   -- string, exists while the line is sold out
 local K_ADMITS = KEYS[8]     -- hash  epoch second -> admissions in it (last minute only)
-local K_LINES = KEYS[9]      -- set   concert ids that have anyone waiting or active (global)
+local K_LINES = KEYS[9]      -- set   concert ids that have anyone waiting or active (one per node, or per slot)
 local K_JOINED = KEYS[10]    -- zset  seq -> 'ms:seq', one sample every JOIN_SAMPLE joins (oldest wait)
 
 -- Join times are sampled, not kept per user: the oldest wait is then known to within JOIN_SAMPLE joins
