@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startRedisRest } from '../support/redis-rest'
+import { startRedisCluster } from '../support/redis-cluster'
 import { userTokens } from '../../src/identity/user-tokens'
 import { ADMIN_KEY, TEST_SECRET } from '../support/app'
 import { createTestDatabase, type TestDatabase } from '../support/database'
@@ -17,13 +18,13 @@ interface StoreSetup {
   stop?: () => Promise<void>
 }
 
-function admissionSuite(store: string, services: ('DATABASE_URL' | 'REDIS_URL')[], storeSetup: () => StoreSetup) {
+function admissionSuite(store: string, services: ('DATABASE_URL' | 'REDIS_URL')[], storeSetup: () => StoreSetup | Promise<StoreSetup>) {
   describeWith(services, `admission over three instances (${store} store)`, () => {
     let db: TestDatabase
     let instances: Instance[] = []
     let storeUsed: StoreSetup
     beforeAll(async () => {
-      storeUsed = storeSetup()
+      storeUsed = await storeSetup()
       db = await createTestDatabase(serviceUrl('DATABASE_URL')!)
       instances = await startInstances(3, {
         DATABASE_URL: db.url,
@@ -123,4 +124,8 @@ admissionSuite('redis-tcp', ['DATABASE_URL', 'REDIS_URL'], () => ({ env: { REDIS
 admissionSuite('redis-rest', ['DATABASE_URL', 'REDIS_URL'], () => {
   const front = startRedisRest({ redisUrl: serviceUrl('REDIS_URL')!, port: 0 })
   return { env: { UPSTASH_REDIS_REST_URL: front.url, UPSTASH_REDIS_REST_TOKEN: front.token }, stop: () => front.stop() }
+})
+admissionSuite('redis-cluster', ['DATABASE_URL', 'REDIS_URL'], async () => {
+  const cluster = await startRedisCluster()
+  return { env: { REDIS_CLUSTER_NODES: cluster.nodes }, stop: () => cluster.stop() }
 })
