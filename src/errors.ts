@@ -49,6 +49,8 @@ export class ServiceError extends Error {
 const unavailableCodes = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED',
   'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', 'ERR_REDIS_CONNECTION_CLOSED',
+  // Every pooled Postgres connection stayed busy for DATABASE_QUEUE_TIMEOUT_MS (src/db/client.ts).
+  'CONNECTION_QUEUE_TIMEOUT',
 ])
 
 /**

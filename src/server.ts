@@ -57,7 +57,12 @@ export async function startServer(config: Config, options: StartOptions = {}) {
     databaseUrl = embedded.url
   }
   // PGlite serves one connection at a time.
-  const sql: Sql = connect(databaseUrl, { max: embedded ? 1 : config.dbPoolSize })
+  const sql: Sql = connect(databaseUrl, {
+    max: embedded ? 1 : config.dbPoolSize,
+    prepare: config.dbPrepare,
+    // Embedded mode has one connection by design and queues on it; a server pool must not hang.
+    queueTimeoutMs: embedded ? undefined : config.dbQueueTimeoutMs,
+  })
   const applied = await migrate(sql)
   if (applied.length) log({ level: 'info', msg: 'migrations applied', applied })
 

@@ -15,12 +15,26 @@ function parseInt8(value: string): number {
 export interface ConnectOptions {
   max: number
   applicationName?: string
+  /**
+   * Named prepared statements (default true). False sends every statement unnamed (parse, bind, execute
+   * each time), which PgBouncer in transaction mode before 1.21 needs: a name prepared on one server
+   * connection does not exist on the next one it hands out.
+   */
+  prepare?: boolean
+  /**
+   * How long a query waits for a free connection when every pooled one is busy (ms); then it is
+   * rejected unsent with CONNECTION_QUEUE_TIMEOUT, which the edge answers 503. Unset = wait as long as it takes.
+   */
+  queueTimeoutMs?: number
 }
 
 export function connect(url: string, options: ConnectOptions): Sql {
   return postgres(url, {
     max: options.max,
-    prepare: true,
+    prepare: options.prepare ?? true,
+    // Our patch of postgres.js (src/db/patches/) adds the bounded wait for a connection, in seconds;
+    // its types do not know the option.
+    ...({ queue_timeout: options.queueTimeoutMs === undefined ? undefined : options.queueTimeoutMs / 1000 } as {}),
     onnotice: () => {},
     connect_timeout: 5,
     // postgres.js waits up to 20 s (3^retries / 100) between reconnects after failures, counted over the whole
