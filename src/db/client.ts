@@ -16,9 +16,11 @@ export interface ConnectOptions {
   max: number
   applicationName?: string
   /**
-   * Named prepared statements (default true). False sends every statement unnamed (parse, bind, execute
-   * each time), which PgBouncer in transaction mode before 1.21 needs: a name prepared on one server
-   * connection does not exist on the next one it hands out.
+   * Named prepared statements and pipelining (default true). False sends every statement unnamed
+   * (parse, bind, execute each time) and one at a time per connection, which PgBouncer in transaction
+   * mode before 1.21 needs: a name prepared on one server connection does not exist on the next one it
+   * hands out, and a statement pipelined behind another is sent to a server connection the pooler has
+   * already given back after the first one's end (its answer never comes: the client hangs).
    */
   prepare?: boolean
   /**
@@ -32,6 +34,7 @@ export function connect(url: string, options: ConnectOptions): Sql {
   return postgres(url, {
     max: options.max,
     prepare: options.prepare ?? true,
+    ...(options.prepare === false ? { max_pipeline: 0 } : {}),
     // Our patch of postgres.js (src/db/patches/) adds the bounded wait for a connection, in seconds;
     // its types do not know the option.
     ...({ queue_timeout: options.queueTimeoutMs === undefined ? undefined : options.queueTimeoutMs / 1000 } as {}),

@@ -3,17 +3,20 @@ import type { Server } from '../../src/server'
 import { call, testServer } from '../support/app'
 import { createTestDatabase, type TestDatabase } from '../support/database'
 import { createConcert, hold, pay, shopper } from '../support/scenario'
+import { databaseRoutes } from '../support/pgbouncer'
 import { describeWith, serviceUrl } from '../support/services'
 
-describeWith(['DATABASE_URL'], 'booking path on Postgres', () => {
+for (const route of databaseRoutes()) describeWith(['DATABASE_URL'], `booking path on Postgres${route.title}`, () => {
   let db: TestDatabase
   let server: Server
   beforeAll(async () => {
     db = await createTestDatabase(serviceUrl('DATABASE_URL')!)
-    server = await testServer({ DATABASE_URL: db.url })
+    await route.open(serviceUrl('DATABASE_URL')!)
+    server = await testServer({ DATABASE_URL: route.url(db.url), ...route.env })
   })
   afterAll(async () => {
     await server?.stop()
+    await route.close()
     await db?.drop()
   })
 

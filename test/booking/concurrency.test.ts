@@ -3,19 +3,23 @@ import type { Server } from '../../src/server'
 import { call, testServer } from '../support/app'
 import { createTestDatabase, type TestDatabase } from '../support/database'
 import { charge, createConcert, hold, shopper } from '../support/scenario'
+import { databaseRoutes } from '../support/pgbouncer'
 import { describeWith, serviceUrl } from '../support/services'
 
-// Three app instances (separate connection pools and caches) on one database, driven all at once.
-describeWith(['DATABASE_URL'], 'concurrency on one Postgres, three instances', () => {
+// Three app instances (separate connection pools and caches) on one database, driven all at once;
+// once directly and once through PgBouncer in transaction mode.
+for (const route of databaseRoutes()) describeWith(['DATABASE_URL'], `concurrency on one Postgres, three instances${route.title}`, () => {
   let db: TestDatabase
   let instances: Server[] = []
-  const env = { QUEUE_MAX_ACTIVE: '10000', QUEUE_ADMIT_PER_SECOND: '10000', MAX_HOLDS_PER_USER: '100' }
+  const env = { QUEUE_MAX_ACTIVE: '10000', QUEUE_ADMIT_PER_SECOND: '10000', MAX_HOLDS_PER_USER: '100', ...route.env }
   beforeAll(async () => {
     db = await createTestDatabase(serviceUrl('DATABASE_URL')!)
-    instances = await Promise.all([1, 2, 3].map(() => testServer({ DATABASE_URL: db.url, DATABASE_POOL_SIZE: '10', ...env })))
+    await route.open(serviceUrl('DATABASE_URL')!)
+    instances = await Promise.all([1, 2, 3].map(() => testServer({ DATABASE_URL: route.url(db.url), DATABASE_POOL_SIZE: '10', ...env })))
   })
   afterAll(async () => {
     await Promise.all(instances.map((s) => s.stop()))
+    await route.close()
     await db?.drop()
   })
   const instance = (i: number) => instances[i % instances.length]!
@@ -56,8 +60,8 @@ describeWith(['DATABASE_URL'], 'concurrency on one Postgres, three instances', (
   }, 60_000)
 
   test('one user racing 50 holds gets exactly MAX_HOLDS_PER_USER of them', async () => {
-    const limited = await testServer({ DATABASE_URL: db.url, ...env, MAX_HOLDS_PER_USER: '4', DATABASE_POOL_SIZE: '5' })
-    const other = await testServer({ DATABASE_URL: db.url, ...env, MAX_HOLDS_PER_USER: '4', DATABASE_POOL_SIZE: '5' })
+    const limited = await testServer({ DATABASE_URL: route.url(db.url), ...env, MAX_HOLDS_PER_USER: '4', DATABASE_POOL_SIZE: '5' })
+    const other = await testServer({ DATABASE_URL: route.url(db.url), ...env, MAX_HOLDS_PER_USER: '4', DATABASE_POOL_SIZE: '5' })
     try {
       const { concertId, scheduleIds } = await createConcert(limited, { seats: 50 })
       const greedy = await shopper(limited, 'greedy', concertId)

@@ -2,18 +2,21 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { runElected } from '../../src/jobs/jobs'
 import { connect, type Sql } from '../../src/db/client'
 import { createTestDatabase, type TestDatabase } from '../support/database'
+import { databaseRoutes } from '../support/pgbouncer'
 import { describeWith, serviceUrl } from '../support/services'
 
-describeWith(['DATABASE_URL'], 'job election', () => {
+for (const route of databaseRoutes()) describeWith(['DATABASE_URL'], `job election${route.title}`, () => {
   let db: TestDatabase
   let pools: Sql[] = []
   beforeAll(async () => {
     db = await createTestDatabase(serviceUrl('DATABASE_URL')!)
+    await route.open(serviceUrl('DATABASE_URL')!)
     // One pool per "instance", as separate processes would have.
-    pools = [1, 2, 3, 4, 5].map(() => connect(db.url, { max: 3 }))
+    pools = [1, 2, 3, 4, 5].map(() => connect(route.url(db.url), { max: 3, prepare: route.env.DATABASE_PREPARE !== 'false' }))
   })
   afterAll(async () => {
     await Promise.all(pools.map((p) => p.end()))
+    await route.close()
     await db?.drop()
   })
 

@@ -70,7 +70,11 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
     ),
   )
   const cli = (port: number, ...args: string[]) => run(['redis-cli', '-h', '127.0.0.1', '-p', String(port), ...args])
+  // A test process that dies takes its cluster with it.
+  const orphanGuard = () => servers.forEach((s) => s.kill('SIGKILL'))
+  process.once('exit', orphanGuard)
   const stop = async () => {
+    process.off('exit', orphanGuard)
     for (const server of servers) server.kill('SIGKILL')
     await Promise.all(servers.map((s) => s.exited))
     rmSync(dir, { recursive: true, force: true })
