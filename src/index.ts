@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from './config'
-import { flush } from './log'
+import { flush, jsonLog } from './log'
 import { startServer } from './server'
+import { isWorker, superviseWorkers } from './workers'
 
 let config
 try {
@@ -13,9 +14,18 @@ try {
   throw error
 }
 
+if (config.workers > 1 && !isWorker()) {
+  await superviseWorkers(config.workers, jsonLog({ supervisor: process.pid }, config.logLevel))
+}
+
 const server = await startServer(config)
+let stopping = false
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, async () => {
+    // A worker may get the signal twice (from the terminal's process group and from its supervisor);
+    // the second must not cut the drain short.
+    if (stopping) return
+    stopping = true
     server.log({ level: 'info', msg: 'shutting down', signal })
     await server.stop()
     flush()

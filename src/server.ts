@@ -111,7 +111,9 @@ export async function startServer(config: Config, options: StartOptions = {}) {
     app.use(jobs({ sql, singleConnection: embedded !== null, admission: admissions, holds: seatHolds, log, metrics, tickMs: config.queue.tickMs }))
   }
   if (options.listen ?? true) {
-    app.listen({ port: config.port, hostname: '0.0.0.0' })
+    // WORKERS > 1: the processes of one instance share the port (src/workers.ts). Off otherwise, so a
+    // second program started on a taken port by mistake fails instead of silently sharing it.
+    app.listen({ port: config.port, hostname: '0.0.0.0', reusePort: config.workers > 1 })
     log({
       level: 'info',
       msg: 'listening',

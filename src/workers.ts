@@ -1,0 +1,58 @@
+import type { Subprocess } from 'bun'
+import type { Log } from './log'
+
+// WORKERS=N: one instance is N processes of this same program, all listening on its port. The kernel
+// spreads incoming connections over them (SO_REUSEPORT, Bun.serve's `reusePort`), so one instance uses
+// N cores. The processes share nothing but Postgres and the queue store, exactly like separate
+// instances: every job stays elected in SQL, so N workers run each tick once between them.
+//
+// This supervisor serves nothing itself: it starts the workers, starts a worker again if one dies, and on
+// SIGTERM/SIGINT passes the signal on and exits when every worker has drained and exited.
+export const WORKER_ENV = 'CWR_WORKER_INDEX'
+
+const RESTART_PAUSE_MS = 1000
+
+export function isWorker(): boolean {
+  return process.env[WORKER_ENV] !== undefined
+}
+
+export async function superviseWorkers(count: number, log: Log): Promise<never> {
+  const workers = new Map<number, Subprocess>()
+  let stopping = false
+
+  const start = (index: number) => {
+    const child = Bun.spawn([process.execPath, ...process.argv.slice(1)], {
+      env: { ...process.env, [WORKER_ENV]: String(index) },
+      stdin: 'ignore',
+      stdout: 'inherit',
+      stderr: 'inherit',
+    })
+    workers.set(index, child)
+    void child.exited.then((code) => {
+      if (workers.get(index) !== child) return
+      workers.delete(index)
+      if (stopping) return
+      // A worker that stops on its own (a crash, or a start that failed) is replaced after a pause, so
+      // a bad configuration does not spin.
+      log({ level: 'error', msg: 'worker exited; starting it again', worker: index, pid: child.pid, code })
+      setTimeout(() => !stopping && start(index), RESTART_PAUSE_MS)
+    })
+  }
+  for (let i = 0; i < count; i++) start(i)
+  log({ level: 'info', msg: 'workers started', workers: count, pids: [...workers.values()].map((w) => w.pid) })
+
+  return new Promise<never>(() => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.on(signal, async () => {
+        if (stopping) return
+        stopping = true
+        log({ level: 'info', msg: 'stopping workers', signal })
+        const running = [...workers.values()]
+        for (const worker of running) worker.kill(signal)
+        const codes = await Promise.all(running.map((w) => w.exited))
+        log({ level: 'info', msg: 'workers stopped', codes })
+        process.exit(codes.every((c) => c === 0) ? 0 : 1)
+      })
+    }
+  })
+}
