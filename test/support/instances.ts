@@ -37,8 +37,9 @@ async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: stri
   }
 }
 
-export async function startInstance(env: Record<string, string>, timeoutMs = 30_000): Promise<Instance> {
-  const port = await freePort()
+/** `port`: a given one (a restarted instance takes its predecessor's place behind a load balancer). */
+export async function startInstance(env: Record<string, string>, timeoutMs = 30_000, port?: number): Promise<Instance> {
+  port ??= await freePort()
   const child = Bun.spawn(['bun', 'src/index.ts'], {
     cwd: root,
     env: {
