@@ -35,6 +35,29 @@ describe('configuration', () => {
     expect(() => loadConfig({ UPSTASH_REDIS_REST_URL: 'http://localhost:8079' })).toThrow(/UPSTASH_REDIS_REST_TOKEN/)
   })
 
+  test('REDIS_CLUSTER_NODES puts the waiting room on a Redis Cluster; a bad list or a second store stops the start', () => {
+    const c = loadConfig({ ...server, REDIS_CLUSTER_NODES: ' 10.0.0.1:7000, redis-b:7001,[::1]:7002 ' })
+    expect(c.queueStore).toBe('redis-cluster')
+    expect(c.redisClusterNodes).toBe('10.0.0.1:7000,redis-b:7001,[::1]:7002')
+    for (const bad of ['10.0.0.1', 'a:0', 'a:70000', 'a:1,,b:2', 'a b:1']) {
+      expect(() => loadConfig({ ...server, REDIS_CLUSTER_NODES: bad })).toThrow(/REDIS_CLUSTER_NODES/)
+    }
+    expect(() => loadConfig({ ...server, REDIS_CLUSTER_NODES: 'a:1', REDIS_URL: 'redis://x' })).toThrow(/REDIS_CLUSTER_NODES/)
+  })
+
+  test('DATABASE_PREPARE, DATABASE_QUEUE_TIMEOUT_MS and WORKERS are read and checked', () => {
+    expect(loadConfig(server)).toMatchObject({ dbPrepare: true, dbQueueTimeoutMs: 2000, workers: 1 })
+    expect(loadConfig({ ...server, DATABASE_PREPARE: 'false', DATABASE_QUEUE_TIMEOUT_MS: '500', WORKERS: '4' })).toMatchObject({
+      dbPrepare: false,
+      dbQueueTimeoutMs: 500,
+      workers: 4,
+    })
+    expect(() => loadConfig({ ...server, DATABASE_PREPARE: 'maybe' })).toThrow(/DATABASE_PREPARE/)
+    expect(() => loadConfig({ ...server, WORKERS: '0' })).toThrow(/WORKERS/)
+    // Embedded Postgres lives in one process: a second worker would open the same data directory.
+    expect(() => loadConfig({ WORKERS: '2' })).toThrow(/WORKERS/)
+  })
+
   test('production hides dev tokens and refuses to enable them', () => {
     expect(loadConfig({ NODE_ENV: 'production' }).authDevTokens).toBe(false)
     expect(() => loadConfig({ NODE_ENV: 'production', AUTH_DEV_TOKENS: 'true' })).toThrow(/AUTH_DEV_TOKENS/)
