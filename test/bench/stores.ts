@@ -110,7 +110,7 @@ export async function startStore(kind: StoreKind, o: { redisUrl: string | null; 
       for (const concertId of concertIds) {
         let cursor = '0'
         do {
-          const [next, keys] = (await client.send('SCAN', [cursor, 'MATCH', `{wr:${concertId}}:*`, 'COUNT', '1000'])) as [string, string[]]
+          const [next, keys] = (await client.send('SCAN', [cursor, 'MATCH', `wr:{${concertId}}:*`, 'COUNT', '1000'])) as [string, string[]]
           if (keys.length) await client.send('DEL', keys)
           cursor = next
         } while (cursor !== '0')

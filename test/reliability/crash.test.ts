@@ -132,7 +132,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'reliability: instances killed with 
       const sampler = (async () => {
         while (sampling) {
           try {
-            const n = Number(await redis.send('ZCOUNT', [`{wr:${concertId}}:active`, `(${Date.now()}`, '+inf']))
+            const n = Number(await redis.send('ZCOUNT', [`wr:{${concertId}}:active`, `(${Date.now()}`, '+inf']))
             maxActive = Math.max(maxActive, n)
             samples++
           } catch {} // a failed sample is skipped; the count of samples is reported
@@ -175,7 +175,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'reliability: instances killed with 
       let admits: Record<string, string> | string[] = {}
       for (let attempt = 0; attempt < 5; attempt++) {
         try {
-          admits = (await redis.send('HGETALL', [`{wr:${concertId}}:admits`])) as Record<string, string> | string[]
+          admits = (await redis.send('HGETALL', [`wr:{${concertId}}:admits`])) as Record<string, string> | string[]
           break
         } catch {
           await Bun.sleep(200)

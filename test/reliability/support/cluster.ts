@@ -185,7 +185,7 @@ export async function deleteConcertKeys(redisUrl: string, concertIds: string[]) 
     for (const concertId of concertIds) {
       let cursor = '0'
       do {
-        const [next, keys] = (await client.send('SCAN', [cursor, 'MATCH', `{wr:${concertId}}:*`, 'COUNT', '1000'])) as [string, string[]]
+        const [next, keys] = (await client.send('SCAN', [cursor, 'MATCH', `wr:{${concertId}}:*`, 'COUNT', '1000'])) as [string, string[]]
         if (keys.length > 0) await client.send('UNLINK', keys)
         cursor = next
       } while (cursor !== '0')
