@@ -4,7 +4,8 @@ import { connect } from '../../src/db/client'
 import { userTokens } from '../../src/identity/user-tokens'
 import { call, TEST_SECRET, testServer } from '../support/app'
 import { createTestDatabase, type TestDatabase } from '../support/database'
-import { describeWith, serviceUrl } from '../support/services'
+import { pgbouncerAvailable, startPgBouncer } from '../support/pgbouncer'
+import { describeWith, requireServices, serviceUrl } from '../support/services'
 
 // When every pooled connection is busy in a transaction, a request waits for one at most
 // DATABASE_QUEUE_TIMEOUT_MS and is then answered 503 with Retry-After: never a hang, and the statement
@@ -81,5 +82,46 @@ describeWith(['DATABASE_URL'], 'a saturated connection pool', () => {
         await server.stop()
       }
     })
+  })
+
+  // Without pgbouncer installed this part is skipped, except under REQUIRE_SERVICES=1 (CI), where it must run.
+  describe.if(pgbouncerAvailable() || requireServices)('through PgBouncer', () => {
+    test('every server connection of the pooler held: a request is answered 503 + Retry-After after query_wait_timeout, not held', async () => {
+      // Setup: a pooler with one server connection and a one-second wait, and a client that keeps it.
+      const bouncer = await startPgBouncer(serviceUrl('DATABASE_URL')!, { default_pool_size: 1, query_wait_timeout: 1 })
+      const server = await testServer({ DATABASE_URL: bouncer.urlFor(db.url), DATABASE_PREPARE: 'false', DATABASE_POOL_SIZE: '2' })
+      const hog = postgres(bouncer.urlFor(db.url), { max: 1, prepare: false, onnotice: () => {} })
+      const reader = await userTokens(TEST_SECRET).issue('bouncer-reader')
+      try {
+        let release!: () => void
+        const released = new Promise<void>((r) => (release = r))
+        const holding = hog.begin(async (tx) => {
+          await tx`select 1`
+          await released
+        })
+        await Bun.sleep(200)
+
+        const started = performance.now()
+        const refused = await call(server, '/v1/balance', { token: reader })
+        const ms = performance.now() - started
+
+        expect(refused.status).toBe(503)
+        expect(refused.headers.get('retry-after')).toBeTruthy()
+        expect(ms).toBeLessThan(3000)
+
+        release()
+        await holding
+        let after = 0
+        for (let i = 0; i < 20 && after !== 200; i++) {
+          after = (await call(server, '/v1/balance', { token: reader })).status
+          if (after !== 200) await Bun.sleep(100)
+        }
+        expect(after).toBe(200)
+      } finally {
+        await hog.end({ timeout: 1 })
+        await server.stop()
+        await bouncer.stop()
+      }
+    }, 30_000)
   })
 })
