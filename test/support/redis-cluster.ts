@@ -12,6 +12,8 @@ export interface RedisCluster {
   ports: number[]
   /** redis-cli against one node; throws on a non-zero exit. */
   cli(port: number, ...args: string[]): Promise<string>
+  /** SIGKILL one node: a master lost without warning. */
+  kill(port: number): Promise<void>
   stop(): Promise<void>
 }
 
@@ -100,5 +102,10 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
     await stop()
     throw error
   }
-  return { nodes: ports.map((p) => `127.0.0.1:${p}`).join(','), ports, cli, stop }
+  const kill = async (port: number) => {
+    const server = servers[ports.indexOf(port)]!
+    server.kill('SIGKILL')
+    await server.exited
+  }
+  return { nodes: ports.map((p) => `127.0.0.1:${p}`).join(','), ports, cli, kill, stop }
 }

@@ -155,4 +155,30 @@ describeWith(['REDIS_URL'], 'waiting room on a Redis Cluster', () => {
     }
     expect((await store.lines()).filter((c) => concerts.includes(c)).length).toBe(concerts.length)
   }, 120_000)
+
+  // Last: it leaves the cluster without one master.
+  test('a master lost: its lines answer 503 within 2 s and the store is not ready; lines on the other masters are still served', async () => {
+    const [lost, kept] = await masters(cluster)
+    const onLost = concertIn(lost!.slots)
+    const onKept = concertIn(kept!.slots)
+    await store.join(onLost, 'before', limits)
+
+    await cluster.kill(lost!.port)
+    const started = performance.now()
+    const refused = await store.join(onLost, 'after', limits).then(
+      () => 'answered',
+      (error) => (error as { code?: string }).code,
+    )
+    const ms = performance.now() - started
+    const ready = await store.ping().then(() => 'ready', (error) => (error as { code?: string }).code)
+    // Before the cluster marks the master failed (cluster-node-timeout), the other slots keep working.
+    await Bun.sleep(300)
+    const elsewhere = await store.join(onKept, 'elsewhere', limits).then((j) => (j === 'SOLD_OUT' ? j : j.view.status), (e) => String(e))
+
+    console.log(`a lost master: its line answered ${refused} after ${ms.toFixed(0)} ms; ping ${ready}; a line on another master: ${elsewhere}`)
+    expect(refused).toBe('SERVICE_UNAVAILABLE')
+    expect(ms).toBeLessThan(2100)
+    expect(ready).toBe('SERVICE_UNAVAILABLE')
+    expect(elsewhere).toBe('WAITING')
+  }, 30_000)
 })
