@@ -1,4 +1,5 @@
 import { ServiceError } from '../errors'
+import { keySlot } from './redis/slots'
 import { lineKeys, perSlotRegistry, scripts, singleRegistry, type LineRegistry, type Script } from './redis/scripts'
 import { isNoScript, RedisReplyError, RedisUnavailableError, withDeadline, type RedisTransport } from './redis/transport'
 import type { SessionStatus } from './model'
@@ -38,8 +39,8 @@ function toView(reply: Reply): SessionView {
 
 export function redisStore(transport: RedisTransport, options: RedisStoreOptions = {}): WaitingRoomStore {
   const prefix = options.prefix ?? 'wr'
-  const registry: LineRegistry =
-    (options.registry ?? (transport.kind === 'redis-cluster' ? 'per-slot' : 'single')) === 'per-slot' ? perSlotRegistry(prefix) : singleRegistry(prefix)
+  const registryKind = options.registry ?? (transport.kind === 'redis-cluster' ? 'per-slot' : 'single')
+  const registry: LineRegistry = registryKind === 'per-slot' ? perSlotRegistry(prefix) : singleRegistry(prefix)
   const keysOf = (concertId: string) => lineKeys(prefix, concertId, registry)
   const timeoutMs = options.timeoutMs ?? 1800
   const unavailable = (cause: unknown) =>
@@ -48,10 +49,17 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
       cause,
     })
 
-  let pausedUntil = 0
+  // On a cluster a failure says something about one master only: the pause is per slot, so a lost
+  // master does not take the lines of the others down with it. On one node it covers everything.
+  const perSlot = registryKind === 'per-slot'
+  const pausedUntil = new Map<number, number>()
+  const scopeOf = (keys: string[]) => (perSlot && keys.length > 0 ? keySlot(keys[0]!) : -1)
+  const paused = (scope: number) => Date.now() < (pausedUntil.get(scope) ?? 0)
+  const pause = (scope: number) => pausedUntil.set(scope, Date.now() + PAUSE_AFTER_FAILURE_MS)
 
   async function run(script: Script, keys: string[], args: (string | number)[]): Promise<Reply> {
-    if (Date.now() < pausedUntil) throw unavailable(new RedisUnavailableError('Redis failed a moment ago; retrying shortly'))
+    const scope = scopeOf(keys)
+    if (paused(scope)) throw unavailable(new RedisUnavailableError('Redis failed a moment ago; retrying shortly'))
     const argv = args.map(String)
     const attempt = async () => {
       try {
@@ -69,7 +77,7 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
       if (error instanceof RedisReplyError && /user_script|script:/.test(error.message)) {
         throw new Error(`waiting-room script ${script.name} failed: ${error.message}`, { cause: error })
       }
-      if (!(error instanceof RedisReplyError)) pausedUntil = Date.now() + PAUSE_AFTER_FAILURE_MS
+      if (!(error instanceof RedisReplyError)) pause(scope)
       throw unavailable(error)
     }
   }
@@ -136,11 +144,11 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
     },
 
     async lines() {
-      if (Date.now() < pausedUntil) throw unavailable(new RedisUnavailableError('Redis failed a moment ago; retrying shortly'))
+      if (paused(-1)) throw unavailable(new RedisUnavailableError('Redis failed a moment ago; retrying shortly'))
       try {
         return await withDeadline(transport.members(registry.keys()), timeoutMs, 'waiting-room lines')
       } catch (error) {
-        if (!(error instanceof RedisReplyError)) pausedUntil = Date.now() + PAUSE_AFTER_FAILURE_MS
+        if (!(error instanceof RedisReplyError)) pause(-1)
         throw unavailable(error)
       }
     },

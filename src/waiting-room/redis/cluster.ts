@@ -1,7 +1,7 @@
 import { Cluster } from 'ioredis'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { keySlot } from './slots'
+import { keySlot, SLOTS } from './slots'
 import { RedisReplyError, RedisUnavailableError, withDeadline, type RedisTransport } from './transport'
 
 // Redis Cluster over TCP (REDIS_CLUSTER_NODES=host:port,...) with ioredis' Cluster: it keeps the slot
@@ -91,11 +91,24 @@ export function clusterTransport(nodes: string, options: { timeoutMs?: number } 
       })
     },
     async ping() {
-      // Every master serves some lines: the store is reachable only if all of them answer.
+      // Ready only if every slot has a master that answers: each master serves some lines, and one
+      // that is gone (even before the cluster marks it failed) takes its lines with it.
       await send('PING', async () => {
-        const masters = cluster.nodes('master')
-        if (cluster.status !== 'ready' || masters.length === 0) throw new Error(`the cluster client is ${cluster.status}`)
-        await Promise.all(masters.map((node) => node.ping()))
+        if (cluster.status !== 'ready') throw new Error(`the cluster client is ${cluster.status}`)
+        const owners = new Set<string>()
+        for (let slot = 0; slot < SLOTS; slot++) {
+          const owner = cluster.slots[slot]?.[0]
+          if (!owner) throw new Error(`slot ${slot} has no master`)
+          owners.add(owner)
+        }
+        const masters = new Map(cluster.nodes('master').map((n) => [`${n.options.host}:${n.options.port}`, n]))
+        await Promise.all(
+          [...owners].map((owner) => {
+            const node = masters.get(owner)
+            if (!node) throw new Error(`no connection to the master ${owner}`)
+            return node.ping()
+          }),
+        )
       })
     },
     async close() {
