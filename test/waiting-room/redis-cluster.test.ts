@@ -56,6 +56,14 @@ describeWith(['REDIS_URL'], 'waiting room on a Redis Cluster', () => {
     await cluster?.stop()
   })
 
+  test('our slot function agrees with the cluster (CLUSTER KEYSLOT) on line keys and odd keys', async () => {
+    const keys = [
+      ...Array.from({ length: 20 }, () => `wr:{${crypto.randomUUID()}}:waiting`),
+      'plain', '{}', 'a{}b', '{a}{b}', 'x{y', '}{z}', 'wr:lines:{0}', 'ü{ñ}',
+    ]
+    for (const key of keys) expect(keySlot(key)).toBe(Number(await cluster.cli(cluster.ports[0]!, 'cluster', 'keyslot', key)))
+  })
+
   test('lines spread over all three masters, each line in one slot, and every line is listed', async () => {
     const nodes = await masters(cluster)
     expect(nodes.length).toBe(3)
