@@ -2,8 +2,13 @@ import { Elysia } from 'elysia'
 import { swagger } from '@elysiajs/swagger'
 import type { Config } from './config'
 import type { Sql } from './db/client'
+import { cors } from './http/cors'
+import { docsPage } from './http/docs'
 import { httpEdge } from './http/edge'
-import { tidyOpenApi } from './http/openapi'
+import { manners } from './http/manners'
+import { methodTable } from './http/methods'
+import { contractDocument } from './http/openapi/document'
+import { answerShared, sharedAnswer, type SharedAnswer } from './http/shared-answer'
 import { Problem } from './http/schemas'
 import type { Log } from './log'
 import type { Metrics } from './metrics/metrics'
@@ -45,18 +50,30 @@ export interface Services {
 
 export const API_VERSION = '1.0.0'
 
+const TITLE = 'Concert booking API with a virtual waiting room'
+
 export function buildApp(s: Services) {
   const { config } = s
+  // Routes are all registered before the first request; the table and the document are built then, once.
+  let routes: () => readonly { method: string; path: string }[] = () => []
+  let methodsOf: ((path: string) => string[]) | null = null
+  const allowed = (path: string): string[] => (methodsOf ??= methodTable(routes()))(path)
+  let document: SharedAnswer | null = null
   // The edge answers every body over MAX_BODY_BYTES with a problem+json 413 before reading it; Bun's own
   // limit (a bare 413) only guards against the absurd.
-  return new Elysia({ normalize: false, serve: { maxRequestBodySize: 1 << 30 } })
-    .use(httpEdge({ production: config.production, log: s.log, metrics: s.metrics, logRequests: config.logRequests }))
+  const app = new Elysia({ normalize: false, serve: { maxRequestBodySize: 1 << 30 } })
+    .use(httpEdge({ production: config.production, log: s.log, metrics: s.metrics, logRequests: config.logRequests, methodsOf: allowed }))
+    .use(cors(config.corsOrigins, allowed))
+    .use(manners())
+    .use(docsPage(TITLE, '/swagger/json'))
     .onRequest(({ set }) => {
       if (s.isShuttingDown()) set.headers.connection = 'close'
     })
     // Before the swagger plugin: a hook applies only to routes added after it.
-    .onAfterHandle({ as: 'global' }, ({ path, response }) => {
-      if (path === '/swagger/json') return tidyOpenApi(response as Record<string, unknown>)
+    .onAfterHandle({ as: 'global' }, ({ path, response, request }) => {
+      if (path !== '/swagger/json') return
+      document ??= sharedAnswer(JSON.stringify(contractDocument(response as Record<string, unknown>)))
+      return answerShared(request, document, 'no-cache')
     })
     .use(
       swagger({
@@ -64,7 +81,7 @@ export function buildApp(s: Services) {
         exclude: ['/swagger', '/swagger/json'],
         documentation: {
           info: {
-            title: 'Concert booking API with a virtual waiting room',
+            title: TITLE,
             version: API_VERSION,
             description:
               'Join the waiting room of a concert, poll until ACTIVE, then list dates and seats, hold a seat and pay it from a prepaid balance. Every error is application/problem+json with a stable `code`.',
@@ -98,6 +115,8 @@ export function buildApp(s: Services) {
     .use(balanceRoutes(s.balance, s.users, config.maxCharge))
     .use(paymentRoutes(s.payments, s.users))
     .use(adminRoutes(s.catalogue, s.operator, config.adminApiKey, config.maxBalance))
+  routes = () => app.routes
+  return app
 }
 
 export type App = ReturnType<typeof buildApp>

@@ -46,6 +46,10 @@ export interface Config {
   logRequests: boolean
   /** How long seat maps and schedule counts may be reused for other readers (0 = every read queries). */
   catalogueCacheMs: number
+  /** Browser origins allowed to call the API (CORS); empty = no CORS answers. */
+  corsOrigins: string[]
+  /** Serve /metrics on this port only, off the public API port; null = on the API port. */
+  metricsPort: number | null
 }
 
 export const logLevels = ['debug', 'info', 'warn', 'error'] as const
@@ -115,6 +119,23 @@ function clusterNodes(env: Env, name: string): string | null {
   return entries.join(',')
 }
 
+function origins(env: Env, name: string): string[] {
+  const raw = text(env, name)
+  if (raw === null) return []
+  return raw.split(',').map((entry) => {
+    const origin = entry.trim()
+    let parsed: URL | null = null
+    try {
+      parsed = new URL(origin)
+    } catch {}
+    // An origin is scheme://host[:port] and nothing else; a path or a trailing slash never matches a browser's Origin.
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      fail(name, 'must be a comma list of origins such as https://tickets.example.com', raw)
+    }
+    return origin
+  })
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = text(env, 'NODE_ENV') ?? 'development'
   const production = nodeEnv === 'production'
@@ -167,8 +188,12 @@ export function loadConfig(env: Env = process.env): Config {
   const maxCharge = integer(env, 'MAX_CHARGE', 10_000_000, 1, Number.MAX_SAFE_INTEGER)
   if (maxCharge > maxBalance) fail('MAX_CHARGE', 'must not exceed MAX_BALANCE', env.MAX_CHARGE)
 
+  const port = integer(env, 'PORT', 3000, 0, 65535)
+  const metricsPort = env.METRICS_PORT?.trim() ? integer(env, 'METRICS_PORT', 0, 0, 65535) : null
+  if (metricsPort !== null && metricsPort !== 0 && metricsPort === port) fail('METRICS_PORT', 'must differ from PORT', env.METRICS_PORT)
+
   return {
-    port: integer(env, 'PORT', 3000, 0, 65535),
+    port,
     nodeEnv,
     production,
     databaseUrl,
@@ -205,5 +230,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: oneOf(env, 'LOG_LEVEL', logLevels, 'info'),
     logRequests: bool(env, 'LOG_REQUESTS', true),
     catalogueCacheMs: integer(env, 'CATALOGUE_CACHE_MS', 250, 0, 60_000),
+    corsOrigins: origins(env, 'CORS_ORIGINS'),
+    metricsPort,
   }
 }

@@ -21,7 +21,7 @@ export function balanceRoutes(balance: Balance, users: Users, maxCharge: number)
         auth: true,
         parse: 'json',
         body: chargeRequestModel(maxCharge),
-        response: { 201: Charge, ...errors('UNAUTHENTICATED', 'BALANCE_LIMIT', 'IDEMPOTENCY_IN_PROGRESS') },
+        response: { 201: Charge, ...errors('UNAUTHENTICATED', 'BALANCE_LIMIT', 'IDEMPOTENCY_IN_PROGRESS', 'IDEMPOTENCY_KEY_REUSED') },
         detail: {
           operationId: 'chargeBalance',
           tags: ['balance'],

@@ -21,7 +21,7 @@ export function holdRoutes(holds: SeatHolds, users: Users, holdTtlSeconds: numbe
         body: HoldRequest,
         response: {
           201: Reservation,
-          ...errors('UNAUTHENTICATED', 'QUEUE_TOKEN_INVALID', 'QUEUE_NOT_ACTIVE', 'NOT_FOUND', 'SEAT_UNAVAILABLE'),
+          ...errors('UNAUTHENTICATED', 'QUEUE_TOKEN_INVALID', 'QUEUE_NOT_ACTIVE', 'NOT_FOUND', 'SEAT_UNAVAILABLE', 'HOLD_LIMIT_REACHED'),
         },
         detail: {
           operationId: 'holdSeat',
@@ -46,7 +46,7 @@ export function holdRoutes(holds: SeatHolds, users: Users, holdTtlSeconds: numbe
     .delete('/:reservationId', ({ userId, params }) => holds.cancel(userId, params.reservationId), {
       auth: true,
       params: t.Object({ reservationId: Uuid() }),
-      response: { 200: Reservation, ...errors('UNAUTHENTICATED', 'NOT_FOUND', 'HOLD_EXPIRED') },
+      response: { 200: Reservation, ...errors('UNAUTHENTICATED', 'NOT_FOUND', 'HOLD_EXPIRED', 'ALREADY_PAID') },
       detail: {
         operationId: 'cancelReservation',
         tags: ['reservations'],

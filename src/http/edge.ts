@@ -52,6 +52,8 @@ export interface EdgeOptions {
   metrics: Metrics
   /** One log line per request (method, route, status, duration, request id). */
   logRequests: boolean
+  /** The methods a path is served with (empty for an unknown path): a known path asked otherwise is a 405. */
+  methodsOf: (path: string) => string[]
 }
 
 interface RequestState {
@@ -64,7 +66,7 @@ interface RequestState {
 
 // The HTTP edge: request ids, the body size limit, per-request metrics and logs, and the one place
 // where every error becomes application/problem+json.
-export function httpEdge({ production, log, metrics, logRequests }: EdgeOptions) {
+export function httpEdge({ production, log, metrics, logRequests, methodsOf }: EdgeOptions) {
   const requests = new WeakMap<Request, RequestState>()
   const answer = (request: Request, problem: ServiceError | RememberedProblem) => {
     const state = requests.get(request)
@@ -99,8 +101,15 @@ export function httpEdge({ production, log, metrics, logRequests }: EdgeOptions)
           return answer(request, new ServiceError('VALIDATION_FAILED', validationDetail(error)))
         case 'PARSE':
           return answer(request, new ServiceError('VALIDATION_FAILED', 'The body is not valid JSON'))
-        case 'NOT_FOUND':
-          return answer(request, new ServiceError('NOT_FOUND', 'No such route'))
+        case 'NOT_FOUND': {
+          // A known path asked with another method is a 405 naming the methods it has (RFC 9110).
+          const allow = methodsOf(new URL(request.url).pathname).join(', ')
+          if (!allow) return answer(request, new ServiceError('NOT_FOUND', 'No such route'))
+          if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers: { allow } })
+          const refused = answer(request, new ServiceError('METHOD_NOT_ALLOWED', `${request.method} is not served here; allowed: ${allow}`))
+          refused.headers.set('allow', allow)
+          return refused
+        }
       }
       if (unavailable(error)) {
         log({ level: 'warn', msg: 'backing service unavailable', requestId: state?.id, error: String(error) })

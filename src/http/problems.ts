@@ -72,7 +72,13 @@ export class RememberedProblem extends Error {
 }
 
 export function problemResponse(problem: ServiceError | RememberedProblem, instance?: string): Response {
-  const headers: Record<string, string> = { 'content-type': 'application/problem+json' }
+  // A refusal is about this request: no cache may keep it.
+  const headers: Record<string, string> = { 'content-type': 'application/problem+json', 'cache-control': 'no-store' }
+  // RFC 9110: a 401 names the scheme that would work. Every 401 here (user token, queue token, admin key)
+  // is cured by credentials sent as the API documents them; the bearer user token comes first.
+  if (statusOf[problem instanceof RememberedProblem ? 'VALIDATION_FAILED' : problem.code] === 401) {
+    headers['www-authenticate'] = 'Bearer realm="concert-waiting-room"'
+  }
   if (problem instanceof RememberedProblem) {
     if (problem.replayed) headers['idempotent-replayed'] = 'true'
     return new Response(JSON.stringify(problem.body), { status: problem.status, headers })

@@ -12,15 +12,16 @@ export function OneOf<const T extends readonly string[]>(values: T, options?: Sc
   ) as unknown as TUnion<TLiteral<T[number]>[]>
 }
 
+const problemFields = {
+  type: Type.String({ description: 'URI identifying the problem type' }),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.String(),
+  instance: Type.Optional(Type.String({ description: 'The request id, as urn:request:<id>' })),
+}
+
 export const Problem = Type.Object(
-  {
-    type: Type.String({ description: 'URI identifying the problem type' }),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.String(),
-    code: OneOf(Object.keys(problemCatalogue) as ProblemCode[]),
-    instance: Type.Optional(Type.String({ description: 'The request id, as urn:request:<id>' })),
-  },
+  { ...problemFields, code: OneOf(Object.keys(problemCatalogue) as ProblemCode[]) },
   { title: 'Problem', description: 'RFC 9457 problem details' },
 )
 
@@ -34,12 +35,21 @@ export const Uuid = (description?: string) =>
     .Decode((id) => id.toLowerCase())
     .Encode((id) => id)
 
-// Responses an operation can return besides its success. Every route lists them so that the OpenAPI
-// document is complete and generated clients know every status.
+/** Codes every operation can answer: the edge, the rate limit and the backing services decide them. */
+export const ALWAYS_POSSIBLE: ProblemCode[] = ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'RATE_LIMITED', 'SERVICE_UNAVAILABLE', 'INTERNAL_ERROR']
+
+// Responses an operation can return besides its success, one per status, each a Problem whose `code`
+// is narrowed to the codes of that status this operation can give: generated clients then know every
+// status and every code, and a code the operation cannot return does not compile.
 export function errors(...codes: ProblemCode[]): Record<number, TSchema> {
+  const byStatus = new Map<number, ProblemCode[]>()
+  for (const code of new Set([...ALWAYS_POSSIBLE, ...codes])) {
+    const status = problemCatalogue[code].status
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code])
+  }
   const out: Record<number, TSchema> = {}
-  for (const code of ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'RATE_LIMITED', 'SERVICE_UNAVAILABLE', 'INTERNAL_ERROR', ...codes] as ProblemCode[]) {
-    out[problemCatalogue[code].status] = Problem
+  for (const [status, list] of byStatus) {
+    out[status] = Type.Object({ ...problemFields, code: OneOf(list) }, { title: 'Problem', description: 'RFC 9457 problem details' })
   }
   return out
 }

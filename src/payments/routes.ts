@@ -30,6 +30,9 @@ export function paymentRoutes(payments: Payments, users: Users) {
           'NOT_FOUND',
           'HOLD_EXPIRED',
           'IDEMPOTENCY_KEY_REUSED',
+          'QUEUE_TOKEN_INVALID',
+          'ALREADY_PAID',
+          'IDEMPOTENCY_IN_PROGRESS',
         ),
       },
       detail: {

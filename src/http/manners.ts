@@ -1,0 +1,26 @@
+import { Elysia } from 'elysia'
+import { chooseEncoding, compress, COMPRESS_ABOVE_BYTES } from './shared-answer'
+
+// Defaults every answer gets unless its route says otherwise: nothing is cacheable (tokens, queue
+// status, balances are per user and change), and JSON over 1 KiB is compressed for clients that accept
+// it. Shared answers (seat maps) bring their own compressed bytes and are left alone here.
+export function manners() {
+  return new Elysia({ name: 'http-manners' })
+    .onRequest(({ set }) => {
+      set.headers['cache-control'] = 'no-store'
+    })
+    .mapResponse({ as: 'global' }, ({ responseValue, request, set }) => {
+      if (responseValue instanceof Response || responseValue === null || typeof responseValue !== 'object') return
+      const text = JSON.stringify(responseValue)
+      if (text.length <= COMPRESS_ABOVE_BYTES) return
+      // Per-request answers differ each time: gzip is the cheaper of the two to make, so it goes first here.
+      const accepts = request.headers.get('accept-encoding')
+      const encoding = chooseEncoding(accepts?.replace(/\bbr\b/gi, 'x-br') ?? null) ?? chooseEncoding(accepts)
+      if (encoding === null) return
+      set.headers['content-type'] = 'application/json'
+      set.headers['content-encoding'] = encoding
+      set.headers.vary = set.headers.vary ? `${set.headers.vary}, Accept-Encoding` : 'Accept-Encoding'
+      return new Response(compress(new TextEncoder().encode(text), encoding), { status: typeof set.status === 'number' ? set.status : 200 })
+    })
+}
+

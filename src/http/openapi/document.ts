@@ -1,0 +1,147 @@
+import { problemCatalogue, type ProblemCode } from '../problems'
+import { bodyExamples, modelExamples } from './examples'
+import { headerComponents, responseHeaders, type Manners } from './headers'
+import { hoist, toOas30, type Json } from './schema'
+
+// @elysiajs/swagger writes what Elysia can accept in general, in a mix of JSON Schema dialects; this turns
+// its output into the document of what this API does, valid OpenAPI 3.0.3:
+// - bodies are JSON only; successes are application/json, errors application/problem+json (RFC 9457)
+//   written as the one Problem component narrowed to the codes that operation can return;
+// - schemas use 3.0.3's `enum` and `nullable`, and every titled model is one component used by $ref;
+// - query parameters are numbers and booleans, not "string or number" (Elysia coerces query text);
+// - servers, examples and the response headers of the HTTP manners are documented.
+
+/** Operations whose answers carry a strong ETag (see src/http/shared-answer.ts). */
+const CONDITIONAL = new Set(['listConcerts', 'listSchedules', 'listSeats'])
+/** Operations whose 201 names what it made in Location. */
+const LOCATED = new Set(['joinQueue', 'holdSeat', 'createConcert'])
+
+function tidyParameter(parameter: Json): Json {
+  let schema = parameter.schema
+  if (schema?.anyOf) {
+    const typed = schema.anyOf.find((s: Json) => s.type !== 'string' || !s.format)
+    if (typed) {
+      const { anyOf, ...rest } = schema
+      schema = { ...rest, ...typed }
+    }
+  }
+  return { ...parameter, schema: toOas30(schema) }
+}
+
+function problemResponse(schema: Json, status: number): Json {
+  const codes: ProblemCode[] = toOas30(schema).properties?.code?.enum ?? []
+  return {
+    description: codes.map((c) => `${c}: ${problemCatalogue[c].title}`).join('; ') || 'Problem details',
+    content: {
+      'application/problem+json': {
+        schema: {
+          allOf: [
+            { $ref: '#/components/schemas/Problem' },
+            { type: 'object', required: ['code'], properties: { code: { type: 'string', enum: codes } } },
+          ],
+        },
+        example: codes[0] && {
+          type: `urn:concert-waiting-room:problem:${codes[0].toLowerCase().replaceAll('_', '-')}`,
+          title: problemCatalogue[codes[0]].title,
+          status,
+          detail: problemCatalogue[codes[0]].title,
+          code: codes[0],
+          instance: 'urn:request:3f0c2a9e-8d1b-4c5e-9f7a-6b2d1e0c4a38',
+        },
+      },
+    },
+  }
+}
+
+function exampleOf(schema: Json): unknown {
+  const name = (ref: unknown) => (typeof ref === 'string' ? ref.split('/').pop()! : '')
+  if (schema.$ref) return modelExamples[name(schema.$ref)]
+  if (schema.type === 'array' && schema.items?.$ref) {
+    const item = modelExamples[name(schema.items.$ref)]
+    return item === undefined ? undefined : [item]
+  }
+  return undefined
+}
+
+function successResponse(response: Json, status: number, models: Json): Json {
+  const raw = response.content?.['application/json']?.schema
+  if (!raw) return { description: response.description ?? 'OK', content: response.content }
+  // The plugin moves the title of a response's own schema onto the response object; put it back.
+  const titled = response.title && raw.type === 'object' && !raw.title ? { ...raw, title: response.title } : raw
+  const schema = hoist(toOas30(titled), models)
+  const example = exampleOf(schema)
+  return {
+    description: status === 201 ? 'Created' : 'OK',
+    content: { 'application/json': example === undefined ? { schema } : { schema, example } },
+  }
+}
+
+export function contractDocument(generated: Json, options: { serverUrl?: string } = {}): Json {
+  const doc = structuredClone(generated)
+  const models: Json = {}
+  for (const [name, schema] of Object.entries((doc.components?.schemas ?? {}) as Json)) {
+    const { title, ...rest } = toOas30(schema)
+    // Nested titled schemas become their own components; the component itself keeps its name.
+    models[name] = hoist({ ...rest }, models)
+  }
+  for (const [path, item] of Object.entries(doc.paths ?? {}) as [string, Json][]) {
+    for (const [method, operation] of Object.entries(item) as [string, Json][]) {
+      const id: string = operation.operationId ?? `${method} ${path}`
+      const parameters: Json[] = (operation.parameters ?? []).map(tidyParameter)
+      const manners: Manners = {
+        rateLimited: (operation.security ?? []).some((s: Json) => 'bearerAuth' in s),
+        idempotent: parameters.some((p) => p.in === 'header' && p.name === 'Idempotency-Key'),
+        conditional: CONDITIONAL.has(id),
+        paged: parameters.some((p) => p.in === 'query' && p.name === 'cursor'),
+        located: LOCATED.has(id),
+      }
+      if (manners.conditional) parameters.push({ $ref: '#/components/parameters/IfNoneMatch' })
+      if (parameters.length) operation.parameters = parameters
+      else delete operation.parameters
+
+      const body = operation.requestBody?.content?.['application/json']
+      if (body) {
+        const schema = hoist(toOas30(body.schema), models)
+        const example = bodyExamples[id]
+        operation.requestBody.content = { 'application/json': example ? { schema, example } : { schema } }
+      }
+      const responses: Json = {}
+      for (const [code, response] of Object.entries(operation.responses ?? {}) as [string, Json][]) {
+        const status = Number(code)
+        responses[code] =
+          status >= 400 && response.content?.['application/json']
+            ? problemResponse(response.content['application/json'].schema, status)
+            : successResponse(response, status, models)
+      }
+      if (body && !responses['415']) {
+        responses['415'] = problemResponse({ properties: { code: { enum: ['UNSUPPORTED_MEDIA_TYPE'] } } }, 415)
+      }
+      if (manners.conditional) responses['304'] = { description: 'Not modified: If-None-Match names the current ETag' }
+      for (const [code, response] of Object.entries(responses)) {
+        response.headers = { ...response.headers, ...responseHeaders(Number(code), manners) }
+      }
+      operation.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)))
+    }
+  }
+  return {
+    openapi: '3.0.3',
+    info: doc.info,
+    servers: [{ url: options.serverUrl ?? '/', description: 'The instance serving this document' }],
+    tags: doc.tags,
+    paths: doc.paths,
+    components: {
+      ...doc.components,
+      schemas: models,
+      headers: headerComponents,
+      parameters: {
+        IfNoneMatch: {
+          in: 'header',
+          name: 'If-None-Match',
+          required: false,
+          description: 'The ETag of an answer you have; 304 with no body while it is still current',
+          schema: { type: 'string' },
+        },
+      },
+    },
+  }
+}
