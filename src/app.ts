@@ -107,7 +107,7 @@ export function buildApp(s: Services) {
         },
       }),
     )
-    .use(healthRoutes(s.sql, s.store, s.metrics, s.isShuttingDown))
+    .use(healthRoutes(s.sql, s.store, s.metrics, s.isShuttingDown, config.metricsPort === null))
     .use(config.authDevTokens ? devTokenRoutes(s.userTokens) : new Elysia())
     .use(waitingRoomRoutes(s.room, s.users))
     .use(catalogueRoutes(s.catalogue, s.room, s.users))

@@ -6,6 +6,7 @@ import { connect, type Sql } from './db/client'
 import type { EmbeddedDatabase } from './db/embedded'
 import { migrate } from './db/migrate'
 import { buildApp } from './app'
+import { scrape } from './health/routes'
 import { balance } from './balance/balance'
 import { catalogue } from './catalogue/catalogue'
 import { seedDemo } from './catalogue/demo'
@@ -122,6 +123,18 @@ export async function startServer(config: Config, options: StartOptions = {}) {
       queueStore: store.kind,
     })
   }
+  // METRICS_PORT: the scrape endpoint on a port of its own (kept off the public API port), nothing else there.
+  const metricsServer =
+    config.metricsPort === null
+      ? null
+      : Bun.serve({
+          port: config.metricsPort,
+          hostname: '0.0.0.0',
+          fetch: (request) =>
+            new URL(request.url).pathname === '/metrics' && (request.method === 'GET' || request.method === 'HEAD')
+              ? scrape(metrics)
+              : new Response('Only /metrics is served on this port\n', { status: 404, headers: { 'content-type': 'text/plain' } }),
+        })
 
   return {
     app,
@@ -135,6 +148,10 @@ export async function startServer(config: Config, options: StartOptions = {}) {
     get port() {
       return app.server?.port ?? 0
     },
+    /** The METRICS_PORT server's port, or null when /metrics is on the API port. */
+    get metricsPort() {
+      return metricsServer?.port ?? null
+    },
     /** Graceful stop: refuse new work, let requests in flight finish, then close connections. */
     async stop() {
       if (shuttingDown) return
@@ -145,6 +162,8 @@ export async function startServer(config: Config, options: StartOptions = {}) {
       // closing socket, and a client cannot know whether a reset request was done.
       if (app.server) await Bun.sleep(SHUTDOWN_DRAIN_MS)
       await app.server?.stop(false)
+      await metricsServer?.stop(true)
+      metrics.stop()
       await store.close()
       await sql.end({ timeout: 5 })
       await embedded?.close()

@@ -60,7 +60,9 @@ export function adminRoutes(catalogue: Catalogue, operator: LineOperator, adminA
       async ({ body, set }) => {
         checkNewConcert(body)
         set.status = 201
-        return catalogue.createConcert(body)
+        const created = await catalogue.createConcert(body)
+        set.headers.location = `/v1/concerts/${created.concertId}/schedules`
+        return created
       },
       {
         parse: 'json',

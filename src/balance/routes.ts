@@ -1,6 +1,7 @@
 import { Elysia, t } from 'elysia'
 import { bearer, errors } from '../http/schemas'
 import { identity, type Users } from '../identity/plugin'
+import { nextLink } from '../http/pages'
 import { checkKey, respond } from '../idempotency/idempotency'
 import type { Balance } from './balance'
 import { BalanceBody, Charge, chargeRequestModel, LedgerPage } from './model'
@@ -31,7 +32,11 @@ export function balanceRoutes(balance: Balance, users: Users, maxCharge: number)
         },
       },
     )
-    .get('/history', ({ userId, query }) => balance.history(userId, query.limit ?? 20, query.cursor), {
+    .get('/history', async ({ userId, query, request, set }) => {
+      const page = await balance.history(userId, query.limit ?? 20, query.cursor)
+      if (page.nextCursor) set.headers.link = nextLink(request, page.nextCursor)
+      return page
+    }, {
       auth: true,
       query: t.Object(
         {

@@ -1,5 +1,6 @@
 import type { Db, Sql } from '../db/client'
 import { statements } from '../db/statements'
+import { sharedAnswer, type SharedAnswer } from '../http/shared-answer'
 import type { ConcertSummary, CreatedConcert, NewConcert, ScheduleSummary } from './model'
 import { recent } from './recent'
 
@@ -23,10 +24,12 @@ export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) 
   const knownConcerts = new Set<string>()
   const recentSchedules = recent<ScheduleSummary[]>(cacheMs)
   const recentSeats = recent<string>(cacheMs)
+  const recentSeatMaps = recent<SharedAnswer>(cacheMs)
 
   return {
-    async listConcerts(): Promise<ConcertSummary[]> {
-      const rows = await q.list_concerts<{ concert_id: string; title: string; schedules: number }>(sql)
+    /** A page of the catalogue in creation order, after the concert `after` (or from the start). */
+    async listConcerts(limit: number, after: string | null = null): Promise<ConcertSummary[]> {
+      const rows = await q.list_concerts<{ concert_id: string; title: string; schedules: number }>(sql, [after, limit])
       return rows.map((r) => ({ concertId: r.concert_id, title: r.title, schedules: r.schedules }))
     },
 
@@ -63,6 +66,17 @@ export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) 
           totalSeats: r.total_seats,
           availableSeats: r.available_seats,
         }))
+      })
+    },
+
+    /**
+     * The seat map as a shared answer: its bytes, ETag and compressed forms are made once per cache window
+     * and reused by every reader. (A compact form for big maps would be another shared answer beside it.)
+     */
+    seatMap(scheduleId: string, availableOnly: boolean): Promise<SharedAnswer> {
+      return recentSeatMaps(`${scheduleId}:${availableOnly}`, async () => {
+        const [row] = await q.list_seats<{ seats: string }>(sql, [scheduleId, availableOnly])
+        return sharedAnswer(row!.seats)
       })
     },
 

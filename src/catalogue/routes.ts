@@ -2,6 +2,8 @@ import { Elysia, t } from 'elysia'
 import { Type } from '@sinclair/typebox'
 import { bearerAndQueue, errors, Uuid } from '../http/schemas'
 import { ServiceError } from '../errors'
+import { decodeCursor, nextLink, PageQuery, pageOf } from '../http/pages'
+import { answerShared, sharedAnswer } from '../http/shared-answer'
 import { identity, type Users } from '../identity/plugin'
 import type { WaitingRoom } from '../waiting-room/waiting-room'
 import type { Catalogue } from './catalogue'
@@ -11,20 +13,36 @@ const AvailableQuery = t.Object(
   { available: t.Optional(t.BooleanString({ description: 'true = only what can still be held' })) },
   { additionalProperties: false },
 )
+// The public list may sit in any cache for a few seconds; dates and seat maps are answers to an admitted
+// user, so only that user's client may keep them, and it must revalidate (cheap: a 304 by ETag).
+const PUBLIC_LIST = 'public, max-age=5'
+const ADMITTED_READ = 'private, no-cache'
+const DEFAULT_CONCERT_PAGE = 50
+
 const guarded = errors('UNAUTHENTICATED', 'QUEUE_TOKEN_INVALID', 'QUEUE_NOT_ACTIVE', 'NOT_FOUND')
 
 export function catalogueRoutes(catalogue: Catalogue, room: WaitingRoom, users: Users) {
   return new Elysia({ prefix: '/v1' })
     .use(identity(users))
-    .get('/concerts', () => catalogue.listConcerts(), {
+    .get(
+      '/concerts',
+      async ({ query, request }) => {
+        const limit = query.limit ?? DEFAULT_CONCERT_PAGE
+        const { items, next } = pageOf(await catalogue.listConcerts(limit + 1, decodeCursor(query.cursor)), limit, (c) => c.concertId)
+        return answerShared(request, sharedAnswer(JSON.stringify(items)), PUBLIC_LIST, next ? { link: nextLink(request, next) } : {})
+      },
+      {
+      query: t.Object(PageQuery(DEFAULT_CONCERT_PAGE), { additionalProperties: false }),
       response: { 200: Type.Array(ConcertSummary), ...errors() },
       detail: { operationId: 'listConcerts', tags: ['catalogue'], summary: 'The public catalogue of concerts', security: [] },
-    })
+      },
+    )
     .get(
       '/concerts/:concertId/schedules',
       async ({ userId, params, query, request }) => {
         await room.requireActiveForRead(userId, request.headers.get('x-queue-token'), params.concertId)
-        return catalogue.listSchedules(params.concertId, query.available === true)
+        const schedules = await catalogue.listSchedules(params.concertId, query.available === true)
+        return answerShared(request, sharedAnswer(JSON.stringify(schedules)), ADMITTED_READ)
       },
       {
         auth: true,
@@ -52,9 +70,7 @@ export function catalogueRoutes(catalogue: Catalogue, room: WaitingRoom, users: 
         await room.requireActiveForRead(userId, token, concertId)
         // Postgres wrote the JSON; re-parsing and re-checking up to 100,000 seats per request would cost more
         // than the query. The schema below still documents it.
-        return new Response(await catalogue.listSeatsJson(params.scheduleId, query.available === true), {
-          headers: { 'content-type': 'application/json' },
-        })
+        return answerShared(request, await catalogue.seatMap(params.scheduleId, query.available === true), ADMITTED_READ)
       },
       {
         auth: true,

@@ -23,22 +23,17 @@ async function up(probe: () => Promise<unknown>): Promise<boolean> {
   }
 }
 
-export function healthRoutes(sql: Sql, store: WaitingRoomStore, metrics: Metrics, isShuttingDown: () => boolean) {
+/** The Prometheus scrape answer of this instance. */
+export async function scrape(metrics: Metrics): Promise<Response> {
+  return new Response(await metrics.registry.metrics(), {
+    headers: { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' },
+  })
+}
+
+// With METRICS_PORT set, /metrics is served on that port only (src/server.ts) and not here.
+export function healthRoutes(sql: Sql, store: WaitingRoomStore, metrics: Metrics, isShuttingDown: () => boolean, metricsHere = true) {
   return new Elysia()
-    .get(
-      '/metrics',
-      async () =>
-        new Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } }),
-      {
-        detail: {
-          operationId: 'metrics',
-          tags: ['health'],
-          summary: 'Prometheus metrics of this instance (keep it off the public internet)',
-          security: [],
-          responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
-        },
-      },
-    )
+    .use(metricsHere ? metricsRoute(metrics) : new Elysia())
     .get('/health', () => ({ status: 'ok' as const }), {
       response: { 200: Type.Object({ status: Type.Literal('ok') }) },
       detail: { operationId: 'health', tags: ['health'], summary: 'The process is alive', security: [] },
@@ -62,4 +57,16 @@ export function healthRoutes(sql: Sql, store: WaitingRoomStore, metrics: Metrics
         detail: { operationId: 'ready', tags: ['health'], summary: 'Database and queue store reachable (else 503)', security: [] },
       },
     )
+}
+
+function metricsRoute(metrics: Metrics) {
+  return new Elysia().get('/metrics', () => scrape(metrics), {
+    detail: {
+      operationId: 'metrics',
+      tags: ['health'],
+      summary: 'Prometheus metrics of this instance (keep it off the public internet, or set METRICS_PORT)',
+      security: [],
+      responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+    },
+  })
 }

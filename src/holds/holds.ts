@@ -84,8 +84,9 @@ export function holds(sql: Sql, rules: HoldRules) {
       return toReservation(row)
     },
 
-    async list(userId: string, limit: number): Promise<Reservation[]> {
-      return (await q.list_reservations<ReservationRow>(sql, [userId, limit])).map(toReservation)
+    /** A page of the user's reservations, newest first, after the reservation `after` (or from the start). */
+    async list(userId: string, limit: number, after: string | null = null): Promise<Reservation[]> {
+      return (await q.list_reservations<ReservationRow>(sql, [userId, limit, after])).map(toReservation)
     },
 
     async lapse(batchSize = 5000): Promise<{ lapsed: number; freed: number }> {

@@ -1,9 +1,12 @@
 import { Elysia, t } from 'elysia'
 import { Type } from '@sinclair/typebox'
 import { bearer, bearerAndQueue, errors, Uuid } from '../http/schemas'
+import { decodeCursor, nextLink, PageQuery, pageOf } from '../http/pages'
 import { identity, type Users } from '../identity/plugin'
-import { HoldRequest, MAX_PAGE, Reservation } from './model'
+import { HoldRequest, Reservation } from './model'
 import type { SeatHolds } from './seat-holds'
+
+const DEFAULT_PAGE = 50
 
 export function holdRoutes(holds: SeatHolds, users: Users, holdTtlSeconds: number) {
   return new Elysia({ prefix: '/v1/reservations' })
@@ -13,6 +16,7 @@ export function holdRoutes(holds: SeatHolds, users: Users, holdTtlSeconds: numbe
       async ({ userId, body, request, set }) => {
         const reservation = await holds.hold(userId, request.headers.get('x-queue-token'), body.scheduleId, body.seatNumber)
         set.status = 201
+        set.headers.location = `/v1/reservations/${reservation.reservationId}`
         return reservation
       },
       {
@@ -31,13 +35,22 @@ export function holdRoutes(holds: SeatHolds, users: Users, holdTtlSeconds: numbe
         },
       },
     )
-    .get('', ({ userId, query }) => holds.list(userId, query.limit ?? 50), {
+    .get('', async ({ userId, query, request, set }) => {
+      const limit = query.limit ?? DEFAULT_PAGE
+      const { items, next } = pageOf(await holds.list(userId, limit + 1, decodeCursor(query.cursor)), limit, (r) => r.reservationId)
+      if (next) set.headers.link = nextLink(request, next)
+      set.headers['cache-control'] = 'private, no-cache'
+      return items
+    }, {
       auth: true,
-      query: t.Object({ limit: t.Optional(t.Integer({ minimum: 1, maximum: MAX_PAGE })) }, { additionalProperties: false }),
+      query: t.Object(PageQuery(DEFAULT_PAGE), { additionalProperties: false }),
       response: { 200: Type.Array(Reservation), ...errors('UNAUTHENTICATED') },
       detail: { operationId: 'listReservations', tags: ['reservations'], summary: 'Your reservations, newest first', security: bearer },
     })
-    .get('/:reservationId', ({ userId, params }) => holds.get(userId, params.reservationId), {
+    .get('/:reservationId', ({ userId, params, set }) => {
+      set.headers['cache-control'] = 'private, no-cache'
+      return holds.get(userId, params.reservationId)
+    }, {
       auth: true,
       params: t.Object({ reservationId: Uuid() }),
       response: { 200: Reservation, ...errors('UNAUTHENTICATED', 'NOT_FOUND') },

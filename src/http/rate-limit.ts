@@ -4,13 +4,21 @@
 export interface RateLimiter {
   /** Takes one request from the key's budget; returns 0 if allowed, else the seconds to wait. */
   take(key: string): number
+  /**
+   * The IETF RateLimit / RateLimit-Policy header values (draft-ietf-httpapi-ratelimit-headers) for the
+   * key after its last take, or null when there is no limit. The bucket is described as a quota of
+   * `burst` requests per `burst / perSecond` seconds: that is how long an empty bucket takes to refill.
+   */
+  headers(key: string): { rateLimit: string; policy: string } | null
 }
 
 const BUCKET_LIMIT = 200_000
+const POLICY = '"per-user"'
 
 export function rateLimiter({ perSecond, burst }: { perSecond: number; burst: number }): RateLimiter {
-  if (perSecond <= 0) return { take: () => 0 }
+  if (perSecond <= 0) return { take: () => 0, headers: () => null }
   const buckets = new Map<string, { tokens: number; at: number }>()
+  const policy = `${POLICY};q=${burst};w=${Math.max(1, Math.ceil(burst / perSecond))}`
   return {
     take(key) {
       const now = performance.now()
@@ -27,6 +35,13 @@ export function rateLimiter({ perSecond, burst }: { perSecond: number; burst: nu
         return 0
       }
       return Math.max(1, Math.ceil((1 - bucket.tokens) / perSecond))
+    },
+    headers(key) {
+      const bucket = buckets.get(key)
+      const tokens = bucket ? bucket.tokens : burst
+      // r: requests left now; t: seconds until the bucket is full again.
+      const reset = Math.ceil((burst - tokens) / perSecond)
+      return { rateLimit: `${POLICY};r=${Math.floor(tokens)};t=${reset}`, policy }
     },
   }
 }

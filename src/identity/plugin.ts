@@ -17,9 +17,14 @@ export function identity({ tokens, limiter }: Users) {
   const verified = new WeakMap<Request, string>()
   return new Elysia({ name: 'identity' }).macro({
     auth: {
-      async transform({ request }) {
+      async transform({ request, set }) {
         const userId = await tokens.verify(request.headers.get('authorization'))
         const wait = limiter.take(userId)
+        const budget = limiter.headers(userId)
+        if (budget) {
+          set.headers.ratelimit = budget.rateLimit
+          set.headers['ratelimit-policy'] = budget.policy
+        }
         if (wait > 0) throw new ServiceError('RATE_LIMITED', `Too many requests; retry in ${wait} s`, { retryAfterSeconds: wait })
         verified.set(request, userId)
       },

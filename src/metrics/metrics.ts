@@ -1,69 +1,73 @@
 import client from 'prom-client'
 import type { WaitingRoomStore } from '../waiting-room/store'
+import { runtimeMetrics } from './runtime'
 
-// Prometheus metrics of one instance (prom-client; it runs on Bun). Queue gauges are read from the
-// store when scraped, so every instance reports the same line figures: aggregate them with max by
-// (concert), not sum.
+// Prometheus metrics of one instance (prom-client's registry and types; it runs on Bun). Queue gauges
+// are read from the store when scraped, so every instance reports the same line figures: aggregate them
+// with max by (concert), not sum. Our metric names carry the application prefix; the process_* ones keep
+// the names every Prometheus dashboard knows.
+export const METRIC_PREFIX = 'concert_'
+
 export function createMetrics() {
   const registry = new client.Registry()
-  client.collectDefaultMetrics({ register: registry })
   const registers = [registry]
+  const runtime = runtimeMetrics(registry, METRIC_PREFIX)
 
   const http = new client.Histogram({
-    name: 'http_request_duration_seconds',
+    name: `${METRIC_PREFIX}http_request_duration_seconds`,
     help: 'HTTP requests by route pattern and status; _count is the request count',
     labelNames: ['method', 'route', 'status'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers,
   })
   const problems = new client.Counter({
-    name: 'http_problems_total',
+    name: `${METRIC_PREFIX}http_problems_total`,
     help: 'Error responses by problem code',
     labelNames: ['code'] as const,
     registers,
   })
   const admitted = new client.Counter({
-    name: 'queue_admitted_total',
+    name: `${METRIC_PREFIX}queue_admitted_total`,
     help: 'Users admitted by admission ticks that this instance ran',
     labelNames: ['concert'] as const,
     registers,
   })
   const tickAdmitted = new client.Histogram({
-    name: 'queue_tick_admitted',
+    name: `${METRIC_PREFIX}queue_tick_admitted`,
     help: 'Users admitted per line per admission tick run by this instance',
     buckets: [0, 1, 5, 10, 25, 50, 100, 250, 500, 1000],
     registers,
   })
-  const holdsMade = new client.Counter({ name: 'holds_made_total', help: 'Seat holds made', registers })
+  const holdsMade = new client.Counter({ name: `${METRIC_PREFIX}holds_made_total`, help: 'Seat holds made', registers })
   const holdsLapsed = new client.Counter({
-    name: 'holds_lapsed_total',
+    name: `${METRIC_PREFIX}holds_lapsed_total`,
     help: 'Lapsed holds tidied by the cleanup job run by this instance',
     registers,
   })
-  const payments = new client.Counter({ name: 'payments_total', help: 'Payments made', registers })
-  const paymentsWon = new client.Counter({ name: 'payments_won_total', help: 'Won taken by payments', registers })
+  const payments = new client.Counter({ name: `${METRIC_PREFIX}payments_total`, help: 'Payments made', registers })
+  const paymentsWon = new client.Counter({ name: `${METRIC_PREFIX}payments_won_total`, help: 'Won taken by payments', registers })
   const storeLatency = new client.Histogram({
-    name: 'queue_store_seconds',
+    name: `${METRIC_PREFIX}queue_store_seconds`,
     help: 'Round trips to the waiting-room store by operation',
     labelNames: ['store', 'op', 'outcome'] as const,
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2],
     registers,
   })
   const jobRuns = new client.Counter({
-    name: 'job_runs_total',
+    name: `${METRIC_PREFIX}job_runs_total`,
     help: 'Job ticks in this instance: ran (won the election), skipped (another instance ran it) or failed',
     labelNames: ['job', 'outcome'] as const,
     registers,
   })
   const jobDuration = new client.Histogram({
-    name: 'job_duration_seconds',
+    name: `${METRIC_PREFIX}job_duration_seconds`,
     help: 'Duration of job runs in this instance',
     labelNames: ['job'] as const,
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers,
   })
   const jobLastRun = new client.Gauge({
-    name: 'job_last_run_timestamp_seconds',
+    name: `${METRIC_PREFIX}job_last_run_timestamp_seconds`,
     help: 'When this instance last ran the job (the instance label says which instance)',
     labelNames: ['job'] as const,
     registers,
@@ -92,13 +96,13 @@ export function createMetrics() {
           }
         },
       })
-    gauge('queue_waiting', 'Users waiting in line (idle ones not counted)', (s) => s.waiting)
-    gauge('queue_active', 'Active sessions', (s) => s.active)
-    gauge('queue_admitted_last_minute', 'Users admitted in the last minute', (s) => s.admittedLastMinute)
-    gauge('queue_oldest_wait_seconds', 'How long the user at the front has waited', (s) =>
+    gauge(`${METRIC_PREFIX}queue_waiting`, 'Users waiting in line (idle ones not counted)', (s) => s.waiting)
+    gauge(`${METRIC_PREFIX}queue_active`, 'Active sessions', (s) => s.active)
+    gauge(`${METRIC_PREFIX}queue_admitted_last_minute`, 'Users admitted in the last minute', (s) => s.admittedLastMinute)
+    gauge(`${METRIC_PREFIX}queue_oldest_wait_seconds`, 'How long the user at the front has waited', (s) =>
       s.oldestJoinedMs === null ? null : Math.max(0, (Date.now() - s.oldestJoinedMs) / 1000),
     )
-    gauge('queue_sold_out', '1 while the line is sold out', (s) => (s.soldOut ? 1 : 0))
+    gauge(`${METRIC_PREFIX}queue_sold_out`, '1 while the line is sold out', (s) => (s.soldOut ? 1 : 0))
   }
 
   /** The store with every call timed. */
@@ -123,6 +127,8 @@ export function createMetrics() {
 
   return {
     registry,
+    /** Stops the runtime samplers (the event-loop lag timer). */
+    stop: runtime.stop,
     http,
     problems,
     admitted,

@@ -12,6 +12,8 @@ export function waitingRoomRoutes(room: WaitingRoom, users: Users) {
       async ({ userId, body, set }) => {
         const { created, body: joined } = await room.join(userId, body.concertId)
         set.status = created ? 201 : 200
+        // The place just made is read (and kept alive) at the status route, with the token below.
+        if (created) set.headers.location = '/v1/queue/status'
         return joined
       },
       {

@@ -49,21 +49,21 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'metrics and logs of running instanc
     const scraped = await (await fetch(`${a.url}/metrics`)).text()
     // Only the samples, so that a failure shows what matters.
     const metrics = scraped.split('\n').filter((l) => l && !l.startsWith('#') && !/^(process|nodejs)_|_bucket\{/.test(l)).join('\n')
-    expect(metrics).toMatch(/http_request_duration_seconds_count\{method="POST",route="\/v1\/reservations",status="201"\} 1/)
-    expect(metrics).toMatch(/holds_made_total 1/)
-    expect(metrics).toMatch(/payments_total 1/)
-    expect(metrics).toMatch(/payments_won_total 100/)
-    expect(metrics).toMatch(/queue_store_seconds_count\{store="redis-tcp",op="join",outcome="ok"\} 1/)
+    expect(metrics).toMatch(/concert_http_request_duration_seconds_count\{method="POST",route="\/v1\/reservations",status="201"\} 1/)
+    expect(metrics).toMatch(/concert_holds_made_total 1/)
+    expect(metrics).toMatch(/concert_payments_total 1/)
+    expect(metrics).toMatch(/concert_payments_won_total 100/)
+    expect(metrics).toMatch(/concert_queue_store_seconds_count\{store="redis-tcp",op="join",outcome="ok"\} 1/)
     // Both users were admitted; the buyer's session is DONE, the other one still active.
-    expect(metrics).toMatch(new RegExp(`queue_active\\{concert="${concertId}"\\} 1`))
-    expect(metrics).toMatch(new RegExp(`queue_admitted_last_minute\\{concert="${concertId}"\\} 2`))
-    expect(metrics).toMatch(/job_runs_total\{job="admission",outcome="(ran|skipped)"\} \d+/)
+    expect(metrics).toMatch(new RegExp(`concert_queue_active\\{concert="${concertId}"\\} 1`))
+    expect(metrics).toMatch(new RegExp(`concert_queue_admitted_last_minute\\{concert="${concertId}"\\} 2`))
+    expect(metrics).toMatch(/concert_job_runs_total\{job="admission",outcome="(ran|skipped)"\} \d+/)
     expect(scraped).toMatch(/process_resident_memory_bytes \d+/)
     const metricsB = await (await fetch(`${b.url}/metrics`)).text()
-    expect(metricsB).toMatch(/http_problems_total\{code="SEAT_UNAVAILABLE"\} 1/)
+    expect(metricsB).toMatch(/concert_http_problems_total\{code="SEAT_UNAVAILABLE"\} 1/)
 
     // Admission ran on one of the two each second: both count their runs, together they cover the ticks.
-    const ran = [metrics, metricsB].map((m) => Number(/job_runs_total\{job="admission",outcome="ran"\} (\d+)/.exec(m)?.[1] ?? 0))
+    const ran = [metrics, metricsB].map((m) => Number(/concert_job_runs_total\{job="admission",outcome="ran"\} (\d+)/.exec(m)?.[1] ?? 0))
     expect(ran[0]! + ran[1]!).toBeGreaterThan(0)
 
     const request = b.logs.find((l) => l.msg === 'request' && l.route === '/v1/reservations' && l.status === 409)

@@ -1,7 +1,7 @@
 import { problemCatalogue, type ProblemCode } from '../problems'
 import { bodyExamples, modelExamples } from './examples'
 import { headerComponents, responseHeaders, type Manners } from './headers'
-import { hoist, toOas30, type Json } from './schema'
+import { hoist, openForReading, toOas30, type Json } from './schema'
 
 // @elysiajs/swagger writes what Elysia can accept in general, in a mix of JSON Schema dialects; this turns
 // its output into the document of what this API does, valid OpenAPI 3.0.3:
@@ -68,7 +68,7 @@ function successResponse(response: Json, status: number, models: Json): Json {
   if (!raw) return { description: response.description ?? 'OK', content: response.content }
   // The plugin moves the title of a response's own schema onto the response object; put it back.
   const titled = response.title && raw.type === 'object' && !raw.title ? { ...raw, title: response.title } : raw
-  const schema = hoist(toOas30(titled), models)
+  const schema = hoist(openForReading(toOas30(titled)), models)
   const example = exampleOf(schema)
   return {
     description: status === 201 ? 'Created' : 'OK',
@@ -80,7 +80,7 @@ export function contractDocument(generated: Json, options: { serverUrl?: string 
   const doc = structuredClone(generated)
   const models: Json = {}
   for (const [name, schema] of Object.entries((doc.components?.schemas ?? {}) as Json)) {
-    const { title, ...rest } = toOas30(schema)
+    const { title, ...rest } = openForReading(toOas30(schema))
     // Nested titled schemas become their own components; the component itself keeps its name.
     models[name] = hoist({ ...rest }, models)
   }

@@ -14,6 +14,21 @@ const canonical = (value: unknown): string =>
 const isNull = (s: Json) => s.type === 'null' && Object.keys(s).length === 1
 const isConst = (s: Json) => 'const' in s
 
+/**
+ * An answer's schema as a client should read it: open to fields added later. (Elysia marks response
+ * schemas closed at run time, on the shared TypeBox objects, depending on which routes validated first.)
+ */
+export function openForReading(schema: Json): Json {
+  if (Array.isArray(schema)) return schema.map(openForReading) as unknown as Json
+  if (!schema || typeof schema !== 'object') return schema
+  const out: Json = {}
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === 'additionalProperties' && value === false) continue
+    out[key] = key === 'enum' || key === 'required' || key === 'example' ? value : openForReading(value)
+  }
+  return out
+}
+
 /** The schema in the OpenAPI 3.0.3 dialect; nested titled schemas stay inline (see `hoist`). */
 export function toOas30(schema: Json): Json {
   if (Array.isArray(schema)) return schema.map(toOas30) as unknown as Json
