@@ -1,7 +1,22 @@
 // Copied next to the generated `api.d.ts` by openapi-client.test.ts, type-checked with tsc, then run:
 // the whole booking path through a client generated from /swagger/json, as an SDK user would write it.
 import createClient from 'openapi-fetch'
-import type { paths } from './api'
+import type { components, paths } from './api'
+
+// Type-level assertions: this file does not compile unless the generated types say exactly this.
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
+type QueueStatus = components['schemas']['QueueStatus']
+type HoldResponses = paths['/v1/reservations']['post']['responses']
+type HoldConflictCode = HoldResponses[409]['content']['application/problem+json']['code']
+export const nullablesAreNullable: [Equal<QueueStatus['position'], number | null>, Equal<QueueStatus['activeUntil'], string | null>] = [true, true]
+export const statusIsALiteralUnion: Equal<QueueStatus['status'], 'WAITING' | 'ACTIVE' | 'EXPIRED' | 'DONE' | 'SOLD_OUT'> = true
+export const codesAreThisOperations: Equal<HoldConflictCode, 'SEAT_UNAVAILABLE' | 'HOLD_LIMIT_REACHED'> = true
+// @ts-expect-error a typo of a status does not compile
+export const typo: QueueStatus['status'] = 'ACTIVEE'
+// @ts-expect-error holding a seat never answers 418
+export type NoSuchStatus = HoldResponses[418]
+// @ts-expect-error ALREADY_PAID is a payment's conflict, not a hold's
+export const notAHoldCode: HoldConflictCode = 'ALREADY_PAID'
 
 export async function bookThroughGeneratedClient(baseUrl: string, adminKey: string) {
   const client = createClient<paths>({ baseUrl })
