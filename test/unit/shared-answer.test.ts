@@ -1,0 +1,80 @@
+import { describe, expect, test } from 'bun:test'
+import { answerShared, chooseEncoding, sharedAnswer, stillCurrent } from '../../src/http/shared-answer'
+import { methodTable } from '../../src/http/methods'
+import { toOas30 } from '../../src/http/openapi/schema'
+import { Type } from '@sinclair/typebox'
+
+const seatMap = JSON.stringify(Array.from({ length: 50 }, (_, i) => ({ number: i + 1, price: 1000, status: 'AVAILABLE' })))
+
+describe('shared answers', () => {
+  test('the compressed form is made once and the same bytes are sent to every client', () => {
+    const shared = sharedAnswer(seatMap)
+    const a = answerShared(new Request('http://x/', { headers: { 'accept-encoding': 'br' } }), shared, 'private, no-cache')
+    const b = answerShared(new Request('http://x/', { headers: { 'accept-encoding': 'gzip, br' } }), shared, 'private, no-cache')
+    expect(a.headers.get('content-encoding')).toBe('br')
+    expect(b.headers.get('content-encoding')).toBe('br')
+    expect(shared.encoded('br')).toBe(shared.encoded('br')) // the same object: not compressed again
+  })
+
+  test('the ETag is strong and a function of the bytes alone (the same on every instance)', () => {
+    expect(sharedAnswer(seatMap).etag).toBe(sharedAnswer(seatMap).etag)
+    expect(sharedAnswer(seatMap).etag).not.toBe(sharedAnswer(seatMap.replace('"AVAILABLE"', '"HELD"')).etag)
+    expect(sharedAnswer(seatMap).etag).toMatch(/^"[0-9a-z-]+"$/)
+  })
+
+  test('Accept-Encoding: br first, q=0 refuses, * accepts, nothing means identity', () => {
+    expect(chooseEncoding('gzip, deflate, br')).toBe('br')
+    expect(chooseEncoding('gzip')).toBe('gzip')
+    expect(chooseEncoding('br;q=0, gzip;q=0.5')).toBe('gzip')
+    expect(chooseEncoding('*')).toBe('br')
+    expect(chooseEncoding('*;q=0')).toBeNull()
+    expect(chooseEncoding('identity')).toBeNull()
+    expect(chooseEncoding(null)).toBeNull()
+    expect(chooseEncoding('br;q=nonsense')).toBeNull()
+  })
+
+  test('If-None-Match: a list, weak forms and * match; anything else does not', () => {
+    expect(stillCurrent('"a"', '"a"')).toBe(true)
+    expect(stillCurrent('"b", W/"a"', '"a"')).toBe(true)
+    expect(stillCurrent('*', '"a"')).toBe(true)
+    expect(stillCurrent('"ab"', '"a"')).toBe(false)
+    expect(stillCurrent('a', '"a"')).toBe(false)
+    expect(stillCurrent(null, '"a"')).toBe(false)
+  })
+})
+
+describe('the method table', () => {
+  const methodsOf = methodTable([
+    { method: 'GET', path: '/v1/reservations' },
+    { method: 'POST', path: '/v1/reservations' },
+    { method: 'DELETE', path: '/v1/reservations/:reservationId' },
+    { method: 'GET', path: '/v1/reservations/:reservationId' },
+  ])
+  test('names the methods of a known path, with HEAD for GET and OPTIONS; none for an unknown one', () => {
+    expect(methodsOf('/v1/reservations')).toEqual(['GET', 'HEAD', 'OPTIONS', 'POST'])
+    expect(methodsOf('/v1/reservations/abc')).toEqual(['DELETE', 'GET', 'HEAD', 'OPTIONS'])
+    expect(methodsOf('/v1/reservations/abc/def')).toEqual([])
+    expect(methodsOf('/v1/reservationsX')).toEqual([])
+  })
+})
+
+describe('schemas in the OpenAPI 3.0.3 dialect', () => {
+  test('literal unions become enums, T | null becomes nullable, const becomes a one-value enum', () => {
+    const schema = toOas30(
+      JSON.parse(
+        JSON.stringify(
+          Type.Object({
+            status: Type.Union([Type.Literal('A'), Type.Literal('B')], { description: 'd' }),
+            position: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+            paid: Type.Literal('PAID'),
+            either: Type.Union([Type.String(), Type.Integer(), Type.Null()]),
+          }),
+        ),
+      ),
+    )
+    expect(schema.properties.status).toEqual({ type: 'string', enum: ['A', 'B'], description: 'd' })
+    expect(schema.properties.position).toEqual({ type: 'integer', minimum: 1, nullable: true })
+    expect(schema.properties.paid).toEqual({ type: 'string', enum: ['PAID'] })
+    expect(schema.properties.either).toEqual({ anyOf: [{ type: 'string' }, { type: 'integer' }], nullable: true })
+  })
+})
