@@ -199,7 +199,7 @@ describeWith(['DATABASE_URL'], 'HTTP manners', () => {
       const pages: any[] = []
       let next: string | null = first
       while (next) {
-        const page = await call(ctx.server, next, auth)
+        const page: { status: number; body: any; headers: Headers } = await call(ctx.server, next, auth)
         expect(page.status).toBe(200)
         pages.push(page.body)
         next = /^<([^>]+)>; rel="next"$/.exec(page.headers.get('link') ?? '')?.[1] ?? null
