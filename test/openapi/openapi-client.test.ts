@@ -51,7 +51,10 @@ describeWith(['DATABASE_URL'], 'the OpenAPI document', () => {
       const statuses = Object.keys(op.responses)
       expect(statuses.some((s) => s.startsWith('2')), `${where} success`).toBe(true)
       if (path.startsWith('/v1/')) {
-        expect(statuses, where).toEqual(expect.arrayContaining(['400', '429', '500', '503']))
+        expect(statuses, where).toEqual(expect.arrayContaining(['400', '500', '503']))
+        // 429 exactly where the caller's budget is spent: the routes of a signed-in user.
+        const spendsBudget = op.security.some((s: Record<string, unknown>) => 'bearerAuth' in s)
+        expect(statuses.includes('429'), `${where} 429`).toBe(spendsBudget)
         for (const s of statuses.filter((s) => Number(s) >= 400)) {
           expect(op.responses[s].content?.['application/problem+json']?.schema, `${where} ${s} schema`).toBeDefined()
         }

@@ -113,6 +113,8 @@ export function contractDocument(generated: Json, options: { serverUrl?: string 
             ? problemResponse(response.content['application/json'].schema, status)
             : successResponse(response, status, models)
       }
+      // Only routes that spend the caller's budget (bearer routes) can answer 429.
+      if (!manners.rateLimited) delete responses['429']
       if (body && !responses['415']) {
         responses['415'] = problemResponse({ properties: { code: { enum: ['UNSUPPORTED_MEDIA_TYPE'] } } }, 415)
       }
