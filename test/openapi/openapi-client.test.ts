@@ -56,7 +56,8 @@ describeWith(['DATABASE_URL'], 'the OpenAPI document', () => {
         const spendsBudget = op.security.some((s: Record<string, unknown>) => 'bearerAuth' in s)
         expect(statuses.includes('429'), `${where} 429`).toBe(spendsBudget)
         for (const s of statuses.filter((s) => Number(s) >= 400)) {
-          expect(op.responses[s].content?.['application/problem+json']?.schema, `${where} ${s} schema`).toBeDefined()
+          const response = op.responses[s].$ref ? doc.components.responses[op.responses[s].$ref.split('/').pop()] : op.responses[s]
+          expect(response.content?.['application/problem+json']?.schema, `${where} ${s} schema`).toBeDefined()
         }
       }
     }

@@ -186,7 +186,9 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'reliability: schema fuzz', () => {
       statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1)
       if (reply.status === 0) return void (counts.noAnswer++, sample('no answer', r, reply))
       if (reply.status >= 500) return void (counts.serverErrors++, sample('5xx', r, reply))
-      const listed = r.operation.op.responses?.[String(reply.status)]
+      const entry = r.operation.op.responses?.[String(reply.status)]
+      // Responses several operations share are components.responses entries, named by $ref.
+      const listed = entry?.$ref ? entry.$ref.replace(/^#\//, '').split('/').reduce((n: any, k: string) => n?.[k], doc) : entry
       if (!listed) {
         counts.unlisted++
         sample('status not in the document', r, reply)

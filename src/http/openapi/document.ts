@@ -76,6 +76,47 @@ function successResponse(response: Json, status: number, models: Json): Json {
   }
 }
 
+const pascal = (code: string) => code.toLowerCase().replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase())
+
+/**
+ * Problem responses that several operations share word for word (a 500, a 413, a 401 of the bearer
+ * routes) become one entry of components.responses, named after their codes.
+ */
+function shareProblemResponses(paths: Json): Json {
+  const uses = new Map<string, { name: string; response: Json; count: number }>()
+  const each = function* () {
+    for (const item of Object.values(paths) as Json[]) for (const operation of Object.values(item) as Json[]) {
+      for (const [status, response] of Object.entries(operation.responses as Json)) if (Number(status) >= 400) yield { operation, status, response }
+    }
+  }
+  for (const { response } of each()) {
+    const key = JSON.stringify(response)
+    const codes: string[] = response.content['application/problem+json'].schema.allOf[1].properties.code.enum
+    const use = uses.get(key) ?? { name: codes.map(pascal).join('Or'), response, count: 0 }
+    use.count++
+    uses.set(key, use)
+  }
+  const shared: Json = {}
+  const names = new Map<string, number>()
+  for (const use of uses.values()) if (use.count > 1) names.set(use.name, (names.get(use.name) ?? 0) + 1)
+  for (const [key, use] of uses) {
+    if (use.count < 2) continue
+    // Two different responses with the same codes (their headers differ): each keeps a name of its own.
+    const n = names.get(use.name)!
+    if (n > 1) {
+      names.set(use.name, n - 1)
+      use.name = `${use.name}${n}`
+    }
+    shared[use.name] = use.response
+    uses.set(key, use)
+  }
+  for (const { operation, status, response } of each()) {
+    const use = uses.get(JSON.stringify(response))!
+    if (use.count > 1) operation.responses[status] = { $ref: `#/components/responses/${use.name}` }
+  }
+  return shared
+}
+
 export function contractDocument(generated: Json, options: { serverUrl?: string } = {}): Json {
   const doc = structuredClone(generated)
   const models: Json = {}
@@ -125,6 +166,7 @@ export function contractDocument(generated: Json, options: { serverUrl?: string 
       operation.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)))
     }
   }
+  const responses = shareProblemResponses(doc.paths ?? {})
   return {
     openapi: '3.0.3',
     info: doc.info,
@@ -134,6 +176,7 @@ export function contractDocument(generated: Json, options: { serverUrl?: string 
     components: {
       ...doc.components,
       schemas: models,
+      responses,
       headers: headerComponents,
       parameters: {
         IfNoneMatch: {
