@@ -10,17 +10,27 @@ export function manners() {
       set.headers['cache-control'] = 'no-store'
     })
     .mapResponse({ as: 'global' }, ({ responseValue, request, set }) => {
-      if (responseValue instanceof Response || responseValue === null || typeof responseValue !== 'object') return
-      const text = JSON.stringify(responseValue)
-      if (text.length <= COMPRESS_ABOVE_BYTES) return
+      if (!isJson(responseValue)) return
       // Per-request answers differ each time: gzip is the cheaper of the two to make, so it goes first here.
       const accepts = request.headers.get('accept-encoding')
       const encoding = chooseEncoding(accepts?.replace(/\bbr\b/gi, 'x-br') ?? null) ?? chooseEncoding(accepts)
       if (encoding === null) return
+      const text = JSON.stringify(responseValue)
+      const status = typeof set.status === 'number' ? set.status : 200
       set.headers['content-type'] = 'application/json'
+      // Serialised once: a small answer goes out as the text just made.
+      if (text.length <= COMPRESS_ABOVE_BYTES) return new Response(text, { status })
       set.headers['content-encoding'] = encoding
       set.headers.vary = set.headers.vary ? `${set.headers.vary}, Accept-Encoding` : 'Accept-Encoding'
-      return new Response(compress(new TextEncoder().encode(text), encoding), { status: typeof set.status === 'number' ? set.status : 200 })
+      return new Response(compress(new TextEncoder().encode(text), encoding), { status })
     })
+}
+
+/** A plain object or array the route returned for Elysia to serialise (not bytes, streams or generators). */
+function isJson(value: unknown): value is object {
+  if (value === null || typeof value !== 'object') return false
+  if (Array.isArray(value)) return true
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
 }
 

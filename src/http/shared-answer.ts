@@ -62,7 +62,8 @@ export function stillCurrent(ifNoneMatch: string | null, etag: string): boolean 
 
 /** 304 when the client has it, else the body, compressed when it is worth it and the client accepts. */
 export function answerShared(request: Request, shared: SharedAnswer, cacheControl: string, extra: Record<string, string> = {}): Response {
-  const headers: Record<string, string> = { etag: shared.etag, 'cache-control': cacheControl, vary: 'Accept-Encoding', ...extra }
+  // Vary on Origin too: with CORS_ORIGINS the same bytes carry a different Access-Control-Allow-Origin.
+  const headers: Record<string, string> = { etag: shared.etag, 'cache-control': cacheControl, vary: 'Accept-Encoding, Origin', ...extra }
   if (stillCurrent(request.headers.get('if-none-match'), shared.etag)) return new Response(null, { status: 304, headers })
   headers['content-type'] = shared.contentType
   const encoding = shared.body.byteLength > COMPRESS_ABOVE_BYTES ? chooseEncoding(request.headers.get('accept-encoding')) : null

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { brotliDecompressSync } from 'node:zlib'
 import { ConfigError, loadConfig } from '../../src/config'
-import { ADMIN_KEY, call, onFreshDatabase } from '../support/app'
+import { ADMIN_KEY, call, onFreshDatabase, testServer } from '../support/app'
 import { createConcert, hold, shopper, userToken } from '../support/scenario'
 import { describeWith } from '../support/services'
 
@@ -54,6 +54,8 @@ describeWith(['DATABASE_URL'], 'HTTP manners', () => {
 
     const read = await call(ctx.server, '/v1/concerts', { headers: { origin: ORIGIN } })
     expect(read.headers.get('access-control-allow-origin')).toBe(ORIGIN)
+    // A cache in between must not hand this answer (with its allow-origin) to another origin.
+    expect(read.headers.get('vary')).toContain('Origin')
     const exposed = read.headers.get('access-control-expose-headers')!
     for (const h of ['X-Request-Id', 'Retry-After', 'Location', 'ETag', 'Idempotent-Replayed', 'RateLimit', 'RateLimit-Policy']) expect(exposed).toContain(h)
     const problem = await call(ctx.server, '/v1/balance', { headers: { origin: ORIGIN } })
@@ -133,6 +135,22 @@ describeWith(['DATABASE_URL'], 'HTTP manners', () => {
     expect(stranger.status).toBe(401)
   })
 
+  test('the ETag of a shared answer is the same on every instance: a tag from one is a 304 on another', async () => {
+    const other = await testServer({ DATABASE_URL: ctx.db.url, CATALOGUE_CACHE_MS: '5000' })
+    try {
+      const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 30 })
+      const buyer = await shopper(ctx.server, 'two-instances', concertId)
+      // The queue store of these suites is Postgres, shared by both instances: the session is ACTIVE on both.
+      const path = `/v1/schedules/${scheduleIds[0]}/seats`
+      const fromA = await call(ctx.server, path, buyer)
+      const fromB = await call(other, path, buyer)
+      expect(fromB.headers.get('etag')).toBe(fromA.headers.get('etag'))
+      expect((await call(other, path, { ...buyer, headers: { 'if-none-match': fromA.headers.get('etag')! } })).status).toBe(304)
+    } finally {
+      await other.stop()
+    }
+  })
+
   test('Cache-Control by kind: tokens, queue status, balance and history are no-store; own reservations private', async () => {
     const { concertId } = await createConcert(ctx.server)
     const token = await userToken(ctx.server, 'cache-kinds')
@@ -178,6 +196,16 @@ describeWith(['DATABASE_URL'], 'HTTP manners', () => {
     expect(JSON.parse(new TextDecoder().decode(Bun.gunzipSync(list.bytes))).entries).toHaveLength(8)
     const small = await raw(ctx.server, '/v1/balance', { headers: headers('gzip') })
     expect(small.response.headers.get('content-encoding')).toBeNull()
+    // A small answer to a client that accepts compression keeps its status, type and body.
+    const charged = await raw(ctx.server, '/v1/balance/charges', {
+      method: 'POST',
+      headers: { ...headers('gzip, br'), 'content-type': 'application/json' },
+      body: JSON.stringify({ amount: 5 }),
+    })
+    expect(charged.response.status).toBe(201)
+    expect(charged.response.headers.get('content-type')).toStartWith('application/json')
+    expect(charged.response.headers.get('content-encoding')).toBeNull()
+    expect(JSON.parse(new TextDecoder().decode(charged.bytes))).toMatchObject({ amount: 5 })
   })
 
   test('rate-limited routes carry RateLimit and RateLimit-Policy; the 429 says r=0 and Retry-After', async () => {
