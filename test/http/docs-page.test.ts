@@ -5,13 +5,13 @@ import { silentLog } from '../../src/log'
 import { startServer, type Server } from '../../src/server'
 import { ADMIN_KEY, TEST_SECRET } from '../support/app'
 import { createTestDatabase, type TestDatabase } from '../support/database'
-import { describeWith, serviceUrl } from '../support/services'
+import { describeWithPrograms, serviceUrl } from '../support/services'
 
 // The docs page in a real browser with no network but the app itself: every request elsewhere is refused
 // and counted. Chromium is the Debian package (.ci/run installs it).
 const CHROMIUM = '/usr/bin/chromium'
 
-describeWith(['DATABASE_URL'], 'the docs page', () => {
+describeWithPrograms([CHROMIUM], ['DATABASE_URL'], 'the docs page', () => {
   let db: TestDatabase
   let server: Server
   let browser: Browser

@@ -19,3 +19,15 @@ export function describeWith(names: ('DATABASE_URL' | 'REDIS_URL')[], title: str
   console.warn(`SKIPPED "${title}": set ${missing.join(' and ')} to run it`)
   return describe.skip(title, body)
 }
+
+/**
+ * describeWith() for suites that also need programs outside node_modules (Chromium, promtool). Without
+ * them the suite is skipped with a notice; with REQUIRE_SERVICES=1 (CI, which installs them) it fails.
+ */
+export function describeWithPrograms(programs: string[], names: ('DATABASE_URL' | 'REDIS_URL')[], title: string, body: () => void) {
+  const missing = programs.filter((p) => (p.startsWith('/') ? !Bun.file(p).size : !Bun.which(p)))
+  if (missing.length === 0) return describeWith(names, title, body)
+  if (requireServices) throw new Error(`REQUIRE_SERVICES=1 but ${missing.join(', ')} is not installed: "${title}" cannot run`)
+  console.warn(`SKIPPED "${title}": install ${missing.join(' and ')} to run it (apt-get install chromium prometheus)`)
+  return describe.skip(title, body)
+}
