@@ -62,8 +62,8 @@ export function buildApp(s: Services) {
   // The edge answers every body over MAX_BODY_BYTES with a problem+json 413 before reading it; Bun's own
   // limit (a bare 413) only guards against the absurd.
   const app = new Elysia({ normalize: false, serve: { maxRequestBodySize: 1 << 30 } })
-    .use(httpEdge({ production: config.production, log: s.log, metrics: s.metrics, logRequests: config.logRequests, methodsOf: allowed }))
     .use(cors(config.corsOrigins, allowed))
+    .use(httpEdge({ production: config.production, log: s.log, metrics: s.metrics, logRequests: config.logRequests, methodsOf: allowed }))
     .use(manners())
     .use(docsPage(TITLE, '/swagger/json'))
     .onRequest(({ set }) => {

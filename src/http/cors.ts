@@ -2,6 +2,9 @@ import { Elysia } from 'elysia'
 
 // CORS for the browser origins in CORS_ORIGINS. Other origins get no CORS headers at all, so the browser
 // keeps the answer from the page; servers and SDKs outside a browser are unaffected either way.
+// This runs first and only sets headers, so every answer carries them, the edge's early 413 and 415
+// included (a page must be able to read why it was refused). A preflight is an OPTIONS request, which
+// the edge answers 204 with Allow on a known path and 404 elsewhere.
 const ALLOWED_HEADERS = 'Authorization, Content-Type, X-Queue-Token, Idempotency-Key, X-Request-Id, If-None-Match, X-Admin-Key'
 const EXPOSED_HEADERS = 'X-Request-Id, Retry-After, Location, ETag, Idempotent-Replayed, RateLimit, RateLimit-Policy, Link'
 const PREFLIGHT_MAX_AGE_SECONDS = 600
@@ -11,25 +14,17 @@ export function cors(origins: readonly string[], methodsOf: (path: string) => st
   return new Elysia({ name: 'cors' }).onRequest(({ request, set }) => {
     const origin = request.headers.get('origin')
     if (origin === null || !allowed.has(origin)) return
-    const preflight = request.method === 'OPTIONS' && request.headers.has('access-control-request-method')
-    if (preflight) {
-      const methods = methodsOf(new URL(request.url).pathname)
-      // A preflight for a path the API does not have is answered like any unknown path.
-      if (methods.length === 0) return
-      return new Response(null, {
-        status: 204,
-        headers: {
-          'access-control-allow-origin': origin,
-          'access-control-allow-methods': methods.join(', '),
-          'access-control-allow-headers': ALLOWED_HEADERS,
-          'access-control-max-age': String(PREFLIGHT_MAX_AGE_SECONDS),
-          vary: 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers',
-          'x-request-id': String(set.headers['x-request-id'] ?? ''),
-        },
-      })
-    }
     set.headers['access-control-allow-origin'] = origin
-    set.headers['access-control-expose-headers'] = EXPOSED_HEADERS
     set.headers.vary = 'Origin'
+    if (request.method === 'OPTIONS' && request.headers.has('access-control-request-method')) {
+      const methods = methodsOf(new URL(request.url).pathname)
+      if (methods.length === 0) return
+      set.headers['access-control-allow-methods'] = methods.join(', ')
+      set.headers['access-control-allow-headers'] = ALLOWED_HEADERS
+      set.headers['access-control-max-age'] = String(PREFLIGHT_MAX_AGE_SECONDS)
+      set.headers.vary = 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers'
+    } else {
+      set.headers['access-control-expose-headers'] = EXPOSED_HEADERS
+    }
   })
 }

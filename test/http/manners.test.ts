@@ -40,6 +40,7 @@ describeWith(['DATABASE_URL'], 'HTTP manners', () => {
       })
     const allowed = await preflight(ORIGIN)
     expect(allowed.status).toBe(204)
+    expect(allowed.headers.get('x-request-id')).toBeTruthy()
     expect(allowed.headers.get('access-control-allow-origin')).toBe(ORIGIN)
     expect(allowed.headers.get('access-control-allow-methods')).toContain('POST')
     const allowHeaders = allowed.headers.get('access-control-allow-headers')!.toLowerCase()
@@ -61,6 +62,14 @@ describeWith(['DATABASE_URL'], 'HTTP manners', () => {
     const problem = await call(ctx.server, '/v1/balance', { headers: { origin: ORIGIN } })
     expect(problem.status).toBe(401)
     expect(problem.headers.get('access-control-allow-origin')).toBe(ORIGIN)
+    // The edge's early refusals too: a page can read why its request was refused.
+    const notJson = await call(ctx.server, '/v1/queue/tokens', { rawBody: 'concertId=1', headers: { origin: ORIGIN, 'content-type': 'text/plain' } })
+    expect(notJson.status).toBe(415)
+    expect(notJson.headers.get('access-control-allow-origin')).toBe(ORIGIN)
+    expect(notJson.headers.get('x-request-id')).toBeTruthy()
+    const tooLarge = await call(ctx.server, '/v1/queue/tokens', { rawBody: 'x'.repeat(20_000), headers: { origin: ORIGIN, 'content-type': 'application/json' } })
+    expect(tooLarge.status).toBe(413)
+    expect(tooLarge.headers.get('access-control-allow-origin')).toBe(ORIGIN)
     expect((await call(ctx.server, '/v1/concerts', { headers: { origin: 'https://evil.example.net' } })).headers.get('access-control-allow-origin')).toBeNull()
   })
 
