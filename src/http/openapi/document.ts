@@ -1,5 +1,5 @@
 import { problemCatalogue, type ProblemCode } from '../problems'
-import { bodyExamples, modelExamples } from './examples'
+import { answerExamples, bodyExamples, modelExamples } from './examples'
 import { headerComponents, responseHeaders, type Manners } from './headers'
 import { hoist, openForReading, toOas30, type Json } from './schema'
 
@@ -63,13 +63,13 @@ function exampleOf(schema: Json): unknown {
   return undefined
 }
 
-function successResponse(response: Json, status: number, models: Json): Json {
+function successResponse(response: Json, status: number, models: Json, operationId: string): Json {
   const raw = response.content?.['application/json']?.schema
   if (!raw) return { description: response.description ?? 'OK', content: response.content }
   // The plugin moves the title of a response's own schema onto the response object; put it back.
   const titled = response.title && raw.type === 'object' && !raw.title ? { ...raw, title: response.title } : raw
   const schema = hoist(openForReading(toOas30(titled)), models)
-  const example = exampleOf(schema)
+  const example = exampleOf(schema) ?? answerExamples[operationId]
   return {
     description: status === 201 ? 'Created' : 'OK',
     content: { 'application/json': example === undefined ? { schema } : { schema, example } },
@@ -152,7 +152,7 @@ export function contractDocument(generated: Json, options: { serverUrl?: string 
         responses[code] =
           status >= 400 && response.content?.['application/json']
             ? problemResponse(response.content['application/json'].schema, status)
-            : successResponse(response, status, models)
+            : successResponse(response, status, models, id)
       }
       // Only routes that spend the caller's budget (bearer routes) can answer 429.
       if (!manners.rateLimited) delete responses['429']
