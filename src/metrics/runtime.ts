@@ -46,7 +46,7 @@ export function runtimeMetrics(registry: client.Registry, prefix: string) {
   })
   new client.Gauge({
     name: `${prefix}js_heap_capacity_bytes`,
-    help: 'Bytes the JavaScriptCore heap has reserved (bun:jsc heapStats().heapCapacity)',
+    help: 'Bytes of address space the JavaScriptCore heap has reserved, resident or not (bun:jsc heapStats().heapCapacity)',
     registers,
     collect() {
       this.set(heapStats().heapCapacity)

@@ -64,8 +64,10 @@ describeWithPrograms(['promtool'], ['DATABASE_URL'], '/metrics', () => {
     expect(rss).toBeGreaterThan(10 * 1024 * 1024)
     expect(rss).toBeLessThan(4 * 1024 * 1024 * 1024)
     expect(heap).toBeGreaterThan(0)
+    // Live JS objects are resident: the heap in use fits in RSS (prom-client's Node collectors said 6.67 GB
+    // at 333 MB RSS under Bun). The capacity is address space reserved, which may exceed RSS.
+    expect(heap).toBeLessThan(rss)
     expect(heap).toBeLessThanOrEqual(capacity)
-    expect(capacity).toBeLessThan(rss)
     expect(s.get(`${METRIC_PREFIX}event_loop_lag_seconds_count`)).toBeGreaterThanOrEqual(1)
     expect(s.get('process_cpu_seconds_total')).toBeGreaterThan(0)
     expect(Math.abs(s.get('process_start_time_seconds')! - (Date.now() / 1000 - process.uptime()))).toBeLessThan(5)
