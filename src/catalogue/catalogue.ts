@@ -25,12 +25,26 @@ export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) 
   const recentSchedules = recent<ScheduleSummary[]>(cacheMs)
   const recentSeats = recent<string>(cacheMs)
   const recentSeatMaps = recent<SharedAnswer>(cacheMs)
+  const recentConcertPages = recent<{ answer: SharedAnswer; lastIfMore: string | null }>(cacheMs)
+  const listConcerts = async (limit: number, after: string | null = null): Promise<ConcertSummary[]> => {
+    const rows = await q.list_concerts<{ concert_id: string; title: string; schedules: number }>(sql, [after, limit])
+    return rows.map((r) => ({ concertId: r.concert_id, title: r.title, schedules: r.schedules }))
+  }
 
   return {
     /** A page of the catalogue in creation order, after the concert `after` (or from the start). */
-    async listConcerts(limit: number, after: string | null = null): Promise<ConcertSummary[]> {
-      const rows = await q.list_concerts<{ concert_id: string; title: string; schedules: number }>(sql, [after, limit])
-      return rows.map((r) => ({ concertId: r.concert_id, title: r.title, schedules: r.schedules }))
+    listConcerts,
+
+    /**
+     * A page of the public list as a shared answer (one query and one serialisation per cache window, for
+     * every visitor of the on-sale page), and the id of its last concert when more follow.
+     */
+    concertPage(limit: number, after: string | null): Promise<{ answer: SharedAnswer; lastIfMore: string | null }> {
+      return recentConcertPages(`${limit}:${after}`, async () => {
+        const rows = await listConcerts(limit + 1, after)
+        const items = rows.slice(0, limit)
+        return { answer: sharedAnswer(JSON.stringify(items)), lastIfMore: rows.length > limit ? items[items.length - 1]!.concertId : null }
+      })
     },
 
     async concertExists(concertId: string): Promise<boolean> {

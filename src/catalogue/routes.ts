@@ -2,7 +2,7 @@ import { Elysia, t } from 'elysia'
 import { Type } from '@sinclair/typebox'
 import { bearerAndQueue, errors, Uuid } from '../http/schemas'
 import { ServiceError } from '../errors'
-import { decodeCursor, nextLink, PageQuery, pageOf } from '../http/pages'
+import { decodeCursor, encodeCursor, nextLink, PageQuery } from '../http/pages'
 import { answerShared, sharedAnswer } from '../http/shared-answer'
 import { identity, type Users } from '../identity/plugin'
 import type { WaitingRoom } from '../waiting-room/waiting-room'
@@ -27,9 +27,8 @@ export function catalogueRoutes(catalogue: Catalogue, room: WaitingRoom, users: 
     .get(
       '/concerts',
       async ({ query, request }) => {
-        const limit = query.limit ?? DEFAULT_CONCERT_PAGE
-        const { items, next } = pageOf(await catalogue.listConcerts(limit + 1, decodeCursor(query.cursor)), limit, (c) => c.concertId)
-        return answerShared(request, sharedAnswer(JSON.stringify(items)), PUBLIC_LIST, next ? { link: nextLink(request, next) } : {})
+        const page = await catalogue.concertPage(query.limit ?? DEFAULT_CONCERT_PAGE, decodeCursor(query.cursor))
+        return answerShared(request, page.answer, PUBLIC_LIST, page.lastIfMore ? { link: nextLink(request, encodeCursor(page.lastIfMore)) } : {})
       },
       {
       query: t.Object(PageQuery(DEFAULT_CONCERT_PAGE), { additionalProperties: false }),
