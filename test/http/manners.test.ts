@@ -160,6 +160,22 @@ describeWith(['DATABASE_URL'], 'HTTP manners', () => {
     }
   })
 
+  test('a page of the concert list is one shared answer per cache window, then read again', async () => {
+    const cached = await testServer({ DATABASE_URL: ctx.db.url, CATALOGUE_CACHE_MS: '300' })
+    try {
+      const first = await call(cached, '/v1/concerts?limit=100')
+      await createConcert(ctx.server, { title: 'Added meanwhile' })
+      const within = await call(cached, '/v1/concerts?limit=100')
+      expect(within.headers.get('etag')).toBe(first.headers.get('etag'))
+      await Bun.sleep(350)
+      const after = await call(cached, '/v1/concerts?limit=100')
+      expect(after.headers.get('etag')).not.toBe(first.headers.get('etag'))
+      expect(after.body.map((c: any) => c.title)).toContain('Added meanwhile')
+    } finally {
+      await cached.stop()
+    }
+  })
+
   test('Cache-Control by kind: tokens, queue status, balance and history are no-store; own reservations private', async () => {
     const { concertId } = await createConcert(ctx.server)
     const token = await userToken(ctx.server, 'cache-kinds')
