@@ -4,9 +4,9 @@ alter table reservations add column queue_seq bigint;
 
 -- The seat hold, the payment and the cancel are plpgsql functions that now live in sql/functions/, one
 -- file each, applied by the migrator whenever their text changes. Their signatures change here, so the
--- definitions of migration 000004 go.
-drop function hold_seat(uuid, text, uuid, int, int, int);
-drop function pay_reservation(uuid, uuid, uuid, text, uuid);
+-- definitions migration 000004 made on databases migrated before that go.
+drop function if exists hold_seat(uuid, text, uuid, int, int, int);
+drop function if exists pay_reservation(uuid, uuid, uuid, text, uuid);
 
 -- Applied function files, by the hash of their text.
 create table schema_functions (
