@@ -3,6 +3,7 @@ import { runLoad, type LoadOptions, type LoadResult } from './driver'
 import { encodeRequest, HttpConnection } from './http-client'
 import { freePort, httpReady, spawnChild } from './processes'
 import { cleanEnv } from './stores'
+import { runWrk, WRK } from './wrk'
 
 // The HTTP ceiling: what the server stack itself can do on this machine, now. A tiny Elysia server
 // (ceiling-server.ts) in a child process like the app, one GET route returning small JSON, driven by
@@ -12,11 +13,12 @@ import { cleanEnv } from './stores'
 // service / store calls (scenarios/*.ts), run by the same driver.
 
 export interface HttpCeiling {
-  measure(timing: LoadOptions): Promise<LoadResult>
+  /** The trivial route now, with `connections` (default: the run's) and the run's driver. */
+  measure(timing: LoadOptions, connections?: number): Promise<LoadResult>
   stop(): Promise<void>
 }
 
-export async function startHttpCeiling(concurrency: number, logDir: string): Promise<HttpCeiling> {
+export async function startHttpCeiling(concurrency: number, logDir: string, driver: 'wrk' | 'bun'): Promise<HttpCeiling> {
   const port = await freePort()
   const server = await spawnChild({
     name: 'http-ceiling',
@@ -33,7 +35,13 @@ export async function startHttpCeiling(concurrency: number, logDir: string): Pro
     if (response.status !== 200) throw new Error(`${response.status}`)
   })
   return {
-    measure: (timing) => runLoad(timing, operations),
+    async measure(timing, n = concurrency) {
+      if (driver === 'wrk' && WRK) {
+        const plan = { expected: [200], requests: () => [request] }
+        return runWrk({ host: '127.0.0.1', port, connections: n, seconds: timing.durationMs / 1000, plan, count: 1 })
+      }
+      return runLoad(timing, operations.slice(0, n))
+    },
     async stop() {
       for (const c of connections) c.close()
       await server.stop()

@@ -13,6 +13,7 @@ import { machineInfo, machineLine } from './machine'
 import { parseOptions, QUEUE_SCENARIOS, USAGE, type Options, type ScenarioName } from './options'
 import { freePort, httpReady, repoRoot, spawnChild, type Child } from './processes'
 import { ceilingsTable, jsonReport, resultsTable, storeComparison, type StoreSummary } from './report'
+import { postgresCeilings, redisCeilings, type IndependentCeiling } from './independent'
 import { countRoundTrips, type RoundTrips } from './roundtrips'
 import * as booking from './scenarios/booking'
 import type { Context, Row, Settings, StoreKind } from './scenarios/common'
@@ -89,6 +90,7 @@ async function withInstance(
       tickMs: config.queue.tickMs,
       maxHoldsPerUser: config.maxHoldsPerUser,
       maxBalance: config.maxBalance,
+      authSecret: run.authSecret,
       redisCalls: run.runtime.scriptCalls,
       log,
     }
@@ -125,6 +127,8 @@ async function runStore(
     ADMIN_API_KEY: run.adminKey,
     SEED_DEMO: 'false',
     NODE_ENV: 'development',
+    // As in the side-by-side table (TARGETS.md): request logging on, the per-user rate limit off.
+    RATE_LIMIT_PER_SECOND: '0',
   }
   let roundTrips: RoundTrips | null = null
   let invariants: Invariants | null = null
@@ -136,6 +140,7 @@ async function runStore(
       const env = { ...baseEnv, QUEUE_MAX_ACTIVE: '1000000', QUEUE_ADMIT_PER_SECOND: '100000' }
       await withInstance(run, 'booking', env, o, settings, httpCeilingRps, httpCeiling, logDir, async (ctx, api) => {
         const setup = await booking.prepareBooking(ctx, api)
+        if (wanted('health')) rows.push(await booking.health(ctx))
         if (wanted('seats-50')) rows.push(await booking.seats(ctx, setup, 'seats-50'))
         if (wanted('seats-10000')) rows.push(await booking.seats(ctx, setup, 'seats-10000'))
         if (wanted('seats-50000')) rows.push(await booking.seats(ctx, setup, 'seats-50000'))
@@ -154,7 +159,7 @@ async function runStore(
         if (wanted('join') || wanted('poll')) {
           const setup = await queue.prepareQueue(ctx, api)
           rows.push(await queue.join(ctx, setup))
-          if (wanted('poll')) rows.push(await queue.poll(ctx, setup))
+          if (wanted('poll')) rows.push(await queue.poll(ctx, api, setup))
           if (ctx.direct) {
             roundTrips = await countRoundTrips({
               config: loadConfig(baseEnv),
@@ -192,6 +197,36 @@ async function runStore(
   }
 }
 
+/** The commit measured, with `-dirty` when the work tree had changes: a result file names its code. */
+function gitCommit(): string {
+  const head = Bun.spawnSync(['git', 'rev-parse', 'HEAD'], { cwd: repoRoot }).stdout.toString().trim() || 'unknown'
+  const dirty = Bun.spawnSync(['git', 'status', '--porcelain', '--untracked-files=no'], { cwd: repoRoot }).stdout.toString().trim() !== ''
+  return dirty ? `${head}-dirty` : head
+}
+
+async function measureIndependentCeilings(o: Options, databaseUrl: string | null, redisUrl: string | null): Promise<IndependentCeiling[]> {
+  const out: IndependentCeiling[] = []
+  if (redisUrl && o.stores.some((s) => s !== 'postgres')) out.push(...(await redisCeilings(redisUrl, o.redisDb, o.quick ? 100_000 : 400_000)))
+  if (databaseUrl) {
+    const db = await createBenchDatabase(databaseUrl, 'ceilings')
+    try {
+      out.push(...(await postgresCeilings(db.url, o.quick ? 2 : 5)))
+    } finally {
+      await db.drop()
+    }
+  }
+  return out
+}
+
+function independentTable(ceilings: IndependentCeiling[]): string {
+  if (ceilings.length === 0) return '(none measured)'
+  return [
+    '| tool | what | clients | op/s |',
+    '|---|---|---:|---:|',
+    ...ceilings.map((c) => `| ${c.tool} | ${c.what} | ${c.clients} | ${c.opsPerSecond === null ? `failed: ${c.error}` : Math.round(c.opsPerSecond).toLocaleString('en-US')} |`),
+  ].join('\n')
+}
+
 async function main() {
   let o: Options | null
   try {
@@ -220,22 +255,25 @@ async function main() {
   for (const old of runs.slice(0, -KEEP_RUNS)) rmSync(join(repoRoot, '.bench', old), { recursive: true, force: true })
   const redisUrl = process.env.REDIS_URL?.trim() || null
   const machine = await machineInfo({ databaseUrl, redisUrl })
-  log(`machine: ${machineLine(machine)}`)
+  log(`machine: ${machineLine(machine)}; commit ${gitCommit()}; HTTP driver ${o.driver}`)
   log(`logs of the child processes: ${runDir}`)
 
   const { run: stores, skipped } = await availableStores(databaseUrl ? o.stores : ['postgres'], redisUrl)
   for (const s of skipped) log(`store ${s.kind} skipped: ${s.reason}`)
   if (stores.length === 0) throw new Error('no store to measure')
 
-  const settings: Settings = { concurrency: o.connections, warmupMs: o.warmupMs, durationMs: o.durationMs, rounds: o.rounds, quick: o.quick }
-  const httpCeiling = await startHttpCeiling(o.connections, runDir)
+  const settings: Settings = { concurrency: o.connections, warmupMs: o.warmupMs, durationMs: o.durationMs, rounds: o.rounds, quick: o.quick, driver: o.driver }
+  const httpCeiling = await startHttpCeiling(o.connections, runDir, o.driver)
   const rows: Row[] = []
   const summaries: StoreSummary[] = []
+  let independent: IndependentCeiling[] = []
   let ceiling
   try {
     // A reference for the log and the sellout row; every scenario measures the ceiling again beside it.
     ceiling = await httpCeiling.measure({ warmupMs: o.warmupMs, durationMs: Math.min(o.durationMs, 2000) })
-    log(`HTTP ceiling (Elysia GET / on Bun, ${o.connections} connections): ${Math.round(ceiling.rps)} req/s, p50 ${ceiling.p50Ms.toFixed(2)} ms, p99 ${ceiling.p99Ms.toFixed(2)} ms, ${ceiling.errors} errors`)
+    log(`HTTP ceiling (bare Elysia GET / on Bun, ${o.driver}, ${o.connections} connections): ${Math.round(ceiling.rps)} req/s, p50 ${ceiling.p50Ms.toFixed(2)} ms, p99 ${ceiling.p99Ms.toFixed(2)} ms, ${ceiling.errors} errors`)
+    independent = await measureIndependentCeilings(o, databaseUrl, redisUrl)
+    for (const c of independent) log(`  ${c.tool}: ${c.what}: ${c.opsPerSecond === null ? c.error : `${Math.round(c.opsPerSecond)} op/s`} (${c.clients} clients)`)
     for (const [i, kind] of stores.entries()) {
       summaries.push(await runStore(kind, o.bookingOn === 'all' || i === 0, o, settings, ceiling.rps, httpCeiling, runDir, rows))
     }
@@ -248,14 +286,18 @@ async function main() {
     '',
     `## Results${label}`,
     machineLine(machine),
-    `HTTP ceiling at the start: ${Math.round(ceiling.rps)} req/s (p99 ${ceiling.p99Ms.toFixed(2)} ms), measured again beside each scenario; ${o.connections} connections; warm-up ${o.warmupMs / 1000} s, window ${o.durationMs / 1000} s per side in ${o.rounds} alternating slices`,
+    `commit ${gitCommit()}; HTTP driver ${o.driver}; bare Elysia at the start: ${Math.round(ceiling.rps)} req/s (p99 ${ceiling.p99Ms.toFixed(2)} ms), measured again beside each scenario; ${o.connections} connections; warm-up ${o.warmupMs / 1000} s, window ${o.durationMs / 1000} s per side in ${o.rounds} alternating slices`,
     '',
     resultsTable(rows),
     '',
-    'ratio = req/s / min(HTTP ceiling per operation, store ceiling); sellout: req/s = seats sold per second, ceiling = admission rate.',
+    `commit ${gitCommit()}. share = req/s x requests per operation / bare Elysia's req/s measured beside the scenario (same driver and connections);` +
+      ' goal = the share of the side-by-side table (TARGETS.md). direct op/s = the same service functions and store calls without HTTP (our code: informational, not a ceiling). sellout: req/s = seats sold per second.',
     '',
-    '## Ceilings',
+    '## HTTP ceilings and direct calls per scenario',
     ceilingsTable(rows),
+    '',
+    '## Ceilings independent of our code (once per run)',
+    independentTable(independent),
     '',
     '## Store comparison (Redis suitability check)',
     storeComparison(rows, summaries),
@@ -269,7 +311,7 @@ async function main() {
   ]
   console.log(out.join('\n'))
   const settingsOut = { connections: o.connections, warmupMs: o.warmupMs, durationMs: o.durationMs, rounds: o.rounds, quick: o.quick, httpCeilingRps: ceiling.rps }
-  const json = `${JSON.stringify(jsonReport(machine, rows, summaries, settingsOut), null, 2)}\n`
+  const json = `${JSON.stringify(jsonReport(machine, rows, summaries, settingsOut, { commit: gitCommit(), independentCeilings: independent }), null, 2)}\n`
   // Every run keeps its report beside the logs of its child processes.
   writeFileSync(join(runDir, 'report.md'), `${out.join('\n')}\n`)
   writeFileSync(join(runDir, 'results.json'), json)

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util'
 import type { StoreKind } from './scenarios/common'
 import { ALL_STORES } from './stores'
+import { WRK } from './wrk'
 
-export const SCENARIOS = ['seats-50', 'seats-10000', 'seats-50000', 'charge', 'hold-hot', 'hold', 'pay', 'join', 'poll', 'sellout'] as const
+export const SCENARIOS = ['health', 'seats-50', 'seats-10000', 'seats-50000', 'charge', 'hold-hot', 'hold', 'pay', 'join', 'poll', 'sellout'] as const
 export type ScenarioName = (typeof SCENARIOS)[number]
 /** Scenarios whose every request goes to the queue store: run on every store, the store comparison. */
 export const QUEUE_SCENARIOS: ScenarioName[] = ['join', 'poll', 'sellout']
@@ -17,6 +18,7 @@ and the waiting-room stores, seeds its own data, drives load, and measures the c
   --duration SEC     measured window per side of a scenario (default 10; quick 2)
   --warmup SEC       warm-up before each window (default 3; quick 1)
   --connections N    concurrent connections / in-flight store calls (default 64)
+  --driver D         wrk | bun: the HTTP load driver (default wrk where installed, else the in-repo one)
   --rounds N         slices per window, HTTP and store ceiling alternating (default 3; quick 2)
   --scenarios LIST   a comma list of: ${SCENARIOS.join(', ')}
   --booking-on W     first | all: stores that run the booking scenarios (default: quick first, else all)
@@ -44,6 +46,7 @@ export interface Options {
   out: string | null
   embedded: boolean
   profile: boolean
+  driver: 'wrk' | 'bun'
 }
 
 export function parseOptions(argv: string[]): Options | null {
@@ -56,6 +59,7 @@ export function parseOptions(argv: string[]): Options | null {
       warmup: { type: 'string' },
       connections: { type: 'string', default: '64' },
       rounds: { type: 'string' },
+      driver: { type: 'string' },
       scenarios: { type: 'string' },
       'booking-on': { type: 'string' },
       'sellout-seats': { type: 'string' },
@@ -80,7 +84,11 @@ export function parseOptions(argv: string[]): Options | null {
   for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new Error(`--scenarios: unknown scenario ${s}`)
   const bookingOn = (values['booking-on'] ?? (quick ? 'first' : 'all')) as 'first' | 'all'
   if (bookingOn !== 'first' && bookingOn !== 'all') throw new Error('--booking-on must be first or all')
+  const driver = (values.driver ?? (WRK ? 'wrk' : 'bun')) as 'wrk' | 'bun'
+  if (driver !== 'wrk' && driver !== 'bun') throw new Error('--driver must be wrk or bun')
+  if (driver === 'wrk' && !WRK) throw new Error('--driver wrk: wrk is not installed (apt-get install wrk)')
   return {
+    driver,
     stores,
     quick,
     durationMs: number('duration', values.duration, quick ? 2 : 10, 0.5) * 1000,

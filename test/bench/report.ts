@@ -16,22 +16,39 @@ function table(headers: string[], rows: string[][], rightAligned: boolean[]): st
   return [line(headers), `|${widths.map((w, i) => (rightAligned[i] ? `${'-'.repeat(w + 1)}:` : `-${'-'.repeat(w + 1)}`)).join('|')}|`, ...rows.map(line)].join('\n')
 }
 
+/**
+ * The goal of each row of the side-by-side table (TARGETS.md): ten times the NestJS peer, written as a
+ * share of bare Elysia's req/s measured in the same run, so that it holds from machine to machine.
+ */
+export const GOAL_SHARE: Record<string, number> = {
+  join: 0.37,
+  poll: 0.415,
+  'seats-50': 0.18,
+  hold: 0.051,
+  charge: 0.093,
+  health: 0.5,
+  'seats-100000': 0.015,
+}
+
 export function resultsTable(rows: Row[]): string {
   return table(
-    ['scenario', 'store', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'ceiling req/s', 'bound', 'ratio', 'app RSS MB'],
+    ['scenario', 'store', 'driver', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'bare Elysia req/s', 'share', 'goal', 'direct op/s', 'app RSS MB'],
     rows.map((r) => [
       r.name,
       r.store,
+      r.driver,
+      String(r.connections),
       fmt(r.rps),
       fmt(r.p50Ms, 1),
       fmt(r.p99Ms, 1),
       String(r.errors),
-      fmt(r.ceilingRps),
-      r.bound,
-      fmt(r.ratio, 2),
+      fmt(r.httpCeilingRps),
+      fmt(r.share, 3),
+      GOAL_SHARE[r.name] === undefined ? '-' : `${GOAL_SHARE[r.name]}${r.share >= GOAL_SHARE[r.name]! ? ' met' : ''}`,
+      fmt(r.storeCeilingRps),
       fmt(r.rssMb),
     ]),
-    [false, false, true, true, true, true, true, false, true, true],
+    [false, false, false, true, true, true, true, true, true, true, false, true, true],
   )
 }
 
@@ -77,10 +94,11 @@ export function storeComparison(rows: Row[], summaries: StoreSummary[]): string 
   return table(['queue scenario', ...stores], body, [false, ...stores.map(() => false)])
 }
 
-export function jsonReport(machine: Machine, rows: Row[], summaries: StoreSummary[], settings: object) {
+export function jsonReport(machine: Machine, rows: Row[], summaries: StoreSummary[], settings: object, extra: object = {}) {
   const num = (n: number | null | undefined, digits: number) =>
     n === null || n === undefined || Number.isNaN(n) ? null : Math.round(n * 10 ** digits) / 10 ** digits
   return {
+    ...extra,
     machine,
     settings,
     scenarios: rows.map((r) => ({
@@ -92,6 +110,10 @@ export function jsonReport(machine: Machine, rows: Row[], summaries: StoreSummar
       errors: r.errors,
       ceilingRps: num(r.ceilingRps, 1),
       ratio: num(r.ratio, 3),
+      share: num(r.share, 4),
+      goalShare: GOAL_SHARE[r.name] ?? null,
+      driver: r.driver,
+      connections: r.connections,
       bound: r.bound,
       httpCeilingRps: num(r.httpCeilingRps, 1),
       storeCeilingRps: num(r.storeCeilingRps, 1),

@@ -7,7 +7,7 @@ import type { Ticket } from '../../../src/waiting-room/store'
 import { auth, type Api, type User } from '../api'
 import { EXHAUSTED, mapLimit, type Operation } from '../driver'
 import { json } from '../http-client'
-import { connection, Dealer, measure, seatDealer, ticketOf, type Context, type Row } from './common'
+import { connection, Dealer, encodeFor, measure, seatDealer, ticketOf, type Context, type Row } from './common'
 
 // The booking scenarios, on an instance whose waiting room admits everyone at once (users must be ACTIVE):
 // seat listings, the seat hold (random seats; everyone on one seat), the balance charge, hold + pay.
@@ -65,7 +65,7 @@ export async function prepareBooking(ctx: Context, api: Api): Promise<BookingSet
   // Enough readers that none passes the per-user rate limit (RATE_LIMIT_PER_SECOND, 20 by default) at
   // 20,000 (quick) or 40,000 requests per second: the bench measures the endpoints, not the limiter.
   const readers = await api.users('reader', ctx.settings.quick ? 1024 : 2048, { join: concertId, admit: true })
-  const holders = await api.users('holder', ctx.settings.quick ? 1500 : 8000, { join: concertId, admit: true })
+  const holders = await api.users('holder', ctx.settings.quick ? 3000 : 12_000, { join: concertId, admit: true })
   ctx.log(`  seeded: a concert with ${3 + holdSchedules} schedules, ${readers.length + holders.length} ACTIVE users`)
   return {
     concertId,
@@ -94,6 +94,22 @@ async function extendDirect(ctx: Context, ticket: Ticket) {
   if (view.status !== 'ACTIVE') throw new Error(`store: session is ${view.status}`)
 }
 
+/** GET /health: the framework route of our stack (request id, log line, metrics), next to bare Elysia. */
+export async function health(ctx: Context): Promise<Row> {
+  return measure(ctx, {
+    name: 'health',
+    requestsPerOp: 1,
+    http: () => {
+      const c = connection(ctx)
+      const request = c.encode({ method: 'GET', path: '/health' })
+      return async () => {
+        await c.call(request, [200])
+      }
+    },
+    wrk: { expected: [200], requests: () => [encodeFor(ctx, { method: 'GET', path: '/health' })] },
+  })
+}
+
 export async function seats(ctx: Context, setup: BookingSetup, name: 'seats-50' | 'seats-10000' | 'seats-50000'): Promise<Row> {
   const scheduleId = { 'seats-50': setup.seats50, 'seats-10000': setup.seats10000, 'seats-50000': setup.seats50000 }[name]
   const expected = { 'seats-50': 50, 'seats-10000': 10_000, 'seats-50000': 50_000 }[name]
@@ -119,6 +135,10 @@ export async function seats(ctx: Context, setup: BookingSetup, name: 'seats-50' 
       return async () => {
         await shop.listSeatsJson(scheduleId, false)
       }
+    },
+    wrk: {
+      expected: [200],
+      requests: () => setup.readers.map((u) => encodeFor(ctx, { method: 'GET', path: `/v1/schedules/${scheduleId}/seats`, headers: auth(u) })),
     },
     notes: () => [`the app shares each seat map for CATALOGUE_CACHE_MS = ${ctx.catalogueCacheMs} ms; the store ceiling uses the same cache`],
   })
@@ -147,6 +167,10 @@ export async function charge(ctx: Context, setup: BookingSetup): Promise<Row> {
       return async () => {
         await money.chargeOnce(`ceil-charge-${w}-${i++ % 4}`, 1, undefined)
       }
+    },
+    wrk: {
+      expected: [201],
+      requests: () => setup.readers.map((u) => encodeFor(ctx, { method: 'POST', path: '/v1/balance/charges', headers: auth(u), body: { amount: 1 } })),
     },
   })
 }
@@ -178,10 +202,25 @@ export async function holdHot(ctx: Context, setup: BookingSetup): Promise<Row> {
         if (await holdDirect(ctx, `ceil-hot-${w}-${n % 4}`, setup.seats50, 2)) storeHeld++
       }
     },
+    // wrk sees statuses only: a 409 there is counted as SEAT_UNAVAILABLE (the in-repo driver checks the code).
+    wrk: {
+      expected: [201, 409],
+      requests: () =>
+        setup.readers.map((u) => encodeFor(ctx, { method: 'POST', path: '/v1/reservations', headers: auth(u), body: { scheduleId: setup.seats50, seatNumber: 1 } })),
+    },
     notes: () => [`the hot seat was held ${httpHeld} time(s) over HTTP and ${storeHeld} time(s) directly (1 each is right)`],
   })
+  if (row.driver === 'wrk') {
+    httpHeld = hotSeatHolds(row)
+    row.notes.push(`wrk: the hot seat was held ${httpHeld} time(s) over HTTP`)
+  }
   if (httpHeld !== 1 || storeHeld !== 1) row.errors += Math.abs(httpHeld - 1)
   return row
+}
+
+/** The 201s of a wrk run (every 201 and 409 counts as an operation there). */
+function hotSeatHolds(row: Row): number {
+  return row.statuses?.['201'] ?? 0
 }
 
 /** A user's holds until MAX_HOLDS_PER_USER, then the next user of the worker's share. */
@@ -195,6 +234,7 @@ function holdingUsers<T>(users: T[], perUser: number) {
 }
 
 export async function hold(ctx: Context, setup: BookingSetup): Promise<Row> {
+  let holdersUsed = 0
   return measure(ctx, {
     name: 'hold',
     requestsPerOp: 1,
@@ -219,6 +259,25 @@ export async function hold(ctx: Context, setup: BookingSetup): Promise<Row> {
         const userId = `ceil-hold-${w}-${Math.floor(n / ctx.maxHoldsPerUser)}`
         if (!(await holdDirect(ctx, userId, seat.scheduleId, seat.seatNumber))) throw new Error('store: hold refused')
       }
+    },
+    // At 16 connections, as in the side-by-side table: a hold is latency-bound, not throughput-bound.
+    wrk: {
+      expected: [201],
+      singleUse: true,
+      connections: 16,
+      perSecond: 10_000,
+      requests(count) {
+        const nextUser = holdingUsers(setup.holders.slice(holdersUsed), ctx.maxHoldsPerUser)
+        const out: Buffer[] = []
+        for (let k = 0; k < count; k++) {
+          const user = nextUser()
+          const seat = setup.seats.take()
+          if (user === EXHAUSTED || seat === EXHAUSTED) break
+          out.push(encodeFor(ctx, { method: 'POST', path: '/v1/reservations', headers: auth(user), body: seat }))
+        }
+        holdersUsed += Math.ceil(out.length / ctx.maxHoldsPerUser)
+        return out
+      },
     },
     notes: () => [`${setup.seats.used} of ${setup.seats.total} distinct random seats dealt so far (hold and pay share them)`],
   })

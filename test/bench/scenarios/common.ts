@@ -5,6 +5,7 @@ import { EXHAUSTED, merge, runLoad, type LoadResult, type Operation } from '../d
 import { describeFailure, encodeRequest, HttpConnection, type HttpRequest, type HttpResponse } from '../http-client'
 import type { HttpCeiling } from '../ceilings'
 import { sampleRss } from '../processes'
+import { mergeWrk, runWrk, WRK, type WrkPlan, type WrkResult } from '../wrk'
 
 export type StoreKind = 'postgres' | 'redis-tcp' | 'redis-rest'
 
@@ -15,6 +16,8 @@ export interface Settings {
   /** The window is cut into this many slices, HTTP and store alternating, so that both see the same machine. */
   rounds: number
   quick: boolean
+  /** The HTTP load driver: wrk where installed (and not turned off), else the in-repo driver. */
+  driver: 'wrk' | 'bun'
 }
 
 /** One measured row of the table. */
@@ -31,6 +34,12 @@ export interface Row {
   storeCeilingRps: number
   /** Which ceiling is the lower one: what bounds the scenario on this machine. */
   bound: 'http' | 'store' | 'admission'
+  /** Operations per second as a share of bare Elysia's requests per second in the same run (per request of the operation). */
+  share: number
+  driver: 'wrk' | 'bun'
+  connections: number
+  /** wrk's answers by HTTP status (wrk runs only). */
+  statuses: Record<string, number> | null
   rssMb: number | null
   /** Redis commands per operation while the app was under load (server-wide INFO commandstats delta). */
   redisCallsPerOp?: number | null
@@ -63,6 +72,8 @@ export interface Context {
   tickMs: number
   maxHoldsPerUser: number
   maxBalance: number
+  /** The run's AUTH_JWT_SECRET: the bench signs the tokens of single-use users itself (wrk runs). */
+  authSecret: string
   /** Server-wide Redis command count (INFO commandstats), or null for the Postgres store. */
   redisCalls: (() => Promise<number>) | null
   log: (line: string) => void
@@ -79,6 +90,11 @@ export function ticketOf(user: User): Ticket {
 }
 
 const opened: HttpConnection[] = []
+
+/** Raw requests for wrk, addressed to the app instance of the context. */
+export function encodeFor(ctx: Context, r: HttpRequest): Buffer {
+  return encodeRequest(`${ctx.host}:${ctx.port}`, r)
+}
 
 /** One keep-alive connection per worker and the check every HTTP operation makes. */
 export function connection(ctx: Context) {
@@ -145,10 +161,15 @@ export interface Spec {
   /** HTTP requests per operation (pay = hold + pay = 2): the HTTP ceiling per operation is divided by it. */
   requestsPerOp: number
   http: (worker: number) => Operation
-  /** The endpoint's own statements / store calls, issued directly, same concurrency. */
-  store: (worker: number) => Operation
+  /** The endpoint's own statements / store calls, issued directly, same concurrency (none for a route without them). */
+  store?: (worker: number) => Operation
   notes?: () => string[]
+  /** The HTTP side as prepared requests for wrk; without it the in-repo driver runs the HTTP side. */
+  wrk?: WrkPlan
 }
+
+/** Single-use requests prepared per second of a wrk run: above any rate one instance reaches here. */
+const WRK_OPS_PER_SECOND = 60_000
 
 /** A later slice needs only a short ramp: connections, pools and JIT are warm by then. */
 const RAMP_MS = 300
@@ -161,9 +182,15 @@ const CEILING_SLICE_MS = 1000
  * box) falls on both sides of the ratio alike; the trivial route (HTTP ceiling) gets one slice among them.
  */
 export async function measure(ctx: Context, spec: Spec): Promise<Row> {
-  const workers = Array.from({ length: ctx.settings.concurrency }, (_, i) => i)
-  const httpOps = workers.map(spec.http)
-  const storeOps = ctx.direct ? workers.map(spec.store) : []
+  const useWrk = ctx.settings.driver === 'wrk' && WRK !== null && spec.wrk !== undefined
+  const connections = spec.wrk?.connections ?? ctx.settings.concurrency
+  const workers = Array.from({ length: connections }, (_, i) => i)
+  const httpOps = useWrk ? [] : workers.map(spec.http)
+  const storeOps = ctx.direct && spec.store ? workers.map(spec.store) : []
+  const wrkSlices: WrkResult[] = []
+  // wrk runs whole seconds, and a warm-up of its own before the first slice (its figures are dropped).
+  const wrkRun = async (seconds: number) =>
+    runWrk({ host: ctx.host, port: ctx.port, connections, seconds, plan: spec.wrk!, count: Math.ceil(Math.max(1, Math.round(seconds)) * (spec.wrk!.perSecond ?? WRK_OPS_PER_SECOND)) })
   const slice = ctx.settings.durationMs / ctx.settings.rounds
   const httpSlices: LoadResult[] = []
   const storeSlices: LoadResult[] = []
@@ -172,24 +199,30 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
   let ceilingNow: LoadResult | null = null
   for (let round = 0; round < ctx.settings.rounds; round++) {
     if (round === Math.floor(ctx.settings.rounds / 2)) {
-      ceilingNow = await ctx.httpCeiling.measure({ warmupMs: RAMP_MS, durationMs: Math.min(slice, CEILING_SLICE_MS) })
+      ceilingNow = await ctx.httpCeiling.measure({ warmupMs: RAMP_MS, durationMs: Math.min(slice, CEILING_SLICE_MS) }, connections)
     }
     const timing = { warmupMs: round === 0 ? ctx.settings.warmupMs : RAMP_MS, durationMs: slice }
+    if (useWrk && round === 0 && ctx.settings.warmupMs > 0) await wrkRun(ctx.settings.warmupMs / 1000)
     if (httpSlices.every((r) => r.exhaustedAtMs === null)) {
       const before = ctx.redisCalls ? await ctx.redisCalls() : null
       const stopRss = sampleRss(ctx.appPid)
-      httpSlices.push(await runLoad(timing, httpOps))
+      if (useWrk) {
+        const r = await wrkRun(slice / 1000)
+        wrkSlices.push(r)
+        httpSlices.push(r)
+      } else httpSlices.push(await runLoad(timing, httpOps))
       const peak = stopRss()
       if (peak !== null) rssMb = Math.max(rssMb ?? 0, peak)
       if (before !== null && redisCalls !== null) redisCalls += (await ctx.redisCalls!()) - before
     }
-    if (ctx.direct && storeSlices.every((r) => r.exhaustedAtMs === null)) storeSlices.push(await runLoad(timing, storeOps))
+    if (storeOps.length && storeSlices.every((r) => r.exhaustedAtMs === null)) storeSlices.push(await runLoad(timing, storeOps))
   }
   for (const c of opened.splice(0)) c.close()
-  const http = merge(httpSlices)
-  const storeRun = ctx.direct ? merge(storeSlices) : null
+  const http = useWrk ? mergeWrk(wrkSlices) : merge(httpSlices)
+  const storeRun = storeOps.length ? merge(storeSlices) : null
 
-  const httpCeiling = (ceilingNow && ceilingNow.errors === 0 ? ceilingNow.rps : ctx.httpCeilingRps) / spec.requestsPerOp
+  const bare = ceilingNow && ceilingNow.errors === 0 ? ceilingNow.rps : ctx.httpCeilingRps
+  const httpCeiling = bare / spec.requestsPerOp
   const storeCeiling = storeRun?.rps ?? Number.NaN
   const ceiling = storeRun ? Math.min(httpCeiling, storeCeiling) : httpCeiling
   const attempts = http.totalOps + http.totalErrors
@@ -205,11 +238,16 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
     httpCeilingRps: httpCeiling,
     storeCeilingRps: storeCeiling,
     bound: storeCeiling < httpCeiling ? 'store' : 'http',
+    share: bare > 0 ? (http.rps * spec.requestsPerOp) / bare : Number.NaN,
+    driver: useWrk ? 'wrk' : 'bun',
+    connections,
+    statuses: useWrk ? (http as WrkResult).statuses : null,
     rssMb,
     redisCallsPerOp: redisCalls !== null && attempts > 0 ? redisCalls / attempts : null,
     notes: [
       ...tallyNotes('http', http),
-      ...(storeRun ? tallyNotes('store ceiling', storeRun) : ['store ceiling not measured (embedded mode)']),
+      ...(useWrk && spec.wrk!.singleUse && wrkSlices.some((r) => r.wrapped > 0) ? ['wrk ran out of single-use requests and sent some twice'] : []),
+      ...(storeRun ? tallyNotes('store ceiling', storeRun) : [spec.store ? 'store ceiling not measured (embedded mode)' : 'no store calls to measure directly']),
       ...(storeRun && storeRun.errors > 0 ? ['the store ceiling had errors: its rate is not a clean bound'] : []),
       ...(spec.notes?.() ?? []),
     ],
@@ -218,7 +256,7 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
     `  ${spec.name.padEnd(13)} ${ctx.kind.padEnd(10)} ${Math.round(row.rps)} op/s (p50 ${row.p50Ms.toFixed(1)} ms, p99 ${row.p99Ms.toFixed(1)} ms, ${row.errors} errors)` +
       (storeRun ? ` | store ceiling ${Math.round(storeRun.rps)} op/s, p99 ${storeRun.p99Ms.toFixed(1)} ms` : '') +
       ` | HTTP ceiling ${Math.round(httpCeiling)} op/s` +
-      ` | ratio ${row.ratio.toFixed(2)}`,
+      ` | ratio ${row.ratio.toFixed(2)} | share of bare Elysia ${row.share.toFixed(3)} (${row.driver}, ${connections} connections)`,
   )
   for (const note of row.notes) ctx.log(`      ${note}`)
   return row

@@ -1,7 +1,9 @@
 import { auth, type Api, type User } from '../api'
 import { EXHAUSTED, type Operation } from '../driver'
 import { json } from '../http-client'
-import { connection, Dealer, measure, ticketOf, type Context, type Row } from './common'
+import { mapLimit } from '../driver'
+import { signUserToken } from '../wrk'
+import { connection, Dealer, encodeFor, measure, ticketOf, type Context, type Row } from './common'
 
 // The waiting-room scenarios, on an instance with the queue limits as configured, so that a line builds
 // up: `join` (every operation a new user at the back of one line) and `poll` (those users asking for
@@ -32,6 +34,7 @@ export async function prepareQueue(ctx: Context, api: Api): Promise<QueueSetup> 
 export async function join(ctx: Context, setup: QueueSetup): Promise<Row> {
   const users = new Dealer(setup.fresh)
   let direct = 0
+  let wrkJoined = 0
   return measure(ctx, {
     name: 'join',
     requestsPerOp: 1,
@@ -51,16 +54,39 @@ export async function join(ctx: Context, setup: QueueSetup): Promise<Row> {
       const joined = await ctx.store.join(setup.storeConcert, `ceil-joiner-${direct++}`, ctx.limits)
       if (joined === 'SOLD_OUT' || !joined.created) throw new Error('store: join did not make a new place')
     },
-    notes: () => [`${users.used} users joined over HTTP, ${direct} directly (each its own line, both empty at the start)`],
+    // Single-use users with tokens the bench signs itself: hundreds of thousands per run.
+    wrk: {
+      expected: [201],
+      singleUse: true,
+      perSecond: 50_000,
+      requests(count) {
+        const out: Buffer[] = []
+        for (let k = 0; k < count; k++) {
+          const user = { userId: `wrk-joiner-${wrkJoined++}`, token: '' }
+          user.token = signUserToken(ctx.authSecret, user.userId)
+          out.push(encodeFor(ctx, { method: 'POST', path: '/v1/queue/tokens', headers: auth(user), body: { concertId: setup.httpConcert } }))
+        }
+        return out
+      },
+    },
+    notes: () => [`${users.used + wrkJoined} users prepared for joining over HTTP, ${direct} joined directly (each its own line, both empty at the start)`],
   })
 }
 
-export async function poll(ctx: Context, setup: QueueSetup): Promise<Row> {
+export async function poll(ctx: Context, api: Api, setup: QueueSetup): Promise<Row> {
   // Users behind the first QUEUE_MAX_ACTIVE places can never be admitted while those are active: they
   // stay WAITING for the whole run. A short line (few joins) polls its back half instead.
   const enough = ctx.settings.concurrency * 8
-  const pollers =
-    setup.joined.length >= ctx.limits.maxActive + enough
+  let late: User[] = []
+  if (setup.joined.length < ctx.limits.maxActive + enough) {
+    // wrk's joiners are not known one by one: these join now, behind everyone who joined in `join`.
+    const users = Array.from({ length: Math.max(2048, enough) }, (_, k) => ({ userId: `poller-${k}`, token: signUserToken(ctx.authSecret, `poller-${k}`) }))
+    late = await mapLimit(users, 64, async (u) => ({ ...u, queueToken: (await api.join(u, setup.httpConcert)).token }))
+    setup.joined.push(...late)
+  }
+  const pollers = late.length
+    ? late
+    : setup.joined.length >= ctx.limits.maxActive + enough
       ? setup.joined.slice(ctx.limits.maxActive)
       : setup.joined.slice(Math.floor(setup.joined.length / 2))
   if (pollers.length < ctx.settings.concurrency) throw new Error('poll needs the users of join')
@@ -86,8 +112,14 @@ export async function poll(ctx: Context, setup: QueueSetup): Promise<Row> {
         await ctx.store.poll(tickets[i++ % tickets.length]!, ctx.limits)
       }
     },
+    wrk: {
+      expected: [200],
+      requests: () => pollers.map((u) => encodeFor(ctx, { method: 'GET', path: '/v1/queue/status', headers: auth(u) })),
+    },
     notes: () => [
-      `${setup.joined.length} users in the line, the ${pollers.length} at its back poll; HTTP answers: ${Object.entries(states).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      late.length
+        ? `${pollers.length} users who joined after everyone of join poll`
+        : `${setup.joined.length} users in the line, the ${pollers.length} at its back poll; HTTP answers: ${Object.entries(states).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     ],
   })
 }
