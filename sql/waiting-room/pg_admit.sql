@@ -30,7 +30,7 @@ with now_second as (
   where s.status = 'WAITING' and s.seq in (
     select seq from queue_sessions
     where concert_id = $1::uuid and status = 'WAITING' and last_seen_at > now() - make_interval(secs => $5::int)
-    order by seq
+    order by ordinal
     limit (select n from budget)
   )
   returning 1

@@ -8,6 +8,11 @@ export const advisoryLocks = {
   idempotencyKeys: 7320002,
   /** Instances starting together on an empty database load the demo concerts once. */
   demoSeed: 7320003,
+  /**
+   * Class of the waiting-room line locks of the Postgres store (two-key form: class, hashtext(concert id)):
+   * joins and ended places take it shared, an admission step exclusively (sql/functions/queue_place.sql).
+   */
+  queueLines: 7320004,
   /** Class of the job locks (two-key form: class, job): one runner per tick across all instances. */
   jobs: 7320100,
 } as const

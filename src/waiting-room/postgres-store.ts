@@ -1,4 +1,5 @@
 import type { Sql } from '../db/client'
+import { advisoryLocks } from '../db/locks'
 import { ServiceError, unavailable } from '../errors'
 import { statements } from '../db/statements'
 import type { AdmitResult, JoinResult, LineLimits, LineStats, SessionView, Ticket, WaitingRoomStore } from './store'
@@ -13,6 +14,7 @@ const q = statements('waiting-room', [
   'pg_finish',
   'pg_lock_line',
   'pg_admit',
+  'pg_rank_line',
   'pg_set_sold_out',
   'pg_lines',
   'pg_stats',
@@ -26,6 +28,9 @@ interface ViewRow {
   active_until_ms: number | null
   admitted_per_second: number | null
 }
+
+/** Postgres' undefined_table: here, the sequence of a line's places does not exist yet. */
+const UNDEFINED_TABLE = '42P01'
 
 const GONE: SessionView = { status: 'EXPIRED', position: null, activeUntilMs: null, admittedPerSecond: null }
 
@@ -47,17 +52,27 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
     async join(concertId, userId, limits): Promise<JoinResult | 'SOLD_OUT'> {
       // At most three rounds: open the line if it is new, expire a lapsed place, then join.
       for (let round = 0; round < 3; round++) {
-        const [row] = await q.pg_join<ViewRow & { sold_out: boolean | null; seq: number | null; created: boolean }>(
-          sql,
-          [concertId, userId, limits.waitingIdleSeconds],
-        )
+        let row: (ViewRow & { sold_out: boolean | null; seq: number | null; created: boolean }) | undefined
+        try {
+          ;[row] = await q.pg_join<ViewRow & { sold_out: boolean | null; seq: number | null; created: boolean }>(sql, [
+            concertId,
+            userId,
+            limits.waitingIdleSeconds,
+            advisoryLocks.queueLines,
+          ])
+        } catch (error) {
+          // A line whose row was made by marking it sold out has no sequence of places yet: open it.
+          if ((error as { code?: string }).code !== UNDEFINED_TABLE) throw error
+          await q.pg_open_line(sql, [concertId, advisoryLocks.queueLines])
+          continue
+        }
         if (row!.sold_out === null) {
-          await q.pg_open_line(sql, [concertId])
+          await q.pg_open_line(sql, [concertId, advisoryLocks.queueLines])
           continue
         }
         if (row!.sold_out) return 'SOLD_OUT'
         if (row!.seq === null) {
-          await q.pg_expire_stale(sql, [concertId, userId, limits.waitingIdleSeconds])
+          await q.pg_expire_stale(sql, [concertId, userId, limits.waitingIdleSeconds, advisoryLocks.queueLines])
           continue
         }
         return { seq: row!.seq, created: row!.created, view: toView(row) }
@@ -86,7 +101,7 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
 
     async admit(concertId, limits): Promise<AdmitResult> {
       return sql.begin(async (tx) => {
-        const locked = await q.pg_lock_line(tx, [concertId])
+        const locked = await q.pg_lock_line(tx, [concertId, advisoryLocks.queueLines])
         if (locked.length === 0) return { admitted: 0, expired: 0, waiting: 0, active: 0 }
         const [row] = await q.pg_admit<AdmitResult>(tx, [
           concertId,
@@ -95,6 +110,7 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
           limits.activeTtlSeconds,
           limits.waitingIdleSeconds,
         ])
+        await q.pg_rank_line(tx, [concertId, limits.waitingIdleSeconds])
         return row!
       }) as Promise<AdmitResult>
     },
@@ -121,7 +137,7 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
     },
 
     async endSession(concertId, userId) {
-      const [row] = await q.pg_end_session<{ ended: boolean }>(sql, [concertId, userId])
+      const [row] = await q.pg_end_session<{ ended: boolean }>(sql, [concertId, userId, advisoryLocks.queueLines])
       return row!.ended
     },
 

@@ -1,0 +1,133 @@
+-- Positions in a Postgres line, without counting the line on every poll.
+--
+-- A position is 1 + the live waiters ahead (WAITING, polled within the idle limit). Counting them per
+-- poll costs O(position): at the back of a long line that is thousands of rows per poll. Instead:
+--
+-- * Each line draws its places from its own sequence (queue_line_<concert id>): a join's ordinal is dense
+--   and in join order, with no shared row for joins to lock. Admission goes by ordinal.
+-- * Every admission step (one per line per tick, under pg_lock_line) ranks the line: for each block of
+--   128 ordinals, how many were WAITING before it (queue_line_ranks), how many waited in all, and the
+--   last ordinal drawn (ranked_through). Right after its own expiry sweep, so all of them were live.
+-- * Between two steps a waiter ahead can stop being live in three ways, each kept small to count:
+--   - it went idle: only those whose last poll was already old at the step can (queue_lapse_candidates,
+--     rows that could lapse within `queue_rank_window`); their current last poll is checked;
+--   - it stopped waiting outside a step (an operator ended it, a new join closed a lapsed place): those
+--     rows carry left_line until the next step;
+--   - admission: only steps admit, and each step ranks again in the same transaction.
+-- * And someone can join: always behind everyone already there, with the next ordinal.
+--
+-- So for a waiter with ordinal o: ranked (o <= ranked_through): the count before o's block, plus a direct
+-- count of the live waiters in o's block ahead of o (at most 127 rows); at the back (o > ranked_through):
+-- everyone who waited at the step, plus one per ordinal drawn since, ahead of o. From either, subtract the
+-- candidates ahead who have lapsed by now and the places ahead that have left. Exact as long as the step
+-- is recent (within the window, so that the candidate list is complete); otherwise, and for lines never
+-- ranked, the live waiters ahead are counted directly.
+--
+-- What keeps it exact under concurrency: joins (which draw ordinals) and the statements that set
+-- left_line take a shared transaction lock on the line; the admission step takes it exclusively before
+-- its statements, so its ranking sees every ordinal drawn so far committed, and no left_line flag it
+-- clears can belong to a change it did not see. A drawn ordinal with no row (a rare race of two joins of
+-- one user) would count as one waiter too many for those behind it until the next step.
+
+-- The name of the sequence that numbers the places of one line.
+create or replace function queue_line_sequence(line uuid) returns text
+language sql immutable as $$
+  select 'queue_line_' || replace(line::text, '-', '')
+$$;
+
+-- How long after a ranking positions may still be derived from it: 10 s (ticks come every second), and at
+-- most half the idle limit, so that a place joined just before the step cannot lapse inside the window.
+create or replace function queue_rank_window(idle_seconds int) returns interval
+language sql immutable as $$
+  select least(interval '10 seconds', make_interval(secs => idle_seconds / 2.0))
+$$;
+
+-- Opens a line: its row and its sequence. Safe when several instances open the same line at once.
+create or replace function queue_open_line(line uuid, lock_class int) returns void
+language plpgsql as $$
+begin
+  perform pg_advisory_xact_lock(lock_class, hashtext(line::text));
+  execute format('create sequence if not exists %I', queue_line_sequence(line));
+  insert into queue_lines (concert_id) values (line) on conflict (concert_id) do nothing;
+end
+$$;
+
+-- Ranks line `line` (see above). Run by the admission step, after its expiry sweep and admissions, in the
+-- same transaction and under the line's exclusive lock.
+create or replace function queue_rank_line(line uuid, idle_seconds int) returns void
+language plpgsql as $$
+declare
+  through bigint;
+begin
+  -- The last ordinal drawn (none, or no sequence yet: 0). No join is in flight: we hold the line's lock.
+  select coalesce(max(last_value), 0) into through
+  from pg_sequences where schemaname = current_schema() and sequencename = queue_line_sequence(line);
+
+  delete from queue_line_ranks where concert_id = line;
+  insert into queue_line_ranks (concert_id, block, waiting_before)
+  select line, block, coalesce(sum(n) over (order by block rows between unbounded preceding and 1 preceding), 0)
+  from (
+    select ordinal / 128 as block, count(*) as n
+    from queue_sessions
+    where concert_id = line and status = 'WAITING'
+    group by 1
+  ) blocks;
+
+  delete from queue_lapse_candidates where concert_id = line;
+  insert into queue_lapse_candidates (concert_id, ordinal, seq)
+  select line, ordinal, seq
+  from queue_sessions
+  where concert_id = line and status = 'WAITING'
+    and last_seen_at <= now() + queue_rank_window(idle_seconds) - make_interval(secs => idle_seconds);
+
+  update queue_sessions set left_line = false where concert_id = line and left_line;
+
+  update queue_lines set
+    ranked_at = now(),
+    ranked_through = coalesce(through, 0),
+    waiting_at_rank = (select count(*) from queue_sessions where concert_id = line and status = 'WAITING'),
+    ranked_idle_seconds = idle_seconds
+  where concert_id = line;
+end
+$$;
+
+-- 1 = next in line: the place of the live waiter with ordinal `me` in line `line`.
+create or replace function queue_place(line uuid, me bigint, idle_seconds int) returns bigint
+language plpgsql stable as $$
+declare
+  l queue_lines%rowtype;
+  idle interval := make_interval(secs => idle_seconds);
+  boundary bigint;
+  ahead bigint;
+begin
+  select * into l from queue_lines where concert_id = line;
+  if l.ranked_at is null or l.ranked_idle_seconds is distinct from idle_seconds
+     or now() >= l.ranked_at + queue_rank_window(idle_seconds) then
+    return 1 + (select count(*) from queue_sessions
+                where concert_id = line and status = 'WAITING' and ordinal < me and last_seen_at > now() - idle);
+  end if;
+
+  if me > l.ranked_through then
+    -- At the back: everyone who waited at the step, and every place drawn since, ahead of me.
+    boundary := me;
+    ahead := l.waiting_at_rank + (me - l.ranked_through - 1);
+  else
+    boundary := (me / 128) * 128;
+    select r.waiting_before into ahead from queue_line_ranks r where r.concert_id = line and r.block = me / 128;
+    if not found then
+      return 1 + (select count(*) from queue_sessions
+                  where concert_id = line and status = 'WAITING' and ordinal < me and last_seen_at > now() - idle);
+    end if;
+    ahead := ahead + (select count(*) from queue_sessions
+                      where concert_id = line and status = 'WAITING' and ordinal >= boundary and ordinal < me
+                        and last_seen_at > now() - idle);
+  end if;
+
+  ahead := ahead
+    - (select count(*) from queue_sessions where concert_id = line and left_line and ordinal < boundary)
+    - (select count(*) from queue_lapse_candidates c join queue_sessions s on s.seq = c.seq
+       where c.concert_id = line and c.ordinal < boundary
+         and s.status = 'WAITING' and s.last_seen_at <= now() - idle);
+  return 1 + ahead;
+end
+$$;

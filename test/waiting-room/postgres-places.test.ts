@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { catalogue } from '../../src/catalogue/catalogue'
+import type { Sql } from '../../src/db/client'
+import { postgresStore } from '../../src/waiting-room/postgres-store'
+import type { LineLimits, Ticket, WaitingRoomStore } from '../../src/waiting-room/store'
+import { createTestDatabase, type TestDatabase } from '../support/database'
+import { describeWith, serviceUrl } from '../support/services'
+
+// The Postgres store answers positions from the last admission step's ranking plus what changed since
+// (sql/functions/queue_place.sql) instead of counting the line per poll. These tests hold that answer
+// against the direct count, in the same snapshot, after every kind of change, while the ranking is fresh
+// (so the derived path is the one answering), and while joins and admission steps run at once.
+
+const limits = (o: Partial<LineLimits> = {}): LineLimits => ({
+  maxActive: 1000,
+  admitPerSecond: 1000,
+  activeTtlSeconds: 60,
+  waitingIdleSeconds: 60,
+  ...o,
+})
+
+/** Every live waiter's derived position next to the direct count, in one statement (one snapshot). */
+async function compare(sql: Sql, concertId: string, idleSeconds: number) {
+  const [row] = await sql.unsafe<{ waiters: number; wrong: number; minGap: number; maxGap: number; derived: boolean }[]>(
+    `select count(*)::int as waiters,
+            count(*) filter (where derived <> direct)::int as wrong,
+            coalesce(min(derived - direct), 0)::int as "minGap",
+            coalesce(max(derived - direct), 0)::int as "maxGap",
+            (select now() < ranked_at + queue_rank_window($2::int) and ranked_idle_seconds = $2::int
+             from queue_lines where concert_id = $1::uuid) as derived
+     from (
+       select queue_place(s.concert_id, s.ordinal, $2::int) as derived,
+              1 + (select count(*) from queue_sessions o
+                   where o.concert_id = s.concert_id and o.status = 'WAITING' and o.ordinal < s.ordinal
+                     and o.last_seen_at > now() - make_interval(secs => $2::int)) as direct
+       from queue_sessions s
+       where s.concert_id = $1::uuid and s.status = 'WAITING' and s.last_seen_at > now() - make_interval(secs => $2::int)
+     ) places`,
+    [concertId, idleSeconds],
+  )
+  return row!
+}
+
+/** A small deterministic generator, so that a failure can be replayed. */
+function random(seed: number) {
+  let s = seed >>> 0
+  return (n: number) => {
+    s = (Math.imul(s ^ (s >>> 15), 2246822507) + 0x9e3779b9) >>> 0
+    return s % n
+  }
+}
+
+describeWith(['DATABASE_URL'], 'waiting room on Postgres: positions from the admission step', () => {
+  let db: TestDatabase
+  let store: WaitingRoomStore
+  let newConcert: () => Promise<string>
+
+  beforeAll(async () => {
+    db = await createTestDatabase(serviceUrl('DATABASE_URL')!, { max: 20 })
+    store = postgresStore(db.sql)
+    const concerts = catalogue(db.sql)
+    newConcert = async () =>
+      (await concerts.createConcert({ title: 'Places', schedules: [{ startsAt: '2027-01-01T19:00:00Z', seatCount: 10, price: 1000 }] })).concertId
+  })
+  afterAll(() => db?.drop())
+
+  async function join(concertId: string, userId: string, l: LineLimits): Promise<Ticket> {
+    const joined = await store.join(concertId, userId, l)
+    if (joined === 'SOLD_OUT') throw new Error('sold out')
+    return { concertId, userId, seq: joined.seq }
+  }
+
+  test('after joins at the back, operator ends, admissions and rejoins, every position equals the direct count', async () => {
+    const concertId = await newConcert()
+    const next = random(12)
+    let l = limits({ maxActive: 1 })
+    const tickets: Ticket[] = []
+    // Several blocks of 128 places, so that positions come from the block counts and the count in a block.
+    for (let i = 0; i < 420; i++) tickets.push(await join(concertId, `u${i}`, l))
+    await store.admit(concertId, l)
+    expect(await compare(db.sql, concertId, 60)).toMatchObject({ wrong: 0, derived: true })
+
+    let users = 420
+    for (let round = 0; round < 12; round++) {
+      const kind = round % 4
+      if (kind === 0) {
+        // The operator ends a few places anywhere in the line.
+        for (let k = 0; k < 5; k++) await store.endSession(concertId, `u${next(users)}`)
+      } else if (kind === 1) {
+        // New users join at the back (ordinals drawn after the ranking).
+        for (let k = 0; k < 40; k++) tickets.push(await join(concertId, `u${users++}`, l))
+      } else if (kind === 2) {
+        // Ended users join again: a fresh place at the back.
+        for (let k = 0; k < 5; k++) await join(concertId, `u${next(users)}`, l)
+      } else {
+        // An admission step takes a few from the front and ranks again.
+        l = limits({ maxActive: l.maxActive + 1 + next(5) })
+        await store.admit(concertId, l)
+      }
+      const seen = await compare(db.sql, concertId, 60)
+      expect({ round, ...seen }).toMatchObject({ round, wrong: 0, derived: true })
+    }
+    // And the store answers those positions: the first waiter behind the admitted is 1.
+    const views = await Promise.all(tickets.slice(0, 50).map((t) => store.poll(t, l)))
+    const waiting = views.filter((v) => v.status === 'WAITING').map((v) => v.position!)
+    expect(Math.min(...waiting)).toBe(1)
+  })
+
+  test('a waiter who goes idle after the step is no longer counted by those behind, before the next step', async () => {
+    const concertId = await newConcert()
+    // Idle limit 4 s: positions may be derived for 2 s after a step.
+    const l = limits({ maxActive: 1, waitingIdleSeconds: 4 })
+    const tickets: Ticket[] = []
+    for (let i = 0; i < 300; i++) tickets.push(await join(concertId, `u${i}`, l))
+    const joinedAt = Date.now()
+    await Bun.sleep(2500)
+    // Everyone polls but u10 and u200; the step then ranks them as waiters who may lapse soon.
+    await Promise.all(tickets.filter((_, i) => i !== 10 && i !== 200).map((t) => store.poll(t, l)))
+    await store.admit(concertId, l)
+    await Bun.sleep(Math.max(0, joinedAt + 4150 - Date.now()))
+    const seen = await compare(db.sql, concertId, 4)
+    expect(seen).toMatchObject({ wrong: 0, derived: true, waiters: 297 })
+    expect(await store.poll(tickets[201]!, l)).toMatchObject({ status: 'WAITING', position: 199 })
+  })
+
+  test('joins on twenty connections while admission steps run: the steps rank every join, none in flight is missed', async () => {
+    const concertId = await newConcert()
+    const l = limits({ maxActive: 5, admitPerSecond: 1000 })
+    await join(concertId, 'first', l)
+    let joins = 0
+    const total = 20 * 40
+    // Steps run while joins are in flight and stop before the joins do: the last ranking was made with
+    // joins in flight, and no later step repairs it, so the positions at the end rest on it.
+    const steps = (async () => {
+      let active = 5
+      let ran = 0
+      while (joins < total * 0.7 || ran < 3) {
+        await store.admit(concertId, limits({ maxActive: active++, admitPerSecond: 1000 }))
+        ran++
+        await Bun.sleep(5)
+      }
+      return ran
+    })()
+    // Meanwhile, in any one snapshot a derived position may count a join that drew its place but has not
+    // committed yet (it is ahead, and will show), never fewer than the direct count.
+    const gaps: number[] = []
+    const checks = (async () => {
+      while (joins < total) {
+        const c = await compare(db.sql, concertId, 60)
+        gaps.push(c.minGap, c.maxGap)
+        await Bun.sleep(5)
+      }
+    })()
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, c) => {
+        for (let i = 0; i < 40; i++) {
+          await join(concertId, `c${c}-${i}`, l)
+          joins++
+        }
+      }),
+    )
+    expect(await steps).toBeGreaterThan(2)
+    await checks
+    const end = await compare(db.sql, concertId, 60)
+    expect(end).toMatchObject({ wrong: 0, derived: true })
+    expect(gaps.length).toBeGreaterThan(3)
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(0)
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(20)
+  })
+})
