@@ -91,43 +91,43 @@ begin
 end
 $$;
 
--- 1 = next in line: the place of the live waiter with ordinal `me` in line `line`.
+-- 1 = next in line: the place of the live waiter with ordinal `me` in line `line`. Two statements on the
+-- derived path (this runs on every poll): the line's ranking with me's block, then the counts.
 create or replace function queue_place(line uuid, me bigint, idle_seconds int) returns bigint
 language plpgsql stable as $$
 declare
-  l queue_lines%rowtype;
-  idle interval := make_interval(secs => idle_seconds);
+  l record;
   boundary bigint;
-  ahead bigint;
+  counted bigint;
 begin
-  select * into l from queue_lines where concert_id = line;
+  select q.ranked_at, q.ranked_through, q.waiting_at_rank, q.ranked_idle_seconds, r.waiting_before
+  into l
+  from queue_lines q
+  left join queue_line_ranks r on r.concert_id = q.concert_id and r.block = me / 128
+  where q.concert_id = line;
+
   if l.ranked_at is null or l.ranked_idle_seconds is distinct from idle_seconds
-     or now() >= l.ranked_at + queue_rank_window(idle_seconds) then
+     or now() >= l.ranked_at + queue_rank_window(idle_seconds)
+     or (me <= l.ranked_through and l.waiting_before is null) then
     return 1 + (select count(*) from queue_sessions
-                where concert_id = line and status = 'WAITING' and ordinal < me and last_seen_at > now() - idle);
+                where concert_id = line and status = 'WAITING' and ordinal < me
+                  and last_seen_at > now() - make_interval(secs => idle_seconds));
   end if;
 
-  if me > l.ranked_through then
-    -- At the back: everyone who waited at the step, and every place drawn since, ahead of me.
-    boundary := me;
-    ahead := l.waiting_at_rank + (me - l.ranked_through - 1);
-  else
-    boundary := (me / 128) * 128;
-    select r.waiting_before into ahead from queue_line_ranks r where r.concert_id = line and r.block = me / 128;
-    if not found then
-      return 1 + (select count(*) from queue_sessions
-                  where concert_id = line and status = 'WAITING' and ordinal < me and last_seen_at > now() - idle);
-    end if;
-    ahead := ahead + (select count(*) from queue_sessions
-                      where concert_id = line and status = 'WAITING' and ordinal >= boundary and ordinal < me
-                        and last_seen_at > now() - idle);
-  end if;
-
-  ahead := ahead
+  -- Ranked: the count before my block, and my block counted directly (at most 127 places). At the back:
+  -- everyone who waited at the step, and one per place drawn since, ahead of me.
+  boundary := case when me > l.ranked_through then me else (me / 128) * 128 end;
+  select
+    case when me > l.ranked_through then l.waiting_at_rank + (me - l.ranked_through - 1)
+    else l.waiting_before + (select count(*) from queue_sessions
+                             where concert_id = line and status = 'WAITING' and ordinal >= boundary and ordinal < me
+                               and last_seen_at > now() - make_interval(secs => idle_seconds))
+    end
     - (select count(*) from queue_sessions where concert_id = line and left_line and ordinal < boundary)
     - (select count(*) from queue_lapse_candidates c join queue_sessions s on s.seq = c.seq
        where c.concert_id = line and c.ordinal < boundary
-         and s.status = 'WAITING' and s.last_seen_at <= now() - idle);
-  return 1 + ahead;
+         and s.status = 'WAITING' and s.last_seen_at <= now() - make_interval(secs => idle_seconds))
+  into counted;
+  return 1 + counted;
 end
 $$;

@@ -1,9 +1,11 @@
 -- name: pg_poll :one
 -- The status of one place; for a live WAITING place it is also the heartbeat.
 -- $1 seq, $2 concert_id, $3 user_id, $4 waiting idle seconds
+-- The heartbeat names its row by seq alone (unique; the read below checks the concert): given the concert
+-- too, the planner may walk the line's index of waiting places instead of the primary key.
 with heartbeat as (
   update queue_sessions set last_seen_at = now()
-  where seq = $1::bigint and concert_id = $2::uuid and user_id = $3::text and status = 'WAITING'
+  where seq = $1::bigint and user_id = $3::text and status = 'WAITING'
     and last_seen_at > now() - make_interval(secs => $4::int)
 )
 select

@@ -104,7 +104,7 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: positions from the adm
     const views = await Promise.all(tickets.slice(0, 50).map((t) => store.poll(t, l)))
     const waiting = views.filter((v) => v.status === 'WAITING').map((v) => v.position!)
     expect(Math.min(...waiting)).toBe(1)
-  })
+  }, 30_000)
 
   test('a waiter who goes idle after the step is no longer counted by those behind, before the next step', async () => {
     const concertId = await newConcert()
@@ -170,5 +170,5 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: positions from the adm
     expect(gaps.length).toBeGreaterThan(3)
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(0)
     expect(Math.max(...gaps)).toBeLessThanOrEqual(20)
-  })
+  }, 30_000)
 })
