@@ -12,6 +12,9 @@ export function restTransport(url: string, token: string, options: { timeoutMs?:
     retry: { retries: 0 },
     signal: () => AbortSignal.timeout(timeoutMs),
     automaticDeserialization: false,
+    // The library's default (in 1.39), said here because the REST store's speed rests on it: the calls of
+    // concurrent requests go out as one /pipeline request instead of one HTTP request each.
+    enableAutoPipelining: true,
     enableTelemetry: false,
   })
 
