@@ -188,6 +188,7 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
   const httpOps = useWrk ? [] : workers.map(spec.http)
   const storeOps = ctx.direct && spec.store ? workers.map(spec.store) : []
   const wrkSlices: WrkResult[] = []
+  let warmup: WrkResult | null = null
   // wrk runs whole seconds, and a warm-up of its own before the first slice (its figures are dropped).
   const wrkRun = async (seconds: number) =>
     runWrk({ host: ctx.host, port: ctx.port, connections, seconds, plan: spec.wrk!, count: Math.ceil(Math.max(1, Math.round(seconds)) * (spec.wrk!.perSecond ?? WRK_OPS_PER_SECOND)) })
@@ -202,7 +203,7 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
       ceilingNow = await ctx.httpCeiling.measure({ warmupMs: RAMP_MS, durationMs: Math.min(slice, CEILING_SLICE_MS) }, connections)
     }
     const timing = { warmupMs: round === 0 ? ctx.settings.warmupMs : RAMP_MS, durationMs: slice }
-    if (useWrk && round === 0 && ctx.settings.warmupMs > 0) await wrkRun(ctx.settings.warmupMs / 1000)
+    if (useWrk && round === 0 && ctx.settings.warmupMs > 0) warmup = await wrkRun(ctx.settings.warmupMs / 1000)
     if (httpSlices.every((r) => r.exhaustedAtMs === null)) {
       const before = ctx.redisCalls ? await ctx.redisCalls() : null
       const stopRss = sampleRss(ctx.appPid)
@@ -241,7 +242,8 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
     share: bare > 0 ? (http.rps * spec.requestsPerOp) / bare : Number.NaN,
     driver: useWrk ? 'wrk' : 'bun',
     connections,
-    statuses: useWrk ? (http as WrkResult).statuses : null,
+    // Every answer wrk got, the warm-up's too (the hot seat is usually won there).
+    statuses: useWrk ? mergeWrk([...(warmup ? [warmup] : []), ...wrkSlices]).statuses : null,
     rssMb,
     redisCallsPerOp: redisCalls !== null && attempts > 0 ? redisCalls / attempts : null,
     notes: [
