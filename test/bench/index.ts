@@ -198,7 +198,12 @@ async function runStore(
 }
 
 /** The commit measured, with `-dirty` when the work tree had changes: a result file names its code. */
+let commit: string | null = null
 function gitCommit(): string {
+  commit ??= readCommit()
+  return commit
+}
+function readCommit(): string {
   const head = Bun.spawnSync(['git', 'rev-parse', 'HEAD'], { cwd: repoRoot }).stdout.toString().trim() || 'unknown'
   const dirty = Bun.spawnSync(['git', 'status', '--porcelain', '--untracked-files=no'], { cwd: repoRoot }).stdout.toString().trim() !== ''
   return dirty ? `${head}-dirty` : head
