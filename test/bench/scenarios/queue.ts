@@ -28,7 +28,10 @@ export async function prepareQueue(ctx: Context, api: Api): Promise<QueueSetup> 
   const seconds = (ctx.settings.warmupMs + ctx.settings.durationMs) / 1000 + ctx.settings.rounds * 0.3
   const fresh = await api.users('joiner', Math.ceil(perSecond * seconds))
   ctx.log(`  seeded: ${fresh.length} users with dev tokens for join`)
-  return { httpConcert, storeConcert, fresh, joined: [] }
+  // The front of the HTTP line, joined by the bench so their queue tokens are known: the admission job
+  // makes them ACTIVE, and the round-trip count reads the catalogue as them (wrk's joiners stay anonymous).
+  const front = await api.users('front', 50, { join: httpConcert })
+  return { httpConcert, storeConcert, fresh, joined: [...front] }
 }
 
 export async function join(ctx: Context, setup: QueueSetup): Promise<Row> {
@@ -69,7 +72,7 @@ export async function join(ctx: Context, setup: QueueSetup): Promise<Row> {
         return out
       },
     },
-    notes: () => [`${users.used + wrkJoined} users prepared for joining over HTTP, ${direct} joined directly (each its own line, both empty at the start)`],
+    notes: () => [`${users.used + wrkJoined} users prepared for joining over HTTP, ${direct} joined directly (each its own line; 50 joined the HTTP line before)`],
   })
 }
 
