@@ -18,8 +18,8 @@ import { RULES, type World } from './model/world'
 
 const numberEnv = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined)
 const seconds = numberEnv('MODEL_SECONDS')
-const runs = numberEnv('MODEL_RUNS') ?? (seconds ? 1_000_000 : 3)
-const maxCommands = numberEnv('MODEL_COMMANDS') ?? 20
+const runs = numberEnv('MODEL_RUNS') ?? (seconds ? 1_000_000 : 5)
+const maxCommands = numberEnv('MODEL_COMMANDS') ?? 30
 const seed = numberEnv('MODEL_SEED')
 const path = process.env.MODEL_PATH || undefined
 const shrink = process.env.MODEL_SHRINK === '1'
@@ -46,6 +46,9 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'model: booking and waiting-room rul
   let run = 0
   let steps = 0
   let last: Real | null = null
+  let lastModel: Model | null = null
+  // What the runs went through, so a green run shows it reached the interesting states.
+  const seen = { 'holds made': 0, payments: 0, 'requests at once': 0, 'steps at a deadline': 0, 'runs sold out': 0, 'sessions DONE': 0 }
   beforeAll(async () => {
     cluster = await startCluster({ instances: 2, env: ENV })
   }, 60_000)
@@ -80,6 +83,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'model: booking and waiting-room rul
     }
     last = { cluster, step: 0, trace: [], atEdge: false }
     const model = { world }
+    lastModel = model
     // ...and waits for the first admission, checking it as any other tick.
     await new Tick().run(model, last)
     return { model, real: last }
@@ -92,6 +96,13 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'model: booking and waiting-room rul
       const property = fc.asyncProperty(commands(maxCommands, process.env.MODEL_REPLAY_PATH), async (sequence) => {
         await fc.asyncModelRun(setup, sequence)
         steps += last!.step
+        const trace = last!.trace.join('\n')
+        seen['holds made'] += lastModel!.world.holds.length
+        seen.payments += lastModel!.world.holds.filter((h) => h.state === 'PAID').length
+        seen['requests at once'] += (trace.match(/at once:/g) ?? []).length
+        seen['steps at a deadline'] += (trace.match(/lapses [+-]/g) ?? []).length
+        seen['runs sold out'] += lastModel!.world.soldOutAt === null ? 0 : 1
+        seen['sessions DONE'] += lastModel!.world.users.flatMap((u) => u.sessions).filter((s) => s.state === 'DONE').length
         if (process.env.MODEL_VERBOSE) console.log(`run ${run}:\n  ${last!.trace.join('\n  ')}`)
       })
       try {
@@ -111,7 +122,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'model: booking and waiting-room rul
         if (replay) console.error(`\nreplay: MODEL_SEED=${replay[1]} MODEL_PATH="${replay[2]}" bun test test/system/model.test.ts\n`)
         throw error
       }
-      console.log(`model: ${run} runs, ${steps} steps (at most ${maxCommands} a run) in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+      console.log(`model: ${run} runs, ${steps} steps (at most ${maxCommands} a run) in ${((Date.now() - started) / 1000).toFixed(1)} s; ${JSON.stringify(seen)}`)
       expect(run).toBeGreaterThan(0)
     },
     (seconds ?? 60) * 1000 + 240_000,

@@ -80,10 +80,15 @@ function request(real: Real, world: World, action: Action, inst: number): Promis
 const show = (a: Answer) => `${a.status}${a.body?.code ? ` ${a.body.code}` : ''}`
 const short = (id: string) => id.slice(0, 8)
 
-/** A reservation to aim at: one of the user's own (or anyone's), by index; a made-up id when there is none. */
+/**
+ * A reservation to aim at, by index: mostly one of the user's live holds (what a client pays or cancels),
+ * else any of its own (paid, cancelled, lapsed), else anyone's; a made-up id when there is none.
+ */
 function target(world: World, user: number, pick: number, own: boolean): string {
+  const now = Date.now()
   const mine = world.holds.filter((h) => h.user === user)
-  const pool = own && mine.length > 0 ? mine : world.holds
+  const live = mine.filter((h) => h.state === 'HELD' && h.expiresAt > now)
+  const pool = own && live.length > 0 && pick % 4 !== 0 ? live : own && mine.length > 0 ? mine : world.holds
   return pool.length === 0 ? NO_SUCH_RESERVATION : pool[pick % pool.length]!.id
 }
 
@@ -137,9 +142,10 @@ class Both implements fc.AsyncCommand<Model, Real> {
   constructor(
     readonly name: string,
     readonly make: (w: World) => [Action, Action],
+    readonly applicable: (w: World) => boolean,
   ) {}
-  check() {
-    return true
+  check(m: Readonly<Model>) {
+    return this.applicable(m.world)
   }
   async run(model: Model, real: Real) {
     real.step++
@@ -240,7 +246,20 @@ class Lapse implements fc.AsyncCommand<Model, Real> {
   }
 }
 
-const user = fc.integer({ min: 0, max: 2 })
+// 0-2 name a user; 3-5 name one of the users the model holds ACTIVE (a client that was admitted acts),
+// so that most holds and payments reach the rules behind the queue guard.
+const user = fc.integer({ min: 0, max: 5 })
+/** For joining: 3-5 name one of the users with no live place (whose session ended), as a client rejoins. */
+function joiner(w: World, u: number): number {
+  if (u < 3) return u
+  const out = w.users.flatMap((x, i) => (['DONE', 'EXPIRED', 'ENDED'].includes(current(x)?.state ?? 'DONE') ? [i] : []))
+  return out.length > 0 ? out[u % out.length]! : u - 3
+}
+function who(w: World, u: number): number {
+  if (u < 3) return u
+  const active = w.users.flatMap((x, i) => (current(x)?.state === 'ACTIVE' ? [i] : []))
+  return active.length > 0 ? active[u % active.length]! : u - 3
+}
 const inst = fc.integer({ min: 0, max: 1 })
 // Whether a request carries an Idempotency-Key; the key itself is made fresh when the step runs.
 const key = fc.boolean()
@@ -252,63 +271,66 @@ const amount = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(0, -1000, 1.5, RULES.maxCharge + 1) },
 )
 const hasOld = (ui: number) => (w: World) => w.users[ui]!.sessions.length >= 2
+/** The races are about a user with something to pay: they run when that user has made a hold. */
+const holding = (n: number) => (w: World) => w.holds.some((h) => h.user === who(w, n) && h.state === 'HELD')
 
 const step = (weight: number, arbitrary: fc.Arbitrary<fc.AsyncCommand<Model, Real>>) => ({ weight, arbitrary })
 
 // Weights: joining, holding and paying are most of what users do; waiting costs seconds, so it is rarer.
 const steps = [
-  step(3, fc.record({ u: user, i: inst }).map(({ u, i }) => new One('join', i, () => ({ kind: 'join', user: u })))),
+  step(4, fc.record({ u: user, i: inst }).map(({ u, i }) => new One('join', i, (w) => ({ kind: 'join', user: joiner(w, u) })))),
   step(
-    4,
+    6,
     fc
       .record({ u: user, i: inst, seat, stale: fc.nat({ max: 5 }).map((n) => n === 0) })
-      .map(({ u, i, seat, stale }) => new One('hold', i, () => ({ kind: 'hold', user: u, seat, stale }), stale ? hasOld(u) : undefined)),
+      .map(({ u, i, seat, stale }) => new One('hold', i, (w) => ({ kind: 'hold', user: who(w, u), seat, stale }), stale ? (w) => hasOld(who(w, u))(w) : undefined)),
   ),
   step(
     1,
     fc
       .record({ u: user, i: inst, p: pick, own: fc.boolean() })
-      .map(({ u, i, p, own }) => new One('cancel', i, (w) => ({ kind: 'cancel', user: u, reservationId: target(w, u, p, own || p % 3 !== 0) }))),
+      .map(({ u, i, p, own }) => new One('cancel', i, (w) => ({ kind: 'cancel', user: who(w, u), reservationId: target(w, who(w, u), p, own || p % 3 !== 0) }))),
   ),
   step(
     3,
     fc
       .record({ u: user, i: inst, p: pick, k: key })
-      .map(({ u, i, p, k }) => new One('pay', i, (w) => ({ kind: 'pay', user: u, reservationId: target(w, u, p, p % 5 !== 0), key: freshKey(k) }))),
+      .map(({ u, i, p, k }) => new One('pay', i, (w) => ({ kind: 'pay', user: who(w, u), reservationId: target(w, who(w, u), p, p % 5 !== 0), key: freshKey(k) }))),
   ),
-  step(1, fc.record({ u: user, i: inst }).map(({ u, i }) => new One('pay again with the same key', i, () => ({ kind: 'payRetry', user: u }), (w) => w.users[u]!.lastPay !== null))),
-  step(2, fc.record({ u: user, i: inst, a: amount, k: key }).map(({ u, i, a, k }) => new One('charge', i, () => ({ kind: 'charge', user: u, amount: a, key: freshKey(k) })))),
-  step(1, fc.record({ u: user, i: inst }).map(({ u, i }) => new One('charge again with the same key', i, () => ({ kind: 'chargeRetry', user: u }), (w) => w.users[u]!.lastCharge !== null))),
-  step(1, fc.record({ u: user, i: inst }).map(({ u, i }) => new One('poll an ended place', i, () => ({ kind: 'pollStale', user: u }), hasOld(u)))),
+  step(1, fc.record({ u: user, i: inst }).map(({ u, i }) => new One('pay again with the same key', i, (w) => ({ kind: 'payRetry', user: who(w, u) }), (w) => w.users[who(w, u)]!.lastPay !== null))),
+  step(2, fc.record({ u: user, i: inst, a: amount, k: key }).map(({ u, i, a, k }) => new One('charge', i, (w) => ({ kind: 'charge', user: who(w, u), amount: a, key: freshKey(k) })))),
+  step(1, fc.record({ u: user, i: inst }).map(({ u, i }) => new One('charge again with the same key', i, (w) => ({ kind: 'chargeRetry', user: who(w, u) }), (w) => w.users[who(w, u)]!.lastCharge !== null))),
+  step(1, fc.record({ u: user, i: inst }).map(({ u, i }) => new One('poll an ended place', i, (w) => ({ kind: 'pollStale', user: who(w, u) }), (w) => hasOld(who(w, u))(w)))),
   // The races of issue 9: two payments at once, a payment and a hold at once, a payment and a cancel at once.
   step(
-    2,
-    fc.record({ u: user, a: pick, b: pick, ka: key, kb: key }).map(
-      ({ u, a, b, ka, kb }) =>
-        new Both('two payments at once', (w) => [
+    3,
+    fc.record({ n: user, a: pick, b: pick, ka: key, kb: key }).map(
+      ({ n, a, b, ka, kb }) =>
+        new Both('two payments at once', (w, u = who(w, n)) => [
+          // Mostly two different holds (finding 1 of issue 9), sometimes the same one twice.
           { kind: 'pay', user: u, reservationId: target(w, u, a, true), key: freshKey(ka) },
-          { kind: 'pay', user: u, reservationId: target(w, u, b, true), key: freshKey(kb) },
-        ]),
+          { kind: 'pay', user: u, reservationId: target(w, u, b % 5 === 0 ? a : a + 1, true), key: freshKey(kb) },
+        ], holding(n)),
     ),
   ),
   step(
     2,
-    fc.record({ u: user, p: pick, seat, k: key }).map(
-      ({ u, p, seat, k }) =>
-        new Both('a payment and a hold at once', (w) => [
+    fc.record({ n: user, p: pick, seat, k: key }).map(
+      ({ n, p, seat, k }) =>
+        new Both('a payment and a hold at once', (w, u = who(w, n)) => [
           { kind: 'pay', user: u, reservationId: target(w, u, p, true), key: freshKey(k) },
           { kind: 'hold', user: u, seat, stale: false },
-        ]),
+        ], holding(n)),
     ),
   ),
   step(
     1,
-    fc.record({ u: user, a: pick, b: pick }).map(
-      ({ u, a, b }) =>
-        new Both('a payment and a cancel at once', (w) => [
+    fc.record({ n: user, a: pick, b: pick }).map(
+      ({ n, a, b }) =>
+        new Both('a payment and a cancel at once', (w, u = who(w, n)) => [
           { kind: 'pay', user: u, reservationId: target(w, u, a, true), key: null },
           { kind: 'cancel', user: u, reservationId: target(w, u, b, true) },
-        ]),
+        ], holding(n)),
     ),
   ),
   step(2, fc.constant(null).map(() => new Tick())),

@@ -138,6 +138,7 @@ function hold(w: World, ui: number, seat: number, stale: boolean, win: Window): 
 
   // Past the guard the session was ACTIVE at that moment.
   const admitted = (next: World) => admitUnseen(current(next.users[ui]!)!, win)
+  // A refused hold extends nothing: the session keeps the activeUntil it had.
   const refused = (code: string, status = 409): Branch => problem(status, code, code, admitted)
   if (seat > RULES.seats) return [...branches, refused('NOT_FOUND', 404)]
   const states = seatStates(w, seat, win)

@@ -4,7 +4,7 @@
 // the deadline falls inside the window. A "maybe" lets the service answer either way, never anything else.
 
 export const RULES = {
-  seats: 4,
+  seats: 3,
   price: 1000,
   maxHolds: 2,
   holdTtlMs: 2000,
