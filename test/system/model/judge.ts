@@ -119,7 +119,7 @@ function judgePolls(w: World, next: World, snap: Snapshot, out: string[]) {
     // A lapsed session of a sold-out line reads SOLD_OUT until the admission job sweeps it.
     if ((s.state === 'EXPIRED' || s.state === 'ACTIVE') && w.soldOutAt !== null && !allowed.includes('SOLD_OUT')) allowed.push('SOLD_OUT')
     if (!allowed.includes(got)) {
-      const why = s.state === 'DONE' ? ' (it paid its last live hold)' : s.state === 'ACTIVE' && got === 'DONE' ? ` (a live hold is still payable)` : ''
+      const why = s.state === 'DONE' ? ' (it paid its last live hold)' : s.state === 'ACTIVE' && got === 'DONE' ? ' (nothing this user did ends it)' : ''
       out.push(`${tag}: ${got}, the model allows ${allowed.join(' or ')}${why}`)
       continue
     }
@@ -194,7 +194,10 @@ function judgeReservations(w: World, snap: Snapshot, out: string[]) {
     }
     const mine = w.holds.filter((h) => h.user === ui)
     const got = new Map<string, any>((r.body as any[]).map((x) => [x.reservationId, x]))
-    if (got.size !== mine.length) out.push(`u${ui} reservations: ${got.size} listed, the model has ${mine.length}`)
+    const known = new Set(mine.map((h) => h.id))
+    for (const [id, x] of got) {
+      if (!known.has(id)) out.push(`u${ui} reservations: ${id.slice(0, 8)} (seat ${x.seatNumber}, ${x.status}) is listed, but no request of this user was answered with it`)
+    }
     for (const h of mine) {
       const x = got.get(h.id)
       if (!x) {

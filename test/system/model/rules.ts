@@ -166,7 +166,7 @@ function hold(w: World, ui: number, seat: number, stale: boolean, win: Window): 
         next.holds.push({ id: answer.body.reservationId, user: ui, seat, price: RULES.price, state: 'HELD', expiresAt })
         // Making a hold extends the session to cover it, and only as far as it needs.
         const s = current(next.users[ui]!)!
-        s.until = { lo: Math.max(s.until!.lo, expiresAt), hi: Math.max(s.until!.hi, expiresAt + HOLD_COVER_SLACK_MS) }
+        if (s.state === 'ACTIVE') s.until = { lo: Math.max(s.until!.lo, expiresAt), hi: Math.max(s.until!.hi, expiresAt + HOLD_COVER_SLACK_MS) }
       },
     })
   }
@@ -222,7 +222,11 @@ function pay(w: World, ui: number, reservationId: string, key: string | null, wi
 
   if (current(u) === null) return [withKey(noToken)]
   const mine = h !== undefined && h.user === ui
-  const live = activeDuring(w, ui, win)
+  // A session that a racing payment ended (DONE) still pays the holds made while that payment ran:
+  // every hold answered 201 is payable until it lapses. For anything else a DONE session may be refused
+  // as not ACTIVE, or for the payment's own reason (the order of the two refusals is not specified).
+  const done = current(u)!.state === 'DONE'
+  const live = done ? (mine && holding(h, win) !== 'no' ? 'yes' : 'maybe') : activeDuring(w, ui, win)
   const branches: Branch[] = []
   if (live !== 'yes') {
     branches.push(withKey(problem(403, 'QUEUE_NOT_ACTIVE')))
@@ -372,5 +376,29 @@ export function followEitherOrder(w: World, actions: [Action, Action], answers: 
       worlds.push(...second.worlds)
     }
   }
+  worlds.push(...holdDuringPayment(w, actions, answers, win))
   return worlds.length > 0 ? { worlds, mismatch: null } : { worlds, mismatch: reasons.join('\n    ') }
+}
+
+/**
+ * A payment and a hold of one user at once, neither order: the hold passed the queue guard while the
+ * payment ran, and the payment saw no other live hold and ended the session. PRODUCT.md allows that end
+ * ("DONE, or ACTIVE with a live hold to pay") as long as the hold, if made, stays payable: the hold is
+ * judged against the world before the payment and lands in the DONE session.
+ */
+function holdDuringPayment(w: World, actions: [Action, Action], answers: [Answer, Answer], win: Window): World[] {
+  const p = actions.findIndex((a) => a.kind === 'pay')
+  const h = actions.findIndex((a) => a.kind === 'hold')
+  if (p < 0 || h < 0) return []
+  const ui = actions[p]!.user
+  const out: World[] = []
+  for (const paid of follow(w, actions[p]!, answers[p]!, win).worlds) {
+    if (current(paid.users[ui]!)?.state !== 'DONE' || current(w.users[ui]!)?.state === 'DONE') continue
+    for (const held of follow(w, actions[h]!, answers[h]!, win).worlds) {
+      const both = clone(paid)
+      both.holds.push(...held.holds.filter((x) => !w.holds.some((y) => y.id === x.id)))
+      out.push(both)
+    }
+  }
+  return out
 }
