@@ -143,6 +143,8 @@ class Both implements fc.AsyncCommand<Model, Real> {
     readonly name: string,
     readonly make: (w: World) => [Action, Action],
     readonly applicable: (w: World) => boolean,
+    /** A request the same client sends next, when the answers call for one. */
+    readonly next?: (actions: [Action, Action], answers: [Answer, Answer]) => Action | null,
   ) {}
   check(m: Readonly<Model>) {
     return this.applicable(m.world)
@@ -158,6 +160,17 @@ class Both implements fc.AsyncCommand<Model, Real> {
     const matched: Matched = followEitherOrder(model.world, actions, answers, win)
     if (matched.mismatch) fail(model, real, `${this.done}: no order of the two explains the answers:\n    ${matched.mismatch}`)
     await settle(model, real, matched.worlds, this.done)
+    const then = this.next?.(actions, answers)
+    if (then) {
+      const t1 = Date.now()
+      const answer = await request(real, model.world, then, 0)
+      const after = `then ${describe(then)} -> ${show(answer)}`
+      this.done += `, ${after}`
+      real.trace.push(`   ${after}`)
+      const followed = follow(model.world, then, answer, { t0: t1, t1: Date.now() })
+      if (followed.mismatch) fail(model, real, `${describe(then)}: ${followed.mismatch}\n  body: ${JSON.stringify(answer.body)}`)
+      await settle(model, real, followed.worlds, after)
+    }
   }
   toString() {
     return this.done || this.name
@@ -303,7 +316,7 @@ const steps = [
   step(1, fc.record({ u: user, i: inst }).map(({ u, i }) => new One('poll an ended place', i, (w) => ({ kind: 'pollStale', user: who(w, u) }), (w) => hasOld(who(w, u))(w)))),
   // The races of issue 9: two payments at once, a payment and a hold at once, a payment and a cancel at once.
   step(
-    3,
+    4,
     fc.record({ n: user, a: pick, b: pick, ka: key, kb: key }).map(
       ({ n, a, b, ka, kb }) =>
         new Both('two payments at once', (w, u = who(w, n)) => [
@@ -314,13 +327,15 @@ const steps = [
     ),
   ),
   step(
-    2,
+    3,
     fc.record({ n: user, p: pick, seat, k: key }).map(
       ({ n, p, seat, k }) =>
         new Both('a payment and a hold at once', (w, u = who(w, n)) => [
           { kind: 'pay', user: u, reservationId: target(w, u, p, true), key: freshKey(k) },
           { kind: 'hold', user: u, seat, stale: false },
-        ], holding(n)),
+        ], holding(n),
+        // A hold answered 201 while the payment ran must be payable (finding 2 of issue 9): pay it at once.
+        (actions, answers) => (answers[1].status === 201 ? { kind: 'pay', user: actions[1].user, reservationId: answers[1].body.reservationId, key: null } : null)),
     ),
   ),
   step(
