@@ -4,7 +4,7 @@ import { ServiceError } from '../errors'
 import type { Ticket } from '../waiting-room/store'
 import type { Reservation, ReservationStatus } from './model'
 
-const q = statements('holds', ['hold_seat', 'get_reservation', 'list_reservations', 'cancel_hold', 'lapse_holds'])
+const q = statements('holds', ['hold_seat', 'undo_hold', 'get_reservation', 'list_reservations', 'cancel_hold', 'lapse_holds'])
 
 interface ReservationRow {
   reservation_id: string
@@ -65,6 +65,11 @@ export function holds(sql: Sql, rules: HoldRules) {
         throw new ServiceError('HOLD_LIMIT_REACHED', `At most ${rules.maxHoldsPerUser} live holds per user`)
       }
       throw new ServiceError('SEAT_UNAVAILABLE', `Seat ${seatNumber} is held or sold`)
+    },
+
+    /** Takes back a hold that must not stand, leaving no trace of it (one call of undo_hold). */
+    async undo(userId: string, reservationId: string): Promise<void> {
+      await q.undo_hold(sql, [reservationId, userId])
     },
 
     /** Releases a live hold (one call of cancel_hold); undefined when it is not a live hold of this user. */

@@ -28,7 +28,8 @@ export function seatHolds({ holds, catalogue, room, metrics, log }: SeatHoldDeps
      * A user holds a seat: an ACTIVE queue token of the seat's concert (checked live), the hold itself
      * (one conditional statement), then the session is extended to cover the hold. Only a hold that was
      * made extends the session; if the session ended between the check and the hold, the hold is undone
-     * and the answer is 403, so that every hold answered 201 can be paid until it lapses.
+     * (no reservation is left behind) and the answer is 403, so that every hold answered 201 can be paid
+     * until it lapses.
      */
     async hold(userId: string, token: string | null, scheduleId: string, seatNumber: number): Promise<Reservation> {
       const concertId = await catalogue.concertOfSchedule(scheduleId)
@@ -43,13 +44,13 @@ export function seatHolds({ holds, catalogue, room, metrics, log }: SeatHoldDeps
         payable = await room.holdMade(ticket, Date.parse(reservation.expiresAt))
       } catch (error) {
         // The store could not be asked (503): the hold is undone, as nobody can tell whether it is payable.
-        await release(userId, reservation.reservationId).catch((undo) =>
+        await holds.undo(userId, reservation.reservationId).catch((undo) =>
           log({ level: 'error', msg: 'could not undo a hold the queue store did not confirm', reservationId: reservation.reservationId, error: String(undo) }),
         )
         throw error
       }
       if (!payable) {
-        await release(userId, reservation.reservationId)
+        await holds.undo(userId, reservation.reservationId)
         throw new ServiceError('QUEUE_NOT_ACTIVE', 'The queue session ended while the seat was being held')
       }
       metrics.holdsMade.inc()

@@ -121,22 +121,20 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
         metrics.paymentsWon.inc((outcome.body as Payment).amount)
         await room.paid(ticket!, otherLiveHolds)
       } else if (outcome.status === 201) {
-        await endSessionOfReplay(userId, queueToken, reservationId)
+        await endSessionOfReplay(userId, reservationId)
       }
       return outcome
     },
   }
 
-  // A retry after a crash between the commit and the end of the session: end it now.
-  async function endSessionOfReplay(userId: string, queueToken: string | null, reservationId: string) {
-    let ticket: Ticket
-    try {
-      ticket = room.ticket(userId, queueToken)
-    } catch {
-      return // a replay answers whatever token came with it
-    }
-    const [row] = await q.paid_session<{ concert_id: string; other_live_holds: number }>(sql, [reservationId, userId])
-    if (row && row.concert_id === ticket.concertId) await room.paid(ticket, row.other_live_holds)
+  /**
+   * A retry after a crash between the commit and the end of the session: the session the paid hold was
+   * made in ends now, if nothing is left to pay. Only that session: the same key replayed later from a
+   * new session (the user joined again) must not end the new one.
+   */
+  async function endSessionOfReplay(userId: string, reservationId: string) {
+    const [row] = await q.paid_session<{ concert_id: string; queue_seq: number | null; other_live_holds: number }>(sql, [reservationId, userId])
+    if (row && row.queue_seq !== null) await room.paid({ concertId: row.concert_id, userId, seq: row.queue_seq }, row.other_live_holds)
   }
 }
 

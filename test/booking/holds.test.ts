@@ -145,4 +145,24 @@ onEachDatabase('hold lapse', { HOLD_TTL_SECONDS: '1', MAX_HOLDS_PER_USER: '1' },
       where r.reservation_id = ${held.body.reservationId}`
     expect(row).toMatchObject({ status: 'EXPIRED', seat_status: 'AVAILABLE', reservation_id: null })
   })
+
+  test('a session that ends between the guard and the hold: 403, and no reservation or held seat is left behind', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2, price: 700 })
+    const alice = await shopper(ctx.server, 'h-lapsing', concertId)
+    const store = ctx.server.store as unknown as Record<string, Function>
+    const extend = store.extend!
+    // The session runs out right after the guard saw it ACTIVE: the store no longer extends it.
+    store.extend = async () => ({ status: 'EXPIRED', position: null, activeUntilMs: null, admittedPerSecond: null })
+    try {
+      const refused = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+      expect([refused.status, refused.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
+    } finally {
+      store.extend = extend
+    }
+    expect((await call(ctx.server, '/v1/reservations', alice)).body).toEqual([])
+    const seats = await call(ctx.server, `/v1/schedules/${scheduleIds[0]}/seats`, alice)
+    expect(seats.body.map((s: { status: string }) => s.status)).toEqual(['AVAILABLE', 'AVAILABLE'])
+    const [rows] = await ctx.db.sql`select count(*)::int as n from reservations where user_id = 'h-lapsing'`
+    expect(rows!.n).toBe(0)
+  })
 })

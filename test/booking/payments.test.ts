@@ -1,6 +1,6 @@
 import { expect, test } from 'bun:test'
 import { call, onEachDatabase } from '../support/app'
-import { createConcert, hold, pay, shopper, userToken } from '../support/scenario'
+import { admit, createConcert, hold, pay, shopper, userToken } from '../support/scenario'
 
 onEachDatabase('payments', { MAX_HOLDS_PER_USER: '4' }, (ctx) => {
 
@@ -213,5 +213,21 @@ onEachDatabase('idempotent payments and charges', {}, (ctx, kind) => {
     const reply = await call(ctx.server, '/v1/balance/charges', { ...alice, body: { amount: 1 }, headers: { 'idempotency-key': 'k'.repeat(256) } })
     expect(reply.status).toBe(400)
     expect(reply.body.code).toBe('VALIDATION_FAILED')
+  })
+
+  test('replaying a paid payment with its key from a new session answers the 201 and leaves the new session alone', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3, price: 100 })
+    const alice = await shopper(ctx.server, 'p-rejoin', concertId, 1000)
+    const held = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    const first = await pay(ctx.server, alice, held.body.reservationId, 'p-rejoin-key')
+    expect(first.status).toBe(201)
+    const again = { ...alice, queueToken: await admit(ctx.server, alice.token, concertId) }
+    expect(again.queueToken).not.toBe(alice.queueToken)
+
+    const replay = await pay(ctx.server, again, held.body.reservationId, 'p-rejoin-key')
+
+    expect([replay.status, replay.headers.get('idempotent-replayed'), replay.body]).toEqual([201, 'true', first.body])
+    const status = await call(ctx.server, '/v1/queue/status', again)
+    expect(status.body.status).toBe('ACTIVE')
   })
 })
