@@ -1,29 +1,13 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Config } from './config'
-import { connect, type Sql } from './db/client'
-import type { EmbeddedDatabase } from './db/embedded'
-import { migrate } from './db/migrate'
+import { openDatabase } from './db/database'
 import { buildApp } from './app'
 import { scrape } from './health/routes'
-import { balance } from './balance/balance'
-import { catalogue } from './catalogue/catalogue'
-import { seedDemo } from './catalogue/demo'
-import { holds } from './holds/holds'
-import { seatHolds as seatHoldService } from './holds/seat-holds'
-import { payments } from './payments/payments'
-import { userTokens } from './identity/user-tokens'
+import { embeddedSecret } from './identity/embedded-secret'
 import { jobs } from './jobs/jobs'
 import { createMetrics } from './metrics/metrics'
 import { jsonLog, type Log } from './log'
-import { rateLimiter } from './http/rate-limit'
-import { deriveQueueTokenSecret, queueTokens } from './waiting-room/queue-token'
-import { lineSettings } from './waiting-room/settings'
-import { openStore } from './waiting-room/stores'
-import { admission } from './waiting-room/admission'
-import { lineOperator } from './waiting-room/operator'
-import { waitingRoom } from './waiting-room/waiting-room'
+import { composeServices } from './services'
 
 const SHUTDOWN_DRAIN_MS = 1000
 
@@ -35,82 +19,24 @@ export interface StartOptions {
   listen?: boolean
 }
 
-// Embedded mode keeps its own random secret in DATA_DIR so that tokens survive restarts.
-function embeddedSecret(dataDir: string): string {
-  const file = join(resolve(dataDir), 'auth-jwt-secret')
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
-  mkdirSync(resolve(dataDir), { recursive: true })
-  const secret = randomBytes(32).toString('base64url')
-  writeFileSync(file, secret, { mode: 0o600 })
-  return secret
-}
-
 export async function startServer(config: Config, options: StartOptions = {}) {
   const instanceId = `${process.pid}-${randomBytes(3).toString('hex')}`
   const log = options.log ?? jsonLog({ instanceId }, config.logLevel)
   const metrics = createMetrics()
-  let embedded: EmbeddedDatabase | null = null
-  let databaseUrl = config.databaseUrl
-  if (databaseUrl === null) {
-    // Loaded only in embedded mode: PGlite is a large WebAssembly module a server deployment never needs.
-    const { startEmbeddedDatabase } = await import('./db/embedded')
-    embedded = await startEmbeddedDatabase(config.dataDir)
-    databaseUrl = embedded.url
-  }
-  // PGlite serves one connection at a time.
-  const sql: Sql = connect(databaseUrl, {
-    max: embedded ? 1 : config.dbPoolSize,
-    prepare: config.dbPrepare,
-    // Embedded mode has one connection by design and queues on it; a server pool must not hang.
-    queueTimeoutMs: embedded ? undefined : config.dbQueueTimeoutMs,
-  })
-  const applied = await migrate(sql)
-  if (applied.length) log({ level: 'info', msg: 'migrations applied', applied })
-
+  const database = await openDatabase(config)
+  const { sql } = database
+  if (database.applied.length) log({ level: 'info', msg: 'migrations applied', applied: database.applied })
   const authSecret = config.authJwtSecret ?? embeddedSecret(config.dataDir)
-  const tokens = userTokens(authSecret)
-  const shop = catalogue(sql, { cacheMs: config.catalogueCacheMs })
-  if (config.seedDemo && (await seedDemo(sql, shop))) log({ level: 'info', msg: 'demo concerts loaded' })
+  const services = await composeServices(config, sql, { authSecret, log, metrics })
+  const { store } = services
 
-  const store = metrics.timedStore(await openStore(config, sql))
-  const settings = lineSettings(sql, {
-    maxActive: config.queue.maxActive,
-    admitPerSecond: config.queue.admitPerSecond,
-    activeTtlSeconds: config.queue.activeTtlSeconds,
-    waitingIdleSeconds: config.queue.waitingIdleSeconds,
-  })
-  await settings.refresh()
-  metrics.watchLines(store, (concertId) => settings.limitsFor(concertId))
-  const lines = { store, settings, catalogue: shop }
-  const admissions = admission(lines)
-  const room = waitingRoom({
-    store,
-    tokens: queueTokens(config.queueTokenSecret ?? deriveQueueTokenSecret(authSecret)),
-    catalogue: shop,
-    settings,
-    log,
-  })
-  const seatHolds = holds(sql, { holdTtlSeconds: config.holdTtlSeconds, maxHoldsPerUser: config.maxHoldsPerUser })
   let shuttingDown = false
-  const app = buildApp({
-    config,
-    sql,
-    catalogue: shop,
-    seatHolds: seatHoldService({ holds: seatHolds, catalogue: shop, room, metrics, log }),
-    payments: payments(sql, room, metrics),
-    balance: balance(sql, { maxBalance: config.maxBalance }),
-    room,
-    store,
-    operator: lineOperator(lines),
-    userTokens: tokens,
-    users: { tokens, limiter: rateLimiter(config.rateLimit) },
-    log,
-    metrics,
-    isShuttingDown: () => shuttingDown,
-  })
-  if (options.runJobs ?? true) {
-    app.use(jobs({ sql, singleConnection: embedded !== null, admission: admissions, holds: seatHolds, log, metrics, tickMs: config.queue.tickMs }))
-  }
+  const app = buildApp({ ...services, config, sql, log, metrics, isShuttingDown: () => shuttingDown })
+  const cron =
+    options.runJobs ?? true
+      ? jobs({ sql, singleConnection: database.mode === 'embedded', admission: services.admission, holds: services.holds, log, metrics, tickMs: config.queue.tickMs })
+      : null
+  if (cron) app.use(cron.plugin)
   if (options.listen ?? true) {
     // WORKERS > 1: the processes of one instance share the port (src/workers.ts). Off otherwise, so a
     // second program started on a taken port by mistake fails instead of silently sharing it.
@@ -119,7 +45,7 @@ export async function startServer(config: Config, options: StartOptions = {}) {
       level: 'info',
       msg: 'listening',
       url: `http://localhost:${app.server?.port}`,
-      mode: embedded ? 'embedded' : 'server',
+      mode: database.mode,
       queueStore: store.kind,
     })
   }
@@ -139,11 +65,11 @@ export async function startServer(config: Config, options: StartOptions = {}) {
   return {
     app,
     sql,
-    room,
+    room: services.room,
     store,
-    admission: admissions,
-    holds: seatHolds,
-    tokens,
+    admission: services.admission,
+    holds: services.holds,
+    tokens: services.userTokens,
     log,
     get port() {
       return app.server?.port ?? 0
@@ -156,7 +82,7 @@ export async function startServer(config: Config, options: StartOptions = {}) {
     async stop() {
       if (shuttingDown) return
       shuttingDown = true
-      for (const job of Object.values((app.store as { cron?: Record<string, { stop(): void }> }).cron ?? {})) job.stop()
+      cron?.stop()
       // Drain first: /ready answers 503 and every answer says Connection: close, so load balancers and
       // keep-alive clients move on. Stopping to listen at once would reset a request that meets the
       // closing socket, and a client cannot know whether a reset request was done.
@@ -165,8 +91,7 @@ export async function startServer(config: Config, options: StartOptions = {}) {
       await metricsServer?.stop(true)
       metrics.stop()
       await store.close()
-      await sql.end({ timeout: 5 })
-      await embedded?.close()
+      await database.close()
     },
   }
 }

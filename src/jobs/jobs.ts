@@ -81,7 +81,7 @@ export function jobs({ sql, singleConnection, admission, holds, log, metrics, ti
     return { admitted: lines.reduce((n, l) => n + l.admitted, 0), lines }
   }
 
-  return new Elysia({ name: 'jobs' })
+  const plugin = new Elysia({ name: 'jobs' })
     .use(
       cron({
         name: 'admission',
@@ -99,4 +99,12 @@ export function jobs({ sql, singleConnection, admission, holds, log, metrics, ti
       return result
     }) }))
     .use(cron({ name: 'expireIdempotencyKeys', pattern: '0 */10 * * * *', run: run('expireIdempotencyKeys', async () => ({ expired: await expireKeys(sql) })) }))
+  return {
+    /** The cron jobs, for the app to run. */
+    plugin,
+    /** Stops every job of this instance (graceful shutdown); a run in progress finishes. */
+    stop() {
+      for (const job of Object.values(plugin.store.cron)) job.stop()
+    },
+  }
 }

@@ -1,0 +1,42 @@
+import type { Config } from '../config'
+import { connect, type Sql } from './client'
+import type { EmbeddedDatabase } from './embedded'
+import { migrate } from './migrate'
+
+export interface Database {
+  sql: Sql
+  /** 'embedded': PGlite in DATA_DIR (no DATABASE_URL); 'server': a Postgres server. */
+  mode: 'embedded' | 'server'
+  /** Migrations and function files this start applied. */
+  applied: string[]
+  close(): Promise<void>
+}
+
+/** The database of this instance, connected and migrated: the Postgres server, or an embedded PGlite. */
+export async function openDatabase(config: Config): Promise<Database> {
+  let embedded: EmbeddedDatabase | null = null
+  let url = config.databaseUrl
+  if (url === null) {
+    // Loaded only in embedded mode: PGlite is a large WebAssembly module a server deployment never needs.
+    const { startEmbeddedDatabase } = await import('./embedded')
+    embedded = await startEmbeddedDatabase(config.dataDir)
+    url = embedded.url
+  }
+  const sql: Sql = connect(url, {
+    // PGlite serves one connection at a time.
+    max: embedded ? 1 : config.dbPoolSize,
+    prepare: config.dbPrepare,
+    // Embedded mode has one connection by design and queues on it; a server pool must not hang.
+    queueTimeoutMs: embedded ? undefined : config.dbQueueTimeoutMs,
+  })
+  const applied = await migrate(sql)
+  return {
+    sql,
+    mode: embedded ? 'embedded' : 'server',
+    applied,
+    async close() {
+      await sql.end({ timeout: 5 })
+      await embedded?.close()
+    },
+  }
+}
