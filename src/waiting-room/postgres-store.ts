@@ -9,6 +9,7 @@ const q = statements('waiting-room', [
   'pg_open_line',
   'pg_expire_stale',
   'pg_poll',
+  'pg_poll_many',
   'pg_check',
   'pg_extend',
   'pg_finish',
@@ -83,6 +84,18 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
     async poll(ticket: Ticket, limits: LineLimits) {
       const [row] = await q.pg_poll<ViewRow>(sql, [ticket.seq, ticket.concertId, ticket.userId, limits.waitingIdleSeconds])
       return toView(row)
+    },
+
+    async pollMany(concertId, tickets, limits) {
+      if (tickets.length === 0) return []
+      const rows = await q.pg_poll_many<ViewRow & { ord: number }>(sql, [
+        concertId,
+        tickets.map((t) => t.seq),
+        tickets.map((t) => t.userId),
+        limits.waitingIdleSeconds,
+      ])
+      const byOrder = new Map(rows.map((r) => [r.ord, r]))
+      return tickets.map((_, i) => toView(byOrder.get(i + 1)))
     },
 
     async check(ticket, limits) {

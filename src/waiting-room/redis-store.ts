@@ -96,6 +96,14 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
       return toView(await run(scripts.poll, keysOf(ticket.concertId), [ticket.userId, ticket.seq, limits.waitingIdleSeconds * 1000]))
     },
 
+    async pollMany(concertId, tickets, limits) {
+      if (tickets.length === 0) return []
+      const args: (string | number)[] = [limits.waitingIdleSeconds * 1000]
+      for (const t of tickets) args.push(t.userId, t.seq)
+      const reply = await run(scripts.poll_many, keysOf(concertId), args)
+      return tickets.map((_, i) => toView(reply.slice(i * 4, i * 4 + 4)))
+    },
+
     async check(ticket, limits) {
       return toView(await run(scripts.check, keysOf(ticket.concertId), [ticket.userId, ticket.seq, limits.waitingIdleSeconds * 1000]))
     },

@@ -108,6 +108,20 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       expect(vc).toMatchObject({ status: 'WAITING', position: 2 })
     })
 
+    test('pollMany answers as poll does for each place, in the order asked, in one call', async () => {
+      const concertId = await sut.newConcert()
+      const [a, b, c] = await joinAll(concertId, ['a', 'b', 'c'])
+      await store.admit(concertId, limits({ admitPerSecond: 1 }))
+      const stranger = { concertId, userId: 'nobody', seq: c!.seq + 1000 }
+
+      const many = await store.pollMany(concertId, [c!, stranger, a!, b!], limits())
+
+      expect(statuses(many)).toEqual(['WAITING', 'EXPIRED', 'ACTIVE', 'WAITING'])
+      expect(many.map((v) => v.position)).toEqual([2, null, null, 1])
+      expect(many[2]!.activeUntilMs).toBe((await store.check(a!, limits())).activeUntilMs)
+      expect(await store.pollMany(concertId, [], limits())).toEqual([])
+    })
+
     test('the admission pace is unknown before anyone is admitted and measured after', async () => {
       const concertId = await sut.newConcert()
       const [, b] = await joinAll(concertId, ['a', 'b'])
@@ -142,6 +156,17 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
         await sleep(HALF_LIMIT_MS)
         expect((await store.poll(a!, idle)).status).toBe('WAITING')
       }
+    })
+
+    test('pollMany is a heartbeat too: a waiter who is only watched keeps the place', async () => {
+      const concertId = await sut.newConcert()
+      const [a, b] = await joinAll(concertId, ['a', 'b'], idle)
+
+      for (let i = 0; i < 3; i++) {
+        await sleep(HALF_LIMIT_MS)
+        expect(statuses(await store.pollMany(concertId, [a!], idle))).toEqual(['WAITING'])
+      }
+      expect((await store.check(b!, idle)).status).toBe('EXPIRED')
     })
 
     test('a waiter who stops polling is EXPIRED at once, before any admission step runs', async () => {
