@@ -206,6 +206,7 @@ export function booking(ctx: BookingContext) {
         return
       }
       if (refused(answer)) return
+      ctx.say('')
       ctx.sessionChanged() // a hold extends the session: the countdown moves
       await showHold(answer.body)
       await loadSeats()
