@@ -14,14 +14,14 @@ with asked as (
 ), pace as (
   select queue_admitted_per_second($1::uuid) as admitted_per_second
 ), line as (
-  select seq, row_number() over (order by seq) as position
+  select seq, row_number() over (order by ordinal) as position
   from queue_sessions
   where concert_id = $1::uuid and status = 'WAITING' and last_seen_at > now() - make_interval(secs => $4::int)
 )
 select
   a.ord,
   v.status,
-  case when v.status = 'WAITING' then l.position end as position,
+  case when v.status = 'WAITING' and not s.pre_queue then l.position end as position,
   case when v.status = 'ACTIVE' then (extract(epoch from s.active_until) * 1000)::bigint end as active_until_ms,
   pace.admitted_per_second
 from asked a

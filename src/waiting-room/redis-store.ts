@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { ServiceError } from '../errors'
 import { keySlot } from './redis/slots'
 import { lineKeys, perSlotRegistry, scripts, singleRegistry, type LineRegistry, type Script } from './redis/scripts'
@@ -86,7 +87,7 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
     kind: transport.kind,
 
     async join(concertId, userId, limits): Promise<JoinResult | 'SOLD_OUT'> {
-      const reply = await run(scripts.join, keysOf(concertId), [concertId, userId, limits.waitingIdleSeconds * 1000])
+      const reply = await run(scripts.join, keysOf(concertId), [concertId, userId, limits.waitingIdleSeconds * 1000, limits.opensAtMs ?? -1])
       if (reply[0] === 'SOLD_OUT') return 'SOLD_OUT'
       const [seq, created, ...view] = reply
       return { seq: Number(seq), created: Number(created) === 1, view: toView(view) }
@@ -125,6 +126,9 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
         limits.admitPerSecond,
         limits.activeTtlSeconds * 1000,
         limits.waitingIdleSeconds * 1000,
+        limits.opensAtMs ?? -1,
+        // The secret of the pre-queue's draw, if this step is the one at the opening (see admit.lua).
+        randomBytes(32).toString('hex'),
       ])
       return { admitted: Number(admitted), expired: Number(expired), waiting: Number(waiting), active: Number(active) }
     },

@@ -9,6 +9,8 @@ export interface LineSettings {
   paused: boolean
   maxActive: number
   admitPerSecond: number
+  /** ISO time the sale opens (the pre-queue before it), or null. */
+  salesOpenAt: string | null
 }
 
 
@@ -17,6 +19,7 @@ interface Row {
   paused: boolean
   max_active: number | null
   admit_per_second: number | null
+  sales_open_at: Date | null
 }
 
 // Per-concert overrides of the queue settings, kept in Postgres and copied into every instance once
@@ -29,6 +32,7 @@ export function lineSettings(sql: Sql, defaults: LineLimits) {
       paused: row?.paused ?? false,
       maxActive: row?.max_active ?? defaults.maxActive,
       admitPerSecond: row?.admit_per_second ?? defaults.admitPerSecond,
+      salesOpenAt: row?.sales_open_at ? row.sales_open_at.toISOString() : null,
     }
   }
   return {
@@ -38,7 +42,8 @@ export function lineSettings(sql: Sql, defaults: LineLimits) {
     /** The limits of one line; `admitPerSecond` is the configured pace even while paused. */
     limitsFor(concertId: string): LineLimits {
       const { maxActive, admitPerSecond } = settingsOf(concertId)
-      return { ...defaults, maxActive, admitPerSecond }
+      const opensAt = overrides.get(concertId)?.sales_open_at
+      return { ...defaults, maxActive, admitPerSecond, opensAtMs: opensAt ? opensAt.getTime() : null }
     },
 
     async refresh() {
@@ -54,6 +59,8 @@ export function lineSettings(sql: Sql, defaults: LineLimits) {
         patch.maxActive ?? null,
         patch.admitPerSecond !== undefined,
         patch.admitPerSecond ?? null,
+        patch.salesOpenAt !== undefined,
+        patch.salesOpenAt ?? null,
       ])
       overrides.set(concertId, row!)
       return settingsOf(concertId)

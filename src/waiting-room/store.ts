@@ -28,6 +28,12 @@ export interface LineLimits {
   admitPerSecond: number
   activeTtlSeconds: number
   waitingIdleSeconds: number
+  /**
+   * The sale's opening (epoch ms), or null/absent when the line is open. Before it, joining puts people
+   * in the pre-queue (WAITING, position null) and nobody is admitted; the first admission step after it
+   * gives the pre-queue a uniformly random order ahead of later arrivals.
+   */
+  opensAtMs?: number | null
 }
 
 export interface AdmitResult {

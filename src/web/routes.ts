@@ -1,6 +1,6 @@
 import { Elysia, t } from 'elysia'
 import { Uuid } from '../http/schemas'
-import { Problem } from '../http/problems'
+import { ServiceError } from '../errors'
 import { compressedText, encodingFor, pageAssets, type Asset } from './assets'
 
 // The waiting-room page people use (GET / and GET /concerts/{id}): one HTML shell and one script that
@@ -80,7 +80,7 @@ export function webRoutes(options: { devTokens: boolean }) {
       '/assets/:name',
       async ({ request, params }) => {
         const asset = (await load()).byPath.get(`/assets/${params.name}`)
-        if (!asset) throw new Problem('NOT_FOUND', 'No such asset')
+        if (!asset) throw new ServiceError('NOT_FOUND', 'No such asset')
         // Named by content: a new build is a new name, so the old one may be kept forever.
         return compressed(request, asset, 'public, max-age=31536000, immutable')
       },

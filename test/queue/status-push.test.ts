@@ -28,7 +28,7 @@ onEachDatabase('pushed status in one instance', { QUEUE_MAX_ACTIVE: '1', QUEUE_A
     expect(stream.headers.get('cache-control')).toBe('no-store')
     const opening = statusOf(await stream.next())
     expect(opening).toMatchObject({ concertId, status: 'WAITING', position: 1, activeUntil: null })
-    expect(Object.keys(opening).sort()).toEqual(['activeUntil', 'concertId', 'estimatedWaitSeconds', 'pollAfterMs', 'position', 'status'].sort())
+    expect(Object.keys(opening).sort()).toEqual(['activeUntil', 'concertId', 'estimatedWaitSeconds', 'opensAt', 'pollAfterMs', 'position', 'status'])
 
     // Nothing changed: a tick sends nothing.
     await ctx.server.room.push.tick()

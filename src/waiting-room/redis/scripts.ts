@@ -53,7 +53,7 @@ export function perSlotRegistry(prefix: string): LineRegistry {
 /** The hash tag every key of one line carries: one line, one slot. */
 const lineTag = (concertId: string) => `{${concertId}}`
 
-/** The ten keys every per-line script receives, in the order lib.lua names them. */
+/** The eleven keys every per-line script receives, in the order lib.lua names them. */
 export function lineKeys(prefix: string, concertId: string, registry: LineRegistry): string[] {
   const line = `${prefix}:${lineTag(concertId)}`
   return [
@@ -67,5 +67,6 @@ export function lineKeys(prefix: string, concertId: string, registry: LineRegist
     `${line}:admits`,
     registry.keyFor(concertId),
     `${line}:joined`,
+    `${line}:drawn`,
   ]
 }
