@@ -82,7 +82,8 @@ export async function startServer(config: Config, options: StartOptions = {}) {
   await settings.refresh()
   metrics.watchLines(store, (concertId) => settings.limitsFor(concertId))
   const lines = { store, settings, catalogue: shop }
-  const admissions = admission(lines)
+  // The streams of this instance hear an admission now rather than at their next push tick.
+  const admissions = admission({ ...lines, onChange: () => room.push.pushNow() })
   const room = waitingRoom({
     store,
     tokens: queueTokens(config.queueTokenSecret ?? deriveQueueTokenSecret(authSecret)),

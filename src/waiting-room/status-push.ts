@@ -173,6 +173,11 @@ export function statusPush({ store, limitsOf, describe, tickMs, maxStreams = 50_
 
     /** One fan-out round now (tests drive it by hand; instances run it every tick). */
     tick,
+
+    /** A fan-out round now if anyone watches (after an admission step on this instance). */
+    pushNow() {
+      if (open > 0) void tick()
+    },
   }
 }
 
