@@ -53,7 +53,13 @@ export function waitingRoomRoutes(room: WaitingRoom, users: Users) {
       },
       {
         query: t.Object({ token: t.Optional(t.String({ maxLength: 1024, description: 'The queue token from POST /v1/queue/tokens' })) }),
-        response: errors('QUEUE_TOKEN_INVALID'),
+        response: {
+          200: Type.String({
+            contentMediaType: 'text/event-stream',
+            description: 'Events `status` with `data: <QueueStatus as JSON>`, and `: heartbeat` comments',
+          }),
+          ...errors('QUEUE_TOKEN_INVALID'),
+        },
         detail: {
           operationId: 'watchQueueStatus',
           tags: ['waiting room'],
@@ -61,12 +67,6 @@ export function waitingRoomRoutes(room: WaitingRoom, users: Users) {
           description:
             'For browsers (EventSource cannot send headers), the queue token alone authenticates. Each `status` event carries a QueueStatus as JSON; watching keeps a waiting place alive as polling does. A client that reconnects is told its current status at once. Answers 503 when the instance has no room for another stream: poll GET /v1/queue/status instead.',
           security: [],
-          responses: {
-            200: {
-              description: 'text/event-stream of `event: status` with `data: <QueueStatus JSON>`',
-              content: { 'text/event-stream': { schema: { type: 'string' } } },
-            },
-          },
         },
       },
     )

@@ -14,6 +14,8 @@ const PLACES_PER_READ = 2000
 const HEARTBEAT_MS = 15_000
 /** A client that lets this much pile up unread is dropped; EventSource reconnects and catches up. */
 const MAX_UNREAD_BYTES = 64 * 1024
+/** Streams of one place (tabs of one person); opening one more ends the oldest, so nobody holds many. */
+const STREAMS_PER_PLACE = 4
 /** What a browser waits before reconnecting after the stream broke. */
 const RETRY_MS = 2000
 
@@ -42,7 +44,8 @@ interface Stream {
 const encoder = new TextEncoder()
 
 export function statusPush({ store, limitsOf, describe, tickMs, maxStreams = 50_000, log = () => {} }: StatusPushOptions) {
-  const lines = new Map<string, Set<Stream>>()
+  // line -> place (seq) -> its open streams
+  const lines = new Map<string, Map<number, Set<Stream>>>()
   let open = 0
   let timer: ReturnType<typeof setInterval> | null = null
   let ticking = false
@@ -65,7 +68,9 @@ export function statusPush({ store, limitsOf, describe, tickMs, maxStreams = 50_
     stream.closed = true
     open--
     const line = lines.get(stream.ticket.concertId)
-    line?.delete(stream)
+    const place = line?.get(stream.ticket.seq)
+    place?.delete(stream)
+    if (line && place && place.size === 0) line.delete(stream.ticket.seq)
     if (line && line.size === 0) lines.delete(stream.ticket.concertId)
     if (open === 0 && timer) {
       clearInterval(timer)
@@ -94,10 +99,12 @@ export function statusPush({ store, limitsOf, describe, tickMs, maxStreams = 50_
     if (TERMINAL.has(body.status)) end(stream)
   }
 
-  async function tickLine(concertId: string, streams: Set<Stream>) {
-    const places = new Map<number, Ticket>()
-    for (const s of streams) places.set(s.ticket.seq, s.ticket)
-    const tickets = [...places.values()]
+  async function tickLine(concertId: string, places: Map<number, Set<Stream>>) {
+    const tickets: Ticket[] = []
+    for (const streams of places.values()) for (const s of streams) {
+      tickets.push(s.ticket)
+      break
+    }
     const limits = limitsOf(concertId)
     const bodies = new Map<number, QueueStatus>()
     for (let i = 0; i < tickets.length; i += PLACES_PER_READ) {
@@ -105,9 +112,9 @@ export function statusPush({ store, limitsOf, describe, tickMs, maxStreams = 50_
       const views = await store.pollMany(concertId, batch, limits)
       batch.forEach((t, j) => bodies.set(t.seq, describe(concertId, views[j]!, limits)))
     }
-    for (const s of [...streams]) {
-      const body = bodies.get(s.ticket.seq)
-      if (body) deliver(s, body)
+    for (const [seq, streams] of [...places]) {
+      const body = bodies.get(seq)
+      if (body) for (const s of [...streams]) deliver(s, body)
     }
   }
 
@@ -116,8 +123,8 @@ export function statusPush({ store, limitsOf, describe, tickMs, maxStreams = 50_
     ticking = true
     try {
       await Promise.all(
-        [...lines].map(([concertId, streams]) =>
-          tickLine(concertId, streams).catch((error) => {
+        [...lines].map(([concertId, places]) =>
+          tickLine(concertId, places).catch((error) => {
             // The store is down or slow: streams stay open and hear the next change once it answers.
             if (Date.now() - lastFailureLogged > 10_000) {
               lastFailureLogged = Date.now()
@@ -153,8 +160,12 @@ export function statusPush({ store, limitsOf, describe, tickMs, maxStreams = 50_
             stream = { ticket, lastKey: '', lastWriteMs: 0, eventId: 0, controller, closed: false }
             open++
             let line = lines.get(ticket.concertId)
-            if (!line) lines.set(ticket.concertId, (line = new Set()))
-            line.add(stream)
+            if (!line) lines.set(ticket.concertId, (line = new Map()))
+            let place = line.get(ticket.seq)
+            if (!place) line.set(ticket.seq, (place = new Set()))
+            // Sets iterate in insertion order: the first is the oldest.
+            if (place.size >= STREAMS_PER_PLACE) end(place.values().next().value!)
+            place.add(stream)
             if (!timer) timer = setInterval(tick, tickMs)
             write(stream, `retry: ${RETRY_MS}\n\n`)
             deliver(stream, first)
@@ -168,7 +179,7 @@ export function statusPush({ store, limitsOf, describe, tickMs, maxStreams = 50_
 
     /** Ends every stream (shutdown): clients reconnect to another instance. */
     closeAll() {
-      for (const streams of [...lines.values()]) for (const s of [...streams]) end(s)
+      for (const line of [...lines.values()]) for (const place of [...line.values()]) for (const s of [...place]) end(s)
     },
 
     /** One fan-out round now (tests drive it by hand; instances run it every tick). */

@@ -87,6 +87,21 @@ onEachDatabase('pushed status in one instance', { QUEUE_MAX_ACTIVE: '1', QUEUE_A
     }
   })
 
+  test('one place holds at most four streams: a fifth ends the oldest', async () => {
+    const { concertId } = await createConcert(ctx.server)
+    const { token: queueToken } = await join(ctx.server, await userToken(ctx.server, 'push-tabs'), concertId)
+    const tabs: SseStream[] = []
+    for (let i = 0; i < 5; i++) {
+      tabs.push(await watch(queueToken))
+      await tabs.at(-1)!.next()
+    }
+    streams.push(...tabs)
+    await tabs[0]!.ended
+    await ctx.server.room.push.tick()
+    expect(tabs.slice(1).every((t) => t.events.length === 1)).toBe(true)
+    tabs.forEach((t) => t.close())
+  })
+
   test('no token, a forged token and a tampered token are 401 problems; no stream opens', async () => {
     const { concertId } = await createConcert(ctx.server)
     const { token: queueToken } = await join(ctx.server, await userToken(ctx.server, 'push-forger'), concertId)
