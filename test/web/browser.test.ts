@@ -186,6 +186,32 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'the waiting-room page in a real bro
     }
   }
 
+  test.skipIf(!haveChromium)('before the opening the page says so, with no place; at the opening it shows the drawn place and lets the person in', async () => {
+    const opensAt = Date.now() + 5000
+    const created = await http(instance.url, '/v1/admin/concerts', {
+      headers: { 'x-admin-key': ADMIN_KEY },
+      body: { title: 'Opening soon', salesOpenAt: new Date(opensAt).toISOString(), schedules: [{ startsAt: '2027-09-02T19:00:00Z', seatCount: 10, price: PRICE }] },
+    })
+    await Bun.sleep(1200) // the instance reads the opening with its settings, once per tick
+    const cara = await person('cara', 'push')
+    try {
+      await cara.page.goto(`${instance.url}/concerts/${created.body.concertId}`)
+      await cara.page.getByLabel('Your name').fill('cara')
+      await cara.page.getByRole('button', { name: 'Sign in' }).click()
+      await cara.page.getByRole('button', { name: 'Join the waiting room' }).click()
+      await cara.page.locator('#position', { hasText: 'not yet drawn' }).waitFor()
+      expect(await cara.page.locator('#wait-note').textContent()).toContain('random place at the opening')
+      expect(Date.now()).toBeLessThan(opensAt)
+      await cara.page.screenshot({ path: join(shots, 'pre-queue-cara.png'), fullPage: true })
+      expect(await seriousViolations(cara.page)).toEqual([])
+      await cara.page.getByRole('heading', { name: "It's your turn" }).waitFor({ timeout: 10_000 })
+      expect(Date.now()).toBeGreaterThanOrEqual(opensAt)
+      expect(cara.problems).toEqual([])
+    } finally {
+      await cara.close()
+    }
+  }, 30_000)
+
   test.skipIf(!haveChromium)('two people through the page at once, with pushed status', () => flow('push'), 90_000)
   test.skipIf(!haveChromium)('the same with pushed status off (polling with pollAfterMs)', () => flow('poll'), 90_000)
 })

@@ -209,9 +209,10 @@ async function concertPage(concertId: string) {
     if (s.position === null) {
       position.textContent = 'not yet drawn'
       wait.textContent = '—'
-      note.textContent = s.opensAt
-        ? `The sale opens at ${dateTime(s.opensAt)}. Everyone here before then gets a random place at the opening: arriving early gives no advantage.`
-        : 'Waiting for the line to move.'
+      if (s.opensAt) {
+        const left = h('span', { class: 'num', 'data-until': s.opensAt, 'data-expired': 'a moment' }, clock(Date.parse(s.opensAt) - Date.now()))
+        replace(note, `The sale opens at ${dateTime(s.opensAt)} (in `, left, '). Everyone here before then gets a random place at the opening: arriving early gives no advantage.')
+      } else note.textContent = 'Waiting for the line to move.'
       progress.value = 0
       return
     }
