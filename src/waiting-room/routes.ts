@@ -1,4 +1,5 @@
 import { Elysia, t } from 'elysia'
+import { Type } from '@sinclair/typebox'
 import { ServiceError } from '../errors'
 import { bearer, bearerAndQueue, errors } from '../http/schemas'
 import { identity, type Users } from '../identity/plugin'
