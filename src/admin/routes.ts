@@ -67,8 +67,10 @@ export function adminRoutes(catalogue: Catalogue, operator: LineOperator, adminA
       async ({ body, set }) => {
         checkNewConcert(body)
         const { salesOpenAt, ...concert } = body
-        const created = await catalogue.createConcert(concert)
-        if (salesOpenAt !== undefined) await operator.updateLine(created.concertId, { salesOpenAt })
+        const created =
+          salesOpenAt === undefined
+            ? await catalogue.createConcert(concert)
+            : await operator.createWithOpening(salesOpenAt, (db) => catalogue.createConcert(concert, db))
         set.status = 201
         set.headers.location = `/v1/concerts/${created.concertId}/schedules`
         return created

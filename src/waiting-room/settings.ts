@@ -1,4 +1,4 @@
-import type { Sql } from '../db/client'
+import type { Db, Sql } from '../db/client'
 import { statements } from '../db/statements'
 import type { LinePatch } from './model'
 import type { LineLimits } from './store'
@@ -49,6 +49,20 @@ export function lineSettings(sql: Sql, defaults: LineLimits) {
     async refresh() {
       const rows = await q.list_line_settings<Row>(sql)
       overrides = new Map(rows.map((r) => [r.concert_id, r]))
+    },
+
+    /**
+     * Runs `create` (a new concert) and stores its opening in one transaction, so a concert never exists
+     * without the opening it was created with.
+     */
+    async createWithOpening<T extends { concertId: string }>(salesOpenAt: string, create: (db: Db) => Promise<T>): Promise<T> {
+      const { created, row } = (await sql.begin(async (tx) => {
+        const created = await create(tx)
+        const [row] = await q.update_line_settings<Row>(tx, [created.concertId, null, false, null, false, null, true, salesOpenAt])
+        return { created, row: row! }
+      })) as { created: T; row: Row }
+      overrides.set(created.concertId, row)
+      return created
     },
 
     async update(concertId: string, patch: LinePatch): Promise<LineSettings> {
