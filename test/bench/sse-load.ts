@@ -133,7 +133,7 @@ function openStream(queueToken: string) {
 }
 for (let i = 0; i < CLIENTS; i += 500) await Promise.all(queueTokens.slice(i, i + 500).map(openStream))
 const openStarted = performance.now()
-while (opened + failed < CLIENTS && performance.now() - openStarted < 120_000) await Bun.sleep(200)
+while (opened + failed < CLIENTS && performance.now() - openStarted < 240_000) await Bun.sleep(200)
 const openSeconds = (performance.now() - openStarted) / 1000
 console.log(`${opened} streams open (${failed} refused) in ${openSeconds.toFixed(1)} s`)
 
