@@ -28,6 +28,7 @@ import type { Payments } from './payments/payments'
 import { waitingRoomRoutes } from './waiting-room/routes'
 import type { LineOperator } from './waiting-room/operator'
 import type { WaitingRoomStore } from './waiting-room/store'
+import { webRoutes } from './web/routes'
 import type { WaitingRoom } from './waiting-room/waiting-room'
 
 export interface Services {
@@ -115,6 +116,7 @@ export function buildApp(s: Services) {
     .use(balanceRoutes(s.balance, s.users, config.maxCharge))
     .use(paymentRoutes(s.payments, s.users))
     .use(adminRoutes(s.catalogue, s.operator, config.adminApiKey, config.maxBalance))
+    .use(webRoutes({ devTokens: config.authDevTokens }))
   routes = () => app.routes
   return app
 }

@@ -87,6 +87,8 @@ export async function startServer(config: Config, options: StartOptions = {}) {
       // keep-alive clients move on. Stopping to listen at once would reset a request that meets the
       // closing socket, and a client cannot know whether a reset request was done.
       if (app.server) await Bun.sleep(SHUTDOWN_DRAIN_MS)
+      // Status streams never finish by themselves; ended now, their clients reconnect elsewhere.
+      services.room.push.closeAll()
       await app.server?.stop(false)
       await metricsServer?.stop(true)
       metrics.stop()

@@ -40,6 +40,7 @@ export async function composeServices(config: Config, sql: Sql, { authSecret, lo
     catalogue: shop,
     settings,
     log,
+    pushTickMs: config.queue.tickMs,
   })
   const heldSeats = holds(sql, { holdTtlSeconds: config.holdTtlSeconds, maxHoldsPerUser: config.maxHoldsPerUser })
 
@@ -47,7 +48,8 @@ export async function composeServices(config: Config, sql: Sql, { authSecret, lo
     catalogue: shop,
     store,
     room,
-    admission: admission(lines),
+    // The status streams of this instance hear an admission now rather than at their next push tick.
+    admission: admission({ ...lines, onChange: () => room.push.pushNow() }),
     operator: lineOperator(lines),
     holds: heldSeats,
     seatHolds: seatHolds({ holds: heldSeats, catalogue: shop, room, metrics, log }),

@@ -1,2 +1,2 @@
 -- name: list_line_settings :many
-select concert_id, paused, max_active, admit_per_second from queue_settings
+select concert_id, paused, max_active, admit_per_second, sales_open_at from queue_settings

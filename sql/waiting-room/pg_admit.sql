@@ -2,7 +2,9 @@
 -- One admission step for line $1, run under pg_lock_line in the same transaction: drops waiters who
 -- stopped polling and sessions that ran out, then admits from the front in join order, as many as both
 -- the capacity ($2 active at most) and this second's budget ($3 per second) allow; none while sold out.
--- $1 concert_id, $2 max active, $3 admit per second, $4 active ttl seconds, $5 waiting idle seconds
+-- Nobody is admitted before the opening ($6); pg_draw has dealt the pre-queue its order by then.
+-- $1 concert_id, $2 max active, $3 admit per second, $4 active ttl seconds, $5 waiting idle seconds,
+-- $6 opens at (epoch ms) or null
 with now_second as (
   select floor(extract(epoch from now()))::bigint as second
 ), expired as (
@@ -19,6 +21,7 @@ with now_second as (
 ), budget as (
   -- A sold-out line admits nobody: its users read SOLD_OUT, and a slot would help no one.
   select case when (select sold_out from queue_lines where concert_id = $1::uuid) then 0
+    when to_timestamp($6::bigint / 1000.0) > now() then 0
     else greatest(0, least(
       $3::int - coalesce((select a.admitted from queue_admissions a, now_second n
                           where a.concert_id = $1::uuid and a.second = n.second), 0),

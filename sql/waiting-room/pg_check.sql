@@ -3,7 +3,7 @@
 -- $1 seq, $2 concert_id, $3 user_id, $4 waiting idle seconds
 select
   v.status,
-  case when v.status = 'WAITING' then queue_place(s.concert_id, s.ordinal, $4::int) end as position,
+  case when v.status = 'WAITING' and not s.pre_queue then queue_place(s.concert_id, s.ordinal, $4::int) end as position,
   case when v.status = 'ACTIVE' then (extract(epoch from s.active_until) * 1000)::bigint end as active_until_ms,
   null::double precision as admitted_per_second
 from queue_sessions s

@@ -34,6 +34,13 @@ function checkNewConcert(body: NewConcert) {
       throw new ServiceError('VALIDATION_FAILED', `body.schedules.${i}.startsAt: not a real calendar time (YYYY-MM-DDThh:mm[:ss]Z or an offset, year 1970-9999)`)
     }
   })
+  checkSalesOpenAt(body.salesOpenAt)
+}
+
+function checkSalesOpenAt(salesOpenAt: string | null | undefined) {
+  if (typeof salesOpenAt === 'string' && !isCalendarTime(salesOpenAt)) {
+    throw new ServiceError('VALIDATION_FAILED', 'body.salesOpenAt: not a real calendar time (YYYY-MM-DDThh:mm[:ss]Z or an offset, year 1970-9999)')
+  }
 }
 
 function sameKey(given: string | null, expected: string): boolean {
@@ -59,8 +66,12 @@ export function adminRoutes(catalogue: Catalogue, operator: LineOperator, adminA
       '/concerts',
       async ({ body, set }) => {
         checkNewConcert(body)
+        const { salesOpenAt, ...concert } = body
+        const created =
+          salesOpenAt === undefined
+            ? await catalogue.createConcert(concert)
+            : await operator.createWithOpening(salesOpenAt, (db) => catalogue.createConcert(concert, db))
         set.status = 201
-        const created = await catalogue.createConcert(body)
         set.headers.location = `/v1/concerts/${created.concertId}/schedules`
         return created
       },
@@ -89,7 +100,10 @@ export function adminRoutes(catalogue: Catalogue, operator: LineOperator, adminA
         security: adminKey,
       },
     })
-    .patch('/concerts/:concertId/queue', ({ params, body }) => operator.updateLine(params.concertId, body), {
+    .patch('/concerts/:concertId/queue', ({ params, body }) => {
+      checkSalesOpenAt(body.salesOpenAt)
+      return operator.updateLine(params.concertId, body)
+    }, {
       parse: 'json',
       params: t.Object({ concertId: Uuid() }),
       body: LinePatch,

@@ -47,6 +47,12 @@ export const newConcertModel = (maxPrice: number) =>
         ),
         { minItems: 1, maxItems: 50 },
       ),
+      salesOpenAt: Type.Optional(
+        Type.String({
+          format: 'date-time',
+          description: 'When the sale opens. Before it, joining puts people in the pre-queue; at it, they get a uniformly random order.',
+        }),
+      ),
     },
     { additionalProperties: false, title: 'NewConcert' },
   )

@@ -12,7 +12,15 @@ export async function markSoldOut(catalogue: Catalogue, store: WaitingRoomStore,
   return soldOut
 }
 
-export function admission({ store, settings, catalogue }: { store: WaitingRoomStore; settings: Settings; catalogue: Catalogue }) {
+export interface AdmissionDeps {
+  store: WaitingRoomStore
+  settings: Settings
+  catalogue: Catalogue
+  /** Told after a step that admitted or expired anyone (pushed status tells its streams at once). */
+  onChange?: () => void
+}
+
+export function admission({ store, settings, catalogue, onChange = () => {} }: AdmissionDeps) {
   return {
     /**
      * One admission tick over every line, with the settings as of now: sold-out lines are marked, the
@@ -29,6 +37,7 @@ export function admission({ store, settings, catalogue }: { store: WaitingRoomSt
         const result = await store.admit(concertId, paused ? { ...limits, admitPerSecond: 0 } : limits)
         results.push({ concertId, soldOut: soldOut.has(concertId), paused, ...result })
       }
+      if (results.some((r) => r.admitted > 0 || r.expired > 0)) onChange()
       return results
     },
 

@@ -22,6 +22,10 @@ export const QueueStatus = Type.Object(
     }),
     activeUntil: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'null unless ACTIVE' }),
     pollAfterMs: Type.Integer({ minimum: 0, description: 'Wait this long before the next poll' }),
+    opensAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description:
+        'The sale opens at this time; set while you are in the pre-queue (WAITING, position null), else null. At the opening everyone in the pre-queue gets a uniformly random place, ahead of later arrivals.',
+    }),
   },
   { title: 'QueueStatus' },
 )
@@ -46,6 +50,7 @@ export const LineReadout = Type.Object(
       description: 'How long the user at the front has waited (to within 16 joins on Redis); null if nobody waits',
     }),
     soldOut: Type.Boolean(),
+    salesOpenAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'The opening of the sale, or null' }),
   },
   { title: 'LineReadout' },
 )
@@ -55,6 +60,11 @@ export const LinePatch = Type.Object(
     paused: Type.Optional(Type.Boolean()),
     maxActive: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()], { description: 'null = the configured default' })),
     admitPerSecond: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 100_000 }), Type.Null()], { description: 'null = the configured default' })),
+    salesOpenAt: Type.Optional(
+      Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+        description: 'When the sale opens (the pre-queue before it); null = no opening time. A line draws its pre-queue once, at the first opening that passes.',
+      }),
+    ),
   },
   { additionalProperties: false, minProperties: 1, title: 'LinePatch' },
 )

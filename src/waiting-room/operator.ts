@@ -25,6 +25,9 @@ export function lineOperator({ store, settings, catalogue }: { store: WaitingRoo
       }
     },
 
+    /** A new concert and its opening, in one transaction (see settings.createWithOpening). */
+    createWithOpening: settings.createWithOpening,
+
     async updateLine(concertId: string, patch: LinePatch) {
       await requireConcert(concertId)
       await settings.update(concertId, patch)

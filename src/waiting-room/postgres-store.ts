@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { Sql } from '../db/client'
 import { advisoryLocks } from '../db/locks'
 import { ServiceError, unavailable } from '../errors'
@@ -9,11 +10,14 @@ const q = statements('waiting-room', [
   'pg_open_line',
   'pg_expire_stale',
   'pg_poll',
+  'pg_poll_many',
   'pg_check',
   'pg_extend',
   'pg_finish',
   'pg_lock_line',
   'pg_admit',
+  'pg_draw',
+  'pg_draw_settle',
   'pg_rank_line',
   'pg_set_sold_out',
   'pg_lines',
@@ -59,6 +63,7 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
             userId,
             limits.waitingIdleSeconds,
             advisoryLocks.queueLines,
+            limits.opensAtMs ?? null,
           ])
         } catch (error) {
           // A line whose row was made by marking it sold out has no sequence of places yet: open it.
@@ -85,6 +90,18 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
       return toView(row)
     },
 
+    async pollMany(concertId, tickets, limits) {
+      if (tickets.length === 0) return []
+      const rows = await q.pg_poll_many<ViewRow & { ord: number }>(sql, [
+        concertId,
+        tickets.map((t) => t.seq),
+        tickets.map((t) => t.userId),
+        limits.waitingIdleSeconds,
+      ])
+      const byOrder = new Map(rows.map((r) => [r.ord, r]))
+      return tickets.map((_, i) => toView(byOrder.get(i + 1)))
+    },
+
     async check(ticket, limits) {
       const [row] = await q.pg_check<ViewRow>(sql, [ticket.seq, ticket.concertId, ticket.userId, limits.waitingIdleSeconds])
       return toView(row)
@@ -103,12 +120,18 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
       return sql.begin(async (tx) => {
         const locked = await q.pg_lock_line(tx, [concertId, advisoryLocks.queueLines])
         if (locked.length === 0) return { admitted: 0, expired: 0, waiting: 0, active: 0 }
+        // At the opening: the pre-queue's random order, with a fresh secret (see pg_draw.sql).
+        if (limits.opensAtMs != null) {
+          await q.pg_draw(tx, [concertId, limits.opensAtMs, randomBytes(32)])
+          await q.pg_draw_settle(tx, [concertId])
+        }
         const [row] = await q.pg_admit<AdmitResult>(tx, [
           concertId,
           limits.maxActive,
           limits.admitPerSecond,
           limits.activeTtlSeconds,
           limits.waitingIdleSeconds,
+          limits.opensAtMs ?? null,
         ])
         await q.pg_rank_line(tx, [concertId, limits.waitingIdleSeconds])
         return row!

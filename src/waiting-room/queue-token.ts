@@ -9,6 +9,11 @@ export interface QueueTokens {
   sign(ticket: Ticket): string
   /** Verifies the signature and that the token belongs to userId. */
   verify(token: string | null | undefined, userId: string): Ticket
+  /**
+   * Verifies the signature only: the token is then its own credential (pushed status, where a browser's
+   * EventSource cannot send the user's Authorization header). It reveals a place, never books anything.
+   */
+  open(token: string | null | undefined): Ticket
 }
 
 export function deriveQueueTokenSecret(authJwtSecret: string): string {
@@ -19,6 +24,26 @@ export function queueTokens(secret: string): QueueTokens {
   const mac = (payload: string) => createHmac('sha256', secret).update(payload).digest()
   const invalid = () => new ServiceError('QUEUE_TOKEN_INVALID', 'Send the X-Queue-Token returned by POST /v1/queue/tokens')
 
+  function open(token: string | null | undefined): Ticket {
+    if (!token || token.length > 1024) throw invalid()
+    const dot = token.indexOf('.')
+    if (dot <= 0 || dot !== token.lastIndexOf('.')) throw invalid()
+    const payload = token.slice(0, dot)
+    const given = Buffer.from(token.slice(dot + 1), 'base64url')
+    const expected = mac(payload)
+    // base64url decoding is lenient; re-encoding must give back exactly what was sent.
+    if (given.length !== expected.length || given.toString('base64url') !== token.slice(dot + 1)) throw invalid()
+    if (!timingSafeEqual(given, expected)) throw invalid()
+    let body: { c?: unknown; u?: unknown; s?: unknown }
+    try {
+      body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
+    } catch {
+      throw invalid()
+    }
+    if (typeof body.c !== 'string' || typeof body.u !== 'string' || !Number.isSafeInteger(body.s)) throw invalid()
+    return { concertId: body.c, userId: body.u, seq: body.s as number }
+  }
+
   return {
     sign({ concertId, userId, seq }) {
       const payload = Buffer.from(JSON.stringify({ c: concertId, u: userId, s: seq })).toString('base64url')
@@ -26,24 +51,11 @@ export function queueTokens(secret: string): QueueTokens {
     },
 
     verify(token, userId) {
-      if (!token || token.length > 1024) throw invalid()
-      const dot = token.indexOf('.')
-      if (dot <= 0 || dot !== token.lastIndexOf('.')) throw invalid()
-      const payload = token.slice(0, dot)
-      const given = Buffer.from(token.slice(dot + 1), 'base64url')
-      const expected = mac(payload)
-      // base64url decoding is lenient; re-encoding must give back exactly what was sent.
-      if (given.length !== expected.length || given.toString('base64url') !== token.slice(dot + 1)) throw invalid()
-      if (!timingSafeEqual(given, expected)) throw invalid()
-      let body: { c?: unknown; u?: unknown; s?: unknown }
-      try {
-        body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
-      } catch {
-        throw invalid()
-      }
-      if (typeof body.c !== 'string' || typeof body.u !== 'string' || !Number.isSafeInteger(body.s)) throw invalid()
-      if (body.u !== userId) throw new ServiceError('QUEUE_TOKEN_INVALID', 'The queue token belongs to another user')
-      return { concertId: body.c, userId: body.u, seq: body.s as number }
+      const ticket = open(token)
+      if (ticket.userId !== userId) throw new ServiceError('QUEUE_TOKEN_INVALID', 'The queue token belongs to another user')
+      return ticket
     },
+
+    open,
   }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { ServiceError } from '../errors'
 import { keySlot } from './redis/slots'
 import { lineKeys, perSlotRegistry, scripts, singleRegistry, type LineRegistry, type Script } from './redis/scripts'
@@ -86,7 +87,7 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
     kind: transport.kind,
 
     async join(concertId, userId, limits): Promise<JoinResult | 'SOLD_OUT'> {
-      const reply = await run(scripts.join, keysOf(concertId), [concertId, userId, limits.waitingIdleSeconds * 1000])
+      const reply = await run(scripts.join, keysOf(concertId), [concertId, userId, limits.waitingIdleSeconds * 1000, limits.opensAtMs ?? -1])
       if (reply[0] === 'SOLD_OUT') return 'SOLD_OUT'
       const [seq, created, ...view] = reply
       return { seq: Number(seq), created: Number(created) === 1, view: toView(view) }
@@ -94,6 +95,14 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
 
     async poll(ticket: Ticket, limits: LineLimits) {
       return toView(await run(scripts.poll, keysOf(ticket.concertId), [ticket.userId, ticket.seq, limits.waitingIdleSeconds * 1000]))
+    },
+
+    async pollMany(concertId, tickets, limits) {
+      if (tickets.length === 0) return []
+      const args: (string | number)[] = [limits.waitingIdleSeconds * 1000]
+      for (const t of tickets) args.push(t.userId, t.seq)
+      const reply = await run(scripts.poll_many, keysOf(concertId), args)
+      return tickets.map((_, i) => toView(reply.slice(i * 4, i * 4 + 4)))
     },
 
     async check(ticket, limits) {
@@ -117,6 +126,9 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
         limits.admitPerSecond,
         limits.activeTtlSeconds * 1000,
         limits.waitingIdleSeconds * 1000,
+        limits.opensAtMs ?? -1,
+        // The secret of the pre-queue's draw, if this step is the one at the opening (see admit.lua).
+        randomBytes(32).toString('hex'),
       ])
       return { admitted: Number(admitted), expired: Number(expired), waiting: Number(waiting), active: Number(active) }
     },

@@ -1,4 +1,6 @@
-import { Elysia } from 'elysia'
+import { Elysia, t } from 'elysia'
+import { Type } from '@sinclair/typebox'
+import { ServiceError } from '../errors'
 import { bearer, bearerAndQueue, errors } from '../http/schemas'
 import { identity, type Users } from '../identity/plugin'
 import { JoinRequest, QueueJoin, QueueStatus } from './model'
@@ -26,6 +28,46 @@ export function waitingRoomRoutes(room: WaitingRoom, users: Users) {
           tags: ['waiting room'],
           summary: 'Join the waiting room of a concert (joining again returns the same token and place)',
           security: bearer,
+        },
+      },
+    )
+    // EventSource cannot send headers: the queue token in the query string is the whole credential. The
+    // request log names the route, never the URL, so the token is not written anywhere.
+    .get(
+      '/events',
+      async ({ query, request, server }) => {
+        const { stream } = await room.watch(query.token, (ticket) => {
+          // Opening a stream spends one request of the user's budget, so reconnect storms are bounded.
+          const wait = users.limiter.take(ticket.userId)
+          if (wait > 0) throw new ServiceError('RATE_LIMITED', `Too many requests; retry in ${wait} s`, { retryAfterSeconds: wait })
+        })
+        // The stream is quiet between changes for up to a heartbeat; Bun's idle timeout must not cut it.
+        server?.timeout(request, 0)
+        return new Response(stream, {
+          headers: {
+            'content-type': 'text/event-stream; charset=utf-8',
+            'cache-control': 'no-store',
+            // Proxies such as nginx would otherwise hold events back in their buffers.
+            'x-accel-buffering': 'no',
+          },
+        })
+      },
+      {
+        query: t.Object({ token: t.Optional(t.String({ maxLength: 1024, description: 'The queue token from POST /v1/queue/tokens' })) }),
+        response: {
+          200: Type.String({
+            contentMediaType: 'text/event-stream',
+            description: 'Events `status` with `data: <QueueStatus as JSON>`, and `: heartbeat` comments',
+          }),
+          ...errors('QUEUE_TOKEN_INVALID'),
+        },
+        detail: {
+          operationId: 'watchQueueStatus',
+          tags: ['waiting room'],
+          summary: 'Pushed status (Server-Sent Events): a QueueStatus event on every change, a heartbeat comment every 15 s, the end after DONE, EXPIRED or SOLD_OUT',
+          description:
+            'For browsers (EventSource cannot send headers), the queue token alone authenticates. Each `status` event carries a QueueStatus as JSON; watching keeps a waiting place alive as polling does. A client that reconnects is told its current status at once. Answers 503 when the instance has no room for another stream: poll GET /v1/queue/status instead.',
+          security: [],
         },
       },
     )

@@ -1,4 +1,4 @@
-import type { Sql } from '../db/client'
+import type { Db, Sql } from '../db/client'
 import { statements } from '../db/statements'
 import type { LinePatch } from './model'
 import type { LineLimits } from './store'
@@ -9,6 +9,8 @@ export interface LineSettings {
   paused: boolean
   maxActive: number
   admitPerSecond: number
+  /** ISO time the sale opens (the pre-queue before it), or null. */
+  salesOpenAt: string | null
 }
 
 
@@ -17,6 +19,7 @@ interface Row {
   paused: boolean
   max_active: number | null
   admit_per_second: number | null
+  sales_open_at: Date | null
 }
 
 // Per-concert overrides of the queue settings, kept in Postgres and copied into every instance once
@@ -29,6 +32,7 @@ export function lineSettings(sql: Sql, defaults: LineLimits) {
       paused: row?.paused ?? false,
       maxActive: row?.max_active ?? defaults.maxActive,
       admitPerSecond: row?.admit_per_second ?? defaults.admitPerSecond,
+      salesOpenAt: row?.sales_open_at ? row.sales_open_at.toISOString() : null,
     }
   }
   return {
@@ -38,12 +42,27 @@ export function lineSettings(sql: Sql, defaults: LineLimits) {
     /** The limits of one line; `admitPerSecond` is the configured pace even while paused. */
     limitsFor(concertId: string): LineLimits {
       const { maxActive, admitPerSecond } = settingsOf(concertId)
-      return { ...defaults, maxActive, admitPerSecond }
+      const opensAt = overrides.get(concertId)?.sales_open_at
+      return { ...defaults, maxActive, admitPerSecond, opensAtMs: opensAt ? opensAt.getTime() : null }
     },
 
     async refresh() {
       const rows = await q.list_line_settings<Row>(sql)
       overrides = new Map(rows.map((r) => [r.concert_id, r]))
+    },
+
+    /**
+     * Runs `create` (a new concert) and stores its opening in one transaction, so a concert never exists
+     * without the opening it was created with.
+     */
+    async createWithOpening<T extends { concertId: string }>(salesOpenAt: string, create: (db: Db) => Promise<T>): Promise<T> {
+      const { created, row } = (await sql.begin(async (tx) => {
+        const created = await create(tx)
+        const [row] = await q.update_line_settings<Row>(tx, [created.concertId, null, false, null, false, null, true, salesOpenAt])
+        return { created, row: row! }
+      })) as { created: T; row: Row }
+      overrides.set(created.concertId, row)
+      return created
     },
 
     async update(concertId: string, patch: LinePatch): Promise<LineSettings> {
@@ -54,6 +73,8 @@ export function lineSettings(sql: Sql, defaults: LineLimits) {
         patch.maxActive ?? null,
         patch.admitPerSecond !== undefined,
         patch.admitPerSecond ?? null,
+        patch.salesOpenAt !== undefined,
+        patch.salesOpenAt ?? null,
       ])
       overrides.set(concertId, row!)
       return settingsOf(concertId)

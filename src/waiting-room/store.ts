@@ -28,6 +28,12 @@ export interface LineLimits {
   admitPerSecond: number
   activeTtlSeconds: number
   waitingIdleSeconds: number
+  /**
+   * The sale's opening (epoch ms), or null/absent when the line is open. Before it, joining puts people
+   * in the pre-queue (WAITING, position null) and nobody is admitted; the first admission step after it
+   * gives the pre-queue a uniformly random order ahead of later arrivals.
+   */
+  opensAtMs?: number | null
 }
 
 export interface AdmitResult {
@@ -61,6 +67,11 @@ export interface WaitingRoomStore {
   join(concertId: string, userId: string, limits: LineLimits): Promise<JoinResult | 'SOLD_OUT'>
   /** Status of a ticket; for WAITING it is also the heartbeat that keeps the place. */
   poll(ticket: Ticket, limits: LineLimits): Promise<SessionView>
+  /**
+   * The statuses of several places of one line in one round trip, in the order given; each live
+   * WAITING place also gets its heartbeat (pushed status: watching counts as polling).
+   */
+  pollMany(concertId: string, tickets: Ticket[], limits: LineLimits): Promise<SessionView[]>
   /** Status without side effects (the guard of payments). */
   check(ticket: Ticket, limits: LineLimits): Promise<SessionView>
   /** If ACTIVE, extends the session to at least untilMs (a hold must be payable) and returns the view. */

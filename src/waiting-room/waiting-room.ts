@@ -5,6 +5,7 @@ import type { QueueStatus } from './model'
 import { markSoldOut } from './admission'
 import { queueStatus } from './queue-status'
 import type { Settings } from './settings'
+import { statusPush } from './status-push'
 import type { SessionView, Ticket, WaitingRoomStore } from './store'
 
 export interface WaitingRoomDeps {
@@ -13,6 +14,8 @@ export interface WaitingRoomDeps {
   catalogue: Catalogue
   settings: Settings
   log?: (entry: Record<string, unknown>) => void
+  /** How often pushed status asks the store about watched places (the admission tick by default). */
+  pushTickMs?: number
 }
 
 // How long an instance trusts an ACTIVE answer for catalogue reads before asking the store again.
@@ -25,8 +28,9 @@ function notActive(view: SessionView): ServiceError {
   return new ServiceError('QUEUE_NOT_ACTIVE', `The queue session is ${view.status}, not ACTIVE`)
 }
 
-export function waitingRoom({ store, tokens, catalogue, settings, log = () => {} }: WaitingRoomDeps) {
+export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}, pushTickMs = 1000 }: WaitingRoomDeps) {
   const limitsOf = (concertId: string) => settings.limitsFor(concertId)
+  const push = statusPush({ store, limitsOf, describe: queueStatus, tickMs: pushTickMs, log })
   const trustedUntil = new Map<string, number>()
   const cacheKey = (t: Ticket) => `${t.concertId}:${t.seq}`
   const trust = (ticket: Ticket, activeUntilMs: number | null) => {
@@ -44,6 +48,8 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
   }
 
   return {
+    push,
+
     /** Verifies a queue token (401 if forged or someone else's) without asking the store. */
     ticket(userId: string, token: string | null | undefined): Ticket {
       return ticketFor(userId, token)
@@ -64,6 +70,21 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
       const view = await store.poll(ticket, limits)
       if (view.status === 'ACTIVE') trust(ticket, view.activeUntilMs)
       return queueStatus(ticket.concertId, view, limits)
+    },
+
+    /**
+     * Opens pushed status for the place a queue token names; the token alone is the credential. The
+     * first event is read now (and is the heartbeat of a waiting place), so a reconnect resumes at once.
+     */
+    async watch(token: string | null | undefined, beforeRead: (ticket: Ticket) => void = () => {}) {
+      const ticket = tokens.open(token)
+      beforeRead(ticket)
+      if (!push.hasRoom()) {
+        throw new ServiceError('SERVICE_UNAVAILABLE', 'This instance has no room for another status stream; poll instead', { retryAfterSeconds: 5 })
+      }
+      const limits = limitsOf(ticket.concertId)
+      const view = await store.poll(ticket, limits)
+      return { ticket, stream: push.open(ticket, queueStatus(ticket.concertId, view, limits)) }
     },
 
     /** Catalogue reads: an ACTIVE token of this concert; answered from memory while recently confirmed. */

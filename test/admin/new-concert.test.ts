@@ -59,3 +59,33 @@ onEachDatabase('lengths in characters', {}, (ctx) => {
     expect((await call(ctx.server, path, { method: 'DELETE', headers: admin })).body.code).toBe('NOT_FOUND') // no place, but a valid id
   })
 })
+
+onEachDatabase('the opening of a sale (salesOpenAt)', {}, (ctx) => {
+  const line = (concertId: string) => `/v1/admin/concerts/${concertId}/queue`
+
+  test('given at creation, it is the line\'s opening; a PATCH moves it or clears it (null)', async () => {
+    const created = await call(ctx.server, '/v1/admin/concerts', { headers: admin, body: { ...body('2027-06-01T19:00:00Z'), salesOpenAt: '2027-05-01T10:00:00+09:00' } })
+    expect(created.status).toBe(201)
+    const concertId = created.body.concertId
+    expect((await call(ctx.server, line(concertId), { headers: admin })).body.salesOpenAt).toBe('2027-05-01T01:00:00.000Z')
+    const moved = await call(ctx.server, line(concertId), { method: 'PATCH', headers: admin, body: { salesOpenAt: '2027-05-02T01:00:00Z' } })
+    expect(moved.body.salesOpenAt).toBe('2027-05-02T01:00:00.000Z')
+    const cleared = await call(ctx.server, line(concertId), { method: 'PATCH', headers: admin, body: { salesOpenAt: null } })
+    expect(cleared.body.salesOpenAt).toBeNull()
+  })
+
+  test('an opening that is not a real calendar time is a 400, at creation and by PATCH, and changes nothing', async () => {
+    const [before] = await ctx.db.sql`select count(*)::int as n from concerts`
+    const bad = await call(ctx.server, '/v1/admin/concerts', { headers: admin, body: { ...body('2027-06-01T19:00:00Z'), salesOpenAt: '2027-02-30T10:00:00Z' } })
+    expect([bad.status, bad.body.code]).toEqual([400, 'VALIDATION_FAILED'])
+    const [after] = await ctx.db.sql`select count(*)::int as n from concerts`
+    expect(after!.n).toBe(before!.n)
+
+    const created = await call(ctx.server, '/v1/admin/concerts', { headers: admin, body: { ...body('2027-06-01T19:00:00Z'), salesOpenAt: '2027-05-01T10:00:00Z' } })
+    for (const salesOpenAt of ['2027-04-31T10:00:00Z', 'tomorrow', '2027-05-01', 5]) {
+      const reply = await call(ctx.server, line(created.body.concertId), { method: 'PATCH', headers: admin, body: { salesOpenAt } })
+      expect([reply.status, reply.body.code]).toEqual([400, 'VALIDATION_FAILED'])
+    }
+    expect((await call(ctx.server, line(created.body.concertId), { headers: admin })).body.salesOpenAt).toBe('2027-05-01T10:00:00.000Z')
+  })
+})

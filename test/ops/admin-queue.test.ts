@@ -34,6 +34,7 @@ describeWith(['DATABASE_URL'], 'operating a line (admin API)', () => {
       admittedLastMinute: 0,
       oldestWaitSeconds: expect.any(Number),
       soldOut: false,
+      salesOpenAt: null,
     })
     await ctx.server.admission.tick()
     const after = await call(ctx.server, line(concertId), { headers: admin })

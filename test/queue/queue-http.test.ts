@@ -17,6 +17,7 @@ onEachDatabase('the waiting room over HTTP', { QUEUE_MAX_ACTIVE: '2', QUEUE_ADMI
       estimatedWaitSeconds: expect.any(Number),
       activeUntil: null,
       pollAfterMs: expect.any(Number),
+      opensAt: null,
       token: expect.any(String),
     })
     const again = await call(ctx.server, '/v1/queue/tokens', { token, body: { concertId } })

@@ -108,6 +108,20 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       expect(vc).toMatchObject({ status: 'WAITING', position: 2 })
     })
 
+    test('pollMany answers as poll does for each place, in the order asked, in one call', async () => {
+      const concertId = await sut.newConcert()
+      const [a, b, c] = await joinAll(concertId, ['a', 'b', 'c'])
+      await store.admit(concertId, limits({ admitPerSecond: 1 }))
+      const stranger = { concertId, userId: 'nobody', seq: c!.seq + 1000 }
+
+      const many = await store.pollMany(concertId, [c!, stranger, a!, b!], limits())
+
+      expect(statuses(many)).toEqual(['WAITING', 'EXPIRED', 'ACTIVE', 'WAITING'])
+      expect(many.map((v) => v.position)).toEqual([2, null, null, 1])
+      expect(many[2]!.activeUntilMs).toBe((await store.check(a!, limits())).activeUntilMs)
+      expect(await store.pollMany(concertId, [], limits())).toEqual([])
+    })
+
     test('the admission pace is unknown before anyone is admitted and measured after', async () => {
       const concertId = await sut.newConcert()
       const [, b] = await joinAll(concertId, ['a', 'b'])
@@ -142,6 +156,17 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
         await sleep(HALF_LIMIT_MS)
         expect((await store.poll(a!, idle)).status).toBe('WAITING')
       }
+    })
+
+    test('pollMany is a heartbeat too: a waiter who is only watched keeps the place', async () => {
+      const concertId = await sut.newConcert()
+      const [a, b] = await joinAll(concertId, ['a', 'b'], idle)
+
+      for (let i = 0; i < 3; i++) {
+        await sleep(HALF_LIMIT_MS)
+        expect(statuses(await store.pollMany(concertId, [a!], idle))).toEqual(['WAITING'])
+      }
+      expect((await store.check(b!, idle)).status).toBe('EXPIRED')
     })
 
     test('a waiter who stops polling is EXPIRED at once, before any admission step runs', async () => {
@@ -534,6 +559,81 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
 
       expect(paused).toMatchObject({ admitted: 0, expired: 1 })
       expect(statuses(await pollAll([a!, b!]))).toEqual(['EXPIRED', 'WAITING'])
+    })
+  })
+
+  describe.concurrent('the pre-queue and its random start', () => {
+    /** Spearman's rank correlation of two rankings of the same items (no ties). */
+    function rankCorrelation(a: number[], b: number[]) {
+      const n = a.length
+      const rank = (xs: number[]) => {
+        const order = xs.map((x, i) => [x, i] as const).sort((p, q) => p[0] - q[0])
+        const r = new Array<number>(n)
+        order.forEach(([, i], k) => (r[i] = k))
+        return r
+      }
+      const ra = rank(a)
+      const rb = rank(b)
+      const d2 = ra.reduce((sum, x, i) => sum + (x - rb[i]!) ** 2, 0)
+      return 1 - (6 * d2) / (n * (n * n - 1))
+    }
+
+    test('before the opening: WAITING with no position, and nobody is admitted', async () => {
+      const concertId = await sut.newConcert()
+      const early = limits({ opensAtMs: Date.now() + 60_000 })
+      const [a, b] = await joinAll(concertId, ['a', 'b'], early)
+
+      expect((await store.join(concertId, 'a', early)) as { view: SessionView }).toMatchObject({ seq: a!.seq, created: false, view: { status: 'WAITING', position: null } })
+      expect(await store.admit(concertId, early)).toMatchObject({ admitted: 0 })
+      expect(await pollAll([a!, b!], early)).toEqual([
+        { status: 'WAITING', position: null, activeUntilMs: null, admittedPerSecond: null },
+        { status: 'WAITING', position: null, activeUntilMs: null, admittedPerSecond: null },
+      ])
+      expect(statuses(await store.pollMany(concertId, [b!, a!], early))).toEqual(['WAITING', 'WAITING'])
+      expect((await store.pollMany(concertId, [b!], early))[0]!.position).toBeNull()
+    })
+
+    test('at the opening the pre-queue gets a random order ahead of later arrivals, who keep FIFO; tokens keep working', async () => {
+      const concertId = await sut.newConcert()
+      const opensAtMs = Date.now() + 1500
+      const pre = limits({ opensAtMs, admitPerSecond: 1000, maxActive: 1000 })
+      const users = Array.from({ length: 200 }, (_, i) => `pre-${i}`)
+      const early = await joinAll(concertId, users, pre)
+      await sleep(opensAtMs - Date.now() + 100)
+      const late = await joinAll(concertId, ['late-1', 'late-2'], pre)
+
+      // The opening step draws, then admits nobody (capacity 0 here) so that the order can be read.
+      await store.admit(concertId, { ...pre, maxActive: 0 })
+
+      const positions = (await store.pollMany(concertId, [...early, ...late], pre)).map((v) => v.position!)
+      expect(positions.slice(0, 200).sort((x, y) => x - y)).toEqual(users.map((_, i) => i + 1))
+      expect(positions.slice(200)).toEqual([201, 202])
+      // Join order and drawn order are unrelated: FIFO would give 1; 0.3 is more than four standard
+      // deviations of a random order of 200.
+      expect(Math.abs(rankCorrelation(early.map((t) => t.seq), positions.slice(0, 200)))).toBeLessThan(0.3)
+      // Each token still names its place; joining again returns it.
+      expect(await store.join(concertId, 'pre-7', pre)).toMatchObject({ seq: early[7]!.seq, created: false, view: { position: positions[7] } })
+
+      // Admission follows the drawn order.
+      await store.admit(concertId, { ...pre, maxActive: 10 })
+      const admitted = (await pollAll(early, pre)).map((v, i) => (v.status === 'ACTIVE' ? positions[i] : null)).filter((p) => p !== null)
+      expect(admitted.sort((x, y) => x! - y!)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    })
+
+    test('the draw happens once: a second step, or a step from another caller, leaves the order alone', async () => {
+      const concertId = await sut.newConcert()
+      const opensAtMs = Date.now() + 800
+      const pre = limits({ opensAtMs, maxActive: 0 })
+      const tickets = await joinAll(concertId, Array.from({ length: 30 }, (_, i) => `once-${i}`), pre)
+      await sleep(opensAtMs - Date.now() + 100)
+
+      await Promise.all([store.admit(concertId, pre), store.admit(concertId, pre)])
+      const first = (await store.pollMany(concertId, tickets, pre)).map((v) => v.position)
+      await store.admit(concertId, pre)
+      const again = (await store.pollMany(concertId, tickets, pre)).map((v) => v.position)
+
+      expect(first.every((p) => p !== null)).toBe(true)
+      expect(again).toEqual(first)
     })
   })
 }

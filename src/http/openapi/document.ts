@@ -66,6 +66,11 @@ function exampleOf(schema: Json): unknown {
 function successResponse(response: Json, status: number, models: Json, operationId: string): Json {
   const raw = response.content?.['application/json']?.schema
   if (!raw) return { description: response.description ?? 'OK', content: response.content }
+  // A success that is not JSON names its media type on its schema (the event stream of pushed status).
+  if (typeof raw.contentMediaType === 'string') {
+    const { contentMediaType, ...schema } = raw
+    return { description: schema.description ?? 'OK', content: { [contentMediaType]: { schema: toOas30(schema) } } }
+  }
   // The plugin moves the title of a response's own schema onto the response object; put it back.
   const titled = response.title && raw.type === 'object' && !raw.title ? { ...raw, title: response.title } : raw
   const schema = hoist(openForReading(toOas30(titled)), models)

@@ -16,6 +16,7 @@ const queueStatus = {
   estimatedWaitSeconds: 25,
   activeUntil: null,
   pollAfterMs: 5000,
+  opensAt: null,
 }
 
 export const modelExamples: Json = {
@@ -48,6 +49,7 @@ export const modelExamples: Json = {
     admittedLastMinute: 2950,
     oldestWaitSeconds: 248,
     soldOut: false,
+    salesOpenAt: null,
   },
 }
 modelExamples.DevToken = { token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl' }

@@ -1,5 +1,5 @@
 -- Shared by every waiting-room script (prepended to each one when it is loaded; see README.md).
--- KEYS are always the same ten, in this order; ARGV differs per script.
+-- KEYS are always the same eleven, in this order; ARGV differs per script.
 local K_WAITING = KEYS[1]    -- zset  user -> join seq          (waiting users, the line in order)
 local K_SEEN = KEYS[2]       -- zset  user -> last heartbeat ms  (waiting users, for idle drop-out)
 local K_ACTIVE = KEYS[3]     -- zset  user -> activeUntil ms     (admitted users)
@@ -10,6 +10,29 @@ local K_SOLD_OUT = KEYS[7]   -- string, exists while the line is sold out
 local K_ADMITS = KEYS[8]     -- hash  epoch second -> admissions in it (last minute only)
 local K_LINES = KEYS[9]      -- set   concert ids that have anyone waiting or active (one per node, or per slot)
 local K_JOINED = KEYS[10]    -- zset  seq -> 'ms:seq', one sample every JOIN_SAMPLE joins (oldest wait)
+local K_DRAWN = KEYS[11]     -- string, exists once the pre-queue of the line was drawn
+
+-- A waiting place's score is its order in the line and names its join seq. Later arrivals: score = seq.
+-- The pre-queue (joined before the opening) lies below them: PRE + rank * BAND + seq, where rank is 0
+-- until the draw at the opening and then 1..n in a random order (admit.lua). Every score is an integer
+-- below 2^53, so doubles hold it exactly: up to 2^31 joins per line and 2^21 places in a pre-queue.
+local PRE = -4503599627370496 -- -2^52
+local BAND = 2147483648       -- 2^31
+
+-- Whole numbers past 14 digits as Redis arguments: Lua's own number formatting would round them.
+local function int(x)
+  return string.format('%.0f', x)
+end
+
+local function seq_of(score)
+  if score < 0 then return (score - PRE) % BAND end
+  return score
+end
+
+-- In the pre-queue and not drawn yet: no position.
+local function undrawn(score)
+  return score < 0 and score - PRE < BAND
+end
 
 -- Join times are sampled, not kept per user: the oldest wait is then known to within JOIN_SAMPLE joins
 -- for a few bytes per JOIN_SAMPLE waiting users.
@@ -48,8 +71,11 @@ end
 
 -- 1 = next in line. Idle waiters are swept first, so (unless more than SWEEP_READ went idle since the
 -- last sweep) they are not counted, exactly as the Postgres store's queue_position does not count them.
+-- -1 (no position) for a place in the pre-queue before the draw.
 local function position(user, cutoff)
   sweep_idle(cutoff, SWEEP_READ)
+  local score = num(redis.call('ZSCORE', K_WAITING, user))
+  if score == nil or undrawn(score) then return -1 end
   return redis.call('ZRANK', K_WAITING, user) + 1
 end
 
@@ -74,8 +100,8 @@ end
 -- Returns status, activeUntil ms (ACTIVE only), and whether it is a live waiting place.
 local function session(user, seq_text, now, idle_ms)
   local seq = tonumber(seq_text)
-  local waiting_seq = num(redis.call('ZSCORE', K_WAITING, user))
-  if waiting_seq == seq then
+  local waiting_score = num(redis.call('ZSCORE', K_WAITING, user))
+  if waiting_score ~= nil and seq_of(waiting_score) == seq then
     local seen = num(redis.call('ZSCORE', K_SEEN, user))
     local live = seen ~= nil and seen > now - idle_ms
     if sold_out() then return 'SOLD_OUT', nil, live end

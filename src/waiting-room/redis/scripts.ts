@@ -5,7 +5,7 @@ import { keySlot, SLOTS, slotTag } from './slots'
 
 // The Lua scripts of the Redis store, read once when this module is first imported. lib.lua is
 // prepended to each, so the SHA that EVALSHA uses is that of the combined text.
-export const scriptNames = ['join', 'poll', 'check', 'extend', 'finish', 'admit', 'set_sold_out', 'stats', 'end_session'] as const
+export const scriptNames = ['join', 'poll', 'check', 'extend', 'finish', 'admit', 'set_sold_out', 'stats', 'end_session', 'poll_many'] as const
 export type ScriptName = (typeof scriptNames)[number]
 
 export interface Script {
@@ -53,7 +53,7 @@ export function perSlotRegistry(prefix: string): LineRegistry {
 /** The hash tag every key of one line carries: one line, one slot. */
 const lineTag = (concertId: string) => `{${concertId}}`
 
-/** The ten keys every per-line script receives, in the order lib.lua names them. */
+/** The eleven keys every per-line script receives, in the order lib.lua names them. */
 export function lineKeys(prefix: string, concertId: string, registry: LineRegistry): string[] {
   const line = `${prefix}:${lineTag(concertId)}`
   return [
@@ -67,5 +67,6 @@ export function lineKeys(prefix: string, concertId: string, registry: LineRegist
     `${line}:admits`,
     registry.keyFor(concertId),
     `${line}:joined`,
+    `${line}:drawn`,
   ]
 }

@@ -18,7 +18,7 @@ end
 local oldest = -1
 local front = redis.call('ZRANGE', K_WAITING, 0, 0, 'WITHSCORES')
 if #front > 0 then
-  local dating = redis.call('ZREVRANGEBYSCORE', K_JOINED, front[2], '-inf', 'LIMIT', 0, 1)
+  local dating = redis.call('ZREVRANGEBYSCORE', K_JOINED, int(seq_of(tonumber(front[2]))), '-inf', 'LIMIT', 0, 1)
   if #dating > 0 then oldest = tonumber(string.match(dating[1], '^(%d+):')) end
 end
 return { waiting, active, admitted, oldest, sold_out() and 1 or 0 }

@@ -1,0 +1,26 @@
+-- name: pg_draw :exec
+-- The draw at the opening of line $1, run in the admission step's transaction under pg_lock_line (the
+-- line's exclusive lock: no join is drawing an ordinal meanwhile) and before the step ranks the line:
+-- once the opening time $2 has passed, the pre-queue's places deal their ordinals out again in the order
+-- of sha256 of a fresh 32-byte secret $3 (node:crypto, new for every step) with each place's seq: unknown
+-- to anyone in advance and independent of the join order. The set of ordinals does not change, so the
+-- places stay ahead of every later arrival and the line's numbering stays dense. Each gets its new
+-- ordinal negated first (the unique index on ordinals is checked row by row), then pg_draw_settle flips
+-- them back. Runs once per line: a drawn line is skipped.
+-- $1 concert_id, $2 opens_at (epoch ms), $3 secret (bytea)
+with line as (
+  update queue_lines set drawn = true
+  where concert_id = $1::uuid and not drawn and to_timestamp($2::bigint / 1000.0) <= now()
+  returning concert_id
+), pre as (
+  select s.seq, s.ordinal
+  from queue_sessions s
+  join line l on l.concert_id = s.concert_id
+  where s.pre_queue
+), dealt as (
+  select d.seq, o.ordinal
+  from (select seq, row_number() over (order by sha256($3::bytea || int8send(seq)), seq) as r from pre) d
+  join (select ordinal, row_number() over (order by ordinal) as r from pre) o using (r)
+)
+update queue_sessions s set ordinal = -dealt.ordinal, pre_queue = false
+from dealt where s.seq = dealt.seq

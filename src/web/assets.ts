@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
+
+// The page's script and styles: TypeScript in src/web/client built by Bun's bundler when the process
+// first serves the page (once per process, in memory), compressed once, named by their content hash so
+// that browsers may keep them for a year.
+export interface Asset {
+  path: string
+  type: string
+  body: Uint8Array
+  gzip: Uint8Array
+  br: Uint8Array
+  etag: string
+}
+
+/** A text body with its compressed forms, made once; `path` of an asset includes its content hash. */
+export function compressedText(type: string, text: string, pathOf: (hash: string) => string = () => ''): Asset {
+  const body = new TextEncoder().encode(text)
+  const hash = createHash('sha256').update(body).digest('base64url').slice(0, 16)
+  return {
+    path: pathOf(hash),
+    type,
+    body,
+    gzip: gzipSync(body, { level: 9 }),
+    br: brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }),
+    etag: `"${hash}"`,
+  }
+}
+
+const clientDir = join(import.meta.dir, 'client')
+
+async function build(): Promise<{ script: Asset; styles: Asset }> {
+  const result = await Bun.build({ entrypoints: [join(clientDir, 'main.ts')], target: 'browser', minify: true, format: 'esm' })
+  if (!result.success || !result.outputs[0]) throw new Error(`building the page failed: ${result.logs.map(String).join('\n')}`)
+  const script = await result.outputs[0].text()
+  // The styles are small and hand-written: comments and indentation are all there is to strip.
+  const css = readFileSync(join(clientDir, 'styles.css'), 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/\s*\n\s*/g, '')
+  return {
+    script: compressedText('text/javascript; charset=utf-8', script, (hash) => `/assets/app.${hash}.js`),
+    styles: compressedText('text/css; charset=utf-8', css, (hash) => `/assets/app.${hash}.css`),
+  }
+}
+
+let built: ReturnType<typeof build> | null = null
+
+/** The built assets of this process (built on first use). */
+export function pageAssets() {
+  built ??= build()
+  return built
+}
+
+/** The body to send for `accept-encoding`: brotli, then gzip, then none. */
+export function encodingFor(acceptEncoding: string | null): 'br' | 'gzip' | null {
+  const accepted = (acceptEncoding ?? '')
+    .split(',')
+    .map((part) => part.trim().split(';'))
+    .filter(([, q]) => !q || Number(q.trim().replace(/^q=/, '')) > 0)
+    .map(([name]) => name!.trim().toLowerCase())
+  if (accepted.includes('br')) return 'br'
+  if (accepted.includes('gzip')) return 'gzip'
+  return null
+}

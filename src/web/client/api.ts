@@ -1,0 +1,69 @@
+// Calls to the public API from the browser. Every answer comes back as data (never thrown), so each
+// caller decides what a person should see for 409, 429, 503 and the rest.
+export interface Problem {
+  title?: string
+  detail?: string
+  code?: string
+  status?: number
+}
+
+export interface Answer<T = any> {
+  status: number
+  ok: boolean
+  body: T
+  /** Seconds from Retry-After (429, 503), else null. */
+  retryAfter: number | null
+}
+
+export interface Call {
+  method?: string
+  body?: unknown
+  token?: string | null
+  queueToken?: string | null
+  idempotencyKey?: string
+}
+
+export async function api<T = any>(path: string, call: Call = {}): Promise<Answer<T>> {
+  const headers: Record<string, string> = { accept: 'application/json' }
+  if (call.token) headers.authorization = `Bearer ${call.token}`
+  if (call.queueToken) headers['x-queue-token'] = call.queueToken
+  if (call.idempotencyKey) headers['idempotency-key'] = call.idempotencyKey
+  if (call.body !== undefined) headers['content-type'] = 'application/json'
+  let response: Response
+  try {
+    response = await fetch(path, {
+      method: call.method ?? (call.body !== undefined ? 'POST' : 'GET'),
+      headers,
+      body: call.body === undefined ? undefined : JSON.stringify(call.body),
+    })
+  } catch {
+    return { status: 0, ok: false, body: { title: 'No connection', detail: 'The server could not be reached. Check your connection.' } as T, retryAfter: 5 }
+  }
+  let body: any = null
+  try {
+    body = await response.json()
+  } catch {}
+  const retry = Number(response.headers.get('retry-after'))
+  return { status: response.status, ok: response.ok, body, retryAfter: Number.isFinite(retry) && retry > 0 ? retry : null }
+}
+
+/** What a person reads for a problem: its title, and the detail when it says more. */
+export function problemText(answer: Answer): string {
+  const p = (answer.body ?? {}) as Problem
+  if (answer.status === 429) return `Too many requests. Trying again in ${answer.retryAfter ?? 1} s.`
+  if (answer.status === 503) return `The service is busy. Trying again in ${answer.retryAfter ?? 2} s.`
+  const title = p.title ?? `Something went wrong (${answer.status})`
+  return p.detail && p.detail !== title ? `${title}: ${p.detail}` : title
+}
+
+export const codeOf = (answer: Answer): string | undefined => (answer.body as Problem | null)?.code
+
+/** Waits out Retry-After (429, 503, no connection), then tries again, up to `attempts` times. */
+export async function patiently<T>(attempt: () => Promise<Answer<T>>, onWait: (answer: Answer<T>) => void, attempts = 5): Promise<Answer<T>> {
+  for (let i = 1; ; i++) {
+    const answer = await attempt()
+    if (i >= attempts || !(answer.status === 429 || answer.status === 503 || answer.status === 0)) return answer
+    onWait(answer)
+    await new Promise((r) => setTimeout(r, (answer.retryAfter ?? 2) * 1000))
+  }
+}

@@ -1,0 +1,301 @@
+import { api, codeOf, patiently, problemText, type Answer } from './api'
+import { clock, dateTime, h, replace, won } from './dom'
+
+// The booking part of a concert page, once the person is ACTIVE: dates, the seat map (a page of seats
+// at a time, so a 50,000-seat hall stays usable), the hold with its countdown, charging the balance
+// when it is short, paying, and the receipt.
+
+interface Schedule {
+  scheduleId: string
+  startsAt: string
+  totalSeats: number
+  availableSeats: number
+}
+interface Seat {
+  number: number
+  price: number
+  status: 'AVAILABLE' | 'HELD' | 'SOLD'
+}
+interface Reservation {
+  reservationId: string
+  scheduleId: string
+  seatNumber: number
+  price: number
+  status: string
+  expiresAt: string
+}
+
+export interface BookingContext {
+  concertTitle: string
+  token: string
+  queueToken: string
+  section: HTMLElement
+  /** Errors and notices for everyone (role=alert). */
+  say(text: string): void
+  /** The session may have changed (403, payment): ask the line now. */
+  sessionChanged(): void
+  onPaid(): void
+}
+
+const PAGE = 100
+const COLUMNS = 10
+
+export function booking(ctx: BookingContext) {
+  const { token, queueToken } = ctx
+  const call = <T>(path: string, c: Parameters<typeof api>[1] = {}) =>
+    patiently(() => api<T>(path, { token, queueToken, ...c }), (a) => ctx.say(problemText(a)))
+  let schedule: Schedule | null = null
+  let seats: Seat[] = []
+  let page = 0
+  let focusSeat = 1
+  let busy = false
+
+  const mapArea = h('div', { class: 'seatmap-area' })
+  const holdArea = h('div', { class: 'hold-area' })
+
+  function refused(answer: Answer): boolean {
+    if (answer.ok) return false
+    if (codeOf(answer) === 'QUEUE_NOT_ACTIVE') ctx.sessionChanged()
+    ctx.say(problemText(answer))
+    return true
+  }
+
+  async function start() {
+    replace(ctx.section, h('h2', { id: 'booking-title', tabindex: -1 }, 'Choose a date'), h('p', {}, 'Loading dates…'))
+    ;(ctx.section.querySelector('#booking-title') as HTMLElement).focus()
+    const answer = await call<Schedule[]>(`/v1/concerts/${concertIdOf()}/schedules`)
+    if (refused(answer)) return
+    const list = h('ul', { class: 'dates' })
+    for (const s of answer.body) {
+      list.append(
+        h(
+          'li',
+          {},
+          h(
+            'button',
+            { type: 'button', class: 'date', 'aria-describedby': `free-${s.scheduleId}`, onclick: () => chooseSchedule(s) },
+            dateTime(s.startsAt),
+          ),
+          h('span', { id: `free-${s.scheduleId}`, class: 'free' }, `${s.availableSeats.toLocaleString('en-US')} of ${s.totalSeats.toLocaleString('en-US')} seats free`),
+        ),
+      )
+    }
+    replace(ctx.section, h('h2', { id: 'booking-title', tabindex: -1 }, 'Choose a date'), list, mapArea, holdArea)
+  }
+
+  function concertIdOf() {
+    return location.pathname.split('/')[2]!
+  }
+
+  async function chooseSchedule(s: Schedule) {
+    schedule = s
+    page = 0
+    focusSeat = 1
+    await loadSeats(true)
+  }
+
+  async function loadSeats(moveFocus = false) {
+    if (!schedule) return
+    const answer = await call<Seat[]>(`/v1/schedules/${schedule.scheduleId}/seats`)
+    if (refused(answer)) return
+    seats = answer.body
+    renderMap(moveFocus)
+  }
+
+  function renderMap(moveFocus: boolean) {
+    if (!schedule) return
+    const pages = Math.max(1, Math.ceil(seats.length / PAGE))
+    page = Math.min(page, pages - 1)
+    const shown = seats.slice(page * PAGE, page * PAGE + PAGE)
+    if (!shown.some((s) => s.number === focusSeat)) focusSeat = shown[0]?.number ?? 1
+    const grid = h('div', { class: 'seats', role: 'grid', 'aria-label': `Seats ${shown[0]?.number ?? 0} to ${shown.at(-1)?.number ?? 0}`, onkeydown: onGridKey })
+    for (let r = 0; r < shown.length; r += COLUMNS) {
+      const row = h('div', { role: 'row', class: 'seat-row' })
+      for (const seat of shown.slice(r, r + COLUMNS)) {
+        const free = seat.status === 'AVAILABLE'
+        row.append(
+          h(
+            'div',
+            { role: 'gridcell' },
+            h(
+              'button',
+              {
+                type: 'button',
+                class: `seat ${seat.status.toLowerCase()}`,
+                'data-seat': seat.number,
+                tabindex: seat.number === focusSeat ? 0 : -1,
+                'aria-disabled': free ? undefined : 'true',
+                'aria-label': `Seat ${seat.number}, ${free ? 'available' : seat.status === 'HELD' ? 'held' : 'sold'}, ${won(seat.price)}`,
+                onclick: () => pick(seat),
+              },
+              seat.number,
+            ),
+          ),
+        )
+      }
+      grid.append(row)
+    }
+    const free = seats.filter((s) => s.status === 'AVAILABLE').length
+    const pager = h(
+      'div',
+      { class: 'pager' },
+      h('button', { type: 'button', disabled: page === 0, onclick: () => turn(page - 1) }, 'Previous seats'),
+      h('span', { class: 'num' }, `Seats ${shown[0]?.number ?? 0}–${shown.at(-1)?.number ?? 0} of ${seats.length.toLocaleString('en-US')}`),
+      h('button', { type: 'button', disabled: page >= pages - 1, onclick: () => turn(page + 1) }, 'Next seats'),
+    )
+    const jump = h(
+      'form',
+      {
+        class: 'jump',
+        onsubmit: (e: Event) => {
+          e.preventDefault()
+          const n = Number((jump.querySelector('input') as HTMLInputElement).value)
+          if (Number.isInteger(n) && n >= 1 && n <= seats.length) {
+            focusSeat = n
+            turn(Math.floor((n - 1) / PAGE))
+          } else ctx.say(`Seats are numbered 1 to ${seats.length}.`)
+        },
+      },
+      h('label', { for: 'jump-seat' }, 'Go to seat'),
+      h('input', { id: 'jump-seat', type: 'number', min: 1, max: seats.length, inputmode: 'numeric' }),
+      h('button', { type: 'submit' }, 'Go'),
+    )
+    replace(
+      mapArea,
+      h('h3', { id: 'map-title', tabindex: -1 }, `Seats on ${dateTime(schedule.startsAt)}`),
+      h('p', { class: 'legend' }, h('span', { class: 'key available' }, 'Available'), h('span', { class: 'key held' }, 'Held'), h('span', { class: 'key sold' }, 'Sold'), ` ${free.toLocaleString('en-US')} free. Use the arrow keys to move between seats.`),
+      pages > 1 ? pager : null,
+      pages > 1 ? jump : null,
+      grid,
+      h('button', { type: 'button', class: 'secondary', onclick: () => loadSeats() }, 'Refresh the map'),
+    )
+    if (moveFocus) (mapArea.querySelector('#map-title') as HTMLElement).focus()
+  }
+
+  function turn(to: number) {
+    page = to
+    if (Math.floor((focusSeat - 1) / PAGE) !== page) focusSeat = page * PAGE + 1
+    renderMap(false)
+    ;(mapArea.querySelector(`[data-seat="${focusSeat}"]`) as HTMLElement | null)?.focus()
+  }
+
+  function onGridKey(e: Event) {
+    const key = (e as KeyboardEvent).key
+    const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -COLUMNS, ArrowDown: COLUMNS, Home: -(focusSeat - 1) % COLUMNS, End: COLUMNS - 1 - ((focusSeat - 1) % COLUMNS) }[key]
+    if (step === undefined) return
+    e.preventDefault()
+    const target = focusSeat + step
+    if (target < 1 || target > seats.length) return
+    focusSeat = target
+    if (Math.floor((target - 1) / PAGE) !== page) return turn(Math.floor((target - 1) / PAGE))
+    for (const b of Array.from(mapArea.querySelectorAll<HTMLElement>('[data-seat]'))) b.tabIndex = Number(b.dataset.seat) === target ? 0 : -1
+    ;(mapArea.querySelector(`[data-seat="${target}"]`) as HTMLElement | null)?.focus()
+  }
+
+  async function pick(seat: Seat) {
+    if (!schedule || busy) return
+    focusSeat = seat.number
+    if (seat.status !== 'AVAILABLE') return ctx.say(`Seat ${seat.number} is ${seat.status === 'HELD' ? 'held by someone else' : 'sold'}. Pick an available seat.`)
+    busy = true
+    try {
+      const answer = await call<Reservation>('/v1/reservations', { body: { scheduleId: schedule.scheduleId, seatNumber: seat.number } })
+      if (answer.status === 409 && codeOf(answer) === 'SEAT_UNAVAILABLE') {
+        ctx.say(`Seat ${seat.number} was just taken by someone else. The map is up to date again: pick another seat.`)
+        await loadSeats()
+        ;(mapArea.querySelector(`[data-seat="${seat.number}"]`) as HTMLElement | null)?.focus()
+        return
+      }
+      if (refused(answer)) return
+      ctx.say('')
+      ctx.sessionChanged() // a hold extends the session: the countdown moves
+      await showHold(answer.body)
+      await loadSeats()
+    } finally {
+      busy = false
+    }
+  }
+
+  async function showHold(r: Reservation, payKey: string = crypto.randomUUID()) {
+    const balanceAnswer = await call<{ balance: number }>('/v1/balance')
+    if (refused(balanceAnswer)) return
+    const balance = balanceAnswer.body.balance
+    const short = Math.max(0, r.price - balance)
+    const chargeKey = crypto.randomUUID()
+    replace(
+      holdArea,
+      h(
+        'section',
+        { class: 'hold', 'aria-labelledby': 'hold-title' },
+        h('h3', { id: 'hold-title', tabindex: -1 }, `Seat ${r.seatNumber} is held for you`),
+        h('p', {}, 'Time left to pay: ', h('strong', { class: 'num countdown', 'data-until': r.expiresAt, 'data-expired': 'The hold has lapsed' }, clock(Date.parse(r.expiresAt) - Date.now()))),
+        h('p', {}, `Price ${won(r.price)}. Your balance ${won(balance)}.`),
+        short > 0
+          ? h('p', {}, `Your balance is ${won(short)} short. `, h('button', { type: 'button', onclick: () => charge(r, short, chargeKey, payKey) }, `Charge ${won(short)}`))
+          : null,
+        h('div', { class: 'actions' },
+          h('button', { type: 'button', class: 'primary', disabled: short > 0, onclick: () => payFor(r, payKey) }, `Pay ${won(r.price)}`),
+          h('button', { type: 'button', class: 'secondary', onclick: () => release(r) }, 'Release the seat'),
+        ),
+      ),
+    )
+    ;(holdArea.querySelector('#hold-title') as HTMLElement).focus()
+  }
+
+  async function charge(r: Reservation, amount: number, key: string, payKey: string) {
+    const answer = await call('/v1/balance/charges', { body: { amount }, idempotencyKey: key })
+    if (refused(answer)) return
+    ctx.say(`Charged ${won(amount)}.`)
+    await showHold(r, payKey)
+  }
+
+  async function payFor(r: Reservation, key: string) {
+    if (busy) return
+    busy = true
+    try {
+      const answer = await call<{ paymentId: string; amount: number; balance: number }>('/v1/payments', { body: { reservationId: r.reservationId }, idempotencyKey: key })
+      if (answer.ok) return receipt(r, answer.body)
+      const code = codeOf(answer)
+      ctx.say(problemText(answer))
+      if (code === 'INSUFFICIENT_BALANCE') return showHold(r) // a declined key replays its 402: a new attempt gets a new key
+      if (code === 'HOLD_EXPIRED') {
+        replace(holdArea)
+        await loadSeats()
+      }
+      if (code === 'QUEUE_NOT_ACTIVE') ctx.sessionChanged()
+    } finally {
+      busy = false
+    }
+  }
+
+  async function release(r: Reservation) {
+    const answer = await call(`/v1/reservations/${r.reservationId}`, { method: 'DELETE' })
+    if (refused(answer)) return
+    replace(holdArea)
+    ctx.say(`Seat ${r.seatNumber} released.`)
+    await loadSeats()
+  }
+
+  function receipt(r: Reservation, paid: { paymentId: string; amount: number; balance: number }) {
+    replace(
+      ctx.section,
+      h(
+        'section',
+        { class: 'receipt', 'aria-labelledby': 'receipt-title' },
+        h('h2', { id: 'receipt-title', tabindex: -1 }, 'Receipt: your seat is booked'),
+        h('dl', {},
+          h('dt', {}, 'Concert'), h('dd', {}, ctx.concertTitle),
+          h('dt', {}, 'Date'), h('dd', {}, schedule ? dateTime(schedule.startsAt) : ''),
+          h('dt', {}, 'Seat'), h('dd', {}, String(r.seatNumber)),
+          h('dt', {}, 'Paid'), h('dd', {}, won(paid.amount)),
+          h('dt', {}, 'Balance left'), h('dd', {}, won(paid.balance)),
+          h('dt', {}, 'Payment'), h('dd', { class: 'mono' }, paid.paymentId),
+        ),
+      ),
+    )
+    ;(ctx.section.querySelector('#receipt-title') as HTMLElement).focus()
+    ctx.onPaid()
+    ctx.sessionChanged()
+  }
+
+  return { start }
+}

@@ -1,0 +1,271 @@
+import { api, codeOf, patiently, problemText } from './api'
+import { booking } from './booking'
+import { aboutWait, clock, dateTime, h, replace } from './dom'
+import { isTerminal, pushWanted, watchQueue, type QueueStatus, type Watch } from './queue'
+
+// The waiting-room page: GET / lists the concerts; /concerts/{id} is the line and the booking. The
+// user token and the queue tokens live in sessionStorage: one person per tab, gone when it closes.
+
+const devTokens = document.querySelector('meta[name="dev-tokens"]')?.getAttribute('content') === 'on'
+const store = {
+  get token() {
+    return sessionStorage.getItem('cwr.token')
+  },
+  get user() {
+    return sessionStorage.getItem('cwr.user')
+  },
+  signIn(user: string, token: string) {
+    sessionStorage.setItem('cwr.user', user)
+    sessionStorage.setItem('cwr.token', token)
+  },
+  signOut() {
+    sessionStorage.clear()
+  },
+  queueToken: (concertId: string) => sessionStorage.getItem(`cwr.queue.${concertId}`),
+  setQueueToken(concertId: string, token: string | null) {
+    if (token) sessionStorage.setItem(`cwr.queue.${concertId}`, token)
+    else sessionStorage.removeItem(`cwr.queue.${concertId}`)
+  },
+}
+
+const main = document.getElementById('main')!
+const account = document.getElementById('account')!
+const alertBox = h('div', { class: 'alert', role: 'alert' })
+const announcer = h('p', { class: 'sr-only', 'aria-live': 'polite' })
+document.body.append(alertBox, announcer)
+
+function say(text: string) {
+  alertBox.textContent = text
+  alertBox.classList.toggle('shown', text !== '')
+}
+
+// Countdowns: every element with data-until shows the time left to it.
+setInterval(() => {
+  for (const el of Array.from(document.querySelectorAll<HTMLElement>('[data-until]'))) {
+    const left = Date.parse(el.dataset.until!) - Date.now()
+    el.textContent = left > 0 ? clock(left) : (el.dataset.expired ?? '0:00')
+  }
+}, 1000)
+
+/** The subject of a pasted token, for display only (the server verifies it). */
+function subjectOf(token: string): string {
+  try {
+    return JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).sub ?? 'you'
+  } catch {
+    return 'you'
+  }
+}
+
+function renderAccount() {
+  if (store.token) {
+    replace(
+      account,
+      h('span', {}, 'Signed in as ', h('strong', {}, store.user ?? '')),
+      ' ',
+      h('button', { type: 'button', class: 'secondary', onclick: () => (store.signOut(), location.reload()) }, 'Sign out'),
+    )
+    return
+  }
+  const field = devTokens
+    ? h('input', { id: 'user-name', name: 'user', autocomplete: 'username', required: true, maxlength: 128 })
+    : h('input', { id: 'user-name', name: 'token', autocomplete: 'off', required: true, spellcheck: 'false' })
+  const form = h(
+    'form',
+    {
+      class: 'sign-in',
+      onsubmit: async (e: Event) => {
+        e.preventDefault()
+        const value = (field as HTMLInputElement).value.trim()
+        if (!value) return
+        if (!devTokens) {
+          store.signIn(subjectOf(value), value)
+          return location.reload()
+        }
+        const answer = await patiently(() => api<{ token: string }>('/v1/dev/user-tokens', { body: { userId: value } }), (a) => say(problemText(a)))
+        if (!answer.ok) return say(problemText(answer))
+        store.signIn(value, answer.body.token)
+        location.reload()
+      },
+    },
+    h('label', { for: 'user-name' }, devTokens ? 'Your name' : 'Your access token'),
+    field,
+    h('button', { type: 'submit' }, 'Sign in'),
+  )
+  replace(account, form)
+}
+
+async function concertList() {
+  document.title = 'Concerts — Concert tickets'
+  const answer = await patiently(() => api<{ concertId: string; title: string; schedules: number }[]>('/v1/concerts'), (a) => say(problemText(a)))
+  if (!answer.ok) return replace(main, h('h1', {}, 'Concerts'), h('p', {}, problemText(answer)))
+  replace(
+    main,
+    h('h1', {}, 'Concerts'),
+    answer.body.length === 0
+      ? h('p', {}, 'No concerts on sale yet.')
+      : h(
+          'ul',
+          { class: 'concerts' },
+          ...answer.body.map((c) =>
+            h('li', {}, h('a', { href: `/concerts/${c.concertId}` }, c.title), h('span', {}, ` ${c.schedules} ${c.schedules === 1 ? 'date' : 'dates'}`)),
+          ),
+        ),
+  )
+}
+
+async function concertPage(concertId: string) {
+  const list = await patiently(() => api<{ concertId: string; title: string }[]>('/v1/concerts?limit=100'), (a) => say(problemText(a)))
+  const concert = list.ok ? list.body.find((c) => c.concertId === concertId) : undefined
+  const title = concert?.title ?? 'Concert'
+  document.title = `${title} — Concert tickets`
+  const line = h('section', { class: 'line', 'aria-labelledby': 'line-title' })
+  const bookingArea = h('section', { class: 'booking', 'aria-labelledby': 'booking-title' })
+  replace(main, h('h1', {}, title), line, bookingArea)
+
+  const token = store.token
+  if (!token) return replace(line, h('h2', { id: 'line-title' }, 'Waiting room'), h('p', {}, 'Sign in above to join the waiting room.'))
+
+  let watch: Watch | null = null
+  let firstPosition: number | null = null
+  let lastAnnounced = 0
+  let booked = false
+  let bookingStarted = false
+
+  function joinView(message?: string) {
+    replace(
+      line,
+      h('h2', { id: 'line-title' }, 'Waiting room'),
+      message ? h('p', {}, message) : null,
+      h('button', { type: 'button', class: 'primary', id: 'join', onclick: join }, message ? 'Join again' : 'Join the waiting room'),
+    )
+  }
+
+  async function join() {
+    say('')
+    const answer = await patiently(() => api<QueueStatus & { token: string }>('/v1/queue/tokens', { token, body: { concertId } }), (a) => say(problemText(a)))
+    if (!answer.ok) {
+      if (codeOf(answer) === 'SOLD_OUT') return soldOut()
+      return say(problemText(answer))
+    }
+    store.setQueueToken(concertId, answer.body.token)
+    firstPosition = null
+    follow(answer.body.token, answer.body)
+    ;(line.querySelector('#line-title') as HTMLElement | null)?.focus()
+  }
+
+  function soldOut() {
+    watch?.stop()
+    store.setQueueToken(concertId, null)
+    replace(line, h('h2', { id: 'line-title', tabindex: -1 }, 'Sold out'), h('p', {}, 'Every seat of this concert is sold.'))
+    replace(bookingArea)
+  }
+
+  function follow(queueToken: string, first?: QueueStatus) {
+    watch?.stop()
+    const onStatus = (s: QueueStatus) => show(s, queueToken)
+    if (first) onStatus(first)
+    watch = watchQueue(token!, queueToken, onStatus, (a) => say(problemText(a)))
+  }
+
+  function show(s: QueueStatus, queueToken: string) {
+    if (s.status === 'WAITING') return waiting(s)
+    if (s.status === 'ACTIVE') return active(s, queueToken)
+    if (isTerminal(s)) store.setQueueToken(concertId, null)
+    if (s.status === 'SOLD_OUT') return soldOut()
+    if (s.status === 'DONE') {
+      if (!booked) joinView('Your session has ended.')
+      return
+    }
+    replace(bookingArea)
+    bookingStarted = false
+    joinView('Your place has expired: the page stopped hearing from you for too long, or your time to book ran out.')
+    announce('Your place has expired.')
+  }
+
+  function announce(text: string) {
+    announcer.textContent = text
+  }
+
+  function waiting(s: QueueStatus) {
+    let panel = line.querySelector('.waiting')
+    if (!panel) {
+      replace(
+        line,
+        h('h2', { id: 'line-title', tabindex: -1 }, 'You are in the waiting room'),
+        (panel = h(
+          'div',
+          { class: 'waiting' },
+          h('p', { class: 'place' }, h('span', { class: 'label' }, 'Your place in line'), h('strong', { class: 'num big', id: 'position' }, '')),
+          h('p', {}, h('span', { class: 'label' }, 'Estimated wait'), h('strong', { class: 'num', id: 'wait' }, '')),
+          h('progress', { id: 'progress', max: 100, value: 0, 'aria-label': 'Progress through the line' }),
+          h('p', { class: 'note', id: 'wait-note' }, ''),
+        )),
+      )
+    }
+    const position = document.getElementById('position')!
+    const wait = document.getElementById('wait')!
+    const note = document.getElementById('wait-note')!
+    const progress = document.getElementById('progress') as HTMLProgressElement
+    if (s.position === null) {
+      position.textContent = 'not yet drawn'
+      wait.textContent = '—'
+      if (s.opensAt) {
+        const left = h('span', { class: 'num', 'data-until': s.opensAt, 'data-expired': 'a moment' }, clock(Date.parse(s.opensAt) - Date.now()))
+        replace(note, `The sale opens at ${dateTime(s.opensAt)} (in `, left, '). Everyone here before then gets a random place at the opening: arriving early gives no advantage.')
+      } else note.textContent = 'Waiting for the line to move.'
+      progress.value = 0
+      return
+    }
+    firstPosition ??= s.position
+    if (s.position > firstPosition) firstPosition = s.position
+    position.textContent = s.position.toLocaleString('en-US')
+    wait.textContent = aboutWait(s.estimatedWaitSeconds)
+    note.textContent = `Keep this page open: ${pushWanted() ? 'it updates by itself' : 'it checks for you'}. Leaving it for long gives up your place.`
+    progress.value = Math.round(((firstPosition - s.position + 1) / firstPosition) * 100)
+    // Announce the first place, then at most every 15 s, so screen readers are not flooded.
+    if (Date.now() - lastAnnounced > 15_000 || s.position === 1) {
+      lastAnnounced = Date.now()
+      announce(`You are number ${s.position} in line. Estimated wait ${aboutWait(s.estimatedWaitSeconds)}.`)
+    }
+  }
+
+  function active(s: QueueStatus, queueToken: string) {
+    if (booked) return
+    const until = s.activeUntil!
+    const existing = line.querySelector<HTMLElement>('.active [data-until]')
+    if (existing) {
+      existing.dataset.until = until
+      return
+    }
+    replace(
+      line,
+      h('h2', { id: 'line-title', tabindex: -1 }, "It's your turn"),
+      h('div', { class: 'active' }, h('p', {}, 'Time left to book: ', h('strong', { class: 'num countdown', 'data-until': until, 'data-expired': 'Time is up' }, clock(Date.parse(until) - Date.now())))),
+    )
+    announce("It's your turn. Choose a date and a seat.")
+    if (!bookingStarted) {
+      bookingStarted = true
+      booking({
+        concertTitle: title,
+        token: token!,
+        queueToken,
+        section: bookingArea,
+        say,
+        sessionChanged: () => watch?.refresh(),
+        onPaid: () => {
+          booked = true
+          replace(line, h('h2', { id: 'line-title' }, 'Booked'), h('p', {}, 'Thank you. Your receipt is below.'))
+        },
+      }).start()
+    }
+  }
+
+  const saved = store.queueToken(concertId)
+  if (saved) follow(saved)
+  else joinView()
+}
+
+renderAccount()
+const path = location.pathname.match(/^\/concerts\/([0-9a-f-]{36})\/?$/i)
+if (path) void concertPage(path[1]!.toLowerCase())
+else void concertList()
