@@ -2,13 +2,14 @@
 -- what it reports about the user's session is decided in the same order as their holds and payments:
 -- a payment that saw this hold as live (and so kept the session open) has committed before, and the
 -- cancel then sees that the session was paid for and has no live hold left, and says so (session_paid,
--- live_holds = 0), so that the caller ends the session. Lock order: user, reservation, seat.
+-- live_holds = 0), so that the caller ends the session; otherwise live_until (when the user's last live
+-- hold there lapses) tells how long the session is still needed. Lock order: user, reservation, seat.
 -- Returns no row when the reservation is not a live hold of this user.
 create or replace function cancel_hold(p_reservation_id uuid, p_user_id text)
 returns table (
   reservation_id uuid, schedule_id uuid, seat_number int, price bigint, status text,
   expires_at timestamptz, created_at timestamptz, concert_id uuid, queue_seq bigint,
-  live_holds bigint, session_paid boolean
+  live_holds bigint, live_until timestamptz, session_paid boolean
 ) language plpgsql volatile as $$
 declare
   c record;
@@ -31,6 +32,8 @@ begin
   return query select c.reservation_id, c.schedule_id, c.seat_number, c.price, c.status, c.expires_at,
     c.created_at, c.concert_id, c.queue_seq,
     (select count(*) from reservations o
+     where o.user_id = p_user_id and o.concert_id = c.concert_id and hold_is_live(o.status, o.expires_at)),
+    (select max(o.expires_at) from reservations o
      where o.user_id = p_user_id and o.concert_id = c.concert_id and hold_is_live(o.status, o.expires_at)),
     exists (select 1 from reservations p
             where p.user_id = p_user_id and p.concert_id = c.concert_id and p.status = 'PAID'

@@ -1,7 +1,7 @@
 -- name: pg_extend :one
 -- An ACTIVE session lasts at least until $4 (epoch ms), so that a hold made now can be paid.
 -- Returns no row unless the session is ACTIVE.
--- $1 seq, $2 concert_id, $3 user_id, $4 until (epoch ms)
+-- $1 seq, $2 concert_id, $3 user_id, $4 until (epoch ms), $5 active session ttl seconds
 update queue_sessions s
 set active_until = greatest(s.active_until, to_timestamp($4::bigint / 1000.0))
 from queue_lines l
@@ -10,4 +10,5 @@ where s.seq = $1::bigint and s.concert_id = $2::uuid and s.user_id = $3::text
   and s.status = 'ACTIVE' and s.active_until > now()
 returning 'ACTIVE' as status, null::bigint as position,
   (extract(epoch from s.active_until) * 1000)::bigint as active_until_ms,
-  null::double precision as admitted_per_second
+  null::double precision as admitted_per_second,
+  (extract(epoch from s.admitted_at + make_interval(secs => $5::int)) * 1000)::bigint as own_until_ms

@@ -20,13 +20,18 @@ interface CancelRow extends ReservationRow {
   concert_id: string
   queue_seq: number | null
   live_holds: number
+  live_until: Date | null
   session_paid: boolean
 }
 
 export interface Released {
   reservation: Reservation
-  /** The queue session this cancel leaves with nothing to pay, after a payment in it; else null. */
-  endsSession: Ticket | null
+  /** The queue session the hold was made in, if known. */
+  session: Ticket | null
+  /** The session paid and now has no live hold left: nothing remains to pay, so it ends. */
+  endsSession: boolean
+  /** When the user's last remaining live hold in that concert lapses; null if none is left. */
+  liveUntilMs: number | null
 }
 
 export function toReservation(r: ReservationRow): Reservation {
@@ -78,8 +83,10 @@ export function holds(sql: Sql, rules: HoldRules) {
       if (!row) return undefined
       return {
         reservation: toReservation(row),
+        session: row.queue_seq === null ? null : { concertId: row.concert_id, userId, seq: row.queue_seq },
         // The last live hold of a session that already paid: nothing is left to pay in that session.
-        endsSession: row.live_holds === 0 && row.session_paid && row.queue_seq !== null ? { concertId: row.concert_id, userId, seq: row.queue_seq } : null,
+        endsSession: row.live_holds === 0 && row.session_paid,
+        liveUntilMs: row.live_until?.getTime() ?? null,
       }
     },
 

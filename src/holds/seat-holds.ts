@@ -19,7 +19,10 @@ export interface SeatHoldDeps {
 export function seatHolds({ holds, catalogue, room, metrics, log }: SeatHoldDeps) {
   async function release(userId: string, reservationId: string) {
     const released = await holds.release(userId, reservationId)
-    if (released?.endsSession) await room.sessionPaid(released.endsSession)
+    if (released?.session) {
+      if (released.endsSession) await room.sessionPaid(released.session)
+      else await room.holdReleased(released.session, released.liveUntilMs)
+    }
     return released
   }
 

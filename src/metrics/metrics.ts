@@ -108,7 +108,7 @@ export function createMetrics() {
   /** The store with every call timed. */
   function timedStore(store: WaitingRoomStore): WaitingRoomStore {
     const timed = { ...store } as Record<string, unknown>
-    for (const op of ['join', 'poll', 'pollMany', 'check', 'extend', 'finish', 'admit', 'setSoldOut', 'stats', 'endSession', 'lines', 'ping'] as const) {
+    for (const op of ['join', 'poll', 'pollMany', 'check', 'extend', 'shrink', 'finish', 'admit', 'setSoldOut', 'stats', 'endSession', 'lines', 'ping'] as const) {
       const original = store[op] as (...args: unknown[]) => Promise<unknown>
       timed[op] = async (...args: unknown[]) => {
         const end = storeLatency.startTimer({ store: store.kind, op })

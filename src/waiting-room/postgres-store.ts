@@ -13,6 +13,7 @@ const q = statements('waiting-room', [
   'pg_poll_many',
   'pg_check',
   'pg_extend',
+  'pg_shrink',
   'pg_finish',
   'pg_lock_line',
   'pg_admit',
@@ -31,12 +32,14 @@ interface ViewRow {
   position: number | null
   active_until_ms: number | null
   admitted_per_second: number | null
+  /** Only from pg_check and pg_extend (the guards); other views leave it out. */
+  own_until_ms?: number | null
 }
 
 /** Postgres' undefined_table: here, the sequence of a line's places does not exist yet. */
 const UNDEFINED_TABLE = '42P01'
 
-const GONE: SessionView = { status: 'EXPIRED', position: null, activeUntilMs: null, admittedPerSecond: null }
+const GONE: SessionView = { status: 'EXPIRED', position: null, activeUntilMs: null, admittedPerSecond: null, ownUntilMs: null }
 
 function toView(row: ViewRow | undefined): SessionView {
   if (!row) return GONE
@@ -45,6 +48,7 @@ function toView(row: ViewRow | undefined): SessionView {
     position: row.position,
     activeUntilMs: row.active_until_ms,
     admittedPerSecond: row.admitted_per_second,
+    ownUntilMs: row.own_until_ms ?? null,
   }
 }
 
@@ -103,13 +107,17 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
     },
 
     async check(ticket, limits) {
-      const [row] = await q.pg_check<ViewRow>(sql, [ticket.seq, ticket.concertId, ticket.userId, limits.waitingIdleSeconds])
+      const [row] = await q.pg_check<ViewRow>(sql, [ticket.seq, ticket.concertId, ticket.userId, limits.waitingIdleSeconds, limits.activeTtlSeconds])
       return toView(row)
     },
 
     async extend(ticket, untilMs, limits) {
-      const [row] = await q.pg_extend<ViewRow>(sql, [ticket.seq, ticket.concertId, ticket.userId, Math.ceil(untilMs)])
+      const [row] = await q.pg_extend<ViewRow>(sql, [ticket.seq, ticket.concertId, ticket.userId, Math.ceil(untilMs), limits.activeTtlSeconds])
       return row ? toView(row) : this.check(ticket, limits)
+    },
+
+    async shrink(ticket, untilMs, limits) {
+      await q.pg_shrink(sql, [ticket.seq, ticket.concertId, ticket.userId, Math.ceil(untilMs), limits.activeTtlSeconds])
     },
 
     async finish(ticket) {

@@ -29,12 +29,13 @@ type Reply = (string | number | null)[]
 const orNull = (value: unknown): number | null => (value === null || value === undefined || Number(value) < 0 ? null : Number(value))
 
 function toView(reply: Reply): SessionView {
-  const [status, position, activeUntil, pace] = reply
+  const [status, position, activeUntil, pace, ownUntil] = reply
   return {
     status: status as SessionStatus,
     position: orNull(position),
     activeUntilMs: orNull(activeUntil),
     admittedPerSecond: pace === '' || pace === null || pace === undefined ? null : Number(pace),
+    ownUntilMs: orNull(ownUntil),
   }
 }
 
@@ -113,6 +114,10 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
       return toView(
         await run(scripts.extend, keysOf(ticket.concertId), [ticket.userId, ticket.seq, Math.ceil(untilMs), limits.waitingIdleSeconds * 1000]),
       )
+    },
+
+    async shrink(ticket, untilMs) {
+      await run(scripts.shrink, keysOf(ticket.concertId), [ticket.userId, ticket.seq, Math.ceil(untilMs)])
     },
 
     async finish(ticket) {

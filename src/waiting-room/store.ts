@@ -13,6 +13,11 @@ export interface SessionView {
   position: number | null
   /** Epoch ms; null unless ACTIVE. */
   activeUntilMs: number | null
+  /**
+   * Epoch ms; null unless ACTIVE (or not recorded). The end of the session's own time (admission + the
+   * session TTL). A hold may keep the session ACTIVE past it, but only to pay what is held: no new hold.
+   */
+  ownUntilMs: number | null
   /** Admissions per second in this line over the recent past, or null when none was measured yet. */
   admittedPerSecond: number | null
 }
@@ -76,6 +81,11 @@ export interface WaitingRoomStore {
   check(ticket: Ticket, limits: LineLimits): Promise<SessionView>
   /** If ACTIVE, extends the session to at least untilMs (a hold must be payable) and returns the view. */
   extend(ticket: Ticket, untilMs: number, limits: LineLimits): Promise<SessionView>
+  /**
+   * A hold was cancelled: the session lasts no longer than its own time or untilMs (what the user's
+   * remaining live holds need; 0 if none), whichever is later. Never lengthens it.
+   */
+  shrink(ticket: Ticket, untilMs: number, limits: LineLimits): Promise<void>
   /** Ends an ACTIVE session as DONE (the user paid); the slot goes to the next person at the next tick. */
   finish(ticket: Ticket): Promise<void>
   /**

@@ -22,8 +22,10 @@ export interface WaitingRoomDeps {
 // Holds and payments always ask the store, so a user who paid or lapsed cannot book on an old token.
 const READ_TRUST_MS = 30_000
 const READ_CACHE_LIMIT = 100_000
-// A hold extends the session a little past the hold's own expiry, so clock skew never strands a hold.
-const HOLD_MARGIN_MS = 5_000
+// A hold extends the session a little past the hold's own expiry (Postgres' clock), so that a skew
+// between the database's and the queue store's clocks never strands a hold; little, as the session is
+// ACTIVE with nothing to pay for that long once the hold lapses.
+const HOLD_MARGIN_MS = 1_000
 function notActive(view: SessionView): ServiceError {
   return new ServiceError('QUEUE_NOT_ACTIVE', `The queue session is ${view.status}, not ACTIVE`)
 }
@@ -106,6 +108,11 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
       const ticket = ticketFor(userId, token, concertId)
       const view = await store.check(ticket, limitsOf(concertId))
       if (view.status !== 'ACTIVE') throw notActive(view)
+      // Past its own time a session lives on only to pay the holds it has: a new hold would keep it
+      // alive without end (hold, let it lapse, hold again).
+      if (view.ownUntilMs !== null && Date.now() >= view.ownUntilMs) {
+        throw new ServiceError('QUEUE_NOT_ACTIVE', "The session's time is over; it lasts only to pay the seats already held")
+      }
       return ticket
     },
 
@@ -119,6 +126,18 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
       const view = await store.extend(ticket, holdExpiresAtMs + HOLD_MARGIN_MS, limitsOf(ticket.concertId))
       if (view.status === 'ACTIVE') trust(ticket, view.activeUntilMs)
       return view.status === 'ACTIVE' || view.status === 'DONE'
+    },
+
+    /**
+     * A hold of this session was cancelled: the session lasts no longer than its own time or what the
+     * user's other live holds need. The cancel has committed; if the store cannot be told, the session
+     * runs to the end it had.
+     */
+    async holdReleased(ticket: Ticket, liveUntilMs: number | null) {
+      const until = liveUntilMs === null ? 0 : liveUntilMs + HOLD_MARGIN_MS
+      await store.shrink(ticket, until, limitsOf(ticket.concertId)).catch((error) =>
+        log({ level: 'warn', msg: 'could not shorten the queue session after a cancel', concertId: ticket.concertId, error: String(error) }),
+      )
     },
 
     /**

@@ -219,6 +219,41 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'reliability: hostile clients over t
     expect(after).toBe('EXPIRED')
   }, 60_000)
 
+  test('23b. past its own time a session lives only to pay what it holds: no new hold, and cancelling the last hold ends it', async () => {
+    const { concertId, scheduleIds } = await cluster.createConcert({ seats: 4, price: 100 })
+    const [payer, canceller] = await admitCrowd(cluster, concertId, ['h23b-payer', 'h23b-canceller'])
+    await cluster.charge(0, payer!.token, 1000)
+    const ownEnd = Date.parse((await status(0, payer!)).activeUntil)
+    const held = await cluster.hold(1, payer!, scheduleIds[0]!, 1)
+    const kept = await cluster.hold(2, canceller!, scheduleIds[0]!, 3)
+    expect([held.status, kept.status]).toEqual([201, 201])
+    await Bun.sleep(Math.max(0, ownEnd - Date.now()) + 500)
+
+    const extended = (await status(0, payer!)).status
+    const another = await cluster.hold(0, payer!, scheduleIds[0]!, 2)
+    const paid = await cluster.pay(1, payer!, held.body.reservationId)
+    const afterPaying = (await status(2, payer!)).status
+    const cancelled = await send(cluster.url(0), `/v1/reservations/${kept.body.reservationId}`, { token: canceller!.token, method: 'DELETE' })
+    const afterCancelling = (await status(1, canceller!)).status
+    const figures = {
+      'status past its own time, with a live hold': extended,
+      'a new hold then': `${another.status} ${another.body?.code ?? ''}`.trim(),
+      'paying the hold it has': paid.status,
+      'status after paying': afterPaying,
+      'status after cancelling its last hold': afterCancelling,
+    }
+    const pass = extended === 'ACTIVE' && another.status === 403 && paid.status === 201 && afterPaying === 'DONE' &&
+      cancelled.status === 200 && afterCancelling === 'EXPIRED'
+    record('23b', 'a session outlives its time only to pay', figures, pass)
+    expect(figures).toEqual({
+      'status past its own time, with a live hold': 'ACTIVE',
+      'a new hold then': '403 QUEUE_NOT_ACTIVE',
+      'paying the hold it has': 201,
+      'status after paying': 'DONE',
+      'status after cancelling its last hold': 'EXPIRED',
+    })
+  }, 60_000)
+
   test('24. hostile user ids: NUL, lone surrogates, control characters, bytes that are not UTF-8, 10 KB: 401, never 500, never one account for two subjects', async () => {
     const sign = (payload: Buffer) => {
       const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')

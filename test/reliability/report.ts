@@ -30,6 +30,7 @@ const CHECKS: [string, string][] = [
   ['21', 'identifier spellings'],
   ['22', 'session end under races'],
   ['23', 'refused holds extend nothing'],
+  ['23b', 'a session outlives its time only to pay'],
   ['24', 'hostile user ids'],
   ['25', 'idempotency scope'],
   ['26', 'content types and headers'],

@@ -4,7 +4,7 @@ import { queueStatus } from '../../src/waiting-room/queue-status'
 const limits = { maxActive: 100, admitPerSecond: 50, activeTtlSeconds: 600, waitingIdleSeconds: 300 }
 const concertId = '7b4c8a5e-6f0a-4c62-9d1a-2b0f0a7e6b11'
 const waiting = (position: number, admittedPerSecond: number | null = null) =>
-  queueStatus(concertId, { status: 'WAITING', position, activeUntilMs: null, admittedPerSecond }, limits)
+  queueStatus(concertId, { status: 'WAITING', position, activeUntilMs: null, admittedPerSecond, ownUntilMs: null }, limits)
 
 describe('queue status', () => {
   test('the wait estimate uses the measured pace, the configured rate until one is measured', () => {
@@ -19,7 +19,7 @@ describe('queue status', () => {
     expect(near).toBeLessThan(mid)
     expect(mid).toBeLessThanOrEqual(far)
     expect(far).toBeLessThanOrEqual((limits.waitingIdleSeconds * 1000) / 3)
-    const shortIdle = queueStatus(concertId, { status: 'WAITING', position: 10_000, activeUntilMs: null, admittedPerSecond: 1 }, {
+    const shortIdle = queueStatus(concertId, { status: 'WAITING', position: 10_000, activeUntilMs: null, admittedPerSecond: 1, ownUntilMs: null }, {
       ...limits,
       waitingIdleSeconds: 3,
     })
@@ -28,10 +28,10 @@ describe('queue status', () => {
 
   test('only WAITING has a position and estimate, only ACTIVE has activeUntil', () => {
     const until = Date.now() + 60_000
-    const active = queueStatus(concertId, { status: 'ACTIVE', position: null, activeUntilMs: until, admittedPerSecond: 1 }, limits)
+    const active = queueStatus(concertId, { status: 'ACTIVE', position: null, activeUntilMs: until, admittedPerSecond: 1, ownUntilMs: null }, limits)
     expect(active).toMatchObject({ position: null, estimatedWaitSeconds: null, activeUntil: new Date(until).toISOString() })
     for (const status of ['EXPIRED', 'DONE', 'SOLD_OUT'] as const) {
-      expect(queueStatus(concertId, { status, position: 3, activeUntilMs: until, admittedPerSecond: 1 }, limits)).toMatchObject({
+      expect(queueStatus(concertId, { status, position: 3, activeUntilMs: until, admittedPerSecond: 1, ownUntilMs: null }, limits)).toMatchObject({
         status,
         position: null,
         estimatedWaitSeconds: null,

@@ -344,6 +344,37 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       expect((await store.check(a!, limits())).activeUntilMs).toBe(longer.activeUntilMs)
     })
 
+    test('an active session knows its own time (admission + activeTtlSeconds); extending it for a hold leaves that as it was', async () => {
+      const concertId = await sut.newConcert()
+      const [a] = await joinAll(concertId, ['own'])
+      const admittedAt = Date.now()
+      await store.admit(concertId, limits())
+      const checked = await store.check(a!, limits())
+      expect(checked.status).toBe('ACTIVE')
+      expect(Math.abs(checked.ownUntilMs! - (admittedAt + 60_000))).toBeLessThanOrEqual(1_000)
+      const extended = await store.extend(a!, Date.now() + 120_000, limits())
+      expect(extended.ownUntilMs).toBe(checked.ownUntilMs)
+      expect(extended.activeUntilMs!).toBeGreaterThan(checked.ownUntilMs!)
+    })
+
+    test('shrink ends an extension: the session lasts to its own time or the given end, whichever is later, and never longer than before', async () => {
+      const concertId = await sut.newConcert()
+      const [a, b] = await joinAll(concertId, ['shrink-a', 'shrink-b'])
+      await store.admit(concertId, limits())
+      const own = (await store.check(a!, limits())).ownUntilMs!
+      await store.extend(a!, own + 120_000, limits())
+      await store.shrink(a!, own + 30_000, limits())
+      expect(Math.abs((await store.check(a!, limits())).activeUntilMs! - (own + 30_000))).toBeLessThanOrEqual(1)
+      await store.shrink(a!, 0, limits())
+      expect(Math.abs((await store.check(a!, limits())).activeUntilMs! - own)).toBeLessThanOrEqual(1)
+      await store.shrink(a!, own + 90_000, limits()) // never lengthens
+      expect(Math.abs((await store.check(a!, limits())).activeUntilMs! - own)).toBeLessThanOrEqual(1)
+      // Another session is left alone.
+      const bBefore = (await store.check(b!, limits())).activeUntilMs
+      await store.shrink({ ...b!, seq: b!.seq + 1000 }, 0, limits())
+      expect((await store.check(b!, limits())).activeUntilMs).toBe(bBefore)
+    })
+
     test('extend does not admit a waiting user nor revive a finished session', async () => {
       const concertId = await sut.newConcert()
       const [a, b] = await joinAll(concertId, ['a', 'b'])
@@ -586,8 +617,8 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       expect((await store.join(concertId, 'a', early)) as { view: SessionView }).toMatchObject({ seq: a!.seq, created: false, view: { status: 'WAITING', position: null } })
       expect(await store.admit(concertId, early)).toMatchObject({ admitted: 0 })
       expect(await pollAll([a!, b!], early)).toEqual([
-        { status: 'WAITING', position: null, activeUntilMs: null, admittedPerSecond: null },
-        { status: 'WAITING', position: null, activeUntilMs: null, admittedPerSecond: null },
+        { status: 'WAITING', position: null, activeUntilMs: null, admittedPerSecond: null, ownUntilMs: null },
+        { status: 'WAITING', position: null, activeUntilMs: null, admittedPerSecond: null, ownUntilMs: null },
       ])
       expect(statuses(await store.pollMany(concertId, [b!, a!], early))).toEqual(['WAITING', 'WAITING'])
       expect((await store.pollMany(concertId, [b!], early))[0]!.position).toBeNull()

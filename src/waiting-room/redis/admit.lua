@@ -65,7 +65,7 @@ while admitted < budget and examined < budget + SWEEP_ADMIT do
     redis.call('ZREM', K_SEEN, user)
     if seen ~= nil and seen > cutoff then
       redis.call('ZADD', K_ACTIVE, now + ttl_ms, user)
-      redis.call('HSET', K_ACTIVE_SEQ, user, seq)
+      redis.call('HSET', K_ACTIVE_SEQ, user, seq .. ':' .. int(now + ttl_ms))
       admitted = admitted + 1
     else
       expired = expired + 1

@@ -1,12 +1,12 @@
 -- extend: a live ACTIVE session lasts at least until ARGV[3], so that a hold made now can be paid.
 -- Never shortens it. Any other session is left alone and its view returned.
 -- ARGV: 1 user, 2 seq, 3 until ms, 4 waiting idle ms
--- Returns { status, position, activeUntil, '' }.
+-- Returns { status, position, activeUntil, '', ownUntil }.
 local user, seq, until_ms, idle_ms = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local now = clock()
-local status, active_until = session(user, seq, now, idle_ms)
+local status, active_until, _, own_until = session(user, seq, now, idle_ms)
 if status == 'ACTIVE' and until_ms > active_until then
   active_until = until_ms
   redis.call('ZADD', K_ACTIVE, active_until, user)
 end
-return view(status, user, active_until, now - idle_ms, nil)
+return view(status, user, active_until, now - idle_ms, nil, own_until)

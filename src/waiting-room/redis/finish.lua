@@ -3,7 +3,7 @@
 -- ARGV: 1 concert id, 2 user, 3 seq
 -- Returns 1 if it ended the session, else 0.
 local concert, user, seq = ARGV[1], ARGV[2], ARGV[3]
-if num(redis.call('HGET', K_ACTIVE_SEQ, user)) ~= tonumber(seq) then return 0 end
+if admitted(user) ~= tonumber(seq) then return 0 end
 redis.call('ZREM', K_ACTIVE, user)
 redis.call('HDEL', K_ACTIVE_SEQ, user)
 redis.call('HSET', K_DONE, seq, user)

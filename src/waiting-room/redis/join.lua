@@ -20,11 +20,11 @@ if waiting_score ~= nil then
   redis.call('ZREM', K_WAITING, user)
   redis.call('ZREM', K_SEEN, user)
 else
-  local active_seq = num(redis.call('HGET', K_ACTIVE_SEQ, user))
+  local active_seq, own_until = admitted(user)
   if active_seq ~= nil then
     local active_until = num(redis.call('ZSCORE', K_ACTIVE, user))
     if active_until ~= nil and active_until > now then
-      return { active_seq, 0, 'ACTIVE', -1, active_until, pace(now_sec) }
+      return { active_seq, 0, 'ACTIVE', -1, active_until, pace(now_sec), own_until or -1 }
     end
     redis.call('ZREM', K_ACTIVE, user)
     redis.call('HDEL', K_ACTIVE_SEQ, user)

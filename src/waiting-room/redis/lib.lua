@@ -3,7 +3,7 @@
 local K_WAITING = KEYS[1]    -- zset  user -> join seq          (waiting users, the line in order)
 local K_SEEN = KEYS[2]       -- zset  user -> last heartbeat ms  (waiting users, for idle drop-out)
 local K_ACTIVE = KEYS[3]     -- zset  user -> activeUntil ms     (admitted users)
-local K_ACTIVE_SEQ = KEYS[4] -- hash  user -> seq               (admitted users)
+local K_ACTIVE_SEQ = KEYS[4] -- hash  user -> 'seq:ownUntil ms'  (admitted users; see admitted())
 local K_DONE = KEYS[5]       -- hash  seq -> user               (sessions that ended by payment)
 local K_SEQ = KEYS[6]        -- string, INCR gives the next join seq
 local K_SOLD_OUT = KEYS[7]   -- string, exists while the line is sold out
@@ -95,6 +95,17 @@ local function pace(now_sec)
   return string.format('%.17g', sum / math.max(1, now_sec - first + 1))
 end
 
+-- The admitted session of `user`: its seq, and the end of its own time (admission + the session TTL).
+-- A hold may keep the session ACTIVE past its own time, only to pay what is held: no new hold then.
+-- Sessions admitted before the own time was recorded carry the seq alone (own time unknown: nil).
+local function admitted(user)
+  local value = redis.call('HGET', K_ACTIVE_SEQ, user)
+  if not value then return nil, nil end
+  local sep = string.find(value, ':', 1, true)
+  if not sep then return tonumber(value), nil end
+  return tonumber(string.sub(value, 1, sep - 1)), tonumber(string.sub(value, sep + 1))
+end
+
 -- What the session `seq_text` (the seq in the queue token) of `user` is now. A lapsed place (idle waiter, active past activeUntil) is
 -- EXPIRED whether or not a sweep removed it yet; a live place of a sold-out line is SOLD_OUT.
 -- Returns status, activeUntil ms (ACTIVE only), and whether it is a live waiting place.
@@ -108,21 +119,21 @@ local function session(user, seq_text, now, idle_ms)
     if not live then return 'EXPIRED', nil, false end
     return 'WAITING', nil, true
   end
-  local active_seq = num(redis.call('HGET', K_ACTIVE_SEQ, user))
+  local active_seq, own_until = admitted(user)
   if active_seq == seq then
     local active_until = num(redis.call('ZSCORE', K_ACTIVE, user))
     if sold_out() then return 'SOLD_OUT', nil, false end
     if active_until == nil or active_until <= now then return 'EXPIRED', nil, false end
-    return 'ACTIVE', active_until, false
+    return 'ACTIVE', active_until, false, own_until
   end
   if redis.call('HGET', K_DONE, seq_text) == user then return 'DONE', nil, false end
   return 'EXPIRED', nil, false
 end
 
--- A view as the store returns it: { status, position or -1, activeUntil ms or -1, pace or '' }.
-local function view(status, user, active_until, cutoff, rate)
+-- A view as the store returns it: { status, position or -1, activeUntil ms or -1, pace or '', own time's end or -1 }.
+local function view(status, user, active_until, cutoff, rate, own_until)
   local pos = -1
   if status == 'WAITING' then pos = position(user, cutoff) end
-  return { status, pos, active_until or -1, rate or '' }
+  return { status, pos, active_until or -1, rate or '', own_until or -1 }
 end
 
