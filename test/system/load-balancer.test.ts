@@ -8,7 +8,7 @@ import { TEST_SECRET } from '../support/app'
 import { createTestDatabase, type TestDatabase } from '../support/database'
 import { startInstance, type Instance } from '../support/instances'
 import { describeWith, serviceUrl } from '../support/services'
-import { tcpProxy, type TcpProxy } from '../waiting-room/tcp-proxy'
+import { tcpProxy, type TcpProxy } from '../support/tcp-proxy'
 
 // The compose stack's load balancer, for real: the Debian caddy binary runs .deploy/Caddyfile (the very
 // file docker-compose.yml mounts; only its environment differs) in front of three local instances.

@@ -2,7 +2,7 @@ import { redisStore } from '../../src/waiting-room/redis-store'
 import { clusterTransport } from '../../src/waiting-room/redis/cluster'
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster'
 import { describeWith } from '../support/services'
-import { testPrefix } from './redis-support'
+import { testPrefix } from '../support/redis'
 import { storeContract } from './store-contract'
 
 // The same contract as every other store, on a real three-master Redis Cluster: each script touches

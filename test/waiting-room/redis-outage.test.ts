@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { RedisClient } from 'bun'
-import { startRedisRest, type RedisRest } from '../support/redis-rest'
+import { startRedisRest, type RedisRest } from '../tools/redis-rest'
 import { ServiceError } from '../../src/errors'
 import { redisStore } from '../../src/waiting-room/redis-store'
 import { restTransport } from '../../src/waiting-room/redis/rest'
 import { tcpTransport } from '../../src/waiting-room/redis/tcp'
 import type { LineLimits, WaitingRoomStore } from '../../src/waiting-room/store'
 import { describeWith, serviceUrl } from '../support/services'
-import { deleteKeys, testPrefix } from './redis-support'
-import { tcpProxy, type TcpProxy } from './tcp-proxy'
+import { deleteKeys, testPrefix } from '../support/redis'
+import { tcpProxy, type TcpProxy } from '../support/tcp-proxy'
 
 // What the Redis store does when Redis goes away, hangs, or forgets its scripts: every call fails
 // within 2 seconds with a 503 SERVICE_UNAVAILABLE ServiceError (never a hang, never a raw error), and the store recovers by

@@ -1,8 +1,8 @@
-import { startRedisRest } from '../support/redis-rest'
+import { startRedisRest } from '../tools/redis-rest'
 import { redisStore } from '../../src/waiting-room/redis-store'
 import { restTransport } from '../../src/waiting-room/redis/rest'
 import { describeWith, serviceUrl } from '../support/services'
-import { deleteKeys, testPrefix } from './redis-support'
+import { deleteKeys, testPrefix } from '../support/redis'
 import { storeContract } from './store-contract'
 
 describeWith(['REDIS_URL'], 'waiting-room store contract: Redis over the Upstash REST API', () => {

@@ -1,13 +1,13 @@
 import { expect, test } from 'bun:test'
-import { measureWaitingUserMemory } from '../bench/redis-memory'
+import { measureWaitingUserMemory } from '../tools/bench/redis-memory'
 import { redisStore } from '../../src/waiting-room/redis-store'
 import { tcpTransport } from '../../src/waiting-room/redis/tcp'
 import type { LineLimits } from '../../src/waiting-room/store'
 import { describeWith, serviceUrl } from '../support/services'
-import { deleteKeys, testPrefix } from './redis-support'
+import { deleteKeys, testPrefix } from '../support/redis'
 
 // A line of a million waiting users must fit in Redis and stay cheap to poll and to admit from.
-// `bun test/bench/redis-memory.ts` measures 100,000 users; this test a smaller line.
+// `bun test/tools/bench/redis-memory.ts` measures 100,000 users; this test a smaller line.
 
 describeWith(['REDIS_URL'], 'Redis store at scale', () => {
   const redisUrl = serviceUrl('REDIS_URL')!

@@ -1,7 +1,7 @@
 import { redisStore } from '../../src/waiting-room/redis-store'
 import { tcpTransport } from '../../src/waiting-room/redis/tcp'
 import { describeWith, serviceUrl } from '../support/services'
-import { deleteKeys, testPrefix } from './redis-support'
+import { deleteKeys, testPrefix } from '../support/redis'
 import { storeContract } from './store-contract'
 
 describeWith(['REDIS_URL'], 'waiting-room store contract: Redis over TCP', () => {

@@ -1,7 +1,7 @@
 import type { Json } from './schema'
 
 // One example per model and per request body, shown by the docs page and checked against the schemas by
-// Redocly (no-invalid-media-type-examples) in test/openapi/lint.test.ts, strictly: a field added to a
+// Redocly (no-invalid-media-type-examples) in test/system/openapi/lint.test.ts, strictly: a field added to a
 // model needs its value here too, and a field removed must go.
 const concertId = '0b6f3c7e-2a59-4f6a-9d7e-5c1a8e3f4b21'
 const scheduleId = '5d2e8a41-7c3b-4e9f-a1d6-3b8c9f0e7a54'

@@ -143,6 +143,8 @@ function judgePolls(w: World, next: World, snap: Snapshot, out: string[]) {
         if (skipped.length > 0) out.push(`${tag}: ACTIVE while u${skipped.map((x) => x.k).join(', u')} ahead of it still waits (FIFO)`)
         admitUnseen(mine, read.win)
       }
+      // Not extended by a hold yet: what is read is the session's own end.
+      if (!mine.extended) mine.own = { lo: until, hi: until }
       const { lo, hi } = mine.until!
       if (!(until >= lo && until <= hi)) {
         const was = lo === hi ? new Date(lo).toISOString() : `${new Date(lo).toISOString()}..${new Date(hi).toISOString()}`

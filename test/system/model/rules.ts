@@ -9,6 +9,7 @@ import {
   clone,
   current,
   eligible,
+  before,
   holding,
   liveHolds,
   lingering,
@@ -57,6 +58,7 @@ export function admitUnseen(s: Session, win: Window) {
   if (s.state !== 'WAITING') return
   s.state = 'ACTIVE'
   s.until = { lo: s.seenWaitingAt + RULES.activeTtlMs - EPS_MS, hi: win.t1 + RULES.activeTtlMs + EPS_MS }
+  s.own = { ...s.until }
 }
 
 /** The positions a waiting session may report: every place ahead that may have been admitted may be gone. */
@@ -95,7 +97,7 @@ function join(w: World, ui: number, win: Window): Branch[] {
       const me = next.users[ui]!
       const before = current(me)
       if (before?.state === 'ACTIVE') before.state = lingering(w, ui, win) ? 'ENDED' : 'EXPIRED'
-      me.sessions.push({ token: answer.body.token, joinNo: ++next.joins, state: 'WAITING', until: null, seenWaitingAt: win.t1, paid: false })
+      me.sessions.push({ token: answer.body.token, joinNo: ++next.joins, state: 'WAITING', until: null, own: null, extended: false, seenWaitingAt: win.t1, paid: false })
     },
   }
   if (s === null || s.state === 'DONE' || s.state === 'EXPIRED' || s.state === 'ENDED') return [...branches, place]
@@ -140,6 +142,11 @@ function hold(w: World, ui: number, seat: number, stale: boolean, win: Window): 
   const admitted = (next: World) => admitUnseen(current(next.users[ui]!)!, win)
   // A refused hold extends nothing: the session keeps the activeUntil it had.
   const refused = (code: string, status = 409): Branch => problem(status, code, code, admitted)
+  // Past its own time a session only pays what it holds: a new hold is 403 (decided before the seat is read).
+  const own = current(w.users[ui]!)!.own
+  const withinOwn = own === null ? 'yes' : before(own.hi, win) === 'no' ? 'no' : before(own.lo, win) === 'yes' ? 'yes' : 'maybe'
+  if (withinOwn !== 'yes') branches.push(problem(403, 'QUEUE_NOT_ACTIVE', '403 past the session\'s own time'))
+  if (withinOwn === 'no') return branches
   if (seat > RULES.seats) return [...branches, refused('NOT_FOUND', 404)]
   const states = seatStates(w, seat, win)
   const mine = liveHolds(w, ui, win)
@@ -166,7 +173,10 @@ function hold(w: World, ui: number, seat: number, stale: boolean, win: Window): 
         next.holds.push({ id: answer.body.reservationId, user: ui, seat, price: RULES.price, state: 'HELD', expiresAt })
         // Making a hold extends the session to cover it, and only as far as it needs.
         const s = current(next.users[ui]!)!
-        if (s.state === 'ACTIVE') s.until = { lo: Math.max(s.until!.lo, expiresAt), hi: Math.max(s.until!.hi, expiresAt + HOLD_COVER_SLACK_MS) }
+        if (s.state === 'ACTIVE') {
+          s.until = { lo: Math.max(s.until!.lo, expiresAt), hi: Math.max(s.until!.hi, expiresAt + HOLD_COVER_SLACK_MS) }
+          s.extended = true
+        }
       },
     })
   }
@@ -203,7 +213,21 @@ function cancel(w: World, ui: number, reservationId: string, win: Window): Branc
     branches.push({
       ...cancelled,
       label: '200 CANCELLED, the seat is free',
-      then: (next) => (next.holds.find((x) => x.id === reservationId)!.state = 'CANCELLED'),
+      then: (next) => {
+        next.holds.find((x) => x.id === reservationId)!.state = 'CANCELLED'
+        // The session shrinks to its own time or what the user's other live holds need, never longer.
+        const s = current(next.users[ui]!)
+        if (s?.state === 'ACTIVE' && s.own && s.until) {
+          const others = next.holds.filter((x) => x.user === ui && x.id !== reservationId && x.state === 'HELD')
+          const surely = others.filter((x) => holding(x, win) === 'yes').map((x) => x.expiresAt)
+          const maybe = others.filter((x) => holding(x, win) !== 'no').map((x) => x.expiresAt + HOLD_COVER_SLACK_MS)
+          s.until = {
+            lo: Math.min(s.until.lo, Math.max(s.own.lo, ...surely)),
+            hi: Math.min(s.until.hi, Math.max(s.own.hi, ...maybe)),
+          }
+          if (s.until.lo > s.until.hi) s.until.lo = s.until.hi
+        }
+      },
       settles: { user: ui, reservationId },
     })
   }

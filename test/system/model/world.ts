@@ -57,6 +57,13 @@ export interface Session {
   state: SessionState
   /** While ACTIVE: activeUntil, exact (lo = hi) once observed, else the range the rules allow. */
   until: { lo: number; hi: number } | null
+  /**
+   * While ACTIVE: the end of the session's own time (admission + the session TTL); past it the session
+   * lasts only to pay what it holds (no new hold), and a cancel shrinks it back towards it.
+   */
+  own: { lo: number; hi: number } | null
+  /** A hold extended activeUntil past the session's own time (so an observed activeUntil is not the own end). */
+  extended: boolean
   /** While WAITING: the last moment it was seen waiting (an admission since then happened after it). */
   seenWaitingAt: number
   /** A payment was made in this session. */

@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { startRedisRest } from '../tools/redis-rest'
+import { startRedisCluster } from '../support/redis-cluster'
+import { userTokens } from '../../src/identity/user-tokens'
+import { ADMIN_KEY, TEST_SECRET } from '../support/app'
+import { createTestDatabase, type TestDatabase } from '../support/database'
+import { http, startInstances, stopInstances, type Instance } from '../support/instances'
+import { describeWith, serviceUrl } from '../support/services'
+
+const USERS = 1000
+const MAX_ACTIVE = 400
+const ADMIT_PER_SECOND = 150
+
+// Three real instances, one database, one queue store: 1,000 users join, the cron admits them over
+// several ticks. Admission must follow join order and never exceed the capacity or the rate.
+interface StoreSetup {
+  env: Record<string, string>
+  stop?: () => Promise<void>
+}
+
+function admissionSuite(store: string, services: ('DATABASE_URL' | 'REDIS_URL')[], storeSetup: () => StoreSetup | Promise<StoreSetup>) {
+  describeWith(services, `admission over three instances (${store} store)`, () => {
+    let db: TestDatabase
+    let instances: Instance[] = []
+    let storeUsed: StoreSetup
+    beforeAll(async () => {
+      storeUsed = await storeSetup()
+      db = await createTestDatabase(serviceUrl('DATABASE_URL')!)
+      instances = await startInstances(3, {
+        DATABASE_URL: db.url,
+        DATABASE_POOL_SIZE: '8',
+        QUEUE_MAX_ACTIVE: String(MAX_ACTIVE),
+        QUEUE_ADMIT_PER_SECOND: String(ADMIT_PER_SECOND),
+        QUEUE_ACTIVE_TTL_SECONDS: '4',
+        ...storeUsed.env,
+      })
+    }, 60_000)
+    afterAll(async () => {
+      await stopInstances(instances)
+      await storeUsed?.stop?.()
+      await db?.drop()
+    })
+
+    test(`${USERS} users: FIFO, at most ${MAX_ACTIVE} active, at most ${ADMIT_PER_SECOND} admitted per second`, async () => {
+      const at = (i: number) => instances[i % instances.length]!.url
+      const created = await http(at(0), '/v1/admin/concerts', {
+        headers: { 'x-admin-key': ADMIN_KEY },
+        body: { title: 'Big on-sale', schedules: [{ startsAt: '2027-06-01T19:00:00Z', seatCount: 10, price: 1000 }] },
+      })
+      const concertId = created.body.concertId
+      const issuer = userTokens(TEST_SECRET)
+      const users = await Promise.all(Array.from({ length: USERS }, async (_, i) => ({ i, token: await issuer.issue(`mi-${store}-${i}`), queueToken: '' })))
+
+      // Join one after another, spread over the instances: the join order is the order of these requests.
+      for (const user of users) {
+        const joined = await http(at(user.i), '/v1/queue/tokens', { token: user.token, body: { concertId } })
+        expect([200, 201]).toContain(joined.status)
+        user.queueToken = joined.body.token
+      }
+
+      // Meanwhile the operator's read-out is sampled: the live active count must never pass the cap.
+      let maxActiveSeen = 0
+      let sampling = true
+      const sampler = (async () => {
+        for (let n = 0; sampling; n++) {
+          const readout = await http(at(n), `/v1/admin/concerts/${concertId}/queue`, { headers: { 'x-admin-key': ADMIN_KEY } })
+          maxActiveSeen = Math.max(maxActiveSeen, readout.body.active)
+          await Bun.sleep(50)
+        }
+      })()
+
+      // Poll everyone, latest joiner first, round after round: an ACTIVE (or lapsed-after-ACTIVE) user
+      // must never be behind a user who is still WAITING.
+      const everAdmitted = new Set<number>()
+      let rounds = 0
+      let fifoViolations = 0
+      const started = Date.now()
+      while (everAdmitted.size < USERS && Date.now() - started < 60_000) {
+        rounds++
+        let seenWaitingBelow = Infinity
+        for (let k = USERS - 1; k >= 0; k--) {
+          const user = users[k]!
+          const status = await http(at(k + rounds), '/v1/queue/status', user)
+          expect(status.status).toBe(200)
+          const s = status.body.status
+          // Everyone here polls far inside the idle limit, so EXPIRED can only be an admitted session that ran out.
+          if (s === 'ACTIVE' || s === 'EXPIRED') everAdmitted.add(k)
+          if (s === 'WAITING') seenWaitingBelow = Math.min(seenWaitingBelow, k)
+          if (everAdmitted.has(k) && seenWaitingBelow < Infinity && seenWaitingBelow < k) fifoViolations++
+        }
+      }
+      sampling = false
+      await sampler
+
+      const ticks = instances.flatMap((inst, n) =>
+        inst.logs
+          .filter((l) => l.msg === 'job ran' && l.job === 'admission')
+          .map((l) => ({ instance: n, second: Math.floor(Date.parse(l.time) / 1000), admitted: l.lines.find((x: any) => x.concertId === concertId)?.admitted ?? 0 })),
+      )
+      const perSecond = new Map<number, number>()
+      for (const t of ticks) perSecond.set(t.second, (perSecond.get(t.second) ?? 0) + t.admitted)
+      if (process.env.DEBUG_ADMISSION) {
+        console.log([...perSecond.entries()].sort().map(([s, n]) => `${s % 1000}:${n}`).join(' '))
+        console.log(instances.flatMap((i) => i.logs.filter((l) => l.level !== 'info')))
+      }
+      expect(ticks.length).toBeGreaterThan(0)
+      const busiestSecond = Math.max(...perSecond.values())
+      const runners = new Set(ticks.filter((t) => t.admitted > 0).map((t) => t.instance))
+      console.log(
+        `[${store}] admitted ${everAdmitted.size} of ${USERS} in ${((Date.now() - started) / 1000).toFixed(1)} s over ${rounds} polling rounds; ` +
+          `most active in the read-out ${maxActiveSeen} (cap ${MAX_ACTIVE}); busiest second ${busiestSecond} (rate ${ADMIT_PER_SECOND}); ` +
+          `FIFO violations ${fifoViolations}; instances that ran ticks: ${runners.size}`,
+      )
+      expect(everAdmitted.size).toBe(USERS)
+      expect(fifoViolations).toBe(0)
+      expect(maxActiveSeen).toBeLessThanOrEqual(MAX_ACTIVE)
+      expect(busiestSecond).toBeLessThanOrEqual(ADMIT_PER_SECOND)
+    }, 120_000)
+  })
+}
+
+admissionSuite('postgres', ['DATABASE_URL'], () => ({ env: {} }))
+admissionSuite('redis-tcp', ['DATABASE_URL', 'REDIS_URL'], () => ({ env: { REDIS_URL: serviceUrl('REDIS_URL')! } }))
+admissionSuite('redis-rest', ['DATABASE_URL', 'REDIS_URL'], () => {
+  const front = startRedisRest({ redisUrl: serviceUrl('REDIS_URL')!, port: 0 })
+  return { env: { UPSTASH_REDIS_REST_URL: front.url, UPSTASH_REDIS_REST_TOKEN: front.token }, stop: () => front.stop() }
+})
+admissionSuite('redis-cluster', ['DATABASE_URL', 'REDIS_URL'], async () => {
+  const cluster = await startRedisCluster()
+  return { env: { REDIS_CLUSTER_NODES: cluster.nodes }, stop: () => cluster.stop() }
+})

@@ -1,0 +1,106 @@
+import { closeSync, openSync, readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import type { Subprocess } from 'bun'
+import { sleep } from './driver'
+
+// Child processes of the bench: app instances, the trivial Elysia server of the HTTP ceiling and the
+// local Upstash-compatible REST front. Each writes its output to a log file under the run directory.
+
+export const repoRoot = join(import.meta.dir, '..', '..', '..')
+
+export interface Child {
+  name: string
+  pid: number
+  port: number
+  logFile: string
+  stop(): Promise<void>
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
+    })
+  })
+}
+
+export interface SpawnOptions {
+  name: string
+  argv: string[]
+  env: Record<string, string>
+  port: number
+  logDir: string
+  /** Resolves true once the child serves; polled until timeoutMs. */
+  ready: () => Promise<boolean>
+  timeoutMs?: number
+}
+
+export async function spawnChild(o: SpawnOptions): Promise<Child> {
+  const logFile = join(o.logDir, `${o.name}.log`)
+  const fd = openSync(logFile, 'a')
+  const proc: Subprocess = Bun.spawn(o.argv, { cwd: repoRoot, env: o.env, stdout: fd, stderr: fd, stdin: 'ignore' })
+  closeSync(fd)
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return
+    proc.kill('SIGTERM')
+    const exited = await Promise.race([proc.exited.then(() => true), sleep(8000).then(() => false)])
+    if (!exited) {
+      proc.kill('SIGKILL')
+      await proc.exited
+    }
+  }
+  const deadline = Date.now() + (o.timeoutMs ?? 30_000)
+  for (;;) {
+    if (proc.exitCode !== null) {
+      throw new Error(`${o.name} exited with code ${proc.exitCode} before it was ready; see ${logFile}:\n${tail(logFile)}`)
+    }
+    if (await o.ready().catch(() => false)) break
+    if (Date.now() > deadline) {
+      await stop()
+      throw new Error(`${o.name} was not ready within ${o.timeoutMs ?? 30_000} ms; see ${logFile}:\n${tail(logFile)}`)
+    }
+    await sleep(100)
+  }
+  return { name: o.name, pid: proc.pid, port: o.port, logFile, stop }
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')
+  } catch {
+    return '(no output)'
+  }
+}
+
+export async function httpReady(port: number, path: string): Promise<boolean> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2000) })
+  await response.arrayBuffer()
+  return response.ok
+}
+
+/** Resident set size of a process in MB (Linux /proc; null elsewhere). */
+export function rssMb(pid: number): number | null {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return match ? Number(match[1]) / 1024 : null
+  } catch {
+    return null
+  }
+}
+
+/** Samples a process's RSS until stopped; returns the peak in MB. */
+export function sampleRss(pid: number, everyMs = 200): () => number | null {
+  let peak: number | null = rssMb(pid)
+  const timer = setInterval(() => {
+    const now = rssMb(pid)
+    if (now !== null && (peak === null || now > peak)) peak = now
+  }, everyMs)
+  return () => {
+    clearInterval(timer)
+    return peak
+  }
+}
