@@ -10,6 +10,7 @@ const q = statements('catalogue', [
   'schedule_concert',
   'list_schedules',
   'list_seats',
+  'seat_map_compact',
   'sold_out_concerts',
   'create_concert',
   'count_concerts',
@@ -23,7 +24,7 @@ export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) 
   const scheduleConcerts = new Map<string, string>()
   const knownConcerts = new Set<string>()
   const recentSchedules = recent<ScheduleSummary[]>(cacheMs)
-  const recentSeats = recent<string>(cacheMs)
+  const recentCompactMaps = recent<SharedAnswer>(cacheMs)
   const recentSeatMaps = recent<SharedAnswer>(cacheMs)
   const recentConcertPages = recent<{ answer: SharedAnswer; lastIfMore: string | null }>(cacheMs)
   const listConcerts = async (limit: number, after: string | null = null): Promise<ConcertSummary[]> => {
@@ -94,11 +95,11 @@ export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) 
       })
     },
 
-    /** The seat map as JSON text (an array of Seat), ready to send. */
-    listSeatsJson(scheduleId: string, availableOnly: boolean): Promise<string> {
-      return recentSeats(`${scheduleId}:${availableOnly}`, async () => {
-        const [row] = await q.list_seats<{ seats: string }>(sql, [scheduleId, availableOnly])
-        return row!.seats
+    /** The compact seat map (SeatMapCompact), shared like the full one: built and compressed once per period. */
+    compactSeatMap(scheduleId: string): Promise<SharedAnswer> {
+      return recentCompactMaps(scheduleId, async () => {
+        const [row] = await q.seat_map_compact<{ map: string }>(sql, [scheduleId])
+        return sharedAnswer(row!.map)
       })
     },
 

@@ -31,6 +31,27 @@ export const Seat = Type.Object(
 )
 export type Seat = Static<typeof Seat>
 
+/** The seat map of a big schedule in a few bytes a seat: statuses as one string, prices as runs. */
+export const SeatMapCompact = Type.Object(
+  {
+    seats: Type.Integer({ minimum: 0, description: 'How many seats the schedule has (numbered 1..seats)' }),
+    status: Type.String({
+      pattern: '^[AHS]*$',
+      description: "One character per seat, seat 1 first: A available (a lapsed hold included), H held, S sold",
+    }),
+    prices: Type.Array(
+      Type.Object({
+        from: Type.Integer({ minimum: 1, description: 'First seat of the run' }),
+        to: Type.Integer({ minimum: 1, description: 'Last seat of the run' }),
+        price: Type.Integer({ minimum: 1, description: 'won, for every seat of the run' }),
+      }),
+      { description: 'Runs of consecutive seats with one price, in seat order' },
+    ),
+  },
+  { title: 'SeatMapCompact' },
+)
+export type SeatMapCompact = Static<typeof SeatMapCompact>
+
 /** A concert as the operator creates it; prices are capped by the balance limit (nobody could pay more). */
 export const newConcertModel = (maxPrice: number) =>
   Type.Object(

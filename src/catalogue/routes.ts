@@ -7,7 +7,7 @@ import { answerShared, sharedAnswer } from '../http/shared-answer'
 import { identity, type Users } from '../identity/plugin'
 import type { WaitingRoom } from '../waiting-room/waiting-room'
 import type { Catalogue } from './catalogue'
-import { ConcertSummary, ScheduleSummary, Seat } from './model'
+import { ConcertSummary, ScheduleSummary, Seat, SeatMapCompact } from './model'
 
 const AvailableQuery = t.Object(
   { available: t.Optional(t.BooleanString({ description: 'true = only what can still be held' })) },
@@ -22,6 +22,16 @@ const DEFAULT_CONCERT_PAGE = 50
 const guarded = errors('UNAUTHENTICATED', 'QUEUE_TOKEN_INVALID', 'QUEUE_NOT_ACTIVE', 'NOT_FOUND')
 
 export function catalogueRoutes(catalogue: Catalogue, room: WaitingRoom, users: Users) {
+  /** A seat map's guard: an ACTIVE queue token of the schedule's concert; the credentials before "not found". */
+  async function admittedToSchedule(userId: string, token: string | null, scheduleId: string) {
+    const concertId = await catalogue.concertOfSchedule(scheduleId)
+    if (concertId === null) {
+      room.ticket(userId, token) // "not found" tells a stranger nothing
+      throw new ServiceError('NOT_FOUND', 'No such schedule')
+    }
+    await room.requireActiveForRead(userId, token, concertId)
+  }
+
   return new Elysia({ prefix: '/v1' })
     .use(identity(users))
     .get(
@@ -59,14 +69,7 @@ export function catalogueRoutes(catalogue: Catalogue, room: WaitingRoom, users: 
     .get(
       '/schedules/:scheduleId/seats',
       async ({ userId, params, query, request }) => {
-        const concertId = await catalogue.concertOfSchedule(params.scheduleId)
-        const token = request.headers.get('x-queue-token')
-        if (concertId === null) {
-          // Check the credentials before saying "not found", so the answer reveals nothing to strangers.
-          room.ticket(userId, token)
-          throw new ServiceError('NOT_FOUND', 'No such schedule')
-        }
-        await room.requireActiveForRead(userId, token, concertId)
+        await admittedToSchedule(userId, request.headers.get('x-queue-token'), params.scheduleId)
         // Postgres wrote the JSON; re-parsing and re-checking up to 100,000 seats per request would cost more
         // than the query. The schema below still documents it.
         return answerShared(request, await catalogue.seatMap(params.scheduleId, query.available === true), ADMITTED_READ)
@@ -80,6 +83,25 @@ export function catalogueRoutes(catalogue: Catalogue, room: WaitingRoom, users: 
           operationId: 'listSeats',
           tags: ['catalogue'],
           summary: 'Seats of a schedule, numbered 1..N (needs an ACTIVE queue token of the concert)',
+          security: bearerAndQueue,
+        },
+      },
+    )
+    .get(
+      '/schedules/:scheduleId/seat-map',
+      async ({ userId, params, request }) => {
+        await admittedToSchedule(userId, request.headers.get('x-queue-token'), params.scheduleId)
+        return answerShared(request, await catalogue.compactSeatMap(params.scheduleId), ADMITTED_READ)
+      },
+      {
+        auth: true,
+        params: t.Object({ scheduleId: Uuid() }),
+        query: t.Object({}, { additionalProperties: false }),
+        response: { 200: SeatMapCompact, ...guarded },
+        detail: {
+          operationId: 'getSeatMap',
+          tags: ['catalogue'],
+          summary: 'The compact seat map of a schedule: one character per seat and the price runs (for big halls; needs an ACTIVE queue token of the concert)',
           security: bearerAndQueue,
         },
       },

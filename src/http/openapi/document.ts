@@ -12,7 +12,7 @@ import { hoist, openForReading, toOas30, type Json } from './schema'
 // - servers, examples and the response headers of the HTTP manners are documented.
 
 /** Operations whose answers carry a strong ETag (see src/http/shared-answer.ts). */
-const CONDITIONAL = new Set(['listConcerts', 'listSchedules', 'listSeats'])
+const CONDITIONAL = new Set(['listConcerts', 'listSchedules', 'listSeats', 'getSeatMap'])
 /** Operations whose 201 names what it made in Location. */
 const LOCATED = new Set(['joinQueue', 'holdSeat', 'createConcert'])
 

@@ -25,6 +25,7 @@ export const modelExamples: Json = {
   ConcertSummary: { concertId, title: 'Spring Tour 2027 — Seoul', schedules: 2 },
   ScheduleSummary: { scheduleId, startsAt: '2027-05-01T19:00:00Z', totalSeats: 50, availableSeats: 37 },
   Seat: { number: 7, price: 120000, status: 'AVAILABLE' },
+  SeatMapCompact: { seats: 8, status: 'AAHSAAAS', prices: [{ from: 1, to: 4, price: 150000 }, { from: 5, to: 8, price: 120000 }] },
   Reservation: {
     reservationId,
     scheduleId,

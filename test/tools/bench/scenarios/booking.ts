@@ -133,7 +133,7 @@ export async function seats(ctx: Context, setup: BookingSetup, name: 'seats-50' 
     store: () => {
       const { shop } = services(ctx)
       return async () => {
-        await shop.listSeatsJson(scheduleId, false)
+        await shop.seatMap(scheduleId, false)
       }
     },
     wrk: {
