@@ -26,6 +26,7 @@ const READ_CACHE_LIMIT = 100_000
 // between the database's and the queue store's clocks never strands a hold; little, as the session is
 // ACTIVE with nothing to pay for that long once the hold lapses.
 const HOLD_MARGIN_MS = 1_000
+
 function notActive(view: SessionView): ServiceError {
   return new ServiceError('QUEUE_NOT_ACTIVE', `The queue session is ${view.status}, not ACTIVE`)
 }
