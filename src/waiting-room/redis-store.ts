@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { ServiceError } from '../errors'
+import { lineBatch } from './line-batch'
 import { keySlot } from './redis/slots'
 import { lineKeys, perSlotRegistry, scripts, singleRegistry, type LineRegistry, type Script } from './redis/scripts'
 import { isNoScript, RedisReplyError, RedisUnavailableError, withDeadline, type RedisTransport } from './redis/transport'
@@ -84,27 +85,39 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
     }
   }
 
+  // The joins and polls of one line that reach this instance at once go to Redis as one script call.
+  const joins = lineBatch<{ concertId: string; userId: string; limits: LineLimits }, JoinResult | 'SOLD_OUT'>(async (_, items) => {
+    const { concertId, limits } = items[0]!
+    const args: (string | number)[] = [concertId, limits.waitingIdleSeconds * 1000, limits.opensAtMs ?? -1]
+    for (const item of items) args.push(item.userId)
+    const reply = await run(scripts.join_many, keysOf(concertId), args)
+    return items.map((_, i) => {
+      const [seq, created, ...view] = reply.slice(i * 7, i * 7 + 7)
+      if (seq === 'SOLD_OUT') return 'SOLD_OUT'
+      return { seq: Number(seq), created: Number(created) === 1, view: toView(view) }
+    })
+  })
+
+  async function pollMany(concertId: string, tickets: Ticket[], limits: LineLimits): Promise<SessionView[]> {
+    if (tickets.length === 0) return []
+    const args: (string | number)[] = [limits.waitingIdleSeconds * 1000]
+    for (const t of tickets) args.push(t.userId, t.seq)
+    const reply = await run(scripts.poll_many, keysOf(concertId), args)
+    return tickets.map((_, i) => toView(reply.slice(i * 5, i * 5 + 5)))
+  }
+  const polls = lineBatch<{ ticket: Ticket; limits: LineLimits }, SessionView>((_, items) =>
+    pollMany(items[0]!.ticket.concertId, items.map((item) => item.ticket), items[0]!.limits),
+  )
+
   return {
     kind: transport.kind,
 
-    async join(concertId, userId, limits): Promise<JoinResult | 'SOLD_OUT'> {
-      const reply = await run(scripts.join, keysOf(concertId), [concertId, userId, limits.waitingIdleSeconds * 1000, limits.opensAtMs ?? -1])
-      if (reply[0] === 'SOLD_OUT') return 'SOLD_OUT'
-      const [seq, created, ...view] = reply
-      return { seq: Number(seq), created: Number(created) === 1, view: toView(view) }
-    },
+    join: (concertId, userId, limits) =>
+      joins(`${concertId}|${limits.waitingIdleSeconds}|${limits.opensAtMs ?? -1}`, { concertId, userId, limits }),
 
-    async poll(ticket: Ticket, limits: LineLimits) {
-      return toView(await run(scripts.poll, keysOf(ticket.concertId), [ticket.userId, ticket.seq, limits.waitingIdleSeconds * 1000]))
-    },
+    poll: (ticket, limits) => polls(`${ticket.concertId}|${limits.waitingIdleSeconds}`, { ticket, limits }),
 
-    async pollMany(concertId, tickets, limits) {
-      if (tickets.length === 0) return []
-      const args: (string | number)[] = [limits.waitingIdleSeconds * 1000]
-      for (const t of tickets) args.push(t.userId, t.seq)
-      const reply = await run(scripts.poll_many, keysOf(concertId), args)
-      return tickets.map((_, i) => toView(reply.slice(i * 4, i * 4 + 4)))
-    },
+    pollMany: (concertId, tickets, limits) => pollMany(concertId, tickets, limits),
 
     async check(ticket, limits) {
       return toView(await run(scripts.check, keysOf(ticket.concertId), [ticket.userId, ticket.seq, limits.waitingIdleSeconds * 1000]))
