@@ -1,6 +1,7 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
 import { SignJWT } from 'jose'
 import { ServiceError } from '../errors'
+import { hmacSha256 } from '../hmac'
 
 // User identity comes from a bearer JWT (HS256) issued upstream; `sub` is the user id.
 // Verified tokens are remembered until they expire so that a busy user does not pay for the HMAC
@@ -48,11 +49,11 @@ function json(part: string): Record<string, unknown> | null {
  * nothing critical; exp and nbf are honoured. Returns the claims, or null for any token that fails.
  * jose issues the tokens (dev tokens), so the two are checked against each other by the tests.
  */
-function verifyHs256(token: string, secret: Buffer): Record<string, unknown> | null {
+function verifyHs256(token: string, mac: (message: string) => Buffer): Record<string, unknown> | null {
   const [header, payload, signature] = token.split('.') as [string, string, string]
   const protectedHeader = json(header)
   if (!protectedHeader || protectedHeader.alg !== 'HS256' || 'crit' in protectedHeader) return null
-  const expected = createHmac('sha256', secret).update(`${header}.${payload}`).digest()
+  const expected = mac(`${header}.${payload}`)
   const given = Buffer.from(signature, 'base64url')
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null
   const claims = json(payload)
@@ -65,6 +66,7 @@ function verifyHs256(token: string, secret: Buffer): Record<string, unknown> | n
 
 export function userTokens(secret: string): UserTokens {
   const key = Buffer.from(secret)
+  const mac = hmacSha256(key)
   const verified = new Map<string, { userId: string; expiresAtMs: number }>()
 
   return {
@@ -79,7 +81,7 @@ export function userTokens(secret: string): UserTokens {
       // exactly the canonical encoding of its bytes is a tampered one, even if it decodes to a valid one.
       if (!canonicalCompact(token)) throw new ServiceError('UNAUTHENTICATED', 'The bearer token is invalid or expired')
 
-      const claims = verifyHs256(token, key)
+      const claims = verifyHs256(token, mac)
       if (!claims) throw new ServiceError('UNAUTHENTICATED', 'The bearer token is invalid or expired')
       const sub = claims.sub
       const exp = claims.exp as number | undefined

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
+import { hmacSha256 } from '../hmac'
 import { ServiceError } from '../errors'
 import type { Ticket } from './store'
 
@@ -21,7 +22,7 @@ export function deriveQueueTokenSecret(authJwtSecret: string): string {
 }
 
 export function queueTokens(secret: string): QueueTokens {
-  const mac = (payload: string) => createHmac('sha256', secret).update(payload).digest()
+  const mac = hmacSha256(secret)
   const invalid = () => new ServiceError('QUEUE_TOKEN_INVALID', 'Send the X-Queue-Token returned by POST /v1/queue/tokens')
 
   function open(token: string | null | undefined): Ticket {
