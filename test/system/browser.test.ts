@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { ADMIN_KEY } from '../support/app'
+import { haveChromium, launchChromium, person as newPerson, seriousViolations, tabTo } from '../support/browser'
 import { createTestDatabase, type TestDatabase } from '../support/database'
 import { http, startInstance, type Instance } from '../support/instances'
-import { describeWith, requireServices, serviceUrl } from '../support/services'
+import { describeWith, serviceUrl } from '../support/services'
 
 // Two people go through the waiting-room page at once in headless Chromium against a real instance:
 // both sign in and join, both wait (the line is paused), both are admitted, one takes a seat, the other
@@ -15,11 +16,6 @@ import { describeWith, requireServices, serviceUrl } from '../support/services'
 // One of the two uses the keyboard only. Screenshots of each step go to a temp dir (printed); axe-core
 // checks the waiting page and the seat map for serious accessibility violations.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const haveChromium = existsSync(CHROMIUM)
-if (!haveChromium && requireServices) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`)
-
-const axeSource = readFileSync(join(import.meta.dir, '..', '..', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8')
 const PRICE = 50_000
 
 describeWith(['DATABASE_URL', 'REDIS_URL'], 'the waiting-room page in a real browser', () => {
@@ -38,7 +34,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'the waiting-room page in a real bro
       QUEUE_TICK_MS: '1000',
       QUEUE_ADMIT_PER_SECOND: '10',
     })
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] })
+    browser = await launchChromium()
     console.log(`screenshots: ${shots}`)
   }, 60_000)
   afterAll(async () => {
@@ -47,36 +43,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'the waiting-room page in a real bro
     await db?.drop()
   })
 
-  async function person(name: string, live: 'push' | 'poll') {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 } })
-    const page = await context.newPage()
-    const problems: string[] = []
-    page.on('pageerror', (e) => problems.push(String(e)))
-    page.on('console', (m) => {
-      if (m.type() === 'error' || /Content Security Policy/i.test(m.text())) problems.push(m.text())
-    })
-    return { name, page, problems, live, close: () => context.close() }
-  }
-
-  /** Presses Tab (at most 200 times) until the element matching `selector` has the focus. */
-  async function tabTo(page: Page, selector: string) {
-    for (let i = 0; i < 200; i++) {
-      if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) return
-      await page.keyboard.press('Tab')
-    }
-    throw new Error(`Tab never reached ${selector}`)
-  }
-
-  async function seriousViolations(page: Page): Promise<string[]> {
-    // evaluate() runs over the DevTools protocol, which the page's CSP does not restrict (a script tag would be refused).
-    await page.evaluate(axeSource)
-    const result = await page.evaluate(async () => {
-      const axe = (globalThis as any).axe
-      const r = await axe.run(document, { resultTypes: ['violations'] })
-      return r.violations.map((v: any) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }))
-    })
-    return result.filter((v: any) => v.impact === 'serious' || v.impact === 'critical').map((v: any) => `${v.id} (${v.nodes}): ${v.help}`)
-  }
+  const person = async (name: string, live: 'push' | 'poll') => ({ ...(await newPerson(browser, name)), live })
 
   async function flow(live: 'push' | 'poll') {
     const created = await http(instance.url, '/v1/admin/concerts', {

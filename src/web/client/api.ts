@@ -50,20 +50,33 @@ export async function api<T = any>(path: string, call: Call = {}): Promise<Answe
 /** What a person reads for a problem: its title, and the detail when it says more. */
 export function problemText(answer: Answer): string {
   const p = (answer.body ?? {}) as Problem
-  if (answer.status === 429) return `Too many requests. Trying again in ${answer.retryAfter ?? 1} s.`
-  if (answer.status === 503) return `The service is busy. Trying again in ${answer.retryAfter ?? 2} s.`
   const title = p.title ?? `Something went wrong (${answer.status})`
   return p.detail && p.detail !== title ? `${title}: ${p.detail}` : title
 }
 
+export const retryable = (answer: Answer) => answer.status === 429 || answer.status === 503 || answer.status === 0
+export const secondsToWait = (answer: Answer) => answer.retryAfter ?? 2
+
+/** What a person reads while the page waits out Retry-After: the problem's title and when it tries again. */
+export function waitText(answer: Answer): string {
+  const title = ((answer.body ?? {}) as Problem).title ?? (answer.status === 429 ? 'Too many requests' : 'The service is busy')
+  return `${title}. Trying again in ${secondsToWait(answer)} s.`
+}
+
 export const codeOf = (answer: Answer): string | undefined => (answer.body as Problem | null)?.code
 
-/** Waits out Retry-After (429, 503, no connection), then tries again, up to `attempts` times. */
-export async function patiently<T>(attempt: () => Promise<Answer<T>>, onWait: (answer: Answer<T>) => void, attempts = 5): Promise<Answer<T>> {
+/**
+ * Waits out Retry-After (429, 503, no connection), then tries again, up to `attempts` times. `onWait` hears
+ * each wait, and null once a retry got an answer that is not a wait (so the notice can be taken back).
+ */
+export async function patiently<T>(attempt: () => Promise<Answer<T>>, onWait: (answer: Answer<T> | null) => void, attempts = 5): Promise<Answer<T>> {
   for (let i = 1; ; i++) {
     const answer = await attempt()
-    if (i >= attempts || !(answer.status === 429 || answer.status === 503 || answer.status === 0)) return answer
+    if (i >= attempts || !retryable(answer)) {
+      if (i > 1) onWait(null)
+      return answer
+    }
     onWait(answer)
-    await new Promise((r) => setTimeout(r, (answer.retryAfter ?? 2) * 1000))
+    await new Promise((r) => setTimeout(r, secondsToWait(answer) * 1000))
   }
 }

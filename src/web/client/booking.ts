@@ -32,6 +32,8 @@ export interface BookingContext {
   section: HTMLElement
   /** Errors and notices for everyone (role=alert). */
   say(text: string): void
+  /** The page waits out Retry-After (null: the retry got through). */
+  retryNotice(answer: Answer | null): void
   /** The session may have changed (403, payment): ask the line now. */
   sessionChanged(): void
   onPaid(): void
@@ -39,16 +41,23 @@ export interface BookingContext {
 
 const PAGE = 100
 const COLUMNS = 10
+/**
+ * The server shares one read of a seat map per short window (CATALOGUE_CACHE_MS, 250 ms by default), so
+ * a map asked for right after the person's own hold or release may not show it yet; for this long the
+ * page trusts what the person just did over such a map.
+ */
+const OWN_CHANGE_MS = 2000
 
 export function booking(ctx: BookingContext) {
   const { token, queueToken } = ctx
   const call = <T>(path: string, c: Parameters<typeof api>[1] = {}) =>
-    patiently(() => api<T>(path, { token, queueToken, ...c }), (a) => ctx.say(problemText(a)))
+    patiently(() => api<T>(path, { token, queueToken, ...c }), ctx.retryNotice)
   let schedule: Schedule | null = null
   let seats: Seat[] = []
   let page = 0
   let focusSeat = 1
   let busy = false
+  const ownChanges = new Map<number, { status: Seat['status']; at: number }>()
 
   const mapArea = h('div', { class: 'seatmap-area' })
   const holdArea = h('div', { class: 'hold-area' })
@@ -96,9 +105,13 @@ export function booking(ctx: BookingContext) {
 
   async function loadSeats(moveFocus = false) {
     if (!schedule) return
+    const asked = Date.now()
     const answer = await call<Seat[]>(`/v1/schedules/${schedule.scheduleId}/seats`)
     if (refused(answer)) return
-    seats = answer.body
+    seats = answer.body.map((seat) => {
+      const own = ownChanges.get(seat.number)
+      return own && asked - own.at < OWN_CHANGE_MS ? { ...seat, status: own.status } : seat
+    })
     renderMap(moveFocus)
   }
 
@@ -207,6 +220,7 @@ export function booking(ctx: BookingContext) {
       }
       if (refused(answer)) return
       ctx.say('')
+      ownChanges.set(seat.number, { status: 'HELD', at: Date.now() })
       ctx.sessionChanged() // a hold extends the session: the countdown moves
       await showHold(answer.body)
       await loadSeats()
@@ -271,6 +285,7 @@ export function booking(ctx: BookingContext) {
     const answer = await call(`/v1/reservations/${r.reservationId}`, { method: 'DELETE' })
     if (refused(answer)) return
     replace(holdArea)
+    ownChanges.set(r.seatNumber, { status: 'AVAILABLE', at: Date.now() })
     ctx.say(`Seat ${r.seatNumber} released.`)
     await loadSeats()
   }

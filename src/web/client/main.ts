@@ -1,4 +1,4 @@
-import { api, codeOf, patiently, problemText } from './api'
+import { api, codeOf, patiently, problemText, waitText, type Answer } from './api'
 import { booking } from './booking'
 import { aboutWait, clock, dateTime, h, replace } from './dom'
 import { isTerminal, pushWanted, watchQueue, type QueueStatus, type Watch } from './queue'
@@ -37,6 +37,14 @@ document.body.append(alertBox, announcer)
 function say(text: string) {
   alertBox.textContent = text
   alertBox.classList.toggle('shown', text !== '')
+}
+
+/** Says that the page waits out Retry-After; null takes it back once the retry got through (unless something else was said since). */
+let waitSaid = ''
+function retryNotice(answer: Answer | null) {
+  if (answer) return say((waitSaid = waitText(answer)))
+  if (waitSaid !== '' && alertBox.textContent === waitSaid) say('')
+  waitSaid = ''
 }
 
 // Countdowns: every element with data-until shows the time left to it.
@@ -81,7 +89,7 @@ function renderAccount() {
           store.signIn(subjectOf(value), value)
           return location.reload()
         }
-        const answer = await patiently(() => api<{ token: string }>('/v1/dev/user-tokens', { body: { userId: value } }), (a) => say(problemText(a)))
+        const answer = await patiently(() => api<{ token: string }>('/v1/dev/user-tokens', { body: { userId: value } }), retryNotice)
         if (!answer.ok) return say(problemText(answer))
         store.signIn(value, answer.body.token)
         location.reload()
@@ -96,7 +104,7 @@ function renderAccount() {
 
 async function concertList() {
   document.title = 'Concerts — Concert tickets'
-  const answer = await patiently(() => api<{ concertId: string; title: string; schedules: number }[]>('/v1/concerts'), (a) => say(problemText(a)))
+  const answer = await patiently(() => api<{ concertId: string; title: string; schedules: number }[]>('/v1/concerts'), retryNotice)
   if (!answer.ok) return replace(main, h('h1', {}, 'Concerts'), h('p', {}, problemText(answer)))
   replace(
     main,
@@ -114,7 +122,7 @@ async function concertList() {
 }
 
 async function concertPage(concertId: string) {
-  const list = await patiently(() => api<{ concertId: string; title: string }[]>('/v1/concerts?limit=100'), (a) => say(problemText(a)))
+  const list = await patiently(() => api<{ concertId: string; title: string }[]>('/v1/concerts?limit=100'), retryNotice)
   const concert = list.ok ? list.body.find((c) => c.concertId === concertId) : undefined
   const title = concert?.title ?? 'Concert'
   document.title = `${title} — Concert tickets`
@@ -142,7 +150,7 @@ async function concertPage(concertId: string) {
 
   async function join() {
     say('')
-    const answer = await patiently(() => api<QueueStatus & { token: string }>('/v1/queue/tokens', { token, body: { concertId } }), (a) => say(problemText(a)))
+    const answer = await patiently(() => api<QueueStatus & { token: string }>('/v1/queue/tokens', { token, body: { concertId } }), retryNotice)
     if (!answer.ok) {
       if (codeOf(answer) === 'SOLD_OUT') return soldOut()
       return say(problemText(answer))
@@ -158,13 +166,14 @@ async function concertPage(concertId: string) {
     store.setQueueToken(concertId, null)
     replace(line, h('h2', { id: 'line-title', tabindex: -1 }, 'Sold out'), h('p', {}, 'Every seat of this concert is sold.'))
     replace(bookingArea)
+    announce('Sold out: every seat of this concert is sold.')
   }
 
   function follow(queueToken: string, first?: QueueStatus) {
     watch?.stop()
     const onStatus = (s: QueueStatus) => show(s, queueToken)
     if (first) onStatus(first)
-    watch = watchQueue(token!, queueToken, onStatus, (a) => say(problemText(a)))
+    watch = watchQueue(token!, queueToken, onStatus, retryNotice)
   }
 
   function show(s: QueueStatus, queueToken: string) {
@@ -251,6 +260,7 @@ async function concertPage(concertId: string) {
         queueToken,
         section: bookingArea,
         say,
+        retryNotice,
         sessionChanged: () => watch?.refresh(),
         onPaid: () => {
           booked = true

@@ -1,4 +1,4 @@
-import { api, type Answer } from './api'
+import { api, secondsToWait, type Answer } from './api'
 
 export interface QueueStatus {
   concertId: string
@@ -29,9 +29,11 @@ export function watchQueue(
   token: string,
   queueToken: string,
   onStatus: (s: QueueStatus) => void,
-  onTrouble: (answer: Answer) => void,
+  /** A poll that failed (the next one waits out Retry-After, 2 s without it); null once one got through. */
+  onTrouble: (answer: Answer | null) => void,
 ): Watch {
   let stopped = false
+  let troubled = false
   let source: EventSource | null = null
   let timer: ReturnType<typeof setTimeout> | null = null
 
@@ -50,6 +52,10 @@ export function watchQueue(
     if (stopped) return
     const answer = await api<QueueStatus>('/v1/queue/status', { token, queueToken })
     if (stopped) return
+    if (answer.ok || answer.status === 401) {
+      if (troubled) onTrouble(null)
+      troubled = false
+    }
     if (answer.ok) {
       handle(answer.body)
       if (!stopped && repeat) schedule(Math.max(500, answer.body.pollAfterMs))
@@ -57,8 +63,9 @@ export function watchQueue(
       // The token no longer names a place we can read: treat it as over, so the person can join again.
       handle({ concertId: '', status: 'EXPIRED', position: null, estimatedWaitSeconds: null, activeUntil: null, pollAfterMs: 0 })
     } else {
+      troubled = true
       onTrouble(answer)
-      if (repeat) schedule((answer.retryAfter ?? 2) * 1000)
+      if (repeat) schedule(secondsToWait(answer) * 1000)
     }
   }
 

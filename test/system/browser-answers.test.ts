@@ -1,0 +1,290 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import type { Browser, Page, Request, Route } from 'playwright-core'
+import { ADMIN_KEY } from '../support/app'
+import { haveChromium, launchChromium, person, tabTo, type Person } from '../support/browser'
+import { createTestDatabase, type TestDatabase } from '../support/database'
+import { http, startInstance, type Instance } from '../support/instances'
+import { describeWith, serviceUrl } from '../support/services'
+
+// Every answer the API can give, as a person sees it in headless Chromium against a real instance, and
+// that the page recovers: SOLD_OUT while waiting (said, announced, the page stops asking) and on joining;
+// EXPIRED when the operator ends the place or the person was away too long (said, announced, joining
+// again works); 429 and 503 (answered once by the browser's network layer, as a rate limiter or a broken
+// store would): the problem's title is shown, the page waits out Retry-After, tries again and carries on,
+// and the notice goes away; and a problem the page cannot fix (409 HOLD_LIMIT_REACHED, real) shows its
+// title and detail. Every wait is on a visible state; the only timings asserted are lower bounds.
+
+const PRICE = 30_000
+const IDLE_SECONDS = 5
+const VISIBLE = { timeout: 20_000 }
+
+describeWith(['DATABASE_URL', 'REDIS_URL'], 'what the page shows for each answer of the API, in a real browser', () => {
+  let db: TestDatabase
+  let instance: Instance
+  let browser: Browser
+  const people: Person[] = []
+
+  beforeAll(async () => {
+    if (!haveChromium) return
+    db = await createTestDatabase(serviceUrl('DATABASE_URL')!)
+    instance = await startInstance({
+      DATABASE_URL: db.url,
+      DATABASE_POOL_SIZE: '4',
+      REDIS_URL: serviceUrl('REDIS_URL')!,
+      QUEUE_TICK_MS: '1000',
+      QUEUE_ADMIT_PER_SECOND: '10',
+      // Small, so that a person who left the page loses the place within the test; a page that is open
+      // polls or watches well inside it (pollAfterMs is at most a third of it).
+      QUEUE_WAITING_IDLE_SECONDS: String(IDLE_SECONDS),
+      // One live hold each: a second hold is refused with a real problem the page cannot fix.
+      MAX_HOLDS_PER_USER: '1',
+    })
+    browser = await launchChromium()
+  }, 60_000)
+  afterAll(async () => {
+    for (const p of people) await p.close().catch(() => {})
+    await browser?.close()
+    await instance?.stop()
+    await db?.drop()
+  })
+
+  const admin = (path: string, method: string, body?: unknown) =>
+    http(instance.url, `/v1/admin/concerts${path}`, { method, headers: { 'x-admin-key': ADMIN_KEY }, body })
+
+  async function concert(title: string, seatCount: number, paused: boolean) {
+    const created = await admin('', 'POST', { title, schedules: [{ startsAt: '2027-10-01T19:00:00Z', seatCount, price: PRICE }] })
+    expect(created.status).toBe(201)
+    const concertId = created.body.concertId as string
+    if (paused) expect((await admin(`/${concertId}/queue`, 'PATCH', { paused: true })).status).toBe(200)
+    return { concertId, scheduleId: created.body.schedules[0].scheduleId as string }
+  }
+
+  /** A person signed in on the concert's page (?live=poll when asked), its Join button showing. */
+  async function signedIn(name: string, concertId: string, live: 'push' | 'poll' = 'push') {
+    const p = await person(browser, name)
+    people.push(p)
+    await p.page.goto(`${instance.url}/concerts/${concertId}${live === 'poll' ? '?live=poll' : ''}`)
+    await p.page.getByLabel('Your name').fill(name)
+    await p.page.getByRole('button', { name: 'Sign in' }).click()
+    await p.page.getByRole('button', { name: 'Join the waiting room' }).waitFor(VISIBLE)
+    return p
+  }
+
+  const alert = (page: Page) => page.locator('[role="alert"]')
+  const alertCleared = (page: Page) => page.waitForFunction(() => document.querySelector('[role="alert"]')?.textContent === '', null, VISIBLE)
+
+  /** Every text the alert region shows from now on, however briefly (recorded in the page, so no state is missed while the test looks elsewhere). */
+  async function alertsOf(page: Page) {
+    await page.evaluate(() => {
+      const box = document.querySelector('[role="alert"]')!
+      const seen: string[] = ((globalThis as any).alertsSeen = [])
+      new MutationObserver(() => seen.push(box.textContent ?? '')).observe(box, { childList: true, characterData: true, subtree: true })
+    })
+    return () => page.evaluate(() => (globalThis as any).alertsSeen as string[])
+  }
+  const announced = (page: Page) => page.locator('[aria-live="polite"]')
+
+  /** Answers the first request matching `url` (and `method`) with a problem+json and Retry-After: 2; later ones go through. Records when each was made. */
+  async function answerOnce(page: Page, url: string, status: 429 | 503, method = 'GET') {
+    const seen: number[] = []
+    const problem =
+      status === 429
+        ? { type: 'https://example.test/problems/rate-limited', title: 'Too many requests', status, detail: 'Too many requests; retry in 2 s', code: 'RATE_LIMITED' }
+        : { type: 'https://example.test/problems/service-unavailable', title: 'A backing service is unavailable', status, detail: 'The waiting room store (redis) is unavailable', code: 'SERVICE_UNAVAILABLE' }
+    await page.route(url, async (route: Route, request: Request) => {
+      if (request.method() !== method) return route.continue()
+      seen.push(Date.now())
+      if (seen.length > 1) return route.continue()
+      await route.fulfill({ status, headers: { 'content-type': 'application/problem+json', 'retry-after': '2', 'cache-control': 'no-store' }, body: JSON.stringify(problem) })
+    })
+    return { seen, text: `${problem.title}. Trying again in 2 s.` }
+  }
+
+  /** Requests the page makes to follow its place (status polls, the event stream), with when they were made. */
+  function lineRequests(page: Page) {
+    const made: number[] = []
+    page.on('request', (r) => {
+      if (/\/v1\/queue\/(status|events)/.test(r.url())) made.push(Date.now())
+    })
+    return made
+  }
+
+  async function apiUser(userId: string) {
+    const r = await http(instance.url, '/v1/dev/user-tokens', { body: { userId } })
+    expect(r.status).toBe(201)
+    return r.body.token as string
+  }
+
+  async function untilActive(token: string, queueToken: string) {
+    const deadline = Date.now() + 20_000
+    for (;;) {
+      const s = await http(instance.url, '/v1/queue/status', { token, queueToken })
+      if (s.body.status === 'ACTIVE') return
+      if (Date.now() > deadline) throw new Error(`never admitted: ${s.text}`)
+      await Bun.sleep(300)
+    }
+  }
+
+  for (const live of ['push', 'poll'] as const) {
+    test.skipIf(!haveChromium)(`SOLD_OUT while waiting (${live}): the page says and announces it, and stops following the line`, async () => {
+      const { concertId, scheduleId } = await concert(`The last seat (${live})`, 1, false)
+      // Dan gets in first and holds the only seat; then the operator pauses, so Eve waits behind him.
+      const dan = await apiUser(`dan-${live}`)
+      const joined = await http(instance.url, '/v1/queue/tokens', { token: dan, body: { concertId } })
+      await untilActive(dan, joined.body.token)
+      expect((await admin(`/${concertId}/queue`, 'PATCH', { paused: true })).status).toBe(200)
+      const hold = await http(instance.url, '/v1/reservations', { token: dan, queueToken: joined.body.token, body: { scheduleId, seatNumber: 1 } })
+      expect(hold.status).toBe(201)
+
+      const eve = await signedIn(`eve-${live}`, concertId, live)
+      const made = lineRequests(eve.page)
+      await eve.page.getByRole('button', { name: 'Join the waiting room' }).click()
+      await eve.page.locator('#position', { hasText: '1' }).waitFor(VISIBLE)
+
+      // Dan pays: the last seat is sold, and Eve's page learns it by itself.
+      expect((await http(instance.url, '/v1/balance/charges', { token: dan, body: { amount: PRICE } })).status).toBe(201)
+      expect((await http(instance.url, '/v1/payments', { token: dan, queueToken: joined.body.token, body: { reservationId: hold.body.reservationId } })).status).toBe(201)
+      await eve.page.getByRole('heading', { name: 'Sold out' }).waitFor(VISIBLE)
+      expect(await announced(eve.page).textContent()).toContain('Sold out')
+      expect(await eve.page.getByRole('button', { name: /Join/ }).count()).toBe(0)
+
+      // It stops asking: nothing more to the line over a few poll intervals and an SSE reconnect delay.
+      const seenBefore = made.length
+      await Bun.sleep(4000)
+      expect(made.length).toBe(seenBefore)
+      expect(await eve.page.evaluate(() => sessionStorage.getItem(`cwr.queue.${location.pathname.split('/')[2]}`))).toBeNull()
+
+      // Someone who comes now is told at once, on joining (409 SOLD_OUT).
+      if (live === 'push') {
+        const fay = await signedIn('fay', concertId)
+        await fay.page.getByRole('button', { name: 'Join the waiting room' }).click()
+        await fay.page.getByRole('heading', { name: 'Sold out' }).waitFor(VISIBLE)
+        expect(await announced(fay.page).textContent()).toContain('Sold out')
+        expect(fay.problems.filter((p) => !p.includes('409'))).toEqual([])
+        await fay.close()
+      }
+      expect(eve.problems).toEqual([])
+      await eve.close()
+    }, 60_000)
+
+    test.skipIf(!haveChromium)(`EXPIRED when the operator ends the place (${live}): said, announced, and joining again works`, async () => {
+      const { concertId } = await concert(`Ended by the operator (${live})`, 10, true)
+      const gus = await signedIn(`gus-${live}`, concertId, live)
+      await gus.page.getByRole('button', { name: 'Join the waiting room' }).click()
+      await gus.page.locator('#position', { hasText: '1' }).waitFor(VISIBLE)
+
+      expect((await admin(`/${concertId}/queue/sessions/gus-${live}`, 'DELETE')).status).toBe(200)
+      await gus.page.getByText('Your place has expired:').waitFor(VISIBLE)
+      expect(await announced(gus.page).textContent()).toBe('Your place has expired.')
+
+      // Joining again, with the keyboard: a fresh place, and the line lets the person in.
+      await tabTo(gus.page, '#join')
+      expect(await gus.page.locator('#join').textContent()).toBe('Join again')
+      await gus.page.keyboard.press('Enter')
+      await gus.page.locator('#position', { hasText: '1' }).waitFor(VISIBLE)
+      expect((await admin(`/${concertId}/queue`, 'PATCH', { paused: false })).status).toBe(200)
+      await gus.page.getByRole('heading', { name: "It's your turn" }).waitFor(VISIBLE)
+      expect(gus.problems).toEqual([])
+      await gus.close()
+    }, 60_000)
+  }
+
+  test.skipIf(!haveChromium)('EXPIRED after being away longer than the idle limit: coming back says so, and joining again works', async () => {
+    const { concertId } = await concert('Away too long', 10, true)
+    const hal = await signedIn('hal', concertId)
+    await hal.page.getByRole('button', { name: 'Join the waiting room' }).click()
+    await hal.page.locator('#position', { hasText: '1' }).waitFor(VISIBLE)
+
+    // Hal leaves (the tab keeps its session storage, with the queue token) until the line no longer counts him.
+    await hal.page.goto('about:blank')
+    const left = Date.now()
+    for (;;) {
+      const readout = await admin(`/${concertId}/queue`, 'GET')
+      if (readout.body.waiting === 0) break
+      if (Date.now() - left > 30_000) throw new Error(`still counted as waiting: ${readout.text}`)
+      await Bun.sleep(250)
+    }
+    expect(Date.now() - left).toBeGreaterThan((IDLE_SECONDS - 2) * 1000)
+
+    await hal.page.goto(`${instance.url}/concerts/${concertId}`)
+    await hal.page.getByText('Your place has expired:').waitFor(VISIBLE)
+    expect(await announced(hal.page).textContent()).toBe('Your place has expired.')
+    await hal.page.getByRole('button', { name: 'Join again' }).click()
+    await hal.page.locator('#position', { hasText: '1' }).waitFor(VISIBLE)
+    expect(hal.problems).toEqual([])
+    await hal.close()
+  }, 60_000)
+
+  test.skipIf(!haveChromium)('429 on joining: the problem is shown, the page waits Retry-After, tries again and joins', async () => {
+    const { concertId } = await concert('Joined after a 429', 10, true)
+    const ivy = await signedIn('ivy', concertId)
+    const limited = await answerOnce(ivy.page, '**/v1/queue/tokens', 429, 'POST')
+    const alerts = await alertsOf(ivy.page)
+    await ivy.page.getByRole('button', { name: 'Join the waiting room' }).click()
+    await ivy.page.locator('#position', { hasText: '1' }).waitFor(VISIBLE)
+    expect(await alerts()).toContain(limited.text)
+    expect(limited.seen.length).toBe(2)
+    expect(limited.seen[1]! - limited.seen[0]!).toBeGreaterThanOrEqual(1500)
+    // The retry got through: the notice is taken back.
+    expect(await alert(ivy.page).textContent()).toBe('')
+    expect(ivy.problems.filter((p) => !p.includes('429'))).toEqual([])
+    await ivy.close()
+  }, 60_000)
+
+  test.skipIf(!haveChromium)('503 on a status poll: the problem is shown, the next poll waits Retry-After, and the page carries on to the turn', async () => {
+    const { concertId } = await concert('Polled through a 503', 10, true)
+    const jon = await signedIn('jon', concertId, 'poll')
+    await jon.page.getByRole('button', { name: 'Join the waiting room' }).click()
+    await jon.page.locator('#position', { hasText: '1' }).waitFor(VISIBLE)
+
+    // Polls come every pollAfterMs (500 ms at the front); one is answered 503 with Retry-After: 2.
+    const alerts = await alertsOf(jon.page)
+    const broken = await answerOnce(jon.page, '**/v1/queue/status', 503)
+    await jon.page.waitForFunction(() => ((globalThis as any).alertsSeen as string[]).length > 0, null, VISIBLE)
+    await alertCleared(jon.page) // taken back once a poll got through
+    expect(await alerts()).toEqual([broken.text, ''])
+    expect(broken.seen.length).toBeGreaterThanOrEqual(2)
+    expect(broken.seen[1]! - broken.seen[0]!).toBeGreaterThanOrEqual(1500)
+    expect(await jon.page.locator('#position').textContent()).toBe('1')
+
+    expect((await admin(`/${concertId}/queue`, 'PATCH', { paused: false })).status).toBe(200)
+    await jon.page.getByRole('heading', { name: "It's your turn" }).waitFor(VISIBLE)
+    expect(jon.problems.filter((p) => !p.includes('503'))).toEqual([])
+    await jon.close()
+  }, 60_000)
+
+  test.skipIf(!haveChromium)('503 on the seat map, then a problem the page cannot fix (409 HOLD_LIMIT_REACHED): title and detail shown, and the person carries on to a receipt', async () => {
+    const { concertId } = await concert('Seats through trouble', 10, false)
+    const kim = await signedIn('kim', concertId)
+    await kim.page.getByRole('button', { name: 'Join the waiting room' }).click()
+    await kim.page.getByRole('heading', { name: "It's your turn" }).waitFor(VISIBLE)
+
+    const broken = await answerOnce(kim.page, '**/v1/schedules/*/seats', 503)
+    const alerts = await alertsOf(kim.page)
+    await kim.page.getByRole('button', { name: /2027/ }).click()
+    await kim.page.getByRole('button', { name: 'Seat 1, available' }).waitFor(VISIBLE)
+    expect(await alerts()).toEqual([broken.text, ''])
+    expect(broken.seen[1]! - broken.seen[0]!).toBeGreaterThanOrEqual(1500)
+
+    // One live hold each on this instance: a second hold is refused, and the page says why in the problem's words.
+    await kim.page.getByRole('button', { name: 'Seat 1, available' }).click()
+    await kim.page.getByRole('heading', { name: 'Seat 1 is held for you' }).waitFor(VISIBLE)
+    await kim.page.getByRole('button', { name: 'Seat 1, held' }).waitFor(VISIBLE) // the map shows the person's own hold at once
+    await kim.page.getByRole('button', { name: 'Seat 2, available' }).click()
+    await alert(kim.page).filter({ hasText: 'Too many live holds: At most 1 live holds per user' }).waitFor(VISIBLE)
+    await kim.page.getByRole('heading', { name: 'Seat 1 is held for you' }).waitFor(VISIBLE)
+
+    // The person releases the first seat, takes the second, charges and pays.
+    await kim.page.getByRole('button', { name: 'Release the seat' }).click()
+    await kim.page.getByRole('button', { name: 'Seat 1, available' }).waitFor(VISIBLE) // and the release (though the server shares a map for 250 ms)
+    await kim.page.getByRole('button', { name: 'Seat 2, available' }).click()
+    await kim.page.getByRole('heading', { name: 'Seat 2 is held for you' }).waitFor(VISIBLE)
+    await kim.page.getByRole('button', { name: `Charge ${PRICE.toLocaleString('en-US')} won` }).click()
+    await kim.page.locator('.hold button.primary:not([disabled])').click()
+    await kim.page.getByRole('heading', { name: 'Receipt: your seat is booked' }).waitFor(VISIBLE)
+    const sold = await db.sql`select user_id, seat_number, status from reservations where concert_id = ${concertId} and status = 'PAID'`
+    expect(sold.map((r: any) => [r.user_id, r.seat_number])).toEqual([['kim', 2]])
+    expect(kim.problems.filter((p) => !/503|409/.test(p))).toEqual([])
+    await kim.close()
+  }, 60_000)
+})
