@@ -54,7 +54,7 @@ export function problemText(answer: Answer): string {
   return p.detail && p.detail !== title ? `${title}: ${p.detail}` : title
 }
 
-export const retryable = (answer: Answer) => answer.status === 429 || answer.status === 503 || answer.status === 0
+const retryable = (answer: Answer) => answer.status === 429 || answer.status === 503 || answer.status === 0
 export const secondsToWait = (answer: Answer) => answer.retryAfter ?? 2
 
 /** What a person reads while the page waits out Retry-After: the problem's title and when it tries again. */

@@ -62,10 +62,11 @@ export function watchQueue(
     } else if (answer.status === 401) {
       // The token no longer names a place we can read: treat it as over, so the person can join again.
       handle({ concertId: '', status: 'EXPIRED', position: null, estimatedWaitSeconds: null, activeUntil: null, pollAfterMs: 0 })
-    } else {
+    } else if (repeat) {
+      // (A one-off refresh beside a live stream that failed says nothing: the stream carries on.)
       troubled = true
       onTrouble(answer)
-      if (repeat) schedule(secondsToWait(answer) * 1000)
+      schedule(secondsToWait(answer) * 1000)
     }
   }
 
