@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type { Browser, Page, Request, Route } from 'playwright-core'
 import { ADMIN_KEY } from '../support/app'
-import { haveChromium, launchChromium, person, tabTo, type Person } from '../support/browser'
+import { haveChromium, launchChromium, person, seriousViolations, tabTo, type Person } from '../support/browser'
 import { createTestDatabase, type TestDatabase } from '../support/database'
 import { http, startInstance, type Instance } from '../support/instances'
 import { describeWith, serviceUrl } from '../support/services'
@@ -147,6 +147,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'what the page shows for each answer
       await eve.page.getByRole('heading', { name: 'Sold out' }).waitFor(VISIBLE)
       expect(await announced(eve.page).textContent()).toContain('Sold out')
       expect(await eve.page.getByRole('button', { name: /Join/ }).count()).toBe(0)
+      if (live === 'push') expect(await seriousViolations(eve.page)).toEqual([])
 
       // It stops asking: nothing more to the line over a few poll intervals and an SSE reconnect delay.
       const seenBefore = made.length
@@ -176,6 +177,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'what the page shows for each answer
       expect((await admin(`/${concertId}/queue/sessions/gus-${live}`, 'DELETE')).status).toBe(200)
       await gus.page.getByText('Your place has expired:').waitFor(VISIBLE)
       expect(await announced(gus.page).textContent()).toBe('Your place has expired.')
+      if (live === 'push') expect(await seriousViolations(gus.page)).toEqual([])
 
       // Joining again, with the keyboard: a fresh place, and the line lets the person in.
       await tabTo(gus.page, '#join')
