@@ -82,6 +82,16 @@ export async function httpReady(port: number, path: string): Promise<boolean> {
   return response.ok
 }
 
+/** CPU time (user + system) a process has used so far, in microseconds (Linux /proc; null elsewhere). */
+export function cpuUs(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10_000 // clock ticks of 10 ms
+  } catch {
+    return null
+  }
+}
+
 /** Resident set size of a process in MB (Linux /proc; null elsewhere). */
 export function rssMb(pid: number): number | null {
   try {
