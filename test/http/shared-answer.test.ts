@@ -7,10 +7,10 @@ import { Type } from '@sinclair/typebox'
 const seatMap = JSON.stringify(Array.from({ length: 50 }, (_, i) => ({ number: i + 1, price: 1000, status: 'AVAILABLE' })))
 
 describe('shared answers', () => {
-  test('the compressed form is made once and the same bytes are sent to every client', () => {
+  test('the compressed form is made once and the same bytes are sent to every client', async () => {
     const shared = sharedAnswer(seatMap)
-    const a = answerShared(new Request('http://x/', { headers: { 'accept-encoding': 'br' } }), shared, 'private, no-cache')
-    const b = answerShared(new Request('http://x/', { headers: { 'accept-encoding': 'gzip, br' } }), shared, 'private, no-cache')
+    const a = await answerShared(new Request('http://x/', { headers: { 'accept-encoding': 'br' } }), shared, 'private, no-cache')
+    const b = await answerShared(new Request('http://x/', { headers: { 'accept-encoding': 'gzip, br' } }), shared, 'private, no-cache')
     expect(a.headers.get('content-encoding')).toBe('br')
     expect(b.headers.get('content-encoding')).toBe('br')
     expect(shared.encoded('br')).toBe(shared.encoded('br')) // the same object: not compressed again
