@@ -46,7 +46,7 @@ export function keptMaps({ cacheMs, unchanged, byteBudget }: { cacheMs: number; 
   function keep(key: string, k: Kept, map: BuiltMap, since: number) {
     // A slower load that started earlier does not replace a newer answer; a dropped map stays dropped.
     if (since < k.asOf || kept.get(key) !== k) return
-    bytes += map.answer.body.byteLength - (k.map?.answer.body.byteLength ?? 0)
+    bytes += map.answer.size - (k.map?.answer.size ?? 0)
     k.map = map
     k.asOf = since
     while (bytes > byteBudget) {
@@ -54,7 +54,7 @@ export function keptMaps({ cacheMs, unchanged, byteBudget }: { cacheMs: number; 
       for (const entry of kept) if (entry[1] !== k && (!oldest || entry[1].lastRead < oldest[1].lastRead)) oldest = entry
       if (!oldest) break
       kept.delete(oldest[0])
-      bytes -= oldest[1].map?.answer.body.byteLength ?? 0
+      bytes -= oldest[1].map?.answer.size ?? 0
     }
   }
 

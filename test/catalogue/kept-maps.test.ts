@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { keptMaps, type BuiltMap } from '../../src/catalogue/kept-maps'
-import { sharedAnswer } from '../../src/http/shared-answer'
+import { sharedAnswer, type SharedAnswer } from '../../src/http/shared-answer'
 
 // A kept map is built once and served until a check finds a change; never older than the cache window.
 
@@ -26,7 +26,7 @@ function fakeSchedule(options: { buildMs?: number } = {}) {
   return s
 }
 
-const seenIn = (answer: { body: Uint8Array }) => JSON.parse(new TextDecoder().decode(answer.body)).seen as number
+const seenIn = async (answer: SharedAnswer) => JSON.parse(await answer.plain.text()).seen as number
 
 describe('kept seat maps', () => {
   test('within the window a map is served as is; after it, an unchanged map is checked, not built again', async () => {
@@ -46,7 +46,7 @@ describe('kept seat maps', () => {
     await maps('k', 'sched', s.build)
     s.version = 1
     await Bun.sleep(60)
-    expect(seenIn(await maps('k', 'sched', s.build))).toBe(1)
+    expect(await seenIn(await maps('k', 'sched', s.build))).toBe(1)
     expect(s.builds).toBe(2)
   })
 
@@ -56,7 +56,7 @@ describe('kept seat maps', () => {
     const first = await maps('k', 'sched', s.build)
     expect(await maps('k', 'sched', s.build)).toBe(first)
     s.version = 1
-    expect(seenIn(await maps('k', 'sched', s.build))).toBe(1)
+    expect(await seenIn(await maps('k', 'sched', s.build))).toBe(1)
     expect([s.builds, s.checks]).toEqual([2, 2])
   })
 
@@ -79,10 +79,10 @@ describe('kept seat maps', () => {
     const late = [maps('k', 'sched', s.build), maps('k', 'sched', s.build)]
     const [a, b] = await Promise.all(early)
     expect(a).toBe(b!)
-    expect(seenIn(a!)).toBe(0)
+    expect(await seenIn(a!)).toBe(0)
     const [c, d] = await Promise.all(late)
     expect(c).toBe(d!)
-    expect(seenIn(c!)).toBe(1) // built after they came, never the older build they arrived too late for
+    expect(await seenIn(c!)).toBe(1) // built after they came, never the older build they arrived too late for
     expect(s.builds).toBe(2) // one at a time: the late readers' build waited for the first
     expect(s.buildStarts[1]!).toBeGreaterThanOrEqual(arrivedAt)
   })

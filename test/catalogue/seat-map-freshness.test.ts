@@ -11,7 +11,7 @@ import { describeWith } from '../support/services'
 
 const WINDOW_MS = 300
 const statuses = (seats: { status: string }[]) => seats.map((s) => s.status[0]).join('')
-const text = (answer: SharedAnswer) => new TextDecoder().decode(answer.body)
+const text = (answer: SharedAnswer) => answer.plain.text()
 
 describeWith(['DATABASE_URL'], 'seat map freshness', () => {
   const ctx = onFreshDatabase({ CATALOGUE_CACHE_MS: String(WINDOW_MS), HOLD_TTL_SECONDS: '1' })
@@ -71,7 +71,7 @@ describeWith(['DATABASE_URL'], 'seat map freshness', () => {
     expect((await hold(ctx.server, ann, id, 1)).status).toBe(201)
     await Bun.sleep(80)
     const heldMap = await shop.seatMap(id, false)
-    expect(text(heldMap)).toContain('"HELD"')
+    expect(await text(heldMap)).toContain('"HELD"')
     await Bun.sleep(1000)
     const lapsed = await shop.seatMap(id, false)
     expect(lapsed.etag).toBe(first.etag)
@@ -91,17 +91,17 @@ describeWith(['DATABASE_URL'], 'seat map freshness', () => {
       await slow`update seats set status = 'SOLD', reservation_id = gen_random_uuid() where schedule_id = ${id} and seat_number = 1`
       // A later writer commits first: the next build sees its write, but not the slow one's.
       await ctx.db.sql`update seats set price = 2000 where schedule_id = ${id} and seat_number = 2`
-      const during = JSON.parse(text(await shop.seatMap(id, false)))
+      const during = JSON.parse(await text(await shop.seatMap(id, false)))
       expect(during).toEqual([
         { number: 1, price: 1000, status: 'AVAILABLE' },
         { number: 2, price: 2000, status: 'AVAILABLE' },
       ])
-      expect(JSON.parse(text(await shop.compactSeatMap(id))).status).toBe('AA')
+      expect(JSON.parse(await text(await shop.compactSeatMap(id))).status).toBe('AA')
       await slow`commit`
     } finally {
       slow.release()
     }
-    expect(JSON.parse(text(await shop.seatMap(id, false)))[0].status).toBe('SOLD')
-    expect(JSON.parse(text(await shop.compactSeatMap(id))).status).toBe('SA')
+    expect(JSON.parse(await text(await shop.seatMap(id, false)))[0].status).toBe('SOLD')
+    expect(JSON.parse(await text(await shop.compactSeatMap(id))).status).toBe('SA')
   })
 })
