@@ -36,10 +36,11 @@ export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) 
       return row!.unchanged
     },
   })
-  const built = (text: string, row: { snapshot: string; next_lapse: string | null }): BuiltMap => ({
-    answer: sharedAnswer(text),
-    snapshot: row.snapshot,
-    nextLapse: row.next_lapse,
+  // A map's row as bytes (statements' raw): the JSON goes into the shared answer as Postgres sent it.
+  const built = ([json, snapshot, nextLapse]: (Uint8Array | null)[]): BuiltMap => ({
+    answer: sharedAnswer(json! as Uint8Array<ArrayBuffer>),
+    snapshot: Buffer.from(snapshot!).toString(),
+    nextLapse: nextLapse ? Buffer.from(nextLapse).toString() : null,
   })
   const recentConcertPages = recent<{ answer: SharedAnswer; lastIfMore: string | null }>(cacheMs)
   const listConcerts = async (limit: number, after: string | null = null): Promise<ConcertSummary[]> => {
@@ -105,16 +106,16 @@ export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) 
      */
     seatMap(scheduleId: string, availableOnly: boolean): Promise<SharedAnswer> {
       return seatMaps(`${scheduleId}:${availableOnly ? 'available' : 'all'}`, scheduleId, async () => {
-        const [row] = await q.list_seats<{ seats: string; snapshot: string; next_lapse: string | null }>(sql, [scheduleId, availableOnly])
-        return built(row!.seats, row!)
+        const [row] = await q.list_seats.raw(sql, [scheduleId, availableOnly])
+        return built(row!)
       })
     },
 
     /** The compact seat map (SeatMapCompact), kept like the full one. */
     compactSeatMap(scheduleId: string): Promise<SharedAnswer> {
       return seatMaps(`${scheduleId}:compact`, scheduleId, async () => {
-        const [row] = await q.seat_map_compact<{ map: string; snapshot: string; next_lapse: string | null }>(sql, [scheduleId])
-        return built(row!.map, row!)
+        const [row] = await q.seat_map_compact.raw(sql, [scheduleId])
+        return built(row!)
       })
     },
 

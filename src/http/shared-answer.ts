@@ -48,9 +48,9 @@ async function compressInBackground(body: Bytes, encoding: Encoding): Promise<By
 export function sharedAnswer(content: string | Bytes, contentType = 'application/json'): SharedAnswer {
   const bytes = (typeof content === 'string' ? new TextEncoder().encode(content) : content) as Bytes
   const plain = new Blob([bytes])
-  // A small body keeps its bytes to compress on the spot; a big one reads them back from its Blob when it
-  // is first compressed, so that only the Blob's copy stays.
-  const small = bytes.byteLength <= IN_BACKGROUND_ABOVE_BYTES ? bytes : null
+  // A small body keeps a copy of its bytes (they may be a view into a larger buffer) to compress on the
+  // spot; a big one reads them back from its Blob when it is first compressed, so only the Blob's copy stays.
+  const small = bytes.byteLength <= IN_BACKGROUND_ABOVE_BYTES ? bytes.slice() : null
   const variants: Partial<Record<Encoding, Blob | Promise<Blob>>> = {}
   return {
     contentType,

@@ -92,10 +92,10 @@ export function cpuUs(pid: number): number | null {
   }
 }
 
-/** Resident set size of a process in MB (Linux /proc; null elsewhere). */
-export function rssMb(pid: number): number | null {
+/** Resident set size of a process in MB (Linux /proc; null elsewhere); `VmHWM`: its peak since it started. */
+export function rssMb(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number | null {
   try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
     return match ? Number(match[1]) / 1024 : null
   } catch {
     return null

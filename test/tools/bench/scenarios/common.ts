@@ -4,7 +4,7 @@ import type { User } from '../api'
 import { EXHAUSTED, merge, runLoad, type LoadResult, type Operation } from '../driver'
 import { describeFailure, encodeRequest, HttpConnection, type HttpRequest, type HttpResponse } from '../http-client'
 import type { HttpCeiling } from '../ceilings'
-import { cpuUs, sampleRss } from '../processes'
+import { cpuUs, rssMb as rssOf, sampleRss } from '../processes'
 import { mergeWrk, runWrk, WRK, type WrkPlan, type WrkResult } from '../wrk'
 
 export type StoreKind = 'postgres' | 'redis-tcp' | 'redis-rest'
@@ -271,7 +271,10 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
       ` | HTTP ceiling ${Math.round(httpCeiling)} op/s` +
       ` | ratio ${row.ratio.toFixed(2)} | share of bare Elysia ${row.share.toFixed(3)} (${row.driver}, ${connections} connections)`,
   )
-  if (row.appCpuUsPerRequest != null) ctx.log(`      app CPU ${row.appCpuUsPerRequest.toFixed(0)} µs per request, peak RSS ${row.rssMb?.toFixed(0)} MB`)
+  // The sampled peak can miss a spike between samples; VmHWM cannot (it covers the seeding too).
+  const sinceStart = rssOf(ctx.appPid, 'VmHWM')
+  if (sinceStart !== null) row.notes.push(`app peak RSS since it started (VmHWM): ${sinceStart.toFixed(0)} MB`)
+  if (row.appCpuUsPerRequest != null) ctx.log(`      app CPU ${row.appCpuUsPerRequest.toFixed(0)} µs per request, peak RSS ${row.rssMb?.toFixed(0)} MB (sampled)`)
   for (const note of row.notes) ctx.log(`      ${note}`)
   return row
 }
