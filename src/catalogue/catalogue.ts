@@ -2,6 +2,7 @@ import type { Db, Sql } from '../db/client'
 import { statements } from '../db/statements'
 import { sharedAnswer, type SharedAnswer } from '../http/shared-answer'
 import type { ConcertSummary, CreatedConcert, NewConcert, ScheduleSummary } from './model'
+import { keptMaps, type BuiltMap } from './kept-maps'
 import { recent } from './recent'
 
 const q = statements('catalogue', [
@@ -11,6 +12,7 @@ const q = statements('catalogue', [
   'list_schedules',
   'list_seats',
   'seat_map_compact',
+  'seat_map_unchanged',
   'sold_out_concerts',
   'create_concert',
   'count_concerts',
@@ -19,13 +21,27 @@ const q = statements('catalogue', [
 // Concerts and schedules are never deleted or moved, so which concert a schedule belongs to (and that a
 // concert exists) can be remembered for the life of the process.
 const DIRECTORY_LIMIT = 100_000
+/** JSON bytes of seat maps kept in memory: six 100,000-seat maps, or thousands of ordinary ones. */
+const SEAT_MAP_BYTES = 40 * 1024 * 1024
 
 export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) {
   const scheduleConcerts = new Map<string, string>()
   const knownConcerts = new Set<string>()
   const recentSchedules = recent<ScheduleSummary[]>(cacheMs)
-  const recentCompactMaps = recent<SharedAnswer>(cacheMs)
-  const recentSeatMaps = recent<SharedAnswer>(cacheMs)
+  const seatMaps = keptMaps({
+    cacheMs,
+    byteBudget: SEAT_MAP_BYTES,
+    async unchanged(scheduleId, map) {
+      const [row] = await q.seat_map_unchanged<{ unchanged: boolean }>(sql, [scheduleId, map.snapshot, map.nextLapse])
+      return row!.unchanged
+    },
+  })
+  // A map's row as bytes (statements' raw): the JSON goes into the shared answer as Postgres sent it.
+  const built = ([json, snapshot, nextLapse]: (Uint8Array | null)[]): BuiltMap => ({
+    answer: sharedAnswer(json! as Uint8Array<ArrayBuffer>),
+    snapshot: Buffer.from(snapshot!).toString(),
+    nextLapse: nextLapse ? Buffer.from(nextLapse).toString() : null,
+  })
   const recentConcertPages = recent<{ answer: SharedAnswer; lastIfMore: string | null }>(cacheMs)
   const listConcerts = async (limit: number, after: string | null = null): Promise<ConcertSummary[]> => {
     const rows = await q.list_concerts<{ concert_id: string; title: string; schedules: number }>(sql, [after, limit])
@@ -85,21 +101,21 @@ export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) 
     },
 
     /**
-     * The seat map as a shared answer: its bytes, ETag and compressed forms are made once per cache window
-     * and reused by every reader. (A compact form for big maps would be another shared answer beside it.)
+     * The seat map as a shared answer: its bytes, ETag and compressed forms are made once and reused by
+     * every reader until a seat of the schedule changes (checked at most once per cache window; kept-maps.ts).
      */
     seatMap(scheduleId: string, availableOnly: boolean): Promise<SharedAnswer> {
-      return recentSeatMaps(`${scheduleId}:${availableOnly}`, async () => {
-        const [row] = await q.list_seats<{ seats: string }>(sql, [scheduleId, availableOnly])
-        return sharedAnswer(row!.seats)
+      return seatMaps(`${scheduleId}:${availableOnly ? 'available' : 'all'}`, scheduleId, async () => {
+        const [row] = await q.list_seats.raw(sql, [scheduleId, availableOnly])
+        return built(row!)
       })
     },
 
-    /** The compact seat map (SeatMapCompact), shared like the full one: built and compressed once per period. */
+    /** The compact seat map (SeatMapCompact), kept like the full one. */
     compactSeatMap(scheduleId: string): Promise<SharedAnswer> {
-      return recentCompactMaps(scheduleId, async () => {
-        const [row] = await q.seat_map_compact<{ map: string }>(sql, [scheduleId])
-        return sharedAnswer(row!.map)
+      return seatMaps(`${scheduleId}:compact`, scheduleId, async () => {
+        const [row] = await q.seat_map_compact.raw(sql, [scheduleId])
+        return built(row!)
       })
     },
 

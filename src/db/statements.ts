@@ -7,7 +7,14 @@ import type { Db } from './client'
 // connection).
 const sqlRoot = join(import.meta.dir, '..', '..', 'sql')
 
-export type Statement = <T = Record<string, unknown>>(db: Db, params?: unknown[]) => Promise<T[]>
+export type Statement = (<T = Record<string, unknown>>(db: Db, params?: unknown[]) => Promise<T[]>) & {
+  /**
+   * The same statement answering each row as its values' bytes, in column order, as Postgres sent them
+   * (null for NULL): for a big text value the app passes through (a seat map), no decoding into a string
+   * and encoding back.
+   */
+  raw(db: Db, params?: unknown[]): Promise<(Uint8Array | null)[][]>
+}
 
 export function statements<const Names extends readonly string[]>(
   area: string,
@@ -16,8 +23,11 @@ export function statements<const Names extends readonly string[]>(
   const out = {} as Record<string, Statement>
   for (const name of names) {
     const text = readFileSync(join(sqlRoot, area, `${name}.sql`), 'utf8')
-    out[name] = <T>(db: Db, params: unknown[] = []) =>
-      db.unsafe(text, params as never[], { prepare: true }) as unknown as Promise<T[]>
+    const run = <T>(db: Db, params: unknown[] = []) => db.unsafe(text, params as never[], { prepare: true }) as unknown as Promise<T[]>
+    out[name] = Object.assign(run, {
+      raw: (db: Db, params: unknown[] = []) =>
+        db.unsafe(text, params as never[], { prepare: true }).raw() as unknown as Promise<(Uint8Array | null)[][]>,
+    })
   }
   return out as Record<Names[number], Statement>
 }

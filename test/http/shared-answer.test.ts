@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { brotliDecompressSync } from 'node:zlib'
 import { answerShared, chooseEncoding, sharedAnswer, stillCurrent } from '../../src/http/shared-answer'
 import { methodTable } from '../../src/http/methods'
 import { toOas30 } from '../../src/http/openapi/schema'
@@ -7,13 +8,28 @@ import { Type } from '@sinclair/typebox'
 const seatMap = JSON.stringify(Array.from({ length: 50 }, (_, i) => ({ number: i + 1, price: 1000, status: 'AVAILABLE' })))
 
 describe('shared answers', () => {
-  test('the compressed form is made once and the same bytes are sent to every client', () => {
+  test('the compressed form is made once and the same bytes are sent to every client', async () => {
     const shared = sharedAnswer(seatMap)
-    const a = answerShared(new Request('http://x/', { headers: { 'accept-encoding': 'br' } }), shared, 'private, no-cache')
-    const b = answerShared(new Request('http://x/', { headers: { 'accept-encoding': 'gzip, br' } }), shared, 'private, no-cache')
+    const a = await answerShared(new Request('http://x/', { headers: { 'accept-encoding': 'br' } }), shared, 'private, no-cache')
+    const b = await answerShared(new Request('http://x/', { headers: { 'accept-encoding': 'gzip, br' } }), shared, 'private, no-cache')
     expect(a.headers.get('content-encoding')).toBe('br')
     expect(b.headers.get('content-encoding')).toBe('br')
     expect(shared.encoded('br')).toBe(shared.encoded('br')) // the same object: not compressed again
+  })
+
+  test('a big body is compressed once off the event loop: readers meanwhile share that one compression', async () => {
+    const big = JSON.stringify(Array.from({ length: 20_000 }, (_, i) => ({ number: i + 1, price: 1000, status: i % 3 ? 'AVAILABLE' : 'HELD' })))
+    const shared = sharedAnswer(big)
+    const first = shared.encoded('gzip')
+    expect(first).toBeInstanceOf(Promise)
+    expect(shared.encoded('gzip')).toBe(first)
+    const blob = await first
+    expect(shared.encoded('gzip')).toBe(blob) // kept: later readers get the same bytes at once
+    expect(new TextDecoder().decode(Bun.gunzipSync(await blob.bytes()))).toBe(big)
+    const response = await answerShared(new Request('http://x/', { headers: { 'accept-encoding': 'br' } }), shared, 'private, no-cache')
+    expect(response.headers.get('content-encoding')).toBe('br')
+    expect(brotliDecompressSync(await response.bytes()).toString()).toBe(big)
+    expect(await (await answerShared(new Request('http://x/'), shared, 'no-cache')).text()).toBe(big)
   })
 
   test('the ETag is strong and a function of the bytes alone (the same on every instance)', () => {

@@ -141,9 +141,13 @@ async function runStore(
       await withInstance(run, 'booking', env, o, settings, httpCeilingRps, httpCeiling, logDir, async (ctx, api) => {
         const setup = await booking.prepareBooking(ctx, api)
         if (wanted('health')) rows.push(await booking.health(ctx))
-        if (wanted('seats-50')) rows.push(await booking.seats(ctx, setup, 'seats-50'))
+        const seats50 = wanted('seats-50') ? await booking.seats(ctx, setup, 'seats-50') : undefined
+        if (seats50) rows.push(seats50)
         if (wanted('seats-10000')) rows.push(await booking.seats(ctx, setup, 'seats-10000'))
         if (wanted('seats-50000')) rows.push(await booking.seats(ctx, setup, 'seats-50000'))
+        if (wanted('seats-100000')) rows.push(await booking.bigMap(ctx, setup, 'seats-100000'))
+        if (wanted('seat-map-100000')) rows.push(await booking.bigMap(ctx, setup, 'seat-map-100000'))
+        if (wanted('seats-100000-304')) rows.push(await booking.bigMap(ctx, setup, 'seats-100000-304', seats50))
         if (wanted('charge')) rows.push(await booking.charge(ctx, setup))
         if (wanted('hold-hot')) rows.push(await booking.holdHot(ctx, setup))
         if (wanted('hold') || wanted('pay')) {

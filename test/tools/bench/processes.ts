@@ -82,10 +82,20 @@ export async function httpReady(port: number, path: string): Promise<boolean> {
   return response.ok
 }
 
-/** Resident set size of a process in MB (Linux /proc; null elsewhere). */
-export function rssMb(pid: number): number | null {
+/** CPU time (user + system) a process has used so far, in microseconds (Linux /proc; null elsewhere). */
+export function cpuUs(pid: number): number | null {
   try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10_000 // clock ticks of 10 ms
+  } catch {
+    return null
+  }
+}
+
+/** Resident set size of a process in MB (Linux /proc; null elsewhere); `VmHWM`: its peak since it started. */
+export function rssMb(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number | null {
+  try {
+    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
     return match ? Number(match[1]) / 1024 : null
   } catch {
     return null

@@ -118,6 +118,7 @@ export function jsonReport(machine: Machine, rows: Row[], summaries: StoreSummar
       httpCeilingRps: num(r.httpCeilingRps, 1),
       storeCeilingRps: num(r.storeCeilingRps, 1),
       rssMb: num(r.rssMb, 1),
+      appCpuUsPerRequest: num(r.appCpuUsPerRequest, 1),
       redisScriptsPerRequest: num(r.redisCallsPerOp, 3),
       notes: r.notes,
     })),

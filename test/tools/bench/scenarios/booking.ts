@@ -42,6 +42,8 @@ export interface BookingSetup {
   seats50: string
   seats10000: string
   seats50000: string
+  /** A 100,000-seat schedule nobody holds in: the full and the compact big map, and their re-reads. */
+  seats100000: string
   /** ACTIVE users for reads, charges and the hot seat. */
   readers: User[]
   /** ACTIVE users for random holds, MAX_HOLDS_PER_USER holds each. */
@@ -60,21 +62,23 @@ export async function prepareBooking(ctx: Context, api: Api): Promise<BookingSet
     { seatCount: 50, price: PRICE },
     { seatCount: 10_000, price: PRICE },
     { seatCount: 50_000, price: PRICE },
+    { seatCount: 100_000, price: PRICE },
     ...Array.from({ length: holdSchedules }, () => ({ seatCount: SEATS_PER_HOLD_SCHEDULE, price: PRICE })),
   ])
   // Enough readers that none passes the per-user rate limit (RATE_LIMIT_PER_SECOND, 20 by default) at
   // 20,000 (quick) or 40,000 requests per second: the bench measures the endpoints, not the limiter.
   const readers = await api.users('reader', ctx.settings.quick ? 1024 : 2048, { join: concertId, admit: true })
   const holders = await api.users('holder', ctx.settings.quick ? 4000 : 16_000, { join: concertId, admit: true })
-  ctx.log(`  seeded: a concert with ${3 + holdSchedules} schedules, ${readers.length + holders.length} ACTIVE users`)
+  ctx.log(`  seeded: a concert with ${4 + holdSchedules} schedules, ${readers.length + holders.length} ACTIVE users`)
   return {
     concertId,
     seats50: scheduleIds[0]!,
     seats10000: scheduleIds[1]!,
     seats50000: scheduleIds[2]!,
+    seats100000: scheduleIds[3]!,
     readers,
     holders,
-    seats: seatDealer(scheduleIds.slice(3), SEATS_PER_HOLD_SCHEDULE),
+    seats: seatDealer(scheduleIds.slice(4), SEATS_PER_HOLD_SCHEDULE),
   }
 }
 
@@ -144,6 +148,61 @@ export async function seats(ctx: Context, setup: BookingSetup, name: 'seats-50' 
   })
   // The trivial route answers ~50 bytes; a seat map is far larger, so say what the rate means in bytes.
   row.notes.push(`${bytes.toLocaleString('en-US')} bytes per response: ${((row.rps * bytes) / 1e6).toFixed(0)} MB/s of JSON`)
+  return row
+}
+
+/**
+ * The 100,000-seat map as a browser asks for it (Accept-Encoding: br, gzip): the full map (seats-100000),
+ * the compact one (seat-map-100000), and the re-read of a client that has the full map already
+ * (seats-100000-304: If-None-Match with its ETag, answered 304 with no body).
+ */
+export async function bigMap(ctx: Context, setup: BookingSetup, name: 'seats-100000' | 'seat-map-100000' | 'seats-100000-304', seats50?: Row): Promise<Row> {
+  const path = `/v1/schedules/${setup.seats100000}/${name === 'seat-map-100000' ? 'seat-map' : 'seats'}`
+  // fetch here, for the headers (ETag, Content-Encoding) and the undecoded size; the load uses the raw client.
+  const get = async (headers: Record<string, string>, expected: number) => {
+    const response = await fetch(`http://${ctx.host}:${ctx.port}${path}`, { headers, decompress: false })
+    const bytes = await response.arrayBuffer()
+    if (response.status !== expected) throw new Error(`${name}: ${response.status} ${Buffer.from(bytes).toString().slice(0, 200)}`)
+    return { response, bytes }
+  }
+  const first = await get(auth(setup.readers[0]!), 200)
+  const map = JSON.parse(Buffer.from(first.bytes).toString()) as { status: string } | unknown[]
+  const listed = Array.isArray(map) ? map.length : map.status.length
+  if (listed !== 100_000) throw new Error(`${name}: the map has ${listed} seats, expected 100,000`)
+  const conditional = name === 'seats-100000-304'
+  const headers = (u: User) => ({
+    ...auth(u),
+    'accept-encoding': 'br, gzip',
+    ...(conditional ? { 'if-none-match': first.response.headers.get('etag')! } : {}),
+  })
+  const expected = conditional ? 304 : 200
+  const sample = await get(headers(setup.readers[0]!), expected)
+  const row = await measure(ctx, {
+    name,
+    requestsPerOp: 1,
+    http: (w) => {
+      const c = connection(ctx)
+      const requests = share(setup.readers, w, ctx.settings.concurrency).map((u) => c.encode({ method: 'GET', path, headers: headers(u) }))
+      let i = 0
+      return async () => {
+        await c.call(requests[i++ % requests.length]!, [expected])
+      }
+    },
+    store: () => {
+      const { shop } = services(ctx)
+      return async () => {
+        await (name === 'seat-map-100000' ? shop.compactSeatMap(setup.seats100000) : shop.seatMap(setup.seats100000, false))
+      }
+    },
+    wrk: { expected: [expected], requests: () => setup.readers.map((u) => encodeFor(ctx, { method: 'GET', path, headers: headers(u) })) },
+    notes: () => [`the app shares each seat map for CATALOGUE_CACHE_MS = ${ctx.catalogueCacheMs} ms; the store ceiling uses the same cache`],
+  })
+  row.notes.push(
+    conditional
+      ? `304 with no body to If-None-Match (${first.bytes.byteLength.toLocaleString('en-US')} bytes of JSON not sent)`
+      : `${sample.bytes.byteLength.toLocaleString('en-US')} bytes per response (${sample.response.headers.get('content-encoding') ?? 'identity'}; ${first.bytes.byteLength.toLocaleString('en-US')} bytes of JSON)`,
+  )
+  if (conditional && seats50) row.notes.push(`${(row.rps / seats50.rps).toFixed(2)} x the req/s of the 50-seat list in this run (goal: at least 1)`)
   return row
 }
 

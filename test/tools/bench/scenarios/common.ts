@@ -4,7 +4,7 @@ import type { User } from '../api'
 import { EXHAUSTED, merge, runLoad, type LoadResult, type Operation } from '../driver'
 import { describeFailure, encodeRequest, HttpConnection, type HttpRequest, type HttpResponse } from '../http-client'
 import type { HttpCeiling } from '../ceilings'
-import { sampleRss } from '../processes'
+import { cpuUs, rssMb as rssOf, sampleRss } from '../processes'
 import { mergeWrk, runWrk, WRK, type WrkPlan, type WrkResult } from '../wrk'
 
 export type StoreKind = 'postgres' | 'redis-tcp' | 'redis-rest'
@@ -41,6 +41,8 @@ export interface Row {
   /** wrk's answers by HTTP status (wrk runs only). */
   statuses: Record<string, number> | null
   rssMb: number | null
+  /** CPU time of the app process per HTTP request over the HTTP slices (the box is shared: steadier than req/s). */
+  appCpuUsPerRequest?: number | null
   /** Redis commands per operation while the app was under load (server-wide INFO commandstats delta). */
   redisCallsPerOp?: number | null
   notes: string[]
@@ -196,6 +198,7 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
   const httpSlices: LoadResult[] = []
   const storeSlices: LoadResult[] = []
   let rssMb: number | null = null
+  let appCpuUs: number | null = 0
   let redisCalls: number | null = ctx.redisCalls ? 0 : null
   let ceilingNow: LoadResult | null = null
   for (let round = 0; round < ctx.settings.rounds; round++) {
@@ -207,12 +210,15 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
     if (httpSlices.every((r) => r.exhaustedAtMs === null)) {
       const before = ctx.redisCalls ? await ctx.redisCalls() : null
       const stopRss = sampleRss(ctx.appPid)
+      const cpuBefore = cpuUs(ctx.appPid)
       if (useWrk) {
         const r = await wrkRun(slice / 1000)
         wrkSlices.push(r)
         httpSlices.push(r)
       } else httpSlices.push(await runLoad(timing, httpOps))
       const peak = stopRss()
+      const cpuAfter = cpuUs(ctx.appPid)
+      appCpuUs = appCpuUs === null || cpuBefore === null || cpuAfter === null ? null : appCpuUs + cpuAfter - cpuBefore
       if (peak !== null) rssMb = Math.max(rssMb ?? 0, peak)
       if (before !== null && redisCalls !== null) redisCalls += (await ctx.redisCalls!()) - before
     }
@@ -248,6 +254,7 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
     // Every answer wrk got, the warm-up's too (the hot seat is usually won there).
     statuses: useWrk ? mergeWrk([...(warmup ? [warmup] : []), ...wrkSlices]).statuses : null,
     rssMb,
+    appCpuUsPerRequest: appCpuUs !== null && attempts > 0 ? appCpuUs / (attempts * spec.requestsPerOp) : null,
     redisCallsPerOp: redisCalls !== null && attempts > 0 ? redisCalls / attempts : null,
     notes: [
       ...tallyNotes('http', http),
@@ -264,6 +271,10 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
       ` | HTTP ceiling ${Math.round(httpCeiling)} op/s` +
       ` | ratio ${row.ratio.toFixed(2)} | share of bare Elysia ${row.share.toFixed(3)} (${row.driver}, ${connections} connections)`,
   )
+  // The sampled peak can miss a spike between samples; VmHWM cannot (it covers the seeding too).
+  const sinceStart = rssOf(ctx.appPid, 'VmHWM')
+  if (sinceStart !== null) row.notes.push(`app peak RSS since it started (VmHWM): ${sinceStart.toFixed(0)} MB`)
+  if (row.appCpuUsPerRequest != null) ctx.log(`      app CPU ${row.appCpuUsPerRequest.toFixed(0)} µs per request, peak RSS ${row.rssMb?.toFixed(0)} MB (sampled)`)
   for (const note of row.notes) ctx.log(`      ${note}`)
   return row
 }
