@@ -2,6 +2,7 @@ import type { Db, Sql } from '../db/client'
 import { statements } from '../db/statements'
 import { ServiceError } from '../errors'
 import { fingerprint, idempotently, type Outcome } from '../idempotency/idempotency'
+import { chargeBatches, type Credited } from './charge-batches'
 
 import type { Charge, LedgerEntry, LedgerPage } from './model'
 
@@ -20,10 +21,16 @@ function decodeCursor(cursor: string): number {
 }
 
 export function balance(sql: Sql, rules: MoneyRules) {
+  const batches = chargeBatches(sql, rules.maxBalance)
+
+  function charged(credited: Credited | null, amount: number): Charge {
+    if (!credited) throw new ServiceError('BALANCE_LIMIT', `A balance cannot exceed ${rules.maxBalance}`)
+    return { chargeId: credited.entryId, amount, balance: credited.balance }
+  }
+
   async function charge(db: Db, userId: string, amount: number): Promise<Charge> {
     const [row] = await q.charge<{ entry_id: string; balance: number }>(db, [crypto.randomUUID(), userId, amount, rules.maxBalance])
-    if (!row) throw new ServiceError('BALANCE_LIMIT', `A balance cannot exceed ${rules.maxBalance}`)
-    return { chargeId: row.entry_id, amount, balance: row.balance }
+    return charged(row ? { entryId: row.entry_id, balance: row.balance } : null, amount)
   }
 
   return {
@@ -34,6 +41,8 @@ export function balance(sql: Sql, rules: MoneyRules) {
 
     /** Adds `amount` won to the balance, once per Idempotency-Key; 422 BALANCE_LIMIT past MAX_BALANCE. */
     async chargeOnce(userId: string, amount: number, idempotencyKey: string | undefined): Promise<Outcome> {
+      // Without a key nothing is remembered, so the charge may share a statement with others (charge-batches.ts).
+      if (idempotencyKey === undefined) return { status: 201, body: charged(await batches.charge(userId, amount), amount), replayed: false }
       return idempotently(
         sql,
         { userId, key: idempotencyKey, fingerprint: fingerprint('charge', { amount }) },

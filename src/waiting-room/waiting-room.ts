@@ -19,7 +19,8 @@ export interface WaitingRoomDeps {
 }
 
 // How long an instance trusts an ACTIVE answer for catalogue reads before asking the store again.
-// Holds and payments always ask the store, so a user who paid or lapsed cannot book on an old token.
+// Holds and payments always ask the store, so a user who paid or lapsed cannot book on an old token; a
+// hold of a trusted session asks it once, after the seat is held, instead of before and after.
 const READ_TRUST_MS = 30_000
 const READ_CACHE_LIMIT = 100_000
 // A hold extends the session a little past the hold's own expiry (Postgres' clock), so that a skew
@@ -31,16 +32,56 @@ function notActive(view: SessionView): ServiceError {
   return new ServiceError('QUEUE_NOT_ACTIVE', `The queue session is ${view.status}, not ACTIVE`)
 }
 
+/**
+ * Runs `check` for a concert after every sale without running it once per sale: one check per concert
+ * at a time, and sales that land while it runs share the one run again right after it. Every sale is
+ * followed by a check that started after it, so the last seat is always seen; under load the database
+ * answers one sold-out query per round trip instead of one per payment.
+ */
+export function afterEverySale(check: (concertId: string) => Promise<void>) {
+  const running = new Map<string, { again: boolean }>()
+  return {
+    after(concertId: string) {
+      const run = running.get(concertId)
+      if (run) {
+        run.again = true
+        return
+      }
+      const state = { again: false }
+      running.set(concertId, state)
+      void (async () => {
+        try {
+          do {
+            state.again = false
+            await check(concertId)
+          } while (state.again)
+        } finally {
+          running.delete(concertId)
+        }
+      })()
+    },
+  }
+}
+
 export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}, pushTickMs = 1000 }: WaitingRoomDeps) {
   const limitsOf = (concertId: string) => settings.limitsFor(concertId)
   const push = statusPush({ store, limitsOf, describe: queueStatus, tickMs: pushTickMs, log })
-  const trustedUntil = new Map<string, number>()
+  // An ACTIVE answer of the store, trusted until `until`; `ownUntil` is the session's own time (fixed at admission).
+  const trusted = new Map<string, { until: number; ownUntil: number | null }>()
   const cacheKey = (t: Ticket) => `${t.concertId}:${t.seq}`
-  const trust = (ticket: Ticket, activeUntilMs: number | null) => {
-    if (activeUntilMs === null) return
-    if (trustedUntil.size >= READ_CACHE_LIMIT) trustedUntil.clear()
-    trustedUntil.set(cacheKey(ticket), Math.min(activeUntilMs, Date.now() + READ_TRUST_MS))
+  const trust = (ticket: Ticket, view: SessionView) => {
+    if (view.status !== 'ACTIVE' || view.activeUntilMs === null) return
+    if (trusted.size >= READ_CACHE_LIMIT) trusted.clear()
+    trusted.set(cacheKey(ticket), { until: Math.min(view.activeUntilMs, Date.now() + READ_TRUST_MS), ownUntil: view.ownUntilMs })
   }
+  const distrust = (ticket: Ticket) => trusted.delete(cacheKey(ticket))
+
+  const soldOutCheck = afterEverySale((concertId) =>
+    markSoldOut(catalogue, store, [concertId]).then(
+      () => {},
+      (error) => log({ level: 'warn', msg: 'sold-out check failed', concertId, error: String(error) }),
+    ),
+  )
 
   function ticketFor(userId: string, token: string | null | undefined, concertId?: string): Ticket {
     const ticket = tokens.verify(token, userId)
@@ -71,7 +112,7 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
       const ticket = ticketFor(userId, token)
       const limits = limitsOf(ticket.concertId)
       const view = await store.poll(ticket, limits)
-      if (view.status === 'ACTIVE') trust(ticket, view.activeUntilMs)
+      trust(ticket, view)
       return queueStatus(ticket.concertId, view, limits)
     },
 
@@ -93,12 +134,26 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
     /** Catalogue reads: an ACTIVE token of this concert; answered from memory while recently confirmed. */
     async requireActiveForRead(userId: string, token: string | null | undefined, concertId: string): Promise<Ticket> {
       const ticket = ticketFor(userId, token, concertId)
-      const until = trustedUntil.get(cacheKey(ticket))
-      if (until !== undefined && until > Date.now()) return ticket
+      const known = trusted.get(cacheKey(ticket))
+      if (known !== undefined && known.until > Date.now()) return ticket
       const view = await store.check(ticket, limitsOf(concertId))
       if (view.status !== 'ACTIVE') throw notActive(view)
-      trust(ticket, view.activeUntilMs)
+      trust(ticket, view)
       return ticket
+    },
+
+    /**
+     * The queue guard of a hold, in one of two orders. A session this instance saw ACTIVE moments ago,
+     * within its own time, is not asked before the hold (`checked: false`): the store is asked once,
+     * after the seat is held, and that one answer both decides and extends (holdMade). Any other session
+     * is checked first (requireActiveForHold), so a user who is not admitted never writes to the database.
+     */
+    async guardHold(userId: string, token: string | null | undefined, concertId: string): Promise<{ ticket: Ticket; checked: boolean }> {
+      const ticket = ticketFor(userId, token, concertId)
+      const known = trusted.get(cacheKey(ticket))
+      const now = Date.now()
+      if (known !== undefined && known.until > now && (known.ownUntil === null || now < known.ownUntil)) return { ticket, checked: false }
+      return { ticket: await this.requireActiveForHold(userId, token, concertId), checked: true }
     },
 
     /**
@@ -108,7 +163,11 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
     async requireActiveForHold(userId: string, token: string | null | undefined, concertId: string): Promise<Ticket> {
       const ticket = ticketFor(userId, token, concertId)
       const view = await store.check(ticket, limitsOf(concertId))
-      if (view.status !== 'ACTIVE') throw notActive(view)
+      if (view.status !== 'ACTIVE') {
+        distrust(ticket)
+        throw notActive(view)
+      }
+      trust(ticket, view)
       // Past its own time a session lives on only to pay the holds it has: a new hold would keep it
       // alive without end (hold, let it lapse, hold again).
       if (view.ownUntilMs !== null && Date.now() >= view.ownUntilMs) {
@@ -120,13 +179,16 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
     /**
      * A hold was made in this session: the session lasts until the hold can no longer be paid. Returns
      * false when the session ended between the guard and the hold (it ran out, or an operator ended it):
-     * the hold must then be undone, as it could not be paid. A session a payment ended meanwhile (DONE)
-     * is fine: a payment accepts a DONE session for a live hold.
+     * the hold must then be undone, as it could not be paid. After a checked guard, a session a payment
+     * ended meanwhile (DONE) is fine: a payment accepts a DONE session for a live hold. After an unchecked
+     * one (guardHold), this is the only look at the session, so only ACTIVE will do: a DONE session may
+     * have ended before the hold began, and a DONE session makes no new holds.
      */
-    async holdMade(ticket: Ticket, holdExpiresAtMs: number): Promise<boolean> {
+    async holdMade(ticket: Ticket, holdExpiresAtMs: number, checked = true): Promise<boolean> {
       const view = await store.extend(ticket, holdExpiresAtMs + HOLD_MARGIN_MS, limitsOf(ticket.concertId))
-      if (view.status === 'ACTIVE') trust(ticket, view.activeUntilMs)
-      return view.status === 'ACTIVE' || view.status === 'DONE'
+      if (view.status !== 'ACTIVE') distrust(ticket)
+      trust(ticket, view)
+      return view.status === 'ACTIVE' || (checked && view.status === 'DONE')
     },
 
     /**
@@ -160,7 +222,7 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
      * session ends at its TTL, or when the client retries a payment with its Idempotency-Key.
      */
     async sessionPaid(ticket: Ticket) {
-      trustedUntil.delete(cacheKey(ticket))
+      distrust(ticket)
       await store.finish(ticket).catch((error) =>
         log({ level: 'warn', msg: 'could not end the queue session after a payment', concertId: ticket.concertId, error: String(error) }),
       )
@@ -170,9 +232,7 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
     async paid(ticket: Ticket, otherLiveHolds: number) {
       if (otherLiveHolds === 0) await this.sessionPaid(ticket)
       // The sale may have been the last seat: tell the line now rather than at the next tick.
-      markSoldOut(catalogue, store, [ticket.concertId]).catch((error) =>
-        log({ level: 'warn', msg: 'sold-out check failed', concertId: ticket.concertId, error: String(error) }),
-      )
+      soldOutCheck.after(ticket.concertId)
     },
   }
 }

@@ -126,7 +126,7 @@ onEachDatabase('the waiting room over HTTP', { QUEUE_MAX_ACTIVE: '2', QUEUE_ADMI
     expect((await call(ctx.server, '/v1/queue/status', { token: waiter, queueToken: place.token })).body.status).toBe('SOLD_OUT')
   })
 
-  test('a poll costs one store call; an ACTIVE user\'s catalogue reads cost none after the first; a hold two', async () => {
+  test('a poll costs one store call; an ACTIVE user\'s catalogue reads cost none after the first; a hold one, or two for a session the instance has not seen ACTIVE', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3 })
     const alice = await shopper(ctx.server, 'rt-alice', concertId)
     const store = ctx.server.store as WaitingRoomStore & Record<string, unknown>
@@ -149,12 +149,41 @@ onEachDatabase('the waiting room over HTTP', { QUEUE_MAX_ACTIVE: '2', QUEUE_ADMI
         expect((await call(ctx.server, `/v1/schedules/${scheduleIds[0]}/seats`, alice)).status).toBe(200)
       }
       expect(calls).toEqual([]) // the poll above already confirmed ACTIVE on this instance
-      await hold(ctx.server, alice, scheduleIds[0]!, 1)
-      // Holds always ask the store: ACTIVE before the hold, and the extension only once the hold is made
-      // (a refused hold extends nothing).
+      expect((await hold(ctx.server, alice, scheduleIds[0]!, 1)).status).toBe(201)
+      // Holds always ask the store, once the hold is made (a refused hold extends nothing); a session
+      // this instance confirmed moments ago is not asked before it as well.
+      expect(calls).toEqual(['extend'])
+      calls.length = 0
+      // A session this instance has not seen ACTIVE is asked first: nobody unadmitted writes a hold.
+      const bob = await userToken(ctx.server, 'rt-bob')
+      const bobs = await join(ctx.server, bob, concertId)
+      await ctx.server.admission.tick()
+      calls.length = 0
+      expect((await hold(ctx.server, { token: bob, queueToken: bobs.token }, scheduleIds[0]!, 2)).status).toBe(201)
       expect(calls).toEqual(['check', 'extend'])
     } finally {
       for (const [name, original] of originals) store[name] = original
     }
+  })
+
+  test('a session that ended behind the instance\'s back (DONE or ended by an operator) makes no hold: 403 before anything about the seat, and the seat stays free', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3 })
+    const done = await shopper(ctx.server, 'eb-done', concertId)
+    const ended = await shopper(ctx.server, 'eb-ended', concertId)
+    const kept = await hold(ctx.server, done, scheduleIds[0]!, 3)
+    expect(kept.status).toBe(201)
+    // Both sessions were confirmed ACTIVE by this instance (their polls); another instance ends them.
+    await ctx.server.store.finish(ctx.server.room.ticket(done.userId, done.queueToken))
+    expect(await ctx.server.store.endSession(concertId, ended.userId)).toBe(true)
+    for (const user of [done, ended]) {
+      for (const seat of [1, 3]) {
+        const refused = await hold(ctx.server, user, scheduleIds[0]!, seat) // seat 3 is held: still 403 first
+        expect([refused.status, refused.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
+      }
+    }
+    const reservations = await ctx.db.sql`select reservation_id from reservations where user_id in ('eb-done', 'eb-ended')`
+    expect(reservations.map((r) => r.reservation_id)).toEqual([kept.body.reservationId])
+    const [seat1] = await ctx.db.sql`select status from seats where schedule_id = ${scheduleIds[0]!} and seat_number = 1`
+    expect(seat1!.status).toBe('AVAILABLE')
   })
 })
