@@ -133,9 +133,15 @@ begin
                                and last_seen_at > now() - make_interval(secs => idle_seconds))
     end
     - (select count(*) from queue_sessions where concert_id = line and left_line and ordinal < boundary)
-    - (select count(*) from queue_lapse_candidates c join queue_sessions s on s.seq = c.seq
-       where c.concert_id = line and c.ordinal < boundary
-         and s.status = 'WAITING' and s.last_seen_at <= now() - make_interval(secs => idle_seconds))
+    - (select count(*) from queue_lapse_candidates c
+       cross join lateral (
+         -- Each candidate's own row by key (the limit keeps the planner from turning this into a join,
+         -- which on a line grown past its statistics walked every waiting place instead).
+         select 1 from queue_sessions s
+         where s.seq = c.seq and s.status = 'WAITING' and s.last_seen_at <= now() - make_interval(secs => idle_seconds)
+         limit 1
+       ) lapsed
+       where c.concert_id = line and c.ordinal < boundary)
   into counted;
   return 1 + counted;
 end
