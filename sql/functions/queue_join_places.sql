@@ -20,11 +20,12 @@
 --
 -- A plpgsql function so that its plan is made once per connection (generic): a lone join is planned
 -- anew on every call otherwise, which cost more than running it. The per-row lookups keep that plan right
--- whatever the statistics say.
+-- whatever the statistics say, and with seq scans
+-- off a plan made while the table was small cannot scan it whole once it has grown.
 create or replace function queue_join_places(line uuid, user_ids text[], idle_seconds int, lock_class int, opens_at_ms bigint)
 returns table (user_id text, sold_out boolean, seq bigint, created boolean, status text, "position" bigint,
                active_until_ms bigint, admitted_per_second double precision)
-language plpgsql set plan_cache_mode = force_generic_plan as $$
+language plpgsql set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 #variable_conflict use_column
 begin
   return query

@@ -1,7 +1,6 @@
 -- The statuses of several places of line $1 in one statement, one row per place found (ord = its index
--- in the arrays, from 1; a place not found is EXPIRED to the caller). A poll is this with one place, and
--- concurrent polls of a line go together as one (src/waiting-room/group-commit.ts): one transaction and
--- one commit for many people. Each answer is what that place's own poll would read: the status, the
+-- in the arrays, from 1; a place not found is EXPIRED to the caller). A poll is this with one place;
+-- pushed status asks for many at once. Each answer is what that place's own poll would read: the status, the
 -- exact position (queue_place, sql/functions/queue_place.sql), the admission pace; a live WAITING place
 -- also gets its heartbeat.
 -- $1 concert_id, $2 seqs (bigint[]), $3 user_ids (text[], same order), $4 waiting idle seconds,
@@ -25,10 +24,11 @@
 -- A plpgsql function so that its plan is made once per connection (generic): a lone poll is planned
 -- anew on every call otherwise, which cost more than running it (the custom plan knows the arrays'
 -- lengths, so Postgres never takes the generic one). The per-row lookups keep that plan right whatever
--- the statistics say.
+-- the statistics say, and with seq scans off a plan made while the table was small cannot scan it whole
+-- once it has grown.
 create or replace function queue_poll_places(line uuid, seqs bigint[], user_ids text[], idle_seconds int, min_age_seconds double precision)
 returns table (ord bigint, status text, "position" bigint, active_until_ms bigint, admitted_per_second double precision)
-language plpgsql set plan_cache_mode = force_generic_plan as $$
+language plpgsql set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 #variable_conflict use_column
 begin
   return query

@@ -1,4 +1,4 @@
-// Group commit for the Postgres waiting room. Each join or poll of its own is a transaction of its own,
+// Group commit for the Postgres waiting room's joins. Each join of its own is a transaction of its own,
 // and the commits, not the statements, bounded the store (a few thousand per second on a busy box).
 // Instead, calls of one line go together: while a batch of that line is in flight, the calls that arrive
 // queue up, and when it returns they go as the next batch, one statement with arrays: one transaction
