@@ -93,6 +93,35 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       expect(again).toMatchObject({ seq: first.seq, created: false, view: { status: 'WAITING', position: 1 } })
     })
 
+    test('joins at once: one place each, positions 1..n in seq order, and a user joining twice at once gets one place', async () => {
+      const concertId = await sut.newConcert()
+      const users = Array.from({ length: 60 }, (_, i) => `u${i}`)
+
+      const joined = await Promise.all([...users, 'u7', 'u7'].map((u) => join(concertId, u)))
+
+      const places = joined.slice(0, 60)
+      expect(new Set(places.map((j) => j.seq)).size).toBe(60)
+      const bySeq = [...places].sort((x, y) => x.seq - y.seq)
+      expect(bySeq.map((j) => j.view.position)).toEqual(users.map((_, i) => i + 1))
+      const sevens = [joined[7]!, joined[60]!, joined[61]!]
+      expect(new Set(sevens.map((j) => j.seq)).size).toBe(1)
+      expect(sevens.filter((j) => j.created)).toHaveLength(1)
+      expect(new Set(sevens.map((j) => j.view.position)).size).toBe(1)
+    })
+
+    test('polls at once: each caller reads its own place', async () => {
+      const concertId = await sut.newConcert()
+      const tickets = await joinAll(concertId, Array.from({ length: 40 }, (_, i) => `u${i}`))
+      const stranger = { concertId, userId: 'nobody', seq: tickets[0]!.seq + 1000 }
+      const asked = [...tickets].reverse().concat(stranger, tickets[3]!)
+
+      const views = await pollAll(asked)
+
+      expect(views.slice(0, 40).map((v) => v.position)).toEqual(tickets.map((_, i) => 40 - i))
+      expect(views[40]!.status).toBe('EXPIRED')
+      expect(views[41]).toMatchObject({ status: 'WAITING', position: 4 })
+    })
+
     test('a poll reports the exact position, which moves up as the front is admitted', async () => {
       const concertId = await sut.newConcert()
       const [a, b, c] = await joinAll(concertId, ['a', 'b', 'c'])
@@ -120,34 +149,6 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       expect(many.map((v) => v.position)).toEqual([2, null, null, 1])
       expect(many[2]!.activeUntilMs).toBe((await store.check(a!, limits())).activeUntilMs)
       expect(await store.pollMany(concertId, [], limits())).toEqual([])
-    })
-
-    test('joins and polls made at once (one line, two lines, a user twice) each get their own exact answer', async () => {
-      const [one, two] = [await sut.newConcert(), await sut.newConcert()]
-      const users = Array.from({ length: 40 }, (_, i) => `u${i}`)
-      // All at once: the store may take them together, but every place is its own, in one order per line.
-      const joined = await Promise.all([
-        ...users.map((u) => join(one, u)),
-        ...users.slice(0, 10).map((u) => join(two, u)),
-        join(one, 'u3'),
-      ])
-      const inOne = joined.slice(0, 40)
-      expect(new Set(inOne.map((j) => j.seq)).size).toBe(40)
-      expect(inOne.map((j) => j.view.position).sort((x, y) => x! - y!)).toEqual(users.map((_, i) => i + 1))
-      // Positions follow the seq order of the line.
-      const bySeq = [...inOne].sort((x, y) => x.seq - y.seq)
-      expect(bySeq.map((j) => j.view.position)).toEqual(users.map((_, i) => i + 1))
-      expect(joined.slice(40, 50).map((j) => j.view.position).sort((x, y) => x! - y!)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
-      // The same user twice at once: one place.
-      const twice = joined[50]!
-      expect(twice.seq).toBe(inOne[3]!.seq)
-      expect(inOne[3]!.created !== twice.created).toBe(true)
-
-      const tickets = inOne.map((j, i) => ({ concertId: one, userId: users[i]!, seq: j.seq }))
-      const stranger = { concertId: one, userId: 'nobody', seq: 99_999 }
-      const polled = await Promise.all([...tickets, stranger].map((t) => store.poll(t, limits())))
-      expect(polled.slice(0, 40).map((v) => v.position)).toEqual(inOne.map((j) => j.view.position))
-      expect(polled[40]!.status).toBe('EXPIRED')
     })
 
     test('the admission pace is unknown before anyone is admitted and measured after', async () => {
