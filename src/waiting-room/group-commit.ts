@@ -1,6 +1,6 @@
-// Group commit for the Postgres waiting room's joins. Each join of its own is a transaction of its own,
-// and the commits, not the statements, bounded the store (a few thousand per second on a busy box).
-// Instead, calls of one line go together: while a batch of that line is in flight, the calls that arrive
+// Group commit for the waiting-room stores. In the Postgres store each join of its own was a transaction
+// of its own, and the commits, not the statements, bounded the store (a few thousand per second on a busy
+// box); in Redis each call is a script run and a round trip. Instead, calls of one line go together: while a batch of that line is in flight, the calls that arrive
 // queue up, and when it returns they go as the next batch, one statement with arrays: one transaction
 // and one commit for all of them. A call that finds no batch in flight goes at once, alone: nothing
 // waits for a timer, so a lone call is as quick as before, and under load the batches grow by themselves

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { ServiceError } from '../errors'
-import { lineBatch } from './line-batch'
+import { groupCommit } from './group-commit'
 import { keySlot } from './redis/slots'
 import { lineKeys, perSlotRegistry, scripts, singleRegistry, type LineRegistry, type Script } from './redis/scripts'
 import { isNoScript, RedisReplyError, RedisUnavailableError, withDeadline, type RedisTransport } from './redis/transport'
@@ -85,8 +85,11 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
     }
   }
 
-  // The joins and polls of one line that reach this instance at once go to Redis as one script call.
-  const joins = lineBatch<{ concertId: string; userId: string; limits: LineLimits }, JoinResult | 'SOLD_OUT'>(async (_, items) => {
+  // The joins and polls of one line that arrive while one of its calls is in flight go to Redis together,
+  // as one script call, when it returns (group-commit.ts). Redis being unreachable fails the whole batch;
+  // anything else is tried again call by call, so it stays with the call it concerns.
+  const batching = { maxBatch: 500, failsAll: (error: unknown) => error instanceof ServiceError && error.code === 'SERVICE_UNAVAILABLE' }
+  const joins = groupCommit<{ concertId: string; userId: string; limits: LineLimits }, JoinResult | 'SOLD_OUT'>(async (_, items) => {
     const { concertId, limits } = items[0]!
     const args: (string | number)[] = [concertId, limits.waitingIdleSeconds * 1000, limits.opensAtMs ?? -1]
     for (const item of items) args.push(item.userId)
@@ -96,7 +99,7 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
       if (seq === 'SOLD_OUT') return 'SOLD_OUT'
       return { seq: Number(seq), created: Number(created) === 1, view: toView(view) }
     })
-  })
+  }, batching)
 
   async function pollMany(concertId: string, tickets: Ticket[], limits: LineLimits): Promise<SessionView[]> {
     if (tickets.length === 0) return []
@@ -105,8 +108,9 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
     const reply = await run(scripts.poll_many, keysOf(concertId), args)
     return tickets.map((_, i) => toView(reply.slice(i * 5, i * 5 + 5)))
   }
-  const polls = lineBatch<{ ticket: Ticket; limits: LineLimits }, SessionView>((_, items) =>
-    pollMany(items[0]!.ticket.concertId, items.map((item) => item.ticket), items[0]!.limits),
+  const polls = groupCommit<{ ticket: Ticket; limits: LineLimits }, SessionView>(
+    (_, items) => pollMany(items[0]!.ticket.concertId, items.map((item) => item.ticket), items[0]!.limits),
+    batching,
   )
 
   return {
