@@ -1,5 +1,5 @@
 import type { Db, Sql } from '../db/client'
-import { statements } from '../db/statements'
+import { statements, theRow } from '../db/statements'
 import { ServiceError } from '../errors'
 import { fingerprint, idempotently, type Outcome } from '../idempotency/idempotency'
 import { chargeBatches, type Credited } from './charge-batches'
@@ -35,8 +35,8 @@ export function balance(sql: Sql, rules: MoneyRules) {
 
   return {
     async get(userId: string): Promise<number> {
-      const [row] = await q.get_balance<{ balance: number }>(sql, [userId])
-      return row!.balance
+      const row = theRow(await q.get_balance<{ balance: number }>(sql, [userId]), 'get_balance')
+      return row.balance
     },
 
     /** Adds `amount` won to the balance, once per Idempotency-Key; 422 BALANCE_LIMIT past MAX_BALANCE. */

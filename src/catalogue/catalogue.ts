@@ -1,5 +1,5 @@
 import type { Db, Sql } from '../db/client'
-import { statements } from '../db/statements'
+import { statements, theRow } from '../db/statements'
 import { sharedAnswer, type SharedAnswer } from '../http/shared-answer'
 import type { ConcertSummary, CreatedConcert, NewConcert, ScheduleSummary } from './model'
 import { keptMaps, type BuiltMap } from './kept-maps'
@@ -32,8 +32,8 @@ export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) 
     cacheMs,
     byteBudget: SEAT_MAP_BYTES,
     async unchanged(scheduleId, map) {
-      const [row] = await q.seat_map_unchanged<{ unchanged: boolean }>(sql, [scheduleId, map.snapshot, map.nextLapse])
-      return row!.unchanged
+      const row = theRow(await q.seat_map_unchanged<{ unchanged: boolean }>(sql, [scheduleId, map.snapshot, map.nextLapse]), 'seat_map_unchanged')
+      return row.unchanged
     },
   })
   // A map's row as bytes (statements' raw): the JSON goes into the shared answer as Postgres sent it.
@@ -66,12 +66,12 @@ export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) 
 
     async concertExists(concertId: string): Promise<boolean> {
       if (knownConcerts.has(concertId)) return true
-      const [row] = await q.concert_exists<{ found: boolean }>(sql, [concertId])
-      if (row!.found) {
+      const row = theRow(await q.concert_exists<{ found: boolean }>(sql, [concertId]), 'concert_exists')
+      if (row.found) {
         if (knownConcerts.size >= DIRECTORY_LIMIT) knownConcerts.clear()
         knownConcerts.add(concertId)
       }
-      return row!.found
+      return row.found
     },
 
     /** The concert a schedule belongs to, or null if there is no such schedule. */
@@ -140,8 +140,8 @@ export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) 
     },
 
     async isEmpty(db: Db = sql): Promise<boolean> {
-      const [row] = await q.count_concerts<{ concerts: number }>(db)
-      return row!.concerts === 0
+      const row = theRow(await q.count_concerts<{ concerts: number }>(db), 'count_concerts')
+      return row.concerts === 0
     },
   }
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { ServiceError } from '../errors'
 import type { Db } from './client'
 
 // Every statement lives in its own file under sql/<area>/<name>.sql, is read once when its module is
@@ -38,4 +39,16 @@ export function migrationsDir(): string {
 
 export function functionsDir(): string {
   return join(sqlRoot, 'functions')
+}
+
+/**
+ * The one row a statement always answers. Seen under faults: a connection closed under a query can leave
+ * postgres.js resolving it with no rows. That is the database failing, a 503 with Retry-After, not a 500.
+ */
+export function theRow<T>(rows: T[], statement: string): T {
+  const row = rows[0]
+  if (row === undefined) {
+    throw new ServiceError('SERVICE_UNAVAILABLE', `The database gave no answer to ${statement}; retry shortly`, { retryAfterSeconds: 2 })
+  }
+  return row
 }

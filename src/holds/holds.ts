@@ -1,5 +1,5 @@
 import type { Sql } from '../db/client'
-import { statements } from '../db/statements'
+import { statements, theRow } from '../db/statements'
 import { ServiceError } from '../errors'
 import type { Ticket } from '../waiting-room/store'
 import type { Reservation, ReservationStatus } from './model'
@@ -55,7 +55,7 @@ export function holds(sql: Sql, rules: HoldRules) {
   return {
     /** The hold itself: one call of hold_seat. */
     async hold(userId: string, scheduleId: string, seatNumber: number, queueSeq: number): Promise<Reservation> {
-      const [row] = await q.hold_seat<Partial<ReservationRow> & { live_holds: number; seat_exists: boolean }>(sql, [
+      const row = theRow(await q.hold_seat<Partial<ReservationRow> & { live_holds: number; seat_exists: boolean }>(sql, [
         crypto.randomUUID(),
         userId,
         scheduleId,
@@ -63,10 +63,10 @@ export function holds(sql: Sql, rules: HoldRules) {
         rules.holdTtlSeconds,
         rules.maxHoldsPerUser,
         queueSeq,
-      ])
-      if (row!.reservation_id) return toReservation(row as ReservationRow)
-      if (!row!.seat_exists) throw new ServiceError('NOT_FOUND', `Schedule ${scheduleId} has no seat ${seatNumber}`)
-      if (row!.live_holds >= rules.maxHoldsPerUser) {
+      ]), 'hold_seat')
+      if (row.reservation_id) return toReservation(row as ReservationRow)
+      if (!row.seat_exists) throw new ServiceError('NOT_FOUND', `Schedule ${scheduleId} has no seat ${seatNumber}`)
+      if (row.live_holds >= rules.maxHoldsPerUser) {
         throw new ServiceError('HOLD_LIMIT_REACHED', `At most ${rules.maxHoldsPerUser} live holds per user`)
       }
       throw new ServiceError('SEAT_UNAVAILABLE', `Seat ${seatNumber} is held or sold`)

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Db, Sql } from '../db/client'
 import { advisoryLocks } from '../db/locks'
-import { statements } from '../db/statements'
+import { statements, theRow } from '../db/statements'
 import { ServiceError } from '../errors'
 import { problemBody, RememberedProblem, statusOfError, type ProblemBody } from '../http/problems'
 
@@ -121,8 +121,8 @@ interface StoredKey {
 }
 
 export async function expireKeys(sql: Sql, batchSize = 10_000): Promise<number> {
-  const [row] = await q.expire_keys<{ expired: number }>(sql, [batchSize])
-  return row!.expired
+  const row = theRow(await q.expire_keys<{ expired: number }>(sql, [batchSize]), 'expire_keys')
+  return row.expired
 }
 
 /**

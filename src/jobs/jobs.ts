@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import { cron } from '@elysiajs/cron'
 import type { Sql } from '../db/client'
 import { advisoryLocks, jobLocks, type JobName } from '../db/locks'
-import { statements } from '../db/statements'
+import { statements, theRow } from '../db/statements'
 import type { Holds } from '../holds/holds'
 import { expireKeys } from '../idempotency/idempotency'
 import type { Log } from '../log'
@@ -23,8 +23,8 @@ const q = statements('jobs', ['try_lock_job'])
 export async function runElected<T>(sql: Sql, job: JobName, singleConnection: boolean, work: () => Promise<T>): Promise<T | null> {
   if (singleConnection) return work()
   return sql.begin(async (tx) => {
-    const [row] = await q.try_lock_job<{ locked: boolean }>(tx, [advisoryLocks.jobs, jobLocks[job]])
-    return row!.locked ? work() : null
+    const row = theRow(await q.try_lock_job<{ locked: boolean }>(tx, [advisoryLocks.jobs, jobLocks[job]]), 'try_lock_job')
+    return row.locked ? work() : null
   }) as Promise<T | null>
 }
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { Sql } from '../db/client'
 import { advisoryLocks } from '../db/locks'
 import { ServiceError, unavailable } from '../errors'
-import { statements } from '../db/statements'
+import { statements, theRow } from '../db/statements'
 import { groupCommit } from './group-commit'
 import type { AdmitResult, JoinResult, LineLimits, LineStats, SessionView, Ticket, WaitingRoomStore } from './store'
 
@@ -185,25 +185,25 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
     },
 
     async stats(concertId, limits): Promise<LineStats> {
-      const [row] = await q.pg_stats<{
+      const row = theRow(await q.pg_stats<{
         waiting: number
         active: number
         admitted_last_minute: number
         oldest_joined_ms: number | null
         sold_out: boolean
-      }>(sql, [concertId, limits.waitingIdleSeconds])
+      }>(sql, [concertId, limits.waitingIdleSeconds]), 'pg_stats')
       return {
-        waiting: row!.waiting,
-        active: row!.active,
-        admittedLastMinute: row!.admitted_last_minute,
-        oldestJoinedMs: row!.oldest_joined_ms,
-        soldOut: row!.sold_out,
+        waiting: row.waiting,
+        active: row.active,
+        admittedLastMinute: row.admitted_last_minute,
+        oldestJoinedMs: row.oldest_joined_ms,
+        soldOut: row.sold_out,
       }
     },
 
     async endSession(concertId, userId) {
-      const [row] = await q.pg_end_session<{ ended: boolean }>(sql, [concertId, userId, advisoryLocks.queueLines])
-      return row!.ended
+      const row = theRow(await q.pg_end_session<{ ended: boolean }>(sql, [concertId, userId, advisoryLocks.queueLines]), 'pg_end_session')
+      return row.ended
     },
 
     async lines() {
