@@ -85,7 +85,8 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
     }
     const byUser = new Map(rows.map((r) => [r.user_id, r]))
     return userIds.map((userId) => {
-      const row = byUser.get(userId)!
+      // Every user has a row; none means the answer was cut off (theRow: a 503, not a TypeError).
+      const row = byUser.get(userId) ?? theRow<JoinRow>([], 'pg_join_many')
       if (row.sold_out === null) return 'NO_LINE'
       if (row.sold_out) return 'SOLD_OUT'
       if (row.seq === null) return 'LAPSED'
