@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
 import { hmacSha256 } from '../hmac'
 import { ServiceError } from '../errors'
 import type { Ticket } from './store'
@@ -18,7 +18,7 @@ export interface QueueTokens {
 }
 
 export function deriveQueueTokenSecret(authJwtSecret: string): string {
-  return createHmac('sha256', authJwtSecret).update('queue-token-v1').digest('base64url')
+  return hmacSha256(authJwtSecret)('queue-token-v1').toString('base64url')
 }
 
 export function queueTokens(secret: string): QueueTokens {

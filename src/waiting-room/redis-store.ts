@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { ServiceError } from '../errors'
+import { ServiceError, unavailable as isUnavailable } from '../errors'
 import { groupCommit } from './group-commit'
 import { keySlot } from './redis/slots'
 import { lineKeys, perSlotRegistry, scripts, singleRegistry, type LineRegistry, type Script } from './redis/scripts'
@@ -88,7 +88,7 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
   // The joins and polls of one line that arrive while one of its calls is in flight go to Redis together,
   // as one script call, when it returns (group-commit.ts). Redis being unreachable fails the whole batch;
   // anything else is tried again call by call, so it stays with the call it concerns.
-  const batching = { maxBatch: 500, failsAll: (error: unknown) => error instanceof ServiceError && error.code === 'SERVICE_UNAVAILABLE' }
+  const batching = { maxBatch: 500, failsAll: isUnavailable }
   const joins = groupCommit<{ concertId: string; userId: string; limits: LineLimits }, JoinResult | 'SOLD_OUT'>(async (_, items) => {
     const { concertId, limits } = items[0]!
     const args: (string | number)[] = [concertId, limits.waitingIdleSeconds * 1000, limits.opensAtMs ?? -1]
