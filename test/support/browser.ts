@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { requireServices } from './services'
+import { createTestDatabase, type TestDatabase } from './database'
+import { startInstance, type Instance } from './instances'
+import { requireServices, serviceUrl } from './services'
 
 // Headless Chromium for the page's browser tests: the browser, a person (a fresh context at phone width
 // that records script errors and CSP refusals), keyboard-only navigation and an axe-core check.
@@ -53,4 +55,21 @@ export async function seriousViolations(page: Page): Promise<string[]> {
     return r.violations.map((v: any) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }))
   })
   return result.filter((v: any) => v.impact === 'serious' || v.impact === 'critical').map((v: any) => `${v.id} (${v.nodes}): ${v.help}`)
+}
+
+/**
+ * The instance the page tests drive, on a database of its own and the configured Redis: admission every
+ * second at 10 a second; `env` adds what one suite needs.
+ */
+export async function pageInstance(env: Record<string, string> = {}): Promise<{ db: TestDatabase; instance: Instance }> {
+  const db = await createTestDatabase(serviceUrl('DATABASE_URL')!)
+  const instance = await startInstance({
+    DATABASE_URL: db.url,
+    DATABASE_POOL_SIZE: '4',
+    REDIS_URL: serviceUrl('REDIS_URL')!,
+    QUEUE_TICK_MS: '1000',
+    QUEUE_ADMIT_PER_SECOND: '10',
+    ...env,
+  })
+  return { db, instance }
 }

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type { Browser, Page, Request, Route } from 'playwright-core'
 import { ADMIN_KEY } from '../support/app'
-import { haveChromium, launchChromium, person, seriousViolations, tabTo, type Person } from '../support/browser'
-import { createTestDatabase, type TestDatabase } from '../support/database'
-import { http, startInstance, type Instance } from '../support/instances'
-import { describeWith, serviceUrl } from '../support/services'
+import { haveChromium, launchChromium, person, pageInstance, seriousViolations, tabTo, type Person } from '../support/browser'
+import type { TestDatabase } from '../support/database'
+import { http, type Instance } from '../support/instances'
+import { describeWith } from '../support/services'
 
 // Every answer the API can give, as a person sees it in headless Chromium against a real instance, and
 // that the page recovers: SOLD_OUT while waiting (said, announced, the page stops asking) and on joining;
@@ -26,19 +26,13 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'what the page shows for each answer
 
   beforeAll(async () => {
     if (!haveChromium) return
-    db = await createTestDatabase(serviceUrl('DATABASE_URL')!)
-    instance = await startInstance({
-      DATABASE_URL: db.url,
-      DATABASE_POOL_SIZE: '4',
-      REDIS_URL: serviceUrl('REDIS_URL')!,
-      QUEUE_TICK_MS: '1000',
-      QUEUE_ADMIT_PER_SECOND: '10',
+    ;({ db, instance } = await pageInstance({
       // Small, so that a person who left the page loses the place within the test; a page that is open
       // polls or watches well inside it (pollAfterMs is at most a third of it).
       QUEUE_WAITING_IDLE_SECONDS: String(IDLE_SECONDS),
       // One live hold each: a second hold is refused with a real problem the page cannot fix.
       MAX_HOLDS_PER_USER: '1',
-    })
+    }))
     browser = await launchChromium()
   }, 60_000)
   afterAll(async () => {

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { ADMIN_KEY } from '../support/app'
-import { haveChromium, launchChromium, person as newPerson, seriousViolations, tabTo } from '../support/browser'
-import { createTestDatabase, type TestDatabase } from '../support/database'
-import { http, startInstance, type Instance } from '../support/instances'
-import { describeWith, serviceUrl } from '../support/services'
+import { haveChromium, launchChromium, person as newPerson, pageInstance, seriousViolations, tabTo } from '../support/browser'
+import type { TestDatabase } from '../support/database'
+import { http, type Instance } from '../support/instances'
+import { describeWith } from '../support/services'
 
 // Two people go through the waiting-room page at once in headless Chromium against a real instance:
 // both sign in and join, both wait (the line is paused), both are admitted, one takes a seat, the other
@@ -26,14 +26,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'the waiting-room page in a real bro
 
   beforeAll(async () => {
     if (!haveChromium) return
-    db = await createTestDatabase(serviceUrl('DATABASE_URL')!)
-    instance = await startInstance({
-      DATABASE_URL: db.url,
-      DATABASE_POOL_SIZE: '4',
-      REDIS_URL: serviceUrl('REDIS_URL')!,
-      QUEUE_TICK_MS: '1000',
-      QUEUE_ADMIT_PER_SECOND: '10',
-    })
+    ;({ db, instance } = await pageInstance())
     browser = await launchChromium()
     console.log(`screenshots: ${shots}`)
   }, 60_000)
