@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { Uuid } from '../http/schemas'
+import { SentUuid } from '../http/schemas'
 
 // The balance's models: the one source of their TypeScript types, validation and OpenAPI components.
 // Money is an integer number of won everywhere.
@@ -12,19 +12,19 @@ export const chargeRequestModel = (maxCharge: number) =>
   Type.Object({ amount: Type.Integer({ minimum: 1, maximum: maxCharge, description: 'won' }) }, { additionalProperties: false })
 
 export const Charge = Type.Object(
-  { chargeId: Uuid(), amount: Money('won added'), balance: Money('balance after the charge, won') },
+  { chargeId: SentUuid(), amount: Money('won added'), balance: Money('balance after the charge, won') },
   { title: 'Charge' },
 )
 export type Charge = Static<typeof Charge>
 
 export const LedgerEntry = Type.Object(
   {
-    entryId: Uuid(),
+    entryId: SentUuid(),
     type: Type.Union([Type.Literal('CHARGE'), Type.Literal('PAYMENT')]),
     amount: Money('signed: positive for charges, negative for payments'),
     balanceAfter: Money('balance after this entry'),
-    reservationId: Type.Union([Uuid(), Type.Null()]),
-    paymentId: Type.Union([Uuid(), Type.Null()]),
+    reservationId: Type.Union([SentUuid(), Type.Null()]),
+    paymentId: Type.Union([SentUuid(), Type.Null()]),
     createdAt: Type.String({ format: 'date-time' }),
   },
   { title: 'LedgerEntry' },

@@ -1,18 +1,18 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { Uuid } from '../http/schemas'
+import { SentUuid } from '../http/schemas'
 
 // The catalogue's models: each is the one source of its TypeScript type, its validation and its OpenAPI
 // component (by title).
 
 export const ConcertSummary = Type.Object(
-  { concertId: Uuid(), title: Type.String(), schedules: Type.Integer({ minimum: 0, description: 'Number of schedules' }) },
+  { concertId: SentUuid(), title: Type.String(), schedules: Type.Integer({ minimum: 0, description: 'Number of schedules' }) },
   { title: 'ConcertSummary' },
 )
 export type ConcertSummary = Static<typeof ConcertSummary>
 
 export const ScheduleSummary = Type.Object(
   {
-    scheduleId: Uuid(),
+    scheduleId: SentUuid(),
     startsAt: Type.String({ format: 'date-time' }),
     totalSeats: Type.Integer({ minimum: 1 }),
     availableSeats: Type.Integer({ minimum: 0, description: 'AVAILABLE seats, lapsed holds included' }),
@@ -80,7 +80,7 @@ export const newConcertModel = (maxPrice: number) =>
 export type NewConcert = Static<ReturnType<typeof newConcertModel>>
 
 export const CreatedConcert = Type.Object(
-  { concertId: Uuid(), schedules: Type.Array(Type.Object({ scheduleId: Uuid() })) },
+  { concertId: SentUuid(), schedules: Type.Array(Type.Object({ scheduleId: SentUuid() })) },
   { title: 'CreatedConcert' },
 )
 export type CreatedConcert = Static<typeof CreatedConcert>

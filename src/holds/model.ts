@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { Uuid } from '../http/schemas'
+import { SentUuid, Uuid } from '../http/schemas'
 
 // The seat holds' models: the one source of their TypeScript types, validation and OpenAPI components.
 
@@ -8,8 +8,8 @@ export type ReservationStatus = Static<typeof ReservationStatus>
 
 export const Reservation = Type.Object(
   {
-    reservationId: Uuid(),
-    scheduleId: Uuid(),
+    reservationId: SentUuid(),
+    scheduleId: SentUuid(),
     seatNumber: Type.Integer({ minimum: 1 }),
     price: Type.Integer({ minimum: 1, description: 'won' }),
     status: ReservationStatus,

@@ -12,6 +12,7 @@ const PREFLIGHT_MAX_AGE_SECONDS = 600
 export function cors(origins: readonly string[], methodsOf: (path: string) => string[]) {
   const allowed = new Set(origins)
   return new Elysia({ name: 'cors' }).onRequest(({ request, set }) => {
+    if (allowed.size === 0) return // no browser origin configured: not even the header is read
     const origin = request.headers.get('origin')
     if (origin === null || !allowed.has(origin)) return
     set.headers['access-control-allow-origin'] = origin

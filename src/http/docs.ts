@@ -47,7 +47,8 @@ window.ui = SwaggerUIBundle({ url: ${JSON.stringify(documentPath)}, dom_id: '#sw
   return new Elysia({ name: 'docs-page' })
     // Ahead of routing: @elysiajs/swagger registers its own page (which loads scripts from a CDN) at /swagger.
     .onRequest(({ request }) => {
-      if (request.method !== 'GET' && request.method !== 'HEAD') return
+      // Every request passes here: most are not for the docs, and are let through before any URL parsing.
+      if (!request.url.includes('/swagger') || (request.method !== 'GET' && request.method !== 'HEAD')) return
       const { pathname } = new URL(request.url)
       if (pathname === '/swagger' || pathname === '/swagger/') return answerShared(request, page, 'no-cache')
       if (pathname.startsWith(`${ASSETS}/`)) {

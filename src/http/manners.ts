@@ -11,15 +11,16 @@ export function manners() {
     })
     .mapResponse({ as: 'global' }, ({ responseValue, request, set }) => {
       if (!isJson(responseValue)) return
-      // Per-request answers differ each time: gzip is the cheaper of the two to make, so it goes first here.
-      const accepts = request.headers.get('accept-encoding')
-      const encoding = chooseEncoding(accepts?.replace(/\bbr\b/gi, 'x-br') ?? null) ?? chooseEncoding(accepts)
-      if (encoding === null) return
+      // Serialised once, here: what goes out uncompressed is the text just made. Most answers (a poll, a
+      // hold) are far below the threshold, and only for a big one is the client's Accept-Encoding read.
       const text = JSON.stringify(responseValue)
       const status = typeof set.status === 'number' ? set.status : 200
       set.headers['content-type'] = 'application/json'
-      // Serialised once: a small answer goes out as the text just made.
       if (text.length <= COMPRESS_ABOVE_BYTES) return new Response(text, { status })
+      // Per-request answers differ each time: gzip is the cheaper of the two to make, so it goes first here.
+      const accepts = request.headers.get('accept-encoding')
+      const encoding = chooseEncoding(accepts?.replace(/\bbr\b/gi, 'x-br') ?? null) ?? chooseEncoding(accepts)
+      if (encoding === null) return new Response(text, { status })
       set.headers['content-encoding'] = encoding
       set.headers.vary = set.headers.vary ? `${set.headers.vary}, Accept-Encoding` : 'Accept-Encoding'
       return new Response(compress(new TextEncoder().encode(text), encoding), { status })

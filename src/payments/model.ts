@@ -1,12 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { Uuid } from '../http/schemas'
+import { SentUuid, Uuid } from '../http/schemas'
 
 // The payments' models: the one source of their TypeScript types, validation and OpenAPI components.
 
 export const Payment = Type.Object(
   {
-    paymentId: Uuid(),
-    reservationId: Uuid(),
+    paymentId: SentUuid(),
+    reservationId: SentUuid(),
     amount: Type.Integer({ description: 'won debited' }),
     balance: Type.Integer({ description: 'balance after the payment, won' }),
     status: Type.Literal('PAID'),

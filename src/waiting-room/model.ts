@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { Uuid } from '../http/schemas'
+import { SentUuid, Uuid } from '../http/schemas'
 
 // The waiting room's models: the one source of their TypeScript types, validation and OpenAPI components.
 
@@ -14,7 +14,7 @@ export type SessionStatus = Static<typeof SessionStatus>
 
 export const QueueStatus = Type.Object(
   {
-    concertId: Uuid(),
+    concertId: SentUuid(),
     status: SessionStatus,
     position: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: '1 = next in line; null unless WAITING' }),
     estimatedWaitSeconds: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
@@ -39,7 +39,7 @@ export const QueueJoin = Type.Composite([QueueStatus, Type.Object({ token: Type.
 
 export const LineReadout = Type.Object(
   {
-    concertId: Uuid(),
+    concertId: SentUuid(),
     paused: Type.Boolean({ description: 'Admission stopped; the line keeps its order and its places' }),
     maxActive: Type.Integer({ description: 'Capacity: active sessions at most' }),
     admitPerSecond: Type.Integer({ description: 'Admissions per second at most' }),

@@ -52,4 +52,29 @@ describe('user tokens', () => {
     expect(await rejection(`Bearer ${long}`)).toBe('UNAUTHENTICATED')
     expect(await rejection(`Bearer ${none}`)).toBe('UNAUTHENTICATED')
   })
+
+  test('only the canonical base64url spelling of each part is accepted, verified or not before', async () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const token = await tokens.issue('carol')
+    expect(await tokens.verify(`Bearer ${token}`)).toBe('carol') // now remembered as verified
+    const parts = token.split('.')
+    let tried = 0
+    for (let p = 0; p < 3; p++) {
+      const part = parts[p]!
+      const rest = part.length % 4
+      if (rest === 0) continue // no spare bits: the only spelling
+      const spare = rest === 2 ? 0b1111 : 0b11
+      const last = alphabet.indexOf(part.at(-1)!)
+      // Same bytes once decoded, spare bits set: a lenient decoder takes these as the same token.
+      for (let bits = 1; bits <= spare; bits++) {
+        const variant = parts.with(p, part.slice(0, -1) + alphabet[last | bits]).join('.')
+        expect(Buffer.from(variant.split('.')[p]!, 'base64url')).toEqual(Buffer.from(part, 'base64url'))
+        expect(await rejection(`Bearer ${variant}`)).toBe('UNAUTHENTICATED')
+        tried++
+      }
+      // A character more that a decoder drops (6 spare bits).
+      expect(await rejection(`Bearer ${parts.with(p, `${part}A`).join('.')}`)).toBe('UNAUTHENTICATED')
+    }
+    expect(tried).toBeGreaterThan(0)
+  })
 })

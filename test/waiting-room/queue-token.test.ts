@@ -43,6 +43,18 @@ describe('queue tokens', () => {
     }
   })
 
+  test('a token verified before stays refused to another user, and its tampered spellings stay refused', () => {
+    const good = tokens.sign({ ...ticket, seq: 7 })
+    expect(tokens.verify(good, 'alice').seq).toBe(7)
+    expect(tokens.verify(good, 'alice').seq).toBe(7) // answered from the verified tokens
+    expect(rejection(() => tokens.verify(good, 'bob'))).toBe('QUEUE_TOKEN_INVALID')
+    const [payload, mac] = good.split('.') as [string, string]
+    for (const bad of [`${payload}.${mac.slice(0, -1)}${mac.at(-1) === 'A' ? 'B' : 'A'}`, `${payload}x.${mac}`, `${good}A`]) {
+      expect(rejection(() => tokens.verify(bad, 'alice'))).toBe('QUEUE_TOKEN_INVALID')
+    }
+    expect(Object.isFrozen(tokens.open(good))).toBe(true)
+  })
+
   test('the derived secret depends on the user-token secret', () => {
     expect(deriveQueueTokenSecret('a'.repeat(20))).not.toBe(deriveQueueTokenSecret('b'.repeat(20)))
   })
