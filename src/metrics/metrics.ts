@@ -1,4 +1,5 @@
 import client from 'prom-client'
+import { Histogram } from './histogram'
 import type { WaitingRoomStore } from '../waiting-room/store'
 import { runtimeMetrics } from './runtime'
 
@@ -13,7 +14,7 @@ export function createMetrics() {
   const registers = [registry]
   const runtime = runtimeMetrics(registry, METRIC_PREFIX)
 
-  const http = new client.Histogram({
+  const http = new Histogram({
     name: `${METRIC_PREFIX}http_request_duration_seconds`,
     help: 'HTTP requests by route pattern and status; _count is the request count',
     labelNames: ['method', 'route', 'status'] as const,
@@ -46,7 +47,7 @@ export function createMetrics() {
   })
   const payments = new client.Counter({ name: `${METRIC_PREFIX}payments_total`, help: 'Payments made', registers })
   const paymentsWon = new client.Counter({ name: `${METRIC_PREFIX}payments_won_total`, help: 'Won taken by payments', registers })
-  const storeLatency = new client.Histogram({
+  const storeLatency = new Histogram({
     name: `${METRIC_PREFIX}queue_store_seconds`,
     help: 'Round trips to the waiting-room store by operation',
     labelNames: ['store', 'op', 'outcome'] as const,
@@ -110,14 +111,16 @@ export function createMetrics() {
     const timed = { ...store } as Record<string, unknown>
     for (const op of ['join', 'poll', 'pollMany', 'check', 'extend', 'shrink', 'finish', 'admit', 'setSoldOut', 'stats', 'endSession', 'lines', 'ping'] as const) {
       const original = store[op] as (...args: unknown[]) => Promise<unknown>
+      const ok = { store: store.kind, op, outcome: 'ok' }
+      const failed = { store: store.kind, op, outcome: 'error' }
       timed[op] = async (...args: unknown[]) => {
-        const end = storeLatency.startTimer({ store: store.kind, op })
+        const started = performance.now()
         try {
           const result = await original.apply(store, args)
-          end({ outcome: 'ok' })
+          storeLatency.observe(ok, (performance.now() - started) / 1000)
           return result
         } catch (error) {
-          end({ outcome: 'error' })
+          storeLatency.observe(failed, (performance.now() - started) / 1000)
           throw error
         }
       }
