@@ -18,7 +18,7 @@ describe('histogram', () => {
       fast.observe(labels, value)
     }
     expect(await ours.metrics()).toBe(await theirs.metrics())
-    expect(await ours.metrics()).toContain('demo_seconds_bucket{le="0.001",route="/b",status="404"} 2')
+    expect(await ours.metrics()).toContain('demo_seconds_bucket{le="0.001",route="/b",status="404"} 1')
   })
 
   test('labels with the same values in another order are one series; reset empties it', async () => {
