@@ -4,9 +4,10 @@
 -- Returns { status, position, activeUntil, '', ownUntil }.
 local user, seq, until_ms, idle_ms = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local now = clock()
-local status, active_until, _, own_until = session(user, seq, now, idle_ms)
-if status == 'ACTIVE' and until_ms > active_until then
-  active_until = until_ms
-  redis.call('ZADD', K_ACTIVE, active_until, user)
+local found = sessions({ user }, { seq }, now, now - idle_ms)
+local session = found[1]
+if session.status == 'ACTIVE' and until_ms > session.active_until then
+  session.active_until = until_ms
+  redis.call('ZADD', K_ACTIVE, until_ms, user)
 end
-return view(status, user, active_until, now - idle_ms, nil, own_until)
+return views({ user }, found, nil, {})
