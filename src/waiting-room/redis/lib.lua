@@ -95,14 +95,20 @@ local function named(users, indexes)
   return out
 end
 
+-- What joins and polls need of the line itself, read in one call: whether it is sold out, the pace
+-- kept for a second (see pace()), the last join seq given, whether its pre-queue was drawn.
+local function line_facts()
+  local found = redis.call('MGET', K_SOLD_OUT, K_PACE, K_SEQ, K_DRAWN)
+  return { sold_out = found[1] ~= false, kept_pace = found[2], last_seq = tonumber(found[3] or '0'), drawn = found[4] ~= false }
+end
+
 -- Admissions per second over the last minute, measured from the first admission inside that minute
 -- (the Postgres store's queue_admitted_per_second); '' when nobody was admitted in it. It depends only on
 -- the admissions hash and the second, so it is kept for the second it was worked out in: the other
 -- joins and polls of that second read one short string, not the whole hash. Only admit.lua changes the
--- hash, and it drops the kept pace whenever it does.
-local function pace(now_sec)
+-- hash, and it drops the kept pace whenever it does. `kept` is the kept pace as line_facts() read it.
+local function pace(now_sec, kept)
   local second = int(now_sec) .. ':'
-  local kept = redis.call('GET', K_PACE)
   if kept and string.sub(kept, 1, #second) == second then return string.sub(kept, #second + 1) end
   local flat = redis.call('HGETALL', K_ADMITS)
   local sum, first = 0, nil
@@ -160,15 +166,27 @@ local function sweep_for_positions(count, cutoff)
   return sweep_idle(cutoff, limit) < limit
 end
 
--- What the sessions users[i], seq_texts[i] (the seq in the queue token) are now, read for all of them in
--- a few calls (each key once), not a few per place; on an open line idle waiters are swept first
--- (sweep_for_positions). A lapsed place (idle waiter, active past activeUntil) is EXPIRED whether or not
--- a sweep removed it yet; a live place of a sold-out line is SOLD_OUT. One record per place: status;
--- live, whether it is a live waiting place; score, its waiting score (WAITING only); active_until and
--- own_until (ACTIVE only; own_until when known).
-local function sessions(users, seq_texts, now, cutoff)
-  local found = {}
-  local closed = sold_out()
+-- Where the views of a call go: four values per place, { status, position or -1, activeUntil ms or -1,
+-- own time's end or -1 }, flattened; the call's pace follows the last place (the same for all of them).
+local function put_view(out, i, status, position, active_until, own_until)
+  local at = (i - 1) * 4
+  out[at + 1], out[at + 2], out[at + 3], out[at + 4] = status, position, active_until, own_until
+end
+
+-- 1 = next in line; -1 (no position) for a place in the pre-queue before the draw. Read after the
+-- sweep (sweep_for_positions).
+local function rank(user, score)
+  if undrawn(score) then return -1 end
+  return redis.call('ZRANK', K_WAITING, user) + 1
+end
+
+-- The views of the sessions users[i], seq_texts[i] (the seq in the queue token) now, into `out`
+-- (put_view), read for all of them in a few calls (each key once) and then one ZRANK per WAITING place;
+-- on an open line idle waiters are swept first (sweep_for_positions). A lapsed place (idle waiter,
+-- active past activeUntil) is EXPIRED whether or not a sweep removed it yet; a live place of a sold-out
+-- line (`closed`) is SOLD_OUT. Returns the users whose place is a live waiting place (a poll gives them
+-- their heartbeat, a check does not).
+local function sessions(users, seq_texts, now, cutoff, closed, out)
   -- A sold-out line answers no position, so it is not swept (its idle waiters read SOLD_OUT, as before).
   local all_live = not closed and sweep_for_positions(#users, cutoff)
   local waiting = scores(K_WAITING, users)
@@ -182,17 +200,20 @@ local function sessions(users, seq_texts, now, cutoff)
     end
   end
 
+  local live_users = {}
   local seen = {}
   if not all_live then seen = scores(K_SEEN, named(users, in_line)) end
   for _, i in ipairs(in_line) do
-    local heartbeat = seen[users[i]]
+    local user = users[i]
+    local heartbeat = seen[user]
     local live = all_live or (heartbeat ~= nil and heartbeat > cutoff)
+    if live then live_users[#live_users + 1] = user end
     if closed then
-      found[i] = { status = 'SOLD_OUT', live = live }
+      put_view(out, i, 'SOLD_OUT', -1, -1, -1)
     elseif not live then
-      found[i] = { status = 'EXPIRED', live = false }
+      put_view(out, i, 'EXPIRED', -1, -1, -1)
     else
-      found[i] = { status = 'WAITING', live = true, score = waiting[users[i]] }
+      put_view(out, i, 'WAITING', rank(user, waiting[user]), -1, -1)
     end
   end
 
@@ -210,11 +231,11 @@ local function sessions(users, seq_texts, now, cutoff)
   for _, i in ipairs(admitted_here) do
     local active_until = active_untils[users[i]]
     if closed then
-      found[i] = { status = 'SOLD_OUT', live = false }
+      put_view(out, i, 'SOLD_OUT', -1, -1, -1)
     elseif active_until == nil or active_until <= now then
-      found[i] = { status = 'EXPIRED', live = false }
+      put_view(out, i, 'EXPIRED', -1, -1, -1)
     else
-      found[i] = { status = 'ACTIVE', live = false, active_until = active_until, own_until = own_untils[users[i]] }
+      put_view(out, i, 'ACTIVE', -1, active_until, own_untils[users[i]] or -1)
     end
   end
 
@@ -223,31 +244,8 @@ local function sessions(users, seq_texts, now, cutoff)
     for k, i in ipairs(others) do seqs[k] = seq_texts[i] end
     local done = redis.call('HMGET', K_DONE, unpack(seqs))
     for k, i in ipairs(others) do
-      found[i] = { status = done[k] == users[i] and 'DONE' or 'EXPIRED', live = false }
+      put_view(out, i, done[k] == users[i] and 'DONE' or 'EXPIRED', -1, -1, -1)
     end
   end
-  return found
-end
-
--- 1 = next in line; -1 (no position) for a place in the pre-queue before the draw. Read after the
--- sweep (sweep_for_positions).
-local function rank(user, score)
-  if undrawn(score) then return -1 end
-  return redis.call('ZRANK', K_WAITING, user) + 1
-end
-
--- The view of each of `found` (records of sessions()), with the position of each WAITING place:
--- { status, position or -1, activeUntil ms or -1, pace or '', own time's end or -1 }, flattened into `out`.
-local function views(users, found, rate, out)
-  for i = 1, #found do
-    local record = found[i]
-    local position = -1
-    if record.status == 'WAITING' then position = rank(users[i], record.score) end
-    out[#out + 1] = record.status
-    out[#out + 1] = position
-    out[#out + 1] = record.active_until or -1
-    out[#out + 1] = rate or ''
-    out[#out + 1] = record.own_until or -1
-  end
-  return out
+  return live_users
 end

@@ -3,7 +3,7 @@
 -- waiting place gets its heartbeat: polling and watching keep the place. The places are read together
 -- (sessions()) and their heartbeats written in one ZADD: per place, only its rank is read on its own.
 -- ARGV: 1 waiting idle ms, then user, seq pairs
--- Returns { status, position, activeUntil, pace, ownUntil } for each pair, flattened, in the order given.
+-- Returns { status, position, activeUntil, ownUntil } for each pair, in the order given, then the pace.
 local idle_ms = tonumber(ARGV[1])
 local now, now_sec = clock()
 local users, seqs = {}, {}
@@ -12,13 +12,17 @@ for i = 2, #ARGV, 2 do
   seqs[#seqs + 1] = ARGV[i + 1]
 end
 
-local found = sessions(users, seqs, now, now - idle_ms)
-local heartbeats = {}
-for i = 1, #found do
-  if found[i].live then
-    heartbeats[#heartbeats + 1] = now
-    heartbeats[#heartbeats + 1] = users[i]
+local line = line_facts()
+local out = {}
+local live_users = sessions(users, seqs, now, now - idle_ms, line.sold_out, out)
+if #live_users > 0 then
+  local heartbeats = {}
+  local now_text = int(now)
+  for k, user in ipairs(live_users) do
+    heartbeats[2 * k - 1] = now_text
+    heartbeats[2 * k] = user
   end
+  redis.call('ZADD', K_SEEN, unpack(heartbeats))
 end
-if #heartbeats > 0 then redis.call('ZADD', K_SEEN, unpack(heartbeats)) end
-return views(users, found, pace(now_sec), {})
+out[#users * 4 + 1] = pace(now_sec, line.kept_pace)
+return out
