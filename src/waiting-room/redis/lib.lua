@@ -39,8 +39,9 @@ end
 -- for a few bytes per JOIN_SAMPLE waiting users.
 local JOIN_SAMPLE = 16
 
--- Idle waiters removed per read (join, poll, check, extend) and per admission step. Every sweep is
--- bounded so that no single call does O(N) work however many users stopped polling at once.
+-- Idle waiters removed per place a read asks about (join, poll, check, extend: one sweep per call, see
+-- sweep_for_positions) and per admission step. Every sweep is bounded so that no single call does O(N)
+-- work however many users stopped polling at once.
 local SWEEP_READ = 100
 local SWEEP_ADMIT = 1000
 
@@ -149,6 +150,7 @@ local function admissions(users)
   return seqs, own_untils
 end
 
+-- The admitted session of one user (finish, shrink): its seq and its own time's end.
 local function admitted(user)
   local seqs, own_untils = admissions({ user })
   return seqs[user], own_untils[user]
