@@ -56,6 +56,7 @@ local function write_places()
   places = {}
 end
 local heartbeats = {}
+local samples = {} -- join-time samples (JOIN_SAMPLE), written at the end
 local now_text = int(now)
 local function heartbeat(user)
   heartbeats[#heartbeats + 1] = now_text
@@ -90,7 +91,10 @@ local function join(user)
 
   last_seq = last_seq + 1
   local seq = last_seq
-  if seq % JOIN_SAMPLE == 1 then redis.call('ZADD', K_JOINED, seq, now .. ':' .. seq) end
+  if seq % JOIN_SAMPLE == 1 then
+    samples[#samples + 1] = seq
+    samples[#samples + 1] = now_text .. ':' .. seq
+  end
   local score = seq
   if pre_queue then score = PRE + seq end
   places[#places + 1] = int(score)
@@ -106,6 +110,7 @@ end
 for _, user in ipairs(users) do join(user) end
 write_places()
 if #heartbeats > 0 then redis.call('ZADD', K_SEEN, unpack(heartbeats)) end
+if #samples > 0 then redis.call('ZADD', K_JOINED, unpack(samples)) end
 if last_seq > line.last_seq then redis.call('SET', K_SEQ, int(last_seq)) end
 redis.call('SADD', K_LINES, concert)
 out[#out + 1] = pace(now_sec, line.kept_pace)
