@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { RedisClient } from 'bun'
 import { redisStore } from '../../src/waiting-room/redis-store'
 import { tcpTransport } from '../../src/waiting-room/redis/tcp'
 import type { LineLimits, Ticket, WaitingRoomStore } from '../../src/waiting-room/store'
@@ -49,6 +50,27 @@ describeWith(['REDIS_URL'], 'Redis store: the sweep of idle waiters', () => {
     // A sweep of 100 before each place would have answered 151, 52, 3.
     expect((await store.pollMany(concertId, live, limits)).map((v) => v.position)).toEqual([1, 2, 3])
   }, 20_000)
+
+  test.concurrent('the sweep is bounded: a call about 25 places removes 2,500 idle waiters (more than one step of 1,000 takes), no more', async () => {
+    const concertId = crypto.randomUUID()
+    await joinMany(concertId, names('idle', 3000))
+    const live = await joinMany(concertId, names('live', 25))
+    const joined = Date.now()
+    await sleepUntil(joined + IDLE_MS / 2)
+    await store.pollMany(concertId, live, limits)
+    await sleepUntil(joined + IDLE_MS + 400)
+
+    const views = await store.pollMany(concertId, live, limits)
+
+    // 500 idle waiters are left ahead of the live ones: their positions over-estimate, never under.
+    expect(views.map((v) => v.position)).toEqual(live.map((_, i) => 501 + i))
+    const redis = new RedisClient(redisUrl)
+    try {
+      expect(await redis.send('ZCARD', [`${prefix}:{${concertId}}:waiting`])).toBe(525)
+    } finally {
+      redis.close()
+    }
+  }, 30_000)
 
   test.concurrent('more idle waiters than one sweep removes: an idle place reads EXPIRED and joining again gives a fresh one', async () => {
     const concertId = crypto.randomUUID()
