@@ -29,14 +29,17 @@ type Reply = (string | number | null)[]
 // Scripts answer -1 for "no position" / "no activeUntil" and '' for "no pace" (Lua tables cannot hold nil).
 const orNull = (value: unknown): number | null => (value === null || value === undefined || Number(value) < 0 ? null : Number(value))
 
-function toView(reply: Reply): SessionView {
-  const [status, position, activeUntil, pace, ownUntil] = reply
+const paceOf = (pace: unknown): number | null => (pace === '' || pace === null || pace === undefined ? null : Number(pace))
+
+// A view is four values of a script's reply from `at` on: status, position, activeUntil, ownUntil. The
+// pace is the same for every place of one call, so a script answers it once, after the last place.
+function toView(reply: Reply, at: number, pace: number | null): SessionView {
   return {
-    status: status as SessionStatus,
-    position: orNull(position),
-    activeUntilMs: orNull(activeUntil),
-    admittedPerSecond: pace === '' || pace === null || pace === undefined ? null : Number(pace),
-    ownUntilMs: orNull(ownUntil),
+    status: reply[at] as SessionStatus,
+    position: orNull(reply[at + 1]),
+    activeUntilMs: orNull(reply[at + 2]),
+    admittedPerSecond: pace,
+    ownUntilMs: orNull(reply[at + 3]),
   }
 }
 
@@ -94,10 +97,11 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
     const args: (string | number)[] = [concertId, limits.waitingIdleSeconds * 1000, limits.opensAtMs ?? -1]
     for (const item of items) args.push(item.userId)
     const reply = await run(scripts.join_many, keysOf(concertId), args)
+    const pace = paceOf(reply[items.length * 6])
     return items.map((_, i) => {
-      const [seq, created, ...view] = reply.slice(i * 7, i * 7 + 7)
+      const seq = reply[i * 6]
       if (seq === 'SOLD_OUT') return 'SOLD_OUT'
-      return { seq: Number(seq), created: Number(created) === 1, view: toView(view) }
+      return { seq: Number(seq), created: Number(reply[i * 6 + 1]) === 1, view: toView(reply, i * 6 + 2, pace) }
     })
   }, batching)
 
@@ -106,7 +110,8 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
     const args: (string | number)[] = [limits.waitingIdleSeconds * 1000]
     for (const t of tickets) args.push(t.userId, t.seq)
     const reply = await run(scripts.poll_many, keysOf(concertId), args)
-    return tickets.map((_, i) => toView(reply.slice(i * 5, i * 5 + 5)))
+    const pace = paceOf(reply[tickets.length * 4])
+    return tickets.map((_, i) => toView(reply, i * 4, pace))
   }
   const polls = groupCommit<{ ticket: Ticket; limits: LineLimits }, SessionView>(
     (_, items) => pollMany(items[0]!.ticket.concertId, items.map((item) => item.ticket), items[0]!.limits),
@@ -124,12 +129,14 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
     pollMany: (concertId, tickets, limits) => pollMany(concertId, tickets, limits),
 
     async check(ticket, limits) {
-      return toView(await run(scripts.check, keysOf(ticket.concertId), [ticket.userId, ticket.seq, limits.waitingIdleSeconds * 1000]))
+      return toView(await run(scripts.check, keysOf(ticket.concertId), [ticket.userId, ticket.seq, limits.waitingIdleSeconds * 1000]), 0, null)
     },
 
     async extend(ticket, untilMs, limits) {
       return toView(
         await run(scripts.extend, keysOf(ticket.concertId), [ticket.userId, ticket.seq, Math.ceil(untilMs), limits.waitingIdleSeconds * 1000]),
+        0,
+        null,
       )
     },
 

@@ -163,6 +163,18 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       expect(view.admittedPerSecond).toBeLessThanOrEqual(1)
     })
 
+    test('the pace is measured anew each second: with no admissions since, it falls as the seconds pass', async () => {
+      const concertId = await sut.newConcert()
+      const [, b] = await joinAll(concertId, ['a', 'b'])
+      await store.admit(concertId, limits({ admitPerSecond: 1 }))
+      const first = (await store.poll(b!, limits())).admittedPerSecond!
+
+      await sleep(1100)
+
+      // One admission over the seconds since it: 1/1 or 1/2 at first, at most 1/3 a second later.
+      expect((await store.poll(b!, limits())).admittedPerSecond).toBeLessThan(first)
+    })
+
     test('a ticket that names no session of this user reads EXPIRED', async () => {
       const concertId = await sut.newConcert()
       const [a] = await joinAll(concertId, ['a'])

@@ -81,6 +81,8 @@ if admitted > 0 then
   for i = 1, #seconds do
     if tonumber(seconds[i]) <= now_sec - 60 then redis.call('HDEL', K_ADMITS, seconds[i]) end
   end
+  -- The pace kept for this second no longer holds.
+  redis.call('DEL', K_PACE)
 end
 
 -- Join-time samples older than the one that dates the front of the line are of no more use.

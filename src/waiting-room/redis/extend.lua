@@ -1,12 +1,13 @@
 -- extend: a live ACTIVE session lasts at least until ARGV[3], so that a hold made now can be paid.
 -- Never shortens it. Any other session is left alone and its view returned.
 -- ARGV: 1 user, 2 seq, 3 until ms, 4 waiting idle ms
--- Returns { status, position, activeUntil, '', ownUntil }.
+-- Returns { status, position, activeUntil, ownUntil }; the pace is not read (its view has none).
 local user, seq, until_ms, idle_ms = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local now = clock()
-local status, active_until, _, own_until = session(user, seq, now, idle_ms)
-if status == 'ACTIVE' and until_ms > active_until then
-  active_until = until_ms
-  redis.call('ZADD', K_ACTIVE, active_until, user)
+local out = {}
+sessions({ user }, { seq }, now, now - idle_ms, sold_out(), out)
+if out[1] == 'ACTIVE' and until_ms > out[3] then
+  out[3] = until_ms
+  redis.call('ZADD', K_ACTIVE, until_ms, user)
 end
-return view(status, user, active_until, now - idle_ms, nil, own_until)
+return out

@@ -1,5 +1,5 @@
 -- Shared by every waiting-room script (prepended to each one when it is loaded; see README.md).
--- KEYS are always the same eleven, in this order; ARGV differs per script.
+-- KEYS are always the same twelve, in this order; ARGV differs per script.
 local K_WAITING = KEYS[1]    -- zset  user -> join seq          (waiting users, the line in order)
 local K_SEEN = KEYS[2]       -- zset  user -> last heartbeat ms  (waiting users, for idle drop-out)
 local K_ACTIVE = KEYS[3]     -- zset  user -> activeUntil ms     (admitted users)
@@ -11,6 +11,7 @@ local K_ADMITS = KEYS[8]     -- hash  epoch second -> admissions in it (last min
 local K_LINES = KEYS[9]      -- set   concert ids that have anyone waiting or active (one per node, or per slot)
 local K_JOINED = KEYS[10]    -- zset  seq -> 'ms:seq', one sample every JOIN_SAMPLE joins (oldest wait)
 local K_DRAWN = KEYS[11]     -- string, exists once the pre-queue of the line was drawn
+local K_PACE = KEYS[12]      -- string 'epoch second:pace', the pace as of that second (see pace())
 
 -- A waiting place's score is its order in the line and names its join seq. Later arrivals: score = seq.
 -- The pre-queue (joined before the opening) lies below them: PRE + rank * BAND + seq, where rank is 0
@@ -38,8 +39,9 @@ end
 -- for a few bytes per JOIN_SAMPLE waiting users.
 local JOIN_SAMPLE = 16
 
--- Idle waiters removed per read (join, poll, check, extend) and per admission step. Every sweep is
--- bounded so that no single call does O(N) work however many users stopped polling at once.
+-- Idle waiters removed per place a read asks about (join, poll, check, extend: one sweep per call, see
+-- sweep_for_positions) and per admission step. Every sweep is bounded so that no single call does O(N)
+-- work however many users stopped polling at once.
 local SWEEP_READ = 100
 local SWEEP_ADMIT = 1000
 
@@ -59,81 +61,193 @@ local function sold_out()
   return redis.call('EXISTS', K_SOLD_OUT) == 1
 end
 
--- Drops up to `limit` waiters whose last heartbeat is at or before `cutoff`; returns how many.
+-- Drops up to `limit` waiters whose last heartbeat is at or before `cutoff` (oldest heartbeat first, at
+-- most SWEEP_ADMIT per call, so that unpack stays within Lua's stack); returns how many.
 local function sweep_idle(cutoff, limit)
-  local idle = redis.call('ZRANGEBYSCORE', K_SEEN, '-inf', cutoff, 'LIMIT', 0, limit)
-  if #idle > 0 then
-    redis.call('ZREM', K_WAITING, unpack(idle))
-    redis.call('ZREM', K_SEEN, unpack(idle))
+  local swept = 0
+  while swept < limit do
+    local chunk = math.min(limit - swept, SWEEP_ADMIT)
+    local idle = redis.call('ZRANGEBYSCORE', K_SEEN, '-inf', cutoff, 'LIMIT', 0, chunk)
+    if #idle > 0 then
+      redis.call('ZREM', K_WAITING, unpack(idle))
+      redis.call('ZREM', K_SEEN, unpack(idle))
+    end
+    swept = swept + #idle
+    if #idle < chunk then break end
   end
-  return #idle
+  return swept
 end
 
--- 1 = next in line. Idle waiters are swept first, so (unless more than SWEEP_READ went idle since the
--- last sweep) they are not counted, exactly as the Postgres store's queue_position does not count them.
--- -1 (no position) for a place in the pre-queue before the draw.
-local function position(user, cutoff)
-  sweep_idle(cutoff, SWEEP_READ)
-  local score = num(redis.call('ZSCORE', K_WAITING, user))
-  if score == nil or undrawn(score) then return -1 end
-  return redis.call('ZRANK', K_WAITING, user) + 1
+-- The scores of `members` in the zset `key`, in one call for all: member -> score, non-members absent.
+local function scores(key, members)
+  local found = {}
+  if #members == 0 then return found end
+  local reply = redis.call('ZMSCORE', key, unpack(members))
+  for i = 1, #members do
+    if reply[i] then found[members[i]] = tonumber(reply[i]) end
+  end
+  return found
+end
+
+-- users[i] for each i of `indexes`.
+local function named(users, indexes)
+  local out = {}
+  for k, i in ipairs(indexes) do out[k] = users[i] end
+  return out
+end
+
+-- What joins and polls need of the line itself, read in one call: whether it is sold out, the pace
+-- kept for a second (see pace()), the last join seq given, whether its pre-queue was drawn.
+local function line_facts()
+  local found = redis.call('MGET', K_SOLD_OUT, K_PACE, K_SEQ, K_DRAWN)
+  return { sold_out = found[1] ~= false, kept_pace = found[2], last_seq = tonumber(found[3] or '0'), drawn = found[4] ~= false }
 end
 
 -- Admissions per second over the last minute, measured from the first admission inside that minute
--- (the Postgres store's queue_admitted_per_second); '' when nobody was admitted in it.
-local function pace(now_sec)
+-- (the Postgres store's queue_admitted_per_second); '' when nobody was admitted in it. It depends only on
+-- the admissions hash and the second, so it is kept for the second it was worked out in: the other
+-- joins and polls of that second read one short string, not the whole hash. Only admit.lua changes the
+-- hash, and it drops the kept pace whenever it does. `kept` is the kept pace as line_facts() read it.
+local function pace(now_sec, kept)
+  local second = int(now_sec) .. ':'
+  if kept and string.sub(kept, 1, #second) == second then return string.sub(kept, #second + 1) end
   local flat = redis.call('HGETALL', K_ADMITS)
   local sum, first = 0, nil
   for i = 1, #flat, 2 do
-    local second = tonumber(flat[i])
-    if second > now_sec - 60 then
+    local at = tonumber(flat[i])
+    if at > now_sec - 60 then
       sum = sum + tonumber(flat[i + 1])
-      if first == nil or second < first then first = second end
+      if first == nil or at < first then first = at end
     end
   end
-  if first == nil then return '' end
-  return string.format('%.17g', sum / math.max(1, now_sec - first + 1))
+  local rate = ''
+  if first ~= nil then rate = string.format('%.17g', sum / math.max(1, now_sec - first + 1)) end
+  -- Of no use after its second: it expires soon after, so an abandoned line leaves nothing behind.
+  redis.call('SET', K_PACE, second .. rate, 'EX', 2)
+  return rate
 end
 
--- The admitted session of `user`: its seq, and the end of its own time (admission + the session TTL).
--- A hold may keep the session ACTIVE past its own time, only to pay what is held: no new hold then.
--- Sessions admitted before the own time was recorded carry the seq alone (own time unknown: nil).
+-- The admitted sessions of `users`, in one call: user -> seq, and user -> the end of its own time
+-- (admission + the session TTL). A hold may keep the session ACTIVE past its own time, only to pay what
+-- is held: no new hold then. Sessions admitted before the own time was recorded carry the seq alone
+-- (own time unknown: absent).
+local function admissions(users)
+  local seqs, own_untils = {}, {}
+  if #users == 0 then return seqs, own_untils end
+  local reply = redis.call('HMGET', K_ACTIVE_SEQ, unpack(users))
+  for i = 1, #users do
+    local value = reply[i]
+    if value then
+      local sep = string.find(value, ':', 1, true)
+      if sep then
+        seqs[users[i]] = tonumber(string.sub(value, 1, sep - 1))
+        own_untils[users[i]] = tonumber(string.sub(value, sep + 1))
+      else
+        seqs[users[i]] = tonumber(value)
+      end
+    end
+  end
+  return seqs, own_untils
+end
+
+-- The admitted session of one user (finish, shrink): its seq and its own time's end.
 local function admitted(user)
-  local value = redis.call('HGET', K_ACTIVE_SEQ, user)
-  if not value then return nil, nil end
-  local sep = string.find(value, ':', 1, true)
-  if not sep then return tonumber(value), nil end
-  return tonumber(string.sub(value, 1, sep - 1)), tonumber(string.sub(value, sep + 1))
+  local seqs, own_untils = admissions({ user })
+  return seqs[user], own_untils[user]
 end
 
--- What the session `seq_text` (the seq in the queue token) of `user` is now. A lapsed place (idle waiter, active past activeUntil) is
--- EXPIRED whether or not a sweep removed it yet; a live place of a sold-out line is SOLD_OUT.
--- Returns status, activeUntil ms (ACTIVE only), and whether it is a live waiting place.
-local function session(user, seq_text, now, idle_ms)
-  local seq = tonumber(seq_text)
-  local waiting_score = num(redis.call('ZSCORE', K_WAITING, user))
-  if waiting_score ~= nil and seq_of(waiting_score) == seq then
-    local seen = num(redis.call('ZSCORE', K_SEEN, user))
-    local live = seen ~= nil and seen > now - idle_ms
-    if sold_out() then return 'SOLD_OUT', nil, live end
-    if not live then return 'EXPIRED', nil, false end
-    return 'WAITING', nil, true
+-- Idle waiters are swept before positions are read, so that (unless more than SWEEP_READ per place
+-- asked about went idle since the line's last sweep) they are not counted, exactly as the Postgres
+-- store's queue_position does not count them. One sweep serves a whole call, before it reads any place:
+-- up to SWEEP_READ idle waiters for each place the call asks about, as many as a sweep before each
+-- position would remove. Nothing later in the call makes anyone idle (heartbeats and new places only;
+-- the clock of a call stands still), so a position read after it is as exact as if the sweep had run
+-- just before that read. Returns whether no idle waiter is left: then every place in the line is live.
+local function sweep_for_positions(count, cutoff)
+  local limit = SWEEP_READ * count
+  return sweep_idle(cutoff, limit) < limit
+end
+
+-- Where the views of a call go: four values per place, { status, position or -1, activeUntil ms or -1,
+-- own time's end or -1 }, flattened; the call's pace follows the last place (the same for all of them).
+local function put_view(out, i, status, position, active_until, own_until)
+  local at = (i - 1) * 4
+  out[at + 1], out[at + 2], out[at + 3], out[at + 4] = status, position, active_until, own_until
+end
+
+-- 1 = next in line; -1 (no position) for a place in the pre-queue before the draw. Read after the
+-- sweep (sweep_for_positions).
+local function rank(user, score)
+  if undrawn(score) then return -1 end
+  return redis.call('ZRANK', K_WAITING, user) + 1
+end
+
+-- The views of the sessions users[i], seq_texts[i] (the seq in the queue token) now, into `out`
+-- (put_view), read for all of them in a few calls (each key once) and then one ZRANK per WAITING place;
+-- on an open line idle waiters are swept first (sweep_for_positions). A lapsed place (idle waiter,
+-- active past activeUntil) is EXPIRED whether or not a sweep removed it yet; a live place of a sold-out
+-- line (`closed`) is SOLD_OUT. Returns the users whose place is a live waiting place (a poll gives them
+-- their heartbeat, a check does not).
+local function sessions(users, seq_texts, now, cutoff, closed, out)
+  -- A sold-out line answers no position, so it is not swept (its idle waiters read SOLD_OUT, as before).
+  local all_live = not closed and sweep_for_positions(#users, cutoff)
+  local waiting = scores(K_WAITING, users)
+  local in_line, elsewhere = {}, {}
+  for i = 1, #users do
+    local score = waiting[users[i]]
+    if score ~= nil and seq_of(score) == tonumber(seq_texts[i]) then
+      in_line[#in_line + 1] = i
+    else
+      elsewhere[#elsewhere + 1] = i
+    end
   end
-  local active_seq, own_until = admitted(user)
-  if active_seq == seq then
-    local active_until = num(redis.call('ZSCORE', K_ACTIVE, user))
-    if sold_out() then return 'SOLD_OUT', nil, false end
-    if active_until == nil or active_until <= now then return 'EXPIRED', nil, false end
-    return 'ACTIVE', active_until, false, own_until
+
+  local live_users = {}
+  local seen = {}
+  if not all_live then seen = scores(K_SEEN, named(users, in_line)) end
+  for _, i in ipairs(in_line) do
+    local user = users[i]
+    local heartbeat = seen[user]
+    local live = all_live or (heartbeat ~= nil and heartbeat > cutoff)
+    if live then live_users[#live_users + 1] = user end
+    if closed then
+      put_view(out, i, 'SOLD_OUT', -1, -1, -1)
+    elseif not live then
+      put_view(out, i, 'EXPIRED', -1, -1, -1)
+    else
+      put_view(out, i, 'WAITING', rank(user, waiting[user]), -1, -1)
+    end
   end
-  if redis.call('HGET', K_DONE, seq_text) == user then return 'DONE', nil, false end
-  return 'EXPIRED', nil, false
-end
 
--- A view as the store returns it: { status, position or -1, activeUntil ms or -1, pace or '', own time's end or -1 }.
-local function view(status, user, active_until, cutoff, rate, own_until)
-  local pos = -1
-  if status == 'WAITING' then pos = position(user, cutoff) end
-  return { status, pos, active_until or -1, rate or '', own_until or -1 }
-end
+  local active_seqs, own_untils = admissions(named(users, elsewhere))
+  local admitted_here, others = {}, {}
+  for _, i in ipairs(elsewhere) do
+    if active_seqs[users[i]] == tonumber(seq_texts[i]) then
+      admitted_here[#admitted_here + 1] = i
+    else
+      others[#others + 1] = i
+    end
+  end
 
+  local active_untils = scores(K_ACTIVE, named(users, admitted_here))
+  for _, i in ipairs(admitted_here) do
+    local active_until = active_untils[users[i]]
+    if closed then
+      put_view(out, i, 'SOLD_OUT', -1, -1, -1)
+    elseif active_until == nil or active_until <= now then
+      put_view(out, i, 'EXPIRED', -1, -1, -1)
+    else
+      put_view(out, i, 'ACTIVE', -1, active_until, own_untils[users[i]] or -1)
+    end
+  end
+
+  if #others > 0 then
+    local seqs = {}
+    for k, i in ipairs(others) do seqs[k] = seq_texts[i] end
+    local done = redis.call('HMGET', K_DONE, unpack(seqs))
+    for k, i in ipairs(others) do
+      put_view(out, i, done[k] == users[i] and 'DONE' or 'EXPIRED', -1, -1, -1)
+    end
+  end
+  return live_users
+end

@@ -53,7 +53,7 @@ export function perSlotRegistry(prefix: string): LineRegistry {
 /** The hash tag every key of one line carries: one line, one slot. */
 const lineTag = (concertId: string) => `{${concertId}}`
 
-/** The eleven keys every per-line script receives, in the order lib.lua names them. */
+/** The twelve keys every per-line script receives, in the order lib.lua names them. */
 export function lineKeys(prefix: string, concertId: string, registry: LineRegistry): string[] {
   const line = `${prefix}:${lineTag(concertId)}`
   return [
@@ -68,5 +68,6 @@ export function lineKeys(prefix: string, concertId: string, registry: LineRegist
     registry.keyFor(concertId),
     `${line}:joined`,
     `${line}:drawn`,
+    `${line}:pace`,
   ]
 }
