@@ -96,6 +96,24 @@ onEachDatabase('seat holds', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_SECONDS: '300' 
     expect(row!.n).toBe(0)
   })
 
+  test('a hold commits without waiting for the disk; a payment waits for it', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1, price: 500 })
+    await shopper(ctx.server, 'h-alice-d', concertId, 1000)
+    const commitMode = 'select current_setting($$synchronous_commit$$) as mode'
+    const held = await ctx.db.sql.begin(async (tx) => {
+      const [row] = await tx`select * from hold_seat(${crypto.randomUUID()}::uuid, 'h-alice-d', ${scheduleIds[0]!}::uuid, 1, 300, 2, null)`
+      const [setting] = await tx.unsafe(commitMode)
+      return { reservationId: row!.reservation_id as string, mode: setting!.mode as string }
+    })
+    expect(held.mode).toBe('off')
+    const paid = await ctx.db.sql.begin(async (tx) => {
+      const [row] = await tx`select * from pay_reservation(${crypto.randomUUID()}::uuid, ${crypto.randomUUID()}::uuid, ${held.reservationId}::uuid, 'h-alice-d', ${concertId}::uuid)`
+      const [setting] = await tx.unsafe(commitMode)
+      return { paid: row!.paid as boolean, mode: setting!.mode as string }
+    })
+    expect(paid).toEqual({ paid: true, mode: 'on' })
+  })
+
   test('a hold extends the queue session to at least the hold expiry', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1 })
     const alice = await shopper(ctx.server, 'h-alice8', concertId)
