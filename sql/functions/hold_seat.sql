@@ -13,13 +13,18 @@
 -- and paying them answers 404, as for a hold that lapsed at once; no seat is sold twice and no balance
 -- moves. Waiting for the disk cost each hold a WAL flush (about 1 ms here, more under load), which
 -- halved the holds one connection could make (pgbench, 16 clients: 896-1,105 -> 1,965-2,566 per second).
+-- Plans: made once per connection (generic) with seq scans off, as the queue functions' are. A plan is
+-- kept for the life of a connection, and one made while reservations was small (a new database, the
+-- first minute of a sale, before autovacuum analyzes it) scanned the whole table for each lookup by key
+-- - the payment's own reservation, the user's live holds, the foreign key checks run inside - long after
+-- it had grown: measured on a fresh database (auto_explain), each payment then scanned all of it.
 create or replace function hold_seat(
   p_reservation_id uuid, p_user_id text, p_schedule_id uuid, p_seat_number int, p_ttl_seconds int, p_max_holds int,
   p_queue_seq bigint
 ) returns table (
   reservation_id uuid, schedule_id uuid, seat_number int, price bigint, status text,
   expires_at timestamptz, created_at timestamptz, live_holds bigint, seat_exists boolean
-) language plpgsql volatile as $$
+) language plpgsql volatile set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 begin
   perform set_config('synchronous_commit', 'off', true);
   -- ON CONFLICT DO UPDATE locks the conflicting row even when its WHERE is false: a lock, no write.
