@@ -25,8 +25,27 @@ create or replace function hold_seat(
   reservation_id uuid, schedule_id uuid, seat_number int, price bigint, status text,
   expires_at timestamptz, created_at timestamptz, live_holds bigint, seat_exists boolean
 ) language plpgsql volatile set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
+declare
+  v_free boolean;
+  v_commit text;
 begin
-  perform set_config('synchronous_commit', 'off', true);
+  -- A seat that is taken is refused from a plain read, before any lock or write. The refusal is as true
+  -- as the conditional UPDATE's would be (the seat is HELD or SOLD in this snapshot, and the UPDATE would
+  -- find no row to change), but it locks no user row, writes no WAL and has nothing to commit: on a seat
+  -- many want at once (a hot seat, the last seats of a sale) most holds are refusals. Which refusal is
+  -- answered stays as below: no such seat, then the hold limit, then the seat taken.
+  -- The same read turns the commit's wait for the disk off (see above; a refusal commits nothing).
+  select s.status = 'AVAILABLE' or hold_has_lapsed(s.status, s.hold_expires_at),
+    set_config('synchronous_commit', 'off', true)
+  into v_free, v_commit
+  from seats s where s.schedule_id = p_schedule_id and s.seat_number = p_seat_number;
+  if v_free is not true then
+    return query select null::uuid, null::uuid, null::int, null::bigint, null::text, null::timestamptz, null::timestamptz,
+      (select count(*) from reservations r where r.user_id = p_user_id and hold_is_live(r.status, r.expires_at)),
+      v_free is not null;
+    return;
+  end if;
+
   -- ON CONFLICT DO UPDATE locks the conflicting row even when its WHERE is false: a lock, no write.
   insert into users as u (user_id) values (p_user_id)
   on conflict (user_id) do update set user_id = excluded.user_id where false;

@@ -31,6 +31,16 @@ onEachDatabase('seat holds', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_SECONDS: '300' 
     expect((await hold(ctx.server, alice, scheduleIds[0]!, 1)).body.code).toBe('SEAT_UNAVAILABLE')
   })
 
+  test('a taken seat is refused without writing anything (not even the lock row of the user)', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1 })
+    const alice = await shopper(ctx.server, 'h-alice-ro', concertId)
+    const bob = await shopper(ctx.server, 'h-bob-ro', concertId)
+    expect((await hold(ctx.server, alice, scheduleIds[0]!, 1)).status).toBe(201)
+    expect((await hold(ctx.server, bob, scheduleIds[0]!, 1)).body.code).toBe('SEAT_UNAVAILABLE')
+    const [written] = await ctx.db.sql`select count(*)::int as n from users where user_id = 'h-bob-ro'`
+    expect(written!.n).toBe(0)
+  })
+
   test('an unknown seat or schedule is 404 and creates nothing', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2 })
     const alice = await shopper(ctx.server, 'h-alice3', concertId)
