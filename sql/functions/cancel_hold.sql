@@ -5,12 +5,13 @@
 -- live_holds = 0), so that the caller ends the session; otherwise live_until (when the user's last live
 -- hold there lapses) tells how long the session is still needed. Lock order: user, reservation, seat.
 -- Returns no row when the reservation is not a live hold of this user.
+-- Plans: generic, with seq scans off (why: sql/functions/hold_seat.sql).
 create or replace function cancel_hold(p_reservation_id uuid, p_user_id text)
 returns table (
   reservation_id uuid, schedule_id uuid, seat_number int, price bigint, status text,
   expires_at timestamptz, created_at timestamptz, concert_id uuid, queue_seq bigint,
   live_holds bigint, live_until timestamptz, session_paid boolean
-) language plpgsql volatile as $$
+) language plpgsql volatile set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 declare
   c record;
 begin

@@ -7,10 +7,11 @@
 -- (paid = false). When a later step finds nothing (the seat is no longer this hold's, or the balance is
 -- short), the call raises a decline (SQLSTATEs registered in src/db/declines.ts), which undoes the
 -- earlier steps: all or nothing.
+-- Plans: generic, with seq scans off (why: sql/functions/hold_seat.sql).
 create or replace function pay_reservation(
   p_payment_id uuid, p_entry_id uuid, p_reservation_id uuid, p_user_id text, p_concert_id uuid
 ) returns table (paid boolean, price bigint, balance bigint, payment_id uuid, other_live_holds bigint)
-language plpgsql volatile as $$
+language plpgsql volatile set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 declare
   v record;
 begin

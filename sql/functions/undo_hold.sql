@@ -2,8 +2,9 @@
 -- hold): the reservation row goes and the seat is free again, as if the hold had never been made - a
 -- refused request changes nothing a client can see. Lock order as every writer: user, reservation, seat.
 -- Only a live hold of this user with no payment can be undone; returns whether one was.
+-- Plans: generic, with seq scans off (why: sql/functions/hold_seat.sql).
 create or replace function undo_hold(p_reservation_id uuid, p_user_id text) returns boolean
-language plpgsql volatile as $$
+language plpgsql volatile set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 declare
   r record;
 begin

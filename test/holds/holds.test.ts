@@ -31,6 +31,16 @@ onEachDatabase('seat holds', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_SECONDS: '300' 
     expect((await hold(ctx.server, alice, scheduleIds[0]!, 1)).body.code).toBe('SEAT_UNAVAILABLE')
   })
 
+  test('a taken seat is refused without writing anything (not even the lock row of the user)', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1 })
+    const alice = await shopper(ctx.server, 'h-alice-ro', concertId)
+    const bob = await shopper(ctx.server, 'h-bob-ro', concertId)
+    expect((await hold(ctx.server, alice, scheduleIds[0]!, 1)).status).toBe(201)
+    expect((await hold(ctx.server, bob, scheduleIds[0]!, 1)).body.code).toBe('SEAT_UNAVAILABLE')
+    const [written] = await ctx.db.sql`select count(*)::int as n from users where user_id = 'h-bob-ro'`
+    expect(written!.n).toBe(0)
+  })
+
   test('an unknown seat or schedule is 404 and creates nothing', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2 })
     const alice = await shopper(ctx.server, 'h-alice3', concertId)
@@ -94,6 +104,24 @@ onEachDatabase('seat holds', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_SECONDS: '300' 
     expect(early.body.code).toBe('QUEUE_NOT_ACTIVE')
     const [row] = await ctx.db.sql`select count(*)::int as n from reservations where schedule_id = ${first.scheduleIds[0]!}`
     expect(row!.n).toBe(0)
+  })
+
+  test('a hold commits without waiting for the disk; a payment waits for it', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1, price: 500 })
+    await shopper(ctx.server, 'h-alice-d', concertId, 1000)
+    const commitMode = 'select current_setting($$synchronous_commit$$) as mode'
+    const held = await ctx.db.sql.begin(async (tx) => {
+      const [row] = await tx`select * from hold_seat(${crypto.randomUUID()}::uuid, 'h-alice-d', ${scheduleIds[0]!}::uuid, 1, 300, 2, null)`
+      const [setting] = await tx.unsafe(commitMode)
+      return { reservationId: row!.reservation_id as string, mode: setting!.mode as string }
+    })
+    expect(held.mode).toBe('off')
+    const paid = await ctx.db.sql.begin(async (tx) => {
+      const [row] = await tx`select * from pay_reservation(${crypto.randomUUID()}::uuid, ${crypto.randomUUID()}::uuid, ${held.reservationId}::uuid, 'h-alice-d', ${concertId}::uuid)`
+      const [setting] = await tx.unsafe(commitMode)
+      return { paid: row!.paid as boolean, mode: setting!.mode as string }
+    })
+    expect(paid).toEqual({ paid: true, mode: 'on' })
   })
 
   test('a hold extends the queue session to at least the hold expiry', async () => {
