@@ -5,14 +5,10 @@
 -- every hold, payment and cancel of this user that committed before the lock was granted).
 -- Returns one row: the reservation if the hold was made, else the facts that say why not.
 --
--- The commit does not wait for the disk (synchronous_commit off for this transaction only). A hold moves
--- no money, and whatever depends on it waits: a payment commits synchronously, and its commit record
--- comes after the hold's in the one WAL, so a payment that was answered has made its hold durable too.
--- A crash of the database server (not of an app instance) can forget the holds answered in its last
--- fraction of a second (at most three wal_writer_delay, 600 ms by default): their seats are free again
--- and paying them answers 404, as for a hold that lapsed at once; no seat is sold twice and no balance
--- moves. Waiting for the disk cost each hold a WAL flush (about 1 ms here, more under load), which
--- halved the holds one connection could make (pgbench, 16 clients: 896-1,105 -> 1,965-2,566 per second).
+-- The commit waits for the disk, as a payment's does: a hold answered 201 can be paid until it lapses
+-- (PRODUCT.md), a database crash included. Not waiting would have doubled the holds one connection makes
+-- (pgbench, 16 clients: 896-1,105 -> 1,965-2,566 per second) at the price of forgetting, after a crash,
+-- holds already answered - seats their holders were told are theirs.
 -- Plans: made once per connection (generic) with seq scans off, as the queue functions' are. A plan is
 -- kept for the life of a connection, and one made while reservations was small (a new database, the
 -- first minute of a sale, before autovacuum analyzes it) scanned the whole table for each lookup by key
@@ -27,17 +23,14 @@ create or replace function hold_seat(
 ) language plpgsql volatile set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 declare
   v_free boolean;
-  v_commit text;
 begin
   -- A seat that is taken is refused from a plain read, before any lock or write. The refusal is as true
   -- as the conditional UPDATE's would be (the seat is HELD or SOLD in this snapshot, and the UPDATE would
   -- find no row to change), but it locks no user row, writes no WAL and has nothing to commit: on a seat
   -- many want at once (a hot seat, the last seats of a sale) most holds are refusals. Which refusal is
   -- answered stays as below: no such seat, then the hold limit, then the seat taken.
-  -- The same read turns the commit's wait for the disk off (see above; a refusal commits nothing).
-  select s.status = 'AVAILABLE' or hold_has_lapsed(s.status, s.hold_expires_at),
-    set_config('synchronous_commit', 'off', true)
-  into v_free, v_commit
+  select s.status = 'AVAILABLE' or hold_has_lapsed(s.status, s.hold_expires_at)
+  into v_free
   from seats s where s.schedule_id = p_schedule_id and s.seat_number = p_seat_number;
   if v_free is not true then
     return query select null::uuid, null::uuid, null::int, null::bigint, null::text, null::timestamptz, null::timestamptz,
