@@ -88,13 +88,14 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
       return await room.requireSessionForPayment(userId, queueToken)
     } catch (error) {
       // A paid reservation is ALREADY_PAID whatever state the session is in (a client retrying without
-      // its key after the session ended must learn that it paid, not that it may not pay).
+      // its key after the session ended must learn that it paid, not that it may not pay). The guard lets
+      // such a payment through, and the payment itself answers it (it finds nothing HELD to pay and moves
+      // nothing): the answer is then the operation's, stored under the key and replayed like any 409,
+      // rather than a refusal of the guard, which is never stored.
       if (!(error instanceof ServiceError) || error.code !== 'QUEUE_NOT_ACTIVE') throw error
       const ticket = room.ticket(userId, queueToken)
       const [state] = await q.reservation_state<{ concert_id: string; status: string }>(sql, [reservationId, userId])
-      if (state?.status === 'PAID' && state.concert_id === ticket.concertId) {
-        throw new ServiceError('ALREADY_PAID', 'This reservation is already paid')
-      }
+      if (state?.status === 'PAID' && state.concert_id === ticket.concertId) return ticket
       throw error
     }
   }

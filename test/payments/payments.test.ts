@@ -67,6 +67,23 @@ onEachDatabase('payments', { MAX_HOLDS_PER_USER: '4' }, (ctx, kind) => {
     expect((await facts(held.body.reservationId, 'p-twice')).balance).toBe(900)
   })
 
+  test('ALREADY_PAID answered while the new session waits is kept under its key: replayed once admitted', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2, price: 100 })
+    const alice = await shopper(ctx.server, 'p-waiting-again', concertId, 1000)
+    const held = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    expect((await pay(ctx.server, alice, held.body.reservationId)).status).toBe(201) // the session is DONE
+    const joined = await call(ctx.server, '/v1/queue/tokens', { token: alice.token, body: { concertId } })
+    expect([joined.status, joined.body]).toEqual([201, expect.objectContaining({ status: 'WAITING' })])
+    const again = { ...alice, queueToken: joined.body.token }
+    const first = await pay(ctx.server, again, held.body.reservationId, 'k-waiting-again')
+    expect([first.status, first.body.code, first.headers.get('idempotent-replayed')]).toEqual([409, 'ALREADY_PAID', null])
+    // Admitted now: the same key gives the first answer again, replayed (the model test found it answered anew).
+    for (let i = 0; i < 20 && (await call(ctx.server, '/v1/queue/status', again)).body.status !== 'ACTIVE'; i++) await ctx.server.admission.tick()
+    const retry = await pay(ctx.server, again, held.body.reservationId, 'k-waiting-again')
+    expect([retry.status, retry.body.code, retry.headers.get('idempotent-replayed')]).toEqual([409, 'ALREADY_PAID', 'true'])
+    expect((await facts(held.body.reservationId, 'p-waiting-again')).balance).toBe(900)
+  })
+
   test('paying a lapsed or cancelled hold: 409 HOLD_EXPIRED, nothing debited', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2, price: 100 })
     const alice = await shopper(ctx.server, 'p-late', concertId, 1000)
