@@ -82,6 +82,10 @@ begin
     -- batch_ahead: the new places of this statement ahead of a new one.
     select *, row_number() over (order by ordinal) - 1 as batch_ahead from joined
     union all select *, 0 from kept
+  ), placed as (
+    -- The places of all the waiters of this statement, in one call (sql/functions/queue_place.sql).
+    select p.ordinal, p.place
+    from queue_places($1::uuid, array(select distinct j.ordinal from j where j.status = 'WAITING' and not j.pre_queue), $3::int) p
   ), pace as (
     select queue_admitted_per_second($1::uuid) as admitted_per_second
   )
@@ -92,8 +96,8 @@ begin
     j.created,
     j.status,
     case when j.status = 'WAITING' and not j.pre_queue then
-      queue_place($1::uuid, j.ordinal, $3::int)
-      -- Without a fresh ranking queue_place counts the live waiters ahead, and this statement cannot see
+      p.place
+      -- Without a fresh ranking queue_places counts the live waiters ahead, and this statement cannot see
       -- the places it inserts: those of this batch ahead of a new one are added here.
       + case when (select ranked from line) then 0 else j.batch_ahead end
     end as position,
@@ -101,6 +105,7 @@ begin
     pace.admitted_per_second
   from asked a
   cross join pace
-  left join j on j.user_id = a.user_id;
+  left join j on j.user_id = a.user_id
+  left join placed p on p.ordinal = j.ordinal;
 end
 $$;

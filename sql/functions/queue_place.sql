@@ -6,8 +6,9 @@
 -- * Each line draws its places from its own sequence (queue_line_<concert id>): a join's ordinal is dense
 --   and in join order, with no shared row for joins to lock. Admission goes by ordinal.
 -- * Every admission step (one per line per tick, under pg_lock_line) ranks the line: for each block of
---   128 ordinals, how many were WAITING before it (queue_line_ranks), how many waited in all, and the
---   last ordinal drawn (ranked_through). Right after its own expiry sweep, so all of them were live.
+--   16 ordinals (queue_rank_block), how many were WAITING before it (queue_line_ranks), how many waited
+--   in all, and the last ordinal drawn (ranked_through). Right after its own expiry sweep, so all of
+--   them were live.
 -- * Between two steps a waiter ahead can stop being live in three ways, each kept small to count:
 --   - it went idle: only those whose last poll was already old at the step can (queue_lapse_candidates,
 --     rows that could lapse within `queue_rank_window`); their current last poll is checked;
@@ -17,7 +18,7 @@
 -- * And someone can join: always behind everyone already there, with the next ordinal.
 --
 -- So for a waiter with ordinal o: ranked (o <= ranked_through): the count before o's block, plus a direct
--- count of the live waiters in o's block ahead of o (at most 127 rows); at the back (o > ranked_through):
+-- count of the live waiters in o's block ahead of o (at most 15 rows); at the back (o > ranked_through):
 -- everyone who waited at the step, plus one per ordinal drawn since, ahead of o. From either, subtract the
 -- candidates ahead who have lapsed by now and the places ahead that have left. Exact as long as the step
 -- is recent (within the window, so that the candidate list is complete); otherwise, and for lines never
@@ -33,6 +34,14 @@
 create or replace function queue_line_sequence(line uuid) returns text
 language sql immutable as $$
   select 'queue_line_' || replace(line::text, '-', '')
+$$;
+
+-- The block of ordinal `o` in a line's ranking. Small blocks keep the count a poll makes small (it visits
+-- each place ahead of it in its block: 128 per block cost 45 us of a poll's time, 16 cost 8); the step
+-- writes one row per block, line / 16 rows a tick.
+create or replace function queue_rank_block(o bigint) returns bigint
+language sql immutable as $$
+  select o / 16
 $$;
 
 -- How long after a ranking positions may still be derived from it: 10 s (ticks come every second), and at
@@ -75,7 +84,7 @@ begin
   insert into queue_line_ranks (concert_id, block, waiting_before)
   select line, block, coalesce(sum(n) over (order by block rows between unbounded preceding and 1 preceding), 0)
   from (
-    select ordinal / 128 as block, count(*) as n
+    select queue_rank_block(ordinal) as block, count(*) as n
     from queue_sessions
     where concert_id = line and status = 'WAITING'
     group by 1
@@ -99,53 +108,78 @@ begin
 end
 $$;
 
--- 1 = next in line: the place of the live waiter with ordinal `me` in line `line`. Two statements on the
--- derived path (this runs on every poll): the line's ranking with me's block, then the counts.
+-- 1 = next in line: the places of the live waiters with ordinals `mes` in line `line`, one row each
+-- (ordinal, place; an ordinal asked twice is answered twice). A poll of many places is one call: the
+-- statements' setup is paid once per call, not once per place (as one call per place, it was most of a
+-- place's 130-140 us). Two statements on the derived path: the line's ranking, then every place.
 -- Their plans are made once per connection (generic): left to choose, Postgres planned them again on
 -- every call, which cost three to four times what running them did (140-210 us a call instead of 30-50).
 -- A plan made once must not be made from the statistics of a young line: with seq scans allowed, the
--- plan made when the table was small scanned it whole on every call once it had grown. Every statement
--- here has an index for what it reads.
-create or replace function queue_place(line uuid, me bigint, idle_seconds int) returns bigint
+-- plan made when the table was small scanned it whole on every call once it had grown; and every read
+-- goes by a key that no other index shares (see the block count). Every statement here has an index
+-- for what it reads.
+create or replace function queue_places(line uuid, mes bigint[], idle_seconds int)
+returns table (ordinal bigint, place bigint)
 language plpgsql stable set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
+#variable_conflict use_column
 declare
   l record;
-  boundary bigint;
-  counted bigint;
 begin
-  select q.ranked_at, q.ranked_through, q.waiting_at_rank, q.ranked_idle_seconds, r.waiting_before
+  select q.ranked_at, q.ranked_through, q.waiting_at_rank, q.ranked_idle_seconds
   into l
   from queue_lines q
-  left join queue_line_ranks r on r.concert_id = q.concert_id and r.block = me / 128
   where q.concert_id = line;
 
-  if not queue_rank_fresh(l.ranked_at, l.ranked_idle_seconds, idle_seconds)
-     or (me <= l.ranked_through and l.waiting_before is null) then
-    return 1 + (select count(*) from queue_sessions
-                where concert_id = line and status = 'WAITING' and ordinal < me
-                  and last_seen_at > now() - make_interval(secs => idle_seconds));
-  end if;
-
-  -- Ranked: the count before my block, and my block counted directly (at most 127 places). At the back:
-  -- everyone who waited at the step, and one per place drawn since, ahead of me.
-  boundary := case when me > l.ranked_through then me else (me / 128) * 128 end;
-  select
-    case when me > l.ranked_through then l.waiting_at_rank + (me - l.ranked_through - 1)
-    else l.waiting_before + (select count(*) from queue_sessions
-                             where concert_id = line and status = 'WAITING' and ordinal >= boundary and ordinal < me
-                               and last_seen_at > now() - make_interval(secs => idle_seconds))
+  return query
+  select m.me,
+    case
+      when not queue_rank_fresh(l.ranked_at, l.ranked_idle_seconds, idle_seconds)
+           or (m.me <= l.ranked_through and r.waiting_before is null) then
+        1 + (select count(*) from queue_sessions s
+             where s.concert_id = line and s.status = 'WAITING' and s.ordinal < m.me
+               and s.last_seen_at > now() - make_interval(secs => idle_seconds))
+      -- Ranked: the count before my block, and my block counted directly (at most 15 places). At the
+      -- back: everyone who waited at the step, and one per place drawn since, ahead of me.
+      else 1
+        + case when m.me > l.ranked_through then l.waiting_at_rank + (m.me - l.ranked_through - 1)
+          else r.waiting_before + (
+            -- Each place ahead in my block by its key (line, ordinal), its status read, not searched
+            -- for: with a condition on the status, the plan made once per connection, on a young line,
+            -- could take the index of live places by line and walk the whole line for each poll (seen:
+            -- 7,500 rows a poll).
+            select count(*) filter (where p.status = 'WAITING' and p.last_seen_at > now() - make_interval(secs => idle_seconds))
+            from generate_series(b.boundary, m.me - 1) as o(ordinal)
+            cross join lateral (
+              select s.status, s.last_seen_at from queue_sessions s where s.concert_id = line and s.ordinal = o.ordinal
+              limit 1
+            ) p)
+          end
+        -- ordinal + 0: only the index of places that left can answer this (not the line's index of places).
+        - (select count(*) from queue_sessions s where s.concert_id = line and s.left_line and s.ordinal + 0 < b.boundary)
+        - (select count(*) from queue_lapse_candidates c
+           cross join lateral (
+             -- Each candidate's own row by key (the limit keeps the planner from turning this into a join,
+             -- which on a line grown past its statistics walked every waiting place instead).
+             select 1 from queue_sessions s
+             where s.seq = c.seq and s.status = 'WAITING' and s.last_seen_at <= now() - make_interval(secs => idle_seconds)
+             limit 1
+           ) lapsed
+           where c.concert_id = line and c.ordinal < b.boundary)
     end
-    - (select count(*) from queue_sessions where concert_id = line and left_line and ordinal < boundary)
-    - (select count(*) from queue_lapse_candidates c
-       cross join lateral (
-         -- Each candidate's own row by key (the limit keeps the planner from turning this into a join,
-         -- which on a line grown past its statistics walked every waiting place instead).
-         select 1 from queue_sessions s
-         where s.seq = c.seq and s.status = 'WAITING' and s.last_seen_at <= now() - make_interval(secs => idle_seconds)
-         limit 1
-       ) lapsed
-       where c.concert_id = line and c.ordinal < boundary)
-  into counted;
-  return 1 + counted;
+  from unnest(mes) as m(me)
+  cross join lateral (
+    select case when m.me > l.ranked_through then m.me else queue_rank_block(m.me) * 16 end as boundary
+  ) b
+  left join lateral (
+    select k.waiting_before from queue_line_ranks k where k.concert_id = line and k.block = queue_rank_block(m.me)
+  ) r on true;
+end
+$$;
+
+-- The place of one live waiter (ordinal `me`): queue_places with one.
+create or replace function queue_place(line uuid, me bigint, idle_seconds int) returns bigint
+language plpgsql stable set plan_cache_mode = force_generic_plan as $$
+begin
+  return (select p.place from queue_places(line, array[me], idle_seconds) p);
 end
 $$;

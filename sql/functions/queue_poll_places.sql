@@ -1,8 +1,8 @@
 -- The statuses of several places of line $1 in one statement, one row per place found (ord = its index
 -- in the arrays, from 1; a place not found is EXPIRED to the caller). A poll is this with one place;
 -- pushed status asks for many at once. Each answer is what that place's own poll would read: the status, the
--- exact position (queue_place, sql/functions/queue_place.sql), the admission pace; a live WAITING place
--- also gets its heartbeat.
+-- exact position (queue_places, sql/functions/queue_place.sql: one call for all of them), the admission
+-- pace; a live WAITING place also gets its heartbeat.
 -- $1 concert_id, $2 seqs (bigint[]), $3 user_ids (text[], same order), $4 waiting idle seconds,
 -- $5 heartbeat min age (seconds): a place polled more recently than that keeps its last poll time. Polls
 -- pass 0 (every poll is a heartbeat); pushed status asks every tick for every watcher and passes a tenth
@@ -51,22 +51,30 @@ begin
     update queue_sessions s set last_seen_at = now()
     from beating b
     where s.seq = b.seq
+  ), found as (
+    select a.ord, s.ordinal, s.pre_queue, s.active_until, v.status
+    from asked a
+    cross join lateral (
+      select * from queue_sessions s where s.seq = a.seq and s.concert_id = $1::uuid and s.user_id = a.user_id
+      limit 1 -- there is at most one; the limit also keeps the planner from merging this into a join
+    ) s
+    join queue_lines l on l.concert_id = s.concert_id
+    cross join lateral (select queue_effective_status(s.status, s.last_seen_at, s.active_until, l.sold_out, $4::int) as status) v
+  ), placed as (
+    -- The places of all the waiters asked for, in one call (sql/functions/queue_place.sql).
+    select p.ordinal, p.place
+    from queue_places($1::uuid, array(select distinct f.ordinal from found f where f.status = 'WAITING' and not f.pre_queue), $4::int) p
   ), pace as (
     select queue_admitted_per_second($1::uuid) as admitted_per_second
   )
   select
-    a.ord,
-    v.status,
-    case when v.status = 'WAITING' and not s.pre_queue then queue_place(s.concert_id, s.ordinal, $4::int) end as position,
-    case when v.status = 'ACTIVE' then (extract(epoch from s.active_until) * 1000)::bigint end as active_until_ms,
+    f.ord,
+    f.status,
+    p.place as position,
+    case when f.status = 'ACTIVE' then (extract(epoch from f.active_until) * 1000)::bigint end as active_until_ms,
     pace.admitted_per_second
-  from asked a
+  from found f
   cross join pace
-  cross join lateral (
-    select * from queue_sessions s where s.seq = a.seq and s.concert_id = $1::uuid and s.user_id = a.user_id
-    limit 1 -- there is at most one; the limit also keeps the planner from merging this into a join
-  ) s
-  join queue_lines l on l.concert_id = s.concert_id
-  cross join lateral (select queue_effective_status(s.status, s.last_seen_at, s.active_until, l.sold_out, $4::int) as status) v;
+  left join placed p on p.ordinal = f.ordinal and f.status = 'WAITING' and not f.pre_queue;
 end
 $$;

@@ -52,7 +52,7 @@ function toView(row: ViewRow | undefined): SessionView {
   }
 }
 
-/** The most places one statement joins. */
+/** The most places one statement joins or polls. */
 const MAX_BATCH = 500
 
 type JoinRow = ViewRow & { user_id: string; sold_out: boolean | null; seq: number | null; created: boolean | null }
@@ -94,7 +94,12 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
     })
   }
 
-  // Concurrent joins of one line (with the same limits) go as one statement: src/waiting-room/group-commit.ts.
+  // Concurrent polls of one line (with the same limits) go as one statement, and so do concurrent joins:
+  // src/waiting-room/group-commit.ts.
+  const polls = groupCommit<Ticket & { idleSeconds: number }, SessionView>(
+    (key, tickets) => pollPlaces(tickets[0]!.concertId, tickets, tickets[0]!.idleSeconds, 0),
+    { maxBatch: MAX_BATCH, failsAll: unavailable },
+  )
   const joins = groupCommit<{ concertId: string; userId: string; limits: LineLimits }, JoinAnswer>(async (key, calls) => {
     const { concertId, limits } = calls[0]!
     // One place per user: the first of a user's calls here joins, the others read the place it got.
@@ -130,9 +135,7 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
     },
 
     async poll(ticket: Ticket, limits: LineLimits) {
-      // Not batched: polls batched per line ran at 10,000/s called directly but at a third of the unbatched
-      // rate over HTTP (bench, same store code); until that is understood, each poll is its own statement.
-      return (await pollPlaces(ticket.concertId, [ticket], limits.waitingIdleSeconds, 0))[0]!
+      return polls(`${ticket.concertId}:${limits.waitingIdleSeconds}`, { ...ticket, idleSeconds: limits.waitingIdleSeconds })
     },
 
     async pollMany(concertId, tickets, limits) {

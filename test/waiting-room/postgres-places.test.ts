@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { catalogue } from '../../src/catalogue/catalogue'
-import type { Sql } from '../../src/db/client'
+import { connect, type Sql } from '../../src/db/client'
 import { postgresStore } from '../../src/waiting-room/postgres-store'
 import type { LineLimits, Ticket, WaitingRoomStore } from '../../src/waiting-room/store'
 import { createTestDatabase, type TestDatabase } from '../support/database'
@@ -75,7 +75,7 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: positions from the adm
     const next = random(12)
     let l = limits({ maxActive: 1 })
     const tickets: Ticket[] = []
-    // Several blocks of 128 places, so that positions come from the block counts and the count in a block.
+    // Many blocks of 16 places, so that positions come from the block counts and the count in a block.
     for (let i = 0; i < 420; i++) tickets.push(await join(concertId, `u${i}`, l))
     await store.admit(concertId, l)
     expect(await compare(db.sql, concertId, 60)).toMatchObject({ wrong: 0, derived: true })
@@ -126,6 +126,50 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: positions from the adm
     // u141: 141 joined ahead, u0 was admitted, u10 and u140 went idle.
     expect(await store.poll(tickets[141]!, l)).toMatchObject({ status: 'WAITING', position: 139 })
   }, 20_000)
+
+  test('a connection that made its plans on a young line answers a position on the grown line without walking it', async () => {
+    // Plans are made once per connection (queue_place.sql): the first poll of a connection fixes them
+    // while the line may still be a few rows. Those plans must still go by key once the line has grown.
+    const own = await createTestDatabase(serviceUrl('DATABASE_URL')!, { max: 10 })
+    const young = connect(own.url, { max: 1 })
+    try {
+      const { concertId } = await catalogue(own.sql).createConcert({
+        title: 'Young line',
+        schedules: [{ startsAt: '2027-01-01T19:00:00Z', seatCount: 10, price: 1000 }],
+      })
+      const grown = postgresStore(own.sql)
+      const l = limits({ maxActive: 1 })
+      const joinOwn = async (userId: string) => {
+        const joined = await grown.join(concertId, userId, l)
+        if (joined === 'SOLD_OUT') throw new Error('sold out')
+        return { concertId, userId, seq: joined.seq }
+      }
+      await joinOwn('u0')
+      const second = await joinOwn('u1')
+      await grown.admit(concertId, l)
+      expect(await postgresStore(young).poll(second, l)).toMatchObject({ status: 'WAITING', position: 1 })
+
+      const tickets: Ticket[] = []
+      for (let i = 2; i < 1200; i += 100) {
+        tickets.push(...(await Promise.all(Array.from({ length: 100 }, (_, k) => joinOwn(`u${i + k}`)))))
+        await grown.admit(concertId, l)
+      }
+      const back = tickets.find((t) => t.userId === 'u1190')!
+      const seen = await young.begin(async (tx) => {
+        const [place] = await tx<{ position: number }[]>`
+          select queue_place(concert_id, ordinal, 60)::int as position from queue_sessions where seq = ${back.seq}`
+        const [read] = await tx<{ tuples: number }[]>`
+          select idx_tup_fetch::int as tuples from pg_stat_xact_user_tables where relname = 'queue_sessions'`
+        return { position: place!.position, tuples: read!.tuples }
+      })
+      // u0 is active; u1 to u1189 wait ahead. A handful of places read by index, not the 1,200 of the line.
+      expect(seen.position).toBe(1190)
+      expect(seen.tuples).toBeLessThan(50)
+    } finally {
+      await young.end({ timeout: 1 })
+      await own.drop()
+    }
+  }, 30_000)
 
   test('joins on twenty connections while admission steps run: the steps rank every join, none in flight is missed', async () => {
     const concertId = await newConcert()
