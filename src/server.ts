@@ -58,7 +58,7 @@ export async function startServer(config: Config, options: StartOptions = {}) {
           hostname: '0.0.0.0',
           fetch: (request) =>
             new URL(request.url).pathname === '/metrics' && (request.method === 'GET' || request.method === 'HEAD')
-              ? scrape(metrics)
+              ? scrape(metrics, request)
               : new Response('Only /metrics is served on this port\n', { status: 404, headers: { 'content-type': 'text/plain' } }),
         })
 

@@ -4,6 +4,7 @@ import type { Sql } from '../db/client'
 import { statements } from '../db/statements'
 import { ServiceError } from '../errors'
 import { errors } from '../http/schemas'
+import { compress, COMPRESS_ABOVE_BYTES, perRequestEncoding } from '../http/shared-answer'
 import type { Metrics } from '../metrics/metrics'
 import type { WaitingRoomStore } from '../waiting-room/store'
 
@@ -23,11 +24,16 @@ async function up(probe: () => Promise<unknown>): Promise<boolean> {
   }
 }
 
-/** The Prometheus scrape answer of this instance. */
-export async function scrape(metrics: Metrics): Promise<Response> {
-  return new Response(await metrics.registry.metrics(), {
-    headers: { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' },
-  })
+/**
+ * The Prometheus scrape answer of this instance, compressed when the scraper accepts it (Prometheus
+ * sends Accept-Encoding: gzip; the text is tens of KB).
+ */
+export async function scrape(metrics: Metrics, request: Request): Promise<Response> {
+  const text = await metrics.registry.metrics()
+  const headers: Record<string, string> = { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store', vary: 'Accept-Encoding' }
+  const encoding = text.length > COMPRESS_ABOVE_BYTES ? perRequestEncoding(request.headers.get('accept-encoding')) : null
+  if (encoding === null) return new Response(text, { headers })
+  return new Response(compress(new TextEncoder().encode(text), encoding), { headers: { ...headers, 'content-encoding': encoding } })
 }
 
 // With METRICS_PORT set, /metrics is served on that port only (src/server.ts) and not here.
@@ -60,7 +66,7 @@ export function healthRoutes(sql: Sql, store: WaitingRoomStore, metrics: Metrics
 }
 
 function metricsRoute(metrics: Metrics) {
-  return new Elysia().get('/metrics', () => scrape(metrics), {
+  return new Elysia().get('/metrics', ({ request }) => scrape(metrics, request), {
     detail: {
       operationId: 'metrics',
       tags: ['health'],

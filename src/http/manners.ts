@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { chooseEncoding, compress, COMPRESS_ABOVE_BYTES } from './shared-answer'
+import { compress, COMPRESS_ABOVE_BYTES, perRequestEncoding } from './shared-answer'
 
 // Defaults every answer gets unless its route says otherwise: nothing is cacheable (tokens, queue
 // status, balances are per user and change), and JSON over 1 KiB is compressed for clients that accept
@@ -17,8 +17,7 @@ export function manners() {
       if (accepts === null) return
       const text = JSON.stringify(responseValue)
       if (text.length <= COMPRESS_ABOVE_BYTES) return
-      // Per-request answers differ each time: gzip is the cheaper of the two to make, so it goes first here.
-      const encoding = chooseEncoding(accepts.replace(/\bbr\b/gi, 'x-br')) ?? chooseEncoding(accepts)
+      const encoding = perRequestEncoding(accepts)
       if (encoding === null) return
       const status = typeof set.status === 'number' ? set.status : 200
       set.headers['content-type'] = 'application/json'

@@ -72,6 +72,14 @@ export function sharedAnswer(content: string | Bytes, contentType = 'application
   }
 }
 
+/**
+ * The encoding for an answer made anew for each request: gzip first, the cheaper of the two to make
+ * (a shared answer, compressed once, takes br first: chooseEncoding).
+ */
+export function perRequestEncoding(acceptEncoding: string | null): Encoding | null {
+  return chooseEncoding(acceptEncoding?.replace(/\bbr\b/gi, 'x-br') ?? null) ?? chooseEncoding(acceptEncoding)
+}
+
 /** The encoding to send for an Accept-Encoding header (br first), or null for identity. */
 export function chooseEncoding(acceptEncoding: string | null): Encoding | null {
   if (!acceptEncoding) return null

@@ -47,6 +47,17 @@ describeWithPrograms(['promtool'], ['DATABASE_URL'], '/metrics', () => {
     expect(check.exitCode).toBe(0)
   })
 
+  test('the scrape is compressed for a scraper that accepts it (gzip, as Prometheus asks), plain otherwise', async () => {
+    const url = `http://127.0.0.1:${server.metricsPort}/metrics`
+    const gzipped = await fetch(url, { headers: { 'accept-encoding': 'gzip' }, decompress: false })
+    expect([gzipped.headers.get('content-encoding'), gzipped.headers.get('vary')]).toEqual(['gzip', 'Accept-Encoding'])
+    const text = new TextDecoder().decode(Bun.gunzipSync(new Uint8Array(await gzipped.arrayBuffer())))
+    expect(text).toContain(`# TYPE ${METRIC_PREFIX}http_request_duration_seconds histogram`)
+    const plain = await fetch(url, { headers: { 'accept-encoding': 'identity' } })
+    expect(plain.headers.get('content-encoding')).toBeNull()
+    expect(await plain.text()).toContain(`# TYPE ${METRIC_PREFIX}http_request_duration_seconds histogram`)
+  })
+
   test('our metric names carry the application prefix; runtime ones keep the process_ names', async () => {
     const names = [...new Set([...(await scrape()).matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]!))]
     expect(names.length).toBeGreaterThan(10)
