@@ -5,8 +5,9 @@
 -- row locks are always taken in the same order - user, reservation, seat, balance - and payments
 -- cannot deadlock. When the reservation is not payable nothing has changed and the row says so
 -- (paid = false). When a later step finds nothing (the seat is no longer this hold's, or the balance is
--- short), the call raises a decline (SQLSTATEs registered in src/db/declines.ts), which undoes the
--- earlier steps: all or nothing.
+-- short), the call raises a decline (SQLSTATE CW001 the hold lapsed, CW002 the balance is short; class CW,
+-- "concert waiting room", is outside every class Postgres itself uses), which undoes the earlier steps: all
+-- or nothing. Its one caller, pay_once (sql/functions/pay_once.sql), turns each into its answer.
 -- Plans: generic, with seq scans off (why: sql/functions/hold_seat.sql).
 create or replace function pay_reservation(
   p_payment_id uuid, p_entry_id uuid, p_reservation_id uuid, p_user_id text, p_concert_id uuid

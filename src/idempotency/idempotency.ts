@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Db, Sql } from '../db/client'
 import { advisoryLocks } from '../db/locks'
 import { statements, theRow } from '../db/statements'
-import { ServiceError } from '../errors'
+import { ServiceError, type ErrorCode } from '../errors'
 import { problemBody, RememberedProblem, statusOfError, type ProblemBody } from '../http/problems'
 
 const q = statements('idempotency', ['try_lock_key', 'find_key', 'save_key', 'expire_keys'])
@@ -48,10 +48,41 @@ export function checkKey(key: string | null): string | undefined {
   return key
 }
 
+function replay(request: IdempotentRequest, prior: StoredKey | undefined): Outcome | null {
+  if (!prior) return null
+  if (prior.fingerprint !== request.fingerprint) {
+    throw new ServiceError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request')
+  }
+  return { status: prior.response_status, body: prior.response_body, replayed: true }
+}
+
+function inProgress(): ServiceError {
+  return new ServiceError('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still running', { retryAfterSeconds: 1 })
+}
+
+/**
+ * Runs the precondition of a request, outside any transaction. What it throws is not remembered (a 403
+ * from the queue guard must not be replayed once the user is admitted), but a request with this key may
+ * have finished meanwhile and changed what the precondition sees (a payment ends the queue session): its
+ * stored answer is then the answer. Null when the precondition passed: the operation runs next, and it
+ * looks for a stored answer itself, under the key's lock, so the key is not read twice on the way.
+ */
+export async function preconditionOrReplay(sql: Sql, request: IdempotentRequest, precondition: () => Promise<void>): Promise<Outcome | null> {
+  try {
+    await precondition()
+    return null
+  } catch (error) {
+    if (request.key === undefined) throw error
+    const [stored] = await q.find_key<StoredKey>(sql, [request.userId, request.key])
+    const answered = replay(request, stored)
+    if (answered) return answered
+    throw error
+  }
+}
+
 /**
  * Runs `effect` at most once per (user, key).
- * - `precondition` runs after a first replay check and outside any transaction; what it throws is not
- *   remembered (a 403 from the queue guard must not be replayed once the user is admitted).
+ * - `precondition` runs first, outside any transaction (preconditionOrReplay).
  * - `effect` must leave nothing behind when it throws. A Problem it throws that the operation itself
  *   decided (402, 409, 422) is the response, remembered and replayed like a success; anything else (a
  *   404 for a reservation that is not there, a 403 for another concert's token, a 5xx) rolls everything
@@ -59,6 +90,8 @@ export function checkKey(key: string | null): string | undefined {
  * The stored response commits in the same transaction as the effect, so a crash at any point leaves
  * either both or neither. Only `effect` runs inside that transaction: with a one-connection pool
  * (embedded mode) nothing else may wait for a connection while it is open.
+ * An operation that is one plpgsql call does all of this in that call instead (sql/functions/pay_once.sql)
+ * and answers through outcomeOfOneCall.
  */
 export async function idempotently(
   sql: Sql,
@@ -66,41 +99,18 @@ export async function idempotently(
   precondition: () => Promise<void>,
   effect: (db: Db) => Promise<{ status: number; body: unknown }>,
 ): Promise<Outcome> {
-  if (request.key === undefined) {
-    await precondition()
-    return { ...(await effect(sql)), replayed: false }
-  }
+  const answered = await preconditionOrReplay(sql, request, precondition)
+  if (answered) return answered
+  if (request.key === undefined) return { ...(await effect(sql)), replayed: false }
   const { userId, key } = request
-  const replay = (prior: StoredKey | undefined): Outcome | null => {
-    if (!prior) return null
-    if (prior.fingerprint !== request.fingerprint) {
-      throw new ServiceError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request')
-    }
-    return { status: prior.response_status, body: prior.response_body, replayed: true }
-  }
-
-  const [earlier] = await q.find_key<StoredKey>(sql, [userId, key])
-  const replayed = replay(earlier)
-  if (replayed) return replayed
-  try {
-    await precondition()
-  } catch (error) {
-    // A request with this key may have finished meanwhile and changed what the precondition sees (a
-    // payment ends the queue session): its answer is the answer.
-    const [meanwhile] = await q.find_key<StoredKey>(sql, [userId, key])
-    const answered = replay(meanwhile)
-    if (answered) return answered
-    throw error
-  }
   const outcome = await sql.begin(async (tx) => {
     const [lock] = await q.try_lock_key<{ locked: boolean }>(tx, [userId, key, advisoryLocks.idempotencyKeys])
-    if (!lock!.locked) {
-      throw new ServiceError('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still running', { retryAfterSeconds: 1 })
-    }
-    // Again, now under the lock: a request with the same key may have committed since the first look.
+    // Read in its own statement after the lock: it sees what a previous holder of the lock committed. A
+    // stored answer is the answer even while another request holds the lock (it can only be replaying it).
     const [prior] = await q.find_key<StoredKey>(tx, [userId, key])
-    const replayedNow = replay(prior)
+    const replayedNow = replay(request, prior)
     if (replayedNow) return replayedNow
+    if (!lock!.locked) throw inProgress()
     let response: { status: number; body: unknown }
     try {
       response = await effect(tx)
@@ -112,6 +122,42 @@ export async function idempotently(
     return { ...response, replayed: false }
   })
   return outcome as Outcome
+}
+
+/** What an operation done as one plpgsql call answers (the columns of sql/functions/pay_once.sql). */
+export interface OneCallAnswer {
+  status: number
+  /** A problem's code; null for a success and for a replay. */
+  code: ErrorCode | null
+  detail: string | null
+  /** The answer as stored under the key: a success's always, a problem's only when it was stored. */
+  body: unknown
+  replayed: boolean
+  /** Of a replayed answer: what its request asked for. */
+  fingerprint: string | null
+}
+
+/**
+ * The outcome of a one-call operation, by the rules of `idempotently`: a stored answer replays (or refuses
+ * another request under the same key), a problem that was not stored is thrown as any problem is.
+ */
+export function outcomeOfOneCall(request: IdempotentRequest, row: OneCallAnswer): Outcome {
+  if (row.replayed) {
+    return replay(request, { fingerprint: row.fingerprint!, response_status: row.status, response_body: row.body })!
+  }
+  if (row.code === 'IDEMPOTENCY_IN_PROGRESS') throw inProgress()
+  if (row.body === null) throw new ServiceError(row.code!, row.detail!)
+  return { status: row.status, body: row.body, replayed: false }
+}
+
+/** The fixed part of the problem body of each code (all but the detail), for a one-call operation to store. */
+export function problemTemplates(codes: readonly ErrorCode[]): Record<string, Pick<ProblemBody, 'type' | 'title' | 'status'>> {
+  return Object.fromEntries(
+    codes.map((code) => {
+      const { type, title, status } = problemBody(code, '')
+      return [code, { type, title, status }]
+    }),
+  )
 }
 
 interface StoredKey {

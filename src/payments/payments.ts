@@ -1,77 +1,58 @@
 import type { Db, Sql } from '../db/client'
-import { declineOf } from '../db/declines'
-import { statements } from '../db/statements'
+import { advisoryLocks } from '../db/locks'
+import { statements, theRow } from '../db/statements'
 import { ServiceError } from '../errors'
-import { fingerprint, idempotently, type Outcome } from '../idempotency/idempotency'
+import {
+  fingerprint,
+  outcomeOfOneCall,
+  preconditionOrReplay,
+  problemTemplates,
+  type IdempotentRequest,
+  type OneCallAnswer,
+  type Outcome,
+} from '../idempotency/idempotency'
 import type { Metrics } from '../metrics/metrics'
 import type { Ticket } from '../waiting-room/store'
 import type { WaitingRoom } from '../waiting-room/waiting-room'
 import type { Payment } from './model'
 
-const q = statements('payments', ['pay', 'reservation_state', 'paid_session'])
+const q = statements('payments', ['pay_once', 'reservation_state', 'paid_session'])
 
-interface PayRow {
-  paid: boolean
-  price: number | null
-  balance: number | null
-  payment_id: string | null
+// The problems a payment decides itself and stores under its Idempotency-Key; pay_once adds the detail.
+const storedProblems = problemTemplates(['ALREADY_PAID', 'HOLD_EXPIRED', 'INSUFFICIENT_BALANCE'])
+
+interface PayOnceRow extends OneCallAnswer {
   other_live_holds: number
 }
 
-// Thrown inside a savepoint to roll it back; carries the answer out.
-class Declined extends Error {
-  constructor(readonly problem: ServiceError) {
-    super(problem.message)
-  }
-}
-
-async function explain(db: Db, reservationId: string, userId: string, concertId: string): Promise<ServiceError> {
-  const [state] = await q.reservation_state<{ concert_id: string; status: string }>(db, [reservationId, userId])
-  if (!state) return new ServiceError('NOT_FOUND', 'No such reservation')
-  if (state.concert_id !== concertId) return new ServiceError('QUEUE_NOT_ACTIVE', 'The queue token is for another concert')
-  if (state.status === 'PAID') return new ServiceError('ALREADY_PAID', 'This reservation is already paid')
-  return new ServiceError('HOLD_EXPIRED', `The hold is ${state.status}; hold the seat again`)
-}
-
-function declined(error: unknown): ServiceError | null {
-  const found = declineOf(error)
-  if (!found) return null
-  if (found.decline === 'HOLD_EXPIRED') return new ServiceError('HOLD_EXPIRED', 'The hold has lapsed')
-  return new ServiceError('INSUFFICIENT_BALANCE', `The balance is lower than the price ${found.detail}`)
-}
-
 /**
- * Pays a live hold from the user's balance: reservation HELD->PAID, seat HELD->SOLD, the debit, its ledger
- * entry and the payment row commit together or not at all (one call of pay_reservation). Inside the
- * idempotency wrapper's transaction it runs in a savepoint, so a declined payment leaves that
- * transaction usable for storing the answer.
+ * Pays a live hold from the user's balance, and with an Idempotency-Key at most once, in one call of
+ * pay_once (sql/functions/pay_once.sql): the key's lock and stored answer, reservation HELD->PAID, seat
+ * HELD->SOLD, the debit, its ledger entry, the payment row and the answer under the key commit together
+ * or not at all, in one round trip.
  */
-export async function pay(db: Db, userId: string, reservationId: string, concertId: string) {
-  const attempt = async (tx: Db) => {
-    const rows = await q
-      .pay<PayRow>(tx, [crypto.randomUUID(), crypto.randomUUID(), reservationId, userId, concertId])
-      .catch((error: unknown) => {
-        const problem = declined(error)
-        throw problem ? new Declined(problem) : error
-      })
-    const row = rows[0]!
-    if (!row.paid) throw new Declined(await explain(tx, reservationId, userId, concertId))
-    return row
-  }
-  try {
-    const row = ('savepoint' in db ? await db.savepoint(attempt) : await attempt(db)) as PayRow
-    const payment: Payment = {
-      paymentId: row.payment_id!,
+async function payOnceCall(db: Db, request: IdempotentRequest, reservationId: string, concertId: string) {
+  const row = theRow(
+    await q.pay_once<PayOnceRow>(db, [
+      request.userId,
+      request.key ?? null,
+      request.fingerprint,
+      advisoryLocks.idempotencyKeys,
+      storedProblems,
+      crypto.randomUUID(),
+      crypto.randomUUID(),
       reservationId,
-      amount: row.price!,
-      balance: row.balance!,
-      status: 'PAID',
-    }
-    return { payment, otherLiveHolds: row.other_live_holds }
-  } catch (error) {
-    if (error instanceof Declined) throw error.problem
-    throw error
-  }
+      concertId,
+    ]),
+    'pay_once',
+  )
+  return { outcome: outcomeOfOneCall(request, row), otherLiveHolds: row.other_live_holds }
+}
+
+/** A payment without a key: the Payment, or the problem thrown. */
+export async function pay(db: Db, userId: string, reservationId: string, concertId: string) {
+  const { outcome, otherLiveHolds } = await payOnceCall(db, { userId, key: undefined, fingerprint: '' }, reservationId, concertId)
+  return { payment: outcome.body as Payment, otherLiveHolds }
 }
 
 export interface PaymentRequest {
@@ -104,19 +85,14 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
     /** Pays a hold exactly once (Idempotency-Key), then ends the queue session if nothing is left to pay. */
     async payOnce({ userId, queueToken, reservationId, idempotencyKey }: PaymentRequest): Promise<Outcome> {
       let ticket: Ticket | undefined
+      const request = { userId, key: idempotencyKey, fingerprint: fingerprint('payment', { reservationId }) }
+      const answered = await preconditionOrReplay(sql, request, async () => {
+        ticket = await guard(userId, queueToken, reservationId)
+      })
+      let outcome: Outcome
       let otherLiveHolds = 0
-      const outcome = await idempotently(
-        sql,
-        { userId, key: idempotencyKey, fingerprint: fingerprint('payment', { reservationId }) },
-        async () => {
-          ticket = await guard(userId, queueToken, reservationId)
-        },
-        async (db) => {
-          const paid = await pay(db, userId, reservationId, ticket!.concertId)
-          otherLiveHolds = paid.otherLiveHolds
-          return { status: 201, body: paid.payment }
-        },
-      )
+      if (answered) outcome = answered
+      else ({ outcome, otherLiveHolds } = await payOnceCall(sql, request, reservationId, ticket!.concertId))
       if (outcome.status === 201 && !outcome.replayed) {
         metrics.payments.inc()
         metrics.paymentsWon.inc((outcome.body as Payment).amount)

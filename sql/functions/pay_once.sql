@@ -1,0 +1,118 @@
+-- A payment and its answer as one call (one round trip, one implicit transaction): the rules of
+-- src/idempotency/idempotency.ts for a payment, without the client transaction's round trips that each
+-- wait on the one before (BEGIN, the key's lock, the key, SAVEPOINT, the payment, RELEASE, storing the
+-- answer, COMMIT: 8 of them before this function, now 1).
+--
+-- With a key (p_key not null):
+-- - the key's transaction-scoped advisory lock first (as sql/idempotency/try_lock_key.sql);
+-- - then the stored answer, read by its own statement after the lock, so it sees whatever the previous
+--   holder of the lock committed (a VOLATILE plpgsql function takes a fresh snapshot per statement):
+--   found -> it is returned with its fingerprint and nothing else happens (the caller compares the
+--   fingerprint: another request under the same key is refused there). A stored answer is the answer
+--   even when the lock was taken: its holder can then only be another retry replaying it;
+-- - no stored answer and the lock taken by another request with this key -> IN_PROGRESS, nothing done;
+-- - then the payment (pay_reservation) in a block with an exception handler, i.e. a subtransaction: a
+--   decline (CW001, CW002; sql/functions/pay_reservation.sql) undoes every step of it and is answered;
+-- - an answer decided by the payment (201, 402, 409) is stored under the key in this same transaction:
+--   the answer commits if and only if the effect does. An answer about the request (404 for a
+--   reservation that is not this user's, 403 for another concert's session) is not stored, and the
+--   payment changed nothing then; any other error leaves the function and undoes everything.
+-- Without a key the same payment and answers, nothing locked, read or stored for a key.
+--
+-- The problem bodies stored are the ones src/http/problems.ts problemBody() builds, key for key in its
+-- order (type, title, status, detail, code): the caller passes the fixed part of each (p_problems, by
+-- code) and this function adds the detail. Stored as json (not jsonb), so that the first answer and every
+-- replay are the same text.
+-- Returns one row: status, code (a problem's), detail (a problem's), body (the answer as stored: a 201's
+-- always, a problem's only when stored), other_live_holds (after a 201), replayed, fingerprint (of a
+-- replayed answer).
+-- The commit waits for the disk (synchronous_commit stays on): a payment answered 201 is paid.
+-- Plans: generic, with seq scans off (why: sql/functions/hold_seat.sql).
+create or replace function pay_once(
+  p_user_id text, p_key text, p_fingerprint text, p_lock_seed bigint, p_problems json,
+  p_payment_id uuid, p_entry_id uuid, p_reservation_id uuid, p_concert_id uuid
+) returns table (
+  status int, code text, detail text, body json, other_live_holds bigint, replayed boolean, fingerprint text
+) language plpgsql volatile set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
+declare
+  k record;
+  v_locked boolean;
+  v_paid boolean;
+  v_price bigint;
+  v_balance bigint;
+  v_payment_id uuid;
+  v_others bigint := 0;
+  v_code text;
+  v_detail text;
+  v_state text;
+  v_concert uuid;
+  v_status int;
+  v_body json;
+begin
+  if p_key is not null then
+    v_locked := pg_try_advisory_xact_lock(hashtextextended(p_user_id || chr(31) || p_key, p_lock_seed));
+    select i.fingerprint, i.response_status, i.response_body into k
+    from idempotency_keys i where i.user_id = p_user_id and i.idempotency_key = p_key;
+    if found then
+      return query select k.response_status, null::text, null::text, k.response_body, 0::bigint, true, k.fingerprint;
+      return;
+    end if;
+    if not v_locked then
+      return query select 409, 'IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still running',
+        null::json, 0::bigint, false, null::text;
+      return;
+    end if;
+  end if;
+
+  begin
+    select p.paid, p.price, p.balance, p.payment_id, p.other_live_holds
+    into v_paid, v_price, v_balance, v_payment_id, v_others
+    from pay_reservation(p_payment_id, p_entry_id, p_reservation_id, p_user_id, p_concert_id) p;
+  exception
+    when sqlstate 'CW001' then
+      v_code := 'HOLD_EXPIRED';
+      v_detail := 'The hold has lapsed';
+    when sqlstate 'CW002' then
+      get stacked diagnostics v_detail = pg_exception_detail;
+      v_code := 'INSUFFICIENT_BALANCE';
+      v_detail := 'The balance is lower than the price ' || v_detail;
+  end;
+
+  if v_code is null and v_paid then
+    v_status := 201;
+    v_body := json_build_object('paymentId', v_payment_id, 'reservationId', p_reservation_id, 'amount', v_price,
+      'balance', v_balance, 'status', 'PAID');
+  else
+    if v_code is null then
+      -- Nothing was payable and nothing changed: why (as sql/payments/reservation_state.sql).
+      select r.concert_id, case when hold_has_lapsed(r.status, r.expires_at) then 'EXPIRED' else r.status end
+      into v_concert, v_state
+      from reservations r where r.reservation_id = p_reservation_id and r.user_id = p_user_id;
+      if v_state is null then
+        return query select 404, 'NOT_FOUND', 'No such reservation', null::json, 0::bigint, false, null::text;
+        return;
+      elsif v_concert <> p_concert_id then
+        return query select 403, 'QUEUE_NOT_ACTIVE', 'The queue token is for another concert', null::json, 0::bigint, false, null::text;
+        return;
+      elsif v_state = 'PAID' then
+        v_code := 'ALREADY_PAID';
+        v_detail := 'This reservation is already paid';
+      else
+        v_code := 'HOLD_EXPIRED';
+        v_detail := 'The hold is ' || v_state || '; hold the seat again';
+      end if;
+    end if;
+    v_status := (p_problems -> v_code ->> 'status')::int;
+    if p_key is not null then
+      v_body := json_build_object('type', p_problems -> v_code ->> 'type', 'title', p_problems -> v_code ->> 'title',
+        'status', v_status, 'detail', v_detail, 'code', v_code);
+    end if;
+  end if;
+
+  if p_key is not null then
+    insert into idempotency_keys (user_id, idempotency_key, fingerprint, response_status, response_body)
+    values (p_user_id, p_key, p_fingerprint, v_status, v_body);
+  end if;
+  return query select v_status, v_code, v_detail, v_body, v_others, false, null::text;
+end
+$$;
