@@ -86,6 +86,18 @@ export function httpEdge({ production, log, metrics, logRequests, methodsOf, dis
     return problemResponse(problem, state ? `urn:request:${state.id}` : undefined)
   }
 
+  // One label object per method, route and status, so the histogram finds its series from the object.
+  const labels = new Map<string, Map<string, Map<number, { method: string; route: string; status: number }>>>()
+  const labelsOf = (method: string, route: string, status: number) => {
+    let byRoute = labels.get(method)
+    if (!byRoute) labels.set(method, (byRoute = new Map()))
+    let byStatus = byRoute.get(route)
+    if (!byStatus) byRoute.set(route, (byStatus = new Map()))
+    let known = byStatus.get(status)
+    if (!known) byStatus.set(status, (known = Object.freeze({ method, route, status })))
+    return known
+  }
+
   /**
    * A chunked body has no length up front: it is read here, no further than the limit, and the request
    * is answered as if it had come with that length (the same request, sent through the app again).
@@ -152,7 +164,7 @@ export function httpEdge({ production, log, metrics, logRequests, methodsOf, dis
       const status = state.status ?? (typeof set.status === 'number' ? set.status : 200)
       const seconds = (performance.now() - state.startedAt) / 1000
       const routeLabel = state.code === 'NOT_FOUND' && !route ? 'unmatched' : route || 'unmatched'
-      metrics.http.observe({ method: request.method, route: routeLabel, status }, seconds)
+      metrics.http.observe(labelsOf(request.method, routeLabel, status), seconds)
       if (state.code) metrics.problems.inc({ code: state.code })
       if (logRequests) {
         log({
