@@ -60,22 +60,25 @@ export function buildApp(s: Services) {
   let methodsOf: ((path: string) => string[]) | null = null
   const allowed = (path: string): string[] => (methodsOf ??= methodTable(routes()))(path)
   let document: SharedAnswer | null = null
+  const documentAnswer = (generated: Record<string, unknown>, request: Request) => {
+    document ??= sharedAnswer(JSON.stringify(contractDocument(generated)))
+    return answerShared(request, document, 'no-cache')
+  }
   // The edge answers every body over MAX_BODY_BYTES with a problem+json 413 before reading it; Bun's own
   // limit (a bare 413) only guards against the absurd.
   const app = new Elysia({ normalize: false, serve: { maxRequestBodySize: 1 << 30 } })
     .use(cors(config.corsOrigins, allowed))
-    .use(httpEdge({ production: config.production, log: s.log, metrics: s.metrics, logRequests: config.logRequests, methodsOf: allowed }))
+    .use(httpEdge({ production: config.production, log: s.log, metrics: s.metrics, logRequests: config.logRequests, methodsOf: allowed, dispatch: (request): Promise<Response> => app.handle(request) }))
     .use(manners())
     .use(docsPage(TITLE, '/swagger/json'))
     .onRequest(({ set }) => {
       if (s.isShuttingDown()) set.headers.connection = 'close'
     })
     // Before the swagger plugin: a hook applies only to routes added after it.
-    .onAfterHandle({ as: 'global' }, ({ path, response, request }) => {
-      if (path !== '/swagger/json') return
-      document ??= sharedAnswer(JSON.stringify(contractDocument(response as Record<string, unknown>)))
-      return answerShared(request, document, 'no-cache')
-    })
+    // Written so that Elysia takes it for synchronous: see test/http/synchronous-hooks.test.ts.
+    .onAfterHandle({ as: 'global' }, ({ path, response, request }) =>
+      path === '/swagger/json' ? documentAnswer(response as Record<string, unknown>, request) : undefined,
+    )
     .use(
       swagger({
         path: '/swagger',

@@ -44,16 +44,19 @@ window.ui = SwaggerUIBundle({ url: ${JSON.stringify(documentPath)}, dom_id: '#sw
 `,
     'text/html; charset=utf-8',
   )
+  const docsAnswer = (pathname: string, request: Request) => {
+    if (pathname === '/swagger' || pathname === '/swagger/') return answerShared(request, page, 'no-cache')
+    if (!pathname.startsWith(`${ASSETS}/`)) return undefined
+    const file = pathname.slice(ASSETS.length + 1)
+    return file in files ? answerShared(request, asset(file), 'public, max-age=31536000, immutable') : undefined
+  }
   return new Elysia({ name: 'docs-page' })
     // Ahead of routing: @elysiajs/swagger registers its own page (which loads scripts from a CDN) at /swagger.
-    .onRequest(({ request }) => {
+    // Written so that Elysia takes it for synchronous: see test/http/synchronous-hooks.test.ts.
+    .onRequest(function docsPageHook({ request }) {
       // Every request passes here: most are not for the docs, and are let through before any URL parsing.
       if (!request.url.includes('/swagger') || (request.method !== 'GET' && request.method !== 'HEAD')) return
-      const { pathname } = new URL(request.url)
-      if (pathname === '/swagger' || pathname === '/swagger/') return answerShared(request, page, 'no-cache')
-      if (pathname.startsWith(`${ASSETS}/`)) {
-        const file = pathname.slice(ASSETS.length + 1)
-        if (file in files) return answerShared(request, asset(file), 'public, max-age=31536000, immutable')
-      }
+      const answer = docsAnswer(new URL(request.url).pathname, request)
+      if (answer) return answer
     })
 }

@@ -15,18 +15,19 @@ function validationDetail(error: unknown): string {
   return path ? `${where}.${path}: ${first.message}` : `${where}: ${first.message}`
 }
 
-async function longerThanLimit(request: Request): Promise<boolean> {
+/** The body's bytes, or 'too long' as soon as they pass `limit` (nothing past it is read). */
+async function bodyUpTo(request: Request, limit: number): Promise<Buffer | 'too long'> {
   const reader = request.body!.getReader()
+  const chunks: Uint8Array[] = []
   let bytes = 0
   try {
     for (;;) {
       const { done, value } = await reader.read()
-      if (done) return false
+      if (done) return Buffer.concat(chunks, bytes)
       bytes += value.byteLength
-      if (bytes > MAX_BODY_BYTES) return true
+      if (bytes > limit) return 'too long'
+      chunks.push(value)
     }
-  } catch {
-    return false // a broken body is the parser's to report
   } finally {
     reader.cancel().catch(() => {})
   }
@@ -41,9 +42,13 @@ function isJson(contentType: string | null): boolean {
   return parameters.every((p) => p === '' || /^charset="?utf-8"?$/.test(p))
 }
 
-function hasBody(request: Request): boolean {
-  const length = request.headers.get('content-length')
-  return length !== null ? Number(length) > 0 : request.headers.has('transfer-encoding')
+/** Why a request with this Content-Length is refused before anything reads its body, or null. */
+function refusalOf(request: Request, length: string): ServiceError | null {
+  if (Number(length) > MAX_BODY_BYTES) return new ServiceError('PAYLOAD_TOO_LARGE', `The body must be at most ${MAX_BODY_BYTES} bytes`)
+  if (Number(length) > 0 && !isJson(request.headers.get('content-type'))) {
+    return new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json (charset, if any, utf-8)')
+  }
+  return null
 }
 
 export interface EdgeOptions {
@@ -54,6 +59,8 @@ export interface EdgeOptions {
   logRequests: boolean
   /** The methods a path is served with (empty for an unknown path): a known path asked otherwise is a 405. */
   methodsOf: (path: string) => string[]
+  /** Answers a request through the whole app (a chunked request, once its body is read, goes through again). */
+  dispatch: (request: Request) => Promise<Response>
 }
 
 interface RequestState {
@@ -62,11 +69,13 @@ interface RequestState {
   /** Set when the answer is a problem, which Elysia's own status does not always reflect. */
   status?: number
   code?: ErrorCode
+  /** Answered by the same request sent again with its length: that one is measured and logged. */
+  relayed?: boolean
 }
 
 // The HTTP edge: request ids, the body size limit, per-request metrics and logs, and the one place
 // where every error becomes application/problem+json.
-export function httpEdge({ production, log, metrics, logRequests, methodsOf }: EdgeOptions) {
+export function httpEdge({ production, log, metrics, logRequests, methodsOf, dispatch }: EdgeOptions) {
   const requests = new WeakMap<Request, RequestState>()
   const answer = (request: Request, problem: ServiceError | RememberedProblem) => {
     const state = requests.get(request)
@@ -77,20 +86,50 @@ export function httpEdge({ production, log, metrics, logRequests, methodsOf }: E
     return problemResponse(problem, state ? `urn:request:${state.id}` : undefined)
   }
 
+  // One label object per method, route and status, so the histogram finds its series from the object.
+  const labels = new Map<string, Map<string, Map<number, { method: string; route: string; status: number }>>>()
+  const labelsOf = (method: string, route: string, status: number) => {
+    let byRoute = labels.get(method)
+    if (!byRoute) labels.set(method, (byRoute = new Map()))
+    let byStatus = byRoute.get(route)
+    if (!byStatus) byRoute.set(route, (byStatus = new Map()))
+    let known = byStatus.get(status)
+    if (!known) byStatus.set(status, (known = Object.freeze({ method, route, status })))
+    return known
+  }
+
+  /**
+   * A chunked body has no length up front: it is read here, no further than the limit, and the request
+   * is answered as if it had come with that length (the same request, sent through the app again).
+   */
+  async function relayWithLength(request: Request, state: RequestState): Promise<Response> {
+    let body: Buffer | 'too long'
+    try {
+      body = await bodyUpTo(request, MAX_BODY_BYTES)
+    } catch {
+      return answer(request, new ServiceError('VALIDATION_FAILED', 'The body could not be read'))
+    }
+    if (body === 'too long') return answer(request, new ServiceError('PAYLOAD_TOO_LARGE', `The body must be at most ${MAX_BODY_BYTES} bytes`))
+    const headers = new Headers(request.headers)
+    headers.delete('transfer-encoding')
+    headers.set('content-length', String(body.byteLength))
+    headers.set('x-request-id', state.id)
+    state.relayed = true
+    return dispatch(new Request(request.url, { method: request.method, headers, body: new Uint8Array(body) }))
+  }
+
   return new Elysia({ name: 'http-edge' })
-    .onRequest(async ({ request, set }) => {
+    // Synchronous for every request that has a length: see test/http/synchronous-hooks.test.ts.
+    .onRequest(({ request, set }) => {
       const given = request.headers.get('x-request-id')
       const id = given && /^[\w.:-]{1,128}$/.test(given) ? given : crypto.randomUUID()
-      requests.set(request, { id, startedAt: performance.now() })
+      const state: RequestState = { id, startedAt: performance.now() }
+      requests.set(request, state)
       set.headers['x-request-id'] = id
       const length = request.headers.get('content-length')
-      // A chunked body has no length up front: count it on a copy, reading no further than the limit.
-      if (length !== null ? Number(length) > MAX_BODY_BYTES : request.body !== null && (await longerThanLimit(request.clone()))) {
-        return answer(request, new ServiceError('PAYLOAD_TOO_LARGE', `The body must be at most ${MAX_BODY_BYTES} bytes`))
-      }
-      if (hasBody(request) && !isJson(request.headers.get('content-type'))) {
-        return answer(request, new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json (charset, if any, utf-8)'))
-      }
+      const refusal = length === null ? null : refusalOf(request, length)
+      const early = refusal ? answer(request, refusal) : length === null && request.body !== null ? relayWithLength(request, state) : null
+      if (early) return early
     })
     .onError({ as: 'global' }, ({ code, error, request, set }) => {
       const state = requests.get(request)
@@ -121,11 +160,11 @@ export function httpEdge({ production, log, metrics, logRequests, methodsOf }: E
     })
     .onAfterResponse({ as: 'global' }, ({ request, route, set }) => {
       const state = requests.get(request)
-      if (!state) return
+      if (!state || state.relayed) return
       const status = state.status ?? (typeof set.status === 'number' ? set.status : 200)
       const seconds = (performance.now() - state.startedAt) / 1000
       const routeLabel = state.code === 'NOT_FOUND' && !route ? 'unmatched' : route || 'unmatched'
-      metrics.http.observe({ method: request.method, route: routeLabel, status }, seconds)
+      metrics.http.observe(labelsOf(request.method, routeLabel, status), seconds)
       if (state.code) metrics.problems.inc({ code: state.code })
       if (logRequests) {
         log({

@@ -17,8 +17,9 @@ export function identity({ tokens, limiter }: Users) {
   const verified = new WeakMap<Request, string>()
   return new Elysia({ name: 'identity' }).macro({
     auth: {
-      async transform({ request, set }) {
-        const userId = await tokens.verify(request.headers.get('authorization'))
+      // Synchronous (nothing here waits), so Elysia does not await it on every request.
+      transform({ request, set }) {
+        const userId = tokens.verify(request.headers.get('authorization'))
         const wait = limiter.take(userId)
         const budget = limiter.headers(userId)
         if (budget) {

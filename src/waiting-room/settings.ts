@@ -22,10 +22,18 @@ interface Row {
   sales_open_at: Date | null
 }
 
+const LIMITS_CACHE = 10_000
+
 // Per-concert overrides of the queue settings, kept in Postgres and copied into every instance once
 // per admission tick (refresh), so reads cost nothing and a change reaches every instance in one tick.
 export function lineSettings(sql: Sql, defaults: LineLimits) {
   let overrides = new Map<string, Row>()
+  // The limits of each line as last built: every join and poll asks for them. Built again after any change.
+  let limits = new Map<string, Readonly<LineLimits>>()
+  const override = (concertId: string, row: Row) => {
+    overrides.set(concertId, row)
+    limits.delete(concertId)
+  }
   const settingsOf = (concertId: string): LineSettings => {
     const row = overrides.get(concertId)
     return {
@@ -40,15 +48,26 @@ export function lineSettings(sql: Sql, defaults: LineLimits) {
     settingsOf,
 
     /** The limits of one line; `admitPerSecond` is the configured pace even while paused. */
-    limitsFor(concertId: string): LineLimits {
-      const { maxActive, admitPerSecond } = settingsOf(concertId)
-      const opensAt = overrides.get(concertId)?.sales_open_at
-      return { ...defaults, maxActive, admitPerSecond, opensAtMs: opensAt ? opensAt.getTime() : null }
+    limitsFor(concertId: string): Readonly<LineLimits> {
+      const known = limits.get(concertId)
+      if (known) return known
+      const row = overrides.get(concertId)
+      const built = Object.freeze({
+        ...defaults,
+        maxActive: row?.max_active ?? defaults.maxActive,
+        admitPerSecond: row?.admit_per_second ?? defaults.admitPerSecond,
+        opensAtMs: row?.sales_open_at ? row.sales_open_at.getTime() : null,
+      })
+      // Bounded like the other per-concert maps of an instance: cleared when full, rebuilt on demand.
+      if (limits.size >= LIMITS_CACHE) limits.clear()
+      limits.set(concertId, built)
+      return built
     },
 
     async refresh() {
       const rows = await q.list_line_settings<Row>(sql)
       overrides = new Map(rows.map((r) => [r.concert_id, r]))
+      limits = new Map()
     },
 
     /**
@@ -61,7 +80,7 @@ export function lineSettings(sql: Sql, defaults: LineLimits) {
         const [row] = await q.update_line_settings<Row>(tx, [created.concertId, null, false, null, false, null, true, salesOpenAt])
         return { created, row: row! }
       })) as { created: T; row: Row }
-      overrides.set(created.concertId, row)
+      override(created.concertId, row)
       return created
     },
 
@@ -76,7 +95,7 @@ export function lineSettings(sql: Sql, defaults: LineLimits) {
         patch.salesOpenAt !== undefined,
         patch.salesOpenAt ?? null,
       ])
-      overrides.set(concertId, row!)
+      override(concertId, row!)
       return settingsOf(concertId)
     },
   }

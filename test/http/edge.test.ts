@@ -57,6 +57,44 @@ describeWith(['DATABASE_URL'], 'the HTTP edge', () => {
     expect(reply.body.code).toBe('PAYLOAD_TOO_LARGE')
   })
 
+  test('a chunked body (no length) is answered as if it had come with its length: once, under its request id', async () => {
+    const token = await userToken(ctx.server, 'e-chunked')
+    const inTwoChunks = (text: string) =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          const bytes = new TextEncoder().encode(text)
+          controller.enqueue(bytes.slice(0, 5))
+          controller.enqueue(bytes.slice(5))
+          controller.close()
+        },
+      })
+    const send = (body: string, contentType: string) =>
+      ctx.server.app.handle(
+        new Request('http://localhost/v1/balance/charges', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': contentType, 'x-request-id': 'chunked-1' },
+          body: inTwoChunks(body),
+        }),
+      )
+    const charges = async (status: number) => {
+      const text = (await call(ctx.server, '/metrics')).text
+      const line = text.split('\n').find((l) => l.startsWith('concert_http_request_duration_seconds_count{') && l.includes('route="/v1/balance/charges"') && l.includes(`status="${status}"`))
+      return line ? Number(line.split(' ').pop()) : 0
+    }
+    const before = await charges(201)
+
+    const charged = await send('{"amount":25}', 'application/json')
+    expect(charged.status).toBe(201)
+    expect(charged.headers.get('x-request-id')).toBe('chunked-1')
+    expect((await call(ctx.server, '/v1/balance', { token })).body.balance).toBe(25)
+    expect(await charges(201)).toBe(before + 1) // measured once, not once more for the relay
+
+    const refused = await send('amount=25', 'text/plain')
+    expect(refused.status).toBe(415)
+    expect(((await refused.json()) as { code: string }).code).toBe('UNSUPPORTED_MEDIA_TYPE')
+    expect((await call(ctx.server, '/v1/balance', { token })).body.balance).toBe(25)
+  })
+
   test('malformed ids in paths are a 400, unknown ones a 404', async () => {
     const token = await userToken(ctx.server, 'e-ids')
     expect((await call(ctx.server, '/v1/reservations/not-a-uuid', { token })).status).toBe(400)

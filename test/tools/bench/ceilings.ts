@@ -3,7 +3,7 @@ import { runLoad, type LoadOptions, type LoadResult } from './driver'
 import { encodeRequest, HttpConnection } from './http-client'
 import { freePort, httpReady, spawnChild } from './processes'
 import { cleanEnv } from './stores'
-import { runWrk, WRK } from './wrk'
+import { runWrk, WRK, type WrkPlan, type WrkResult } from './wrk'
 
 // The HTTP ceiling: what the server stack itself can do on this machine, now. A tiny Elysia server
 // (ceiling-server.ts) in a child process like the app, one GET route returning small JSON, driven by
@@ -46,5 +46,40 @@ export async function startHttpCeiling(concurrency: number, logDir: string, driv
       for (const c of connections) c.close()
       await server.stop()
     },
+  }
+}
+
+/**
+ * The join's floor (same-work-server.ts): the work a join cannot do without, on bare Elysia and Redis,
+ * with none of our code. Started for one measurement beside the join scenario, then stopped; its Redis
+ * keys are the line's own under another prefix, removed after.
+ */
+export async function measureSameWorkJoin(o: {
+  redisUrl: string
+  authSecret: string
+  logDir: string
+  plan: WrkPlan
+  connections: number
+  seconds: number
+  concertId: string
+}): Promise<WrkResult> {
+  const port = await freePort()
+  const server = await spawnChild({
+    name: 'same-work',
+    argv: ['bun', join(import.meta.dir, 'same-work-server.ts')],
+    env: { ...cleanEnv(), PORT: String(port), REDIS_URL: o.redisUrl, AUTH_SECRET: o.authSecret },
+    port,
+    logDir: o.logDir,
+    ready: () => httpReady(port, '/'),
+  })
+  const redis = new Bun.RedisClient(o.redisUrl)
+  try {
+    const run = (seconds: number) => runWrk({ host: '127.0.0.1', port, connections: o.connections, seconds, plan: o.plan, count: seconds * (o.plan.perSecond ?? 60_000) })
+    await run(1) // warm-up
+    return await run(o.seconds)
+  } finally {
+    await server.stop()
+    await redis.send('DEL', [`same-work:{${o.concertId}}:seq`, `same-work:{${o.concertId}}:line`]).catch(() => {})
+    redis.close()
   }
 }

@@ -91,6 +91,8 @@ async function withInstance(
       maxHoldsPerUser: config.maxHoldsPerUser,
       maxBalance: config.maxBalance,
       authSecret: run.authSecret,
+      redisUrl: run.kind === 'redis-tcp' ? (run.runtime.appEnv.REDIS_URL ?? null) : null,
+      logDir,
       redisCalls: run.runtime.scriptCalls,
       log,
     }

@@ -46,6 +46,8 @@ export interface Row {
   /** Redis commands per operation while the app was under load (server-wide INFO commandstats delta). */
   redisCallsPerOp?: number | null
   notes: string[]
+  /** join on redis-tcp: req/s of the same requests on same-work-server.ts (the join's floor), or null. */
+  sameWorkRps?: number | null
 }
 
 /** What the scenarios of one store run need: the app instance, a bench-side pool and store, the limits. */
@@ -76,6 +78,10 @@ export interface Context {
   maxBalance: number
   /** The run's AUTH_JWT_SECRET: the bench signs the tokens of single-use users itself (wrk runs). */
   authSecret: string
+  /** The store's Redis over TCP (redis-tcp runs), else null: the join's same-work ceiling needs it. */
+  redisUrl: string | null
+  /** Where the run keeps its logs (and the logs of the servers it starts). */
+  logDir: string
   /** Server-wide Redis command count (INFO commandstats), or null for the Postgres store. */
   redisCalls: (() => Promise<number>) | null
   log: (line: string) => void

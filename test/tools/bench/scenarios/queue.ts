@@ -2,6 +2,7 @@ import { auth, type Api, type User } from '../api'
 import { EXHAUSTED, type Operation } from '../driver'
 import { json } from '../http-client'
 import { mapLimit } from '../driver'
+import { measureSameWorkJoin } from '../ceilings'
 import { signUserToken } from '../wrk'
 import { connection, Dealer, encodeFor, measure, ticketOf, type Context, type Row } from './common'
 
@@ -38,7 +39,7 @@ export async function join(ctx: Context, setup: QueueSetup): Promise<Row> {
   const users = new Dealer(setup.fresh)
   let direct = 0
   let wrkJoined = 0
-  return measure(ctx, {
+  const row = await measure(ctx, {
     name: 'join',
     requestsPerOp: 1,
     http: (): Operation => {
@@ -74,6 +75,35 @@ export async function join(ctx: Context, setup: QueueSetup): Promise<Row> {
     },
     notes: () => [`${users.used + wrkJoined} users prepared for joining over HTTP, ${direct} joined directly (each its own line; 50 joined the HTTP line before)`],
   })
+  if (ctx.redisUrl !== null && row.driver === 'wrk') row.notes.push(await sameWorkNote(ctx, setup, row, () => wrkJoined++))
+  return row
+}
+
+/** The join beside its floor: the same requests to bare Elysia doing only the work a join needs. */
+async function sameWorkNote(ctx: Context, setup: QueueSetup, row: Row, nextUser: () => number): Promise<string> {
+  const plan = {
+    expected: [201],
+    singleUse: true,
+    perSecond: 50_000,
+    requests(count: number) {
+      const out: Buffer[] = []
+      for (let k = 0; k < count; k++) {
+        const userId = `same-work-joiner-${nextUser()}`
+        const user = { userId, token: signUserToken(ctx.authSecret, userId) }
+        out.push(encodeFor(ctx, { method: 'POST', path: '/v1/queue/tokens', headers: auth(user), body: { concertId: setup.httpConcert } }))
+      }
+      return out
+    },
+  }
+  const seconds = Math.max(1, Math.round(ctx.settings.durationMs / ctx.settings.rounds / 1000))
+  const floor = await measureSameWorkJoin({ redisUrl: ctx.redisUrl!, authSecret: ctx.authSecret, logDir: ctx.logDir, plan, connections: ctx.settings.concurrency, seconds, concertId: setup.httpConcert })
+  const failed = Object.entries(floor.statuses).filter(([status]) => status !== '201')
+  row.sameWorkRps = failed.length ? null : floor.rps
+  if (failed.length) return `same-work ceiling (same-work-server.ts) failed: ${JSON.stringify(floor.statuses)}`
+  const bare = row.rps / row.share // bare Elysia's req/s beside the scenario
+  const line = `same work without our code (same-work-server.ts: bearer check, JSON body, one Redis script, queue token): ${Math.round(floor.rps)} req/s, p99 ${floor.p99Ms.toFixed(1)} ms, share of bare Elysia ${(floor.rps / bare).toFixed(3)}; ours ${(row.rps / floor.rps).toFixed(2)} of it`
+  ctx.log(`  join: ${line}`)
+  return line
 }
 
 export async function poll(ctx: Context, api: Api, setup: QueueSetup): Promise<Row> {
