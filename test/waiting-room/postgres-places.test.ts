@@ -106,6 +106,49 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: positions from the adm
     expect(Math.min(...waiting)).toBe(1)
   }, 30_000)
 
+  test('a poll of many places reads the admission pace once, not once per place', async () => {
+    const concertId = await newConcert()
+    const l = limits({ maxActive: 1 })
+    const tickets: Ticket[] = []
+    for (let i = 0; i < 33; i++) tickets.push(await join(concertId, `u${i}`, l))
+    await store.admit(concertId, l)
+    const calls = await db.sql.begin(async (tx) => {
+      await tx`set local track_functions = 'pl'`
+      await tx.unsafe(`select * from queue_poll_places($1::uuid, $2::bigint[], $3::text[], 60, 0)`, [
+        concertId,
+        tickets.slice(1).map((t) => t.seq),
+        tickets.slice(1).map((t) => t.userId),
+      ])
+      const [row] = await tx<{ calls: number }[]>`
+        select calls::int from pg_stat_xact_user_functions where funcname = 'queue_admitted_per_second'`
+      return row!.calls
+    })
+    expect(calls).toBe(1)
+  })
+
+  test('many waiters about to lapse ahead: a poll of many places reads each of them once, not once per place', async () => {
+    const concertId = await newConcert()
+    // Idle limit 4 s: places not polled for 2 s are the step's lapse candidates (queue_place.sql).
+    const l = limits({ maxActive: 1, waitingIdleSeconds: 4 })
+    await Promise.all(Array.from({ length: 300 }, (_, i) => join(concertId, `idle${i}`, l)))
+    await Bun.sleep(2100)
+    const back: Ticket[] = []
+    for (let i = 0; i < 32; i++) back.push(await join(concertId, `b${i}`, l))
+    await store.admit(concertId, l)
+    const seen = await db.sql.begin(async (tx) => {
+      const rows = await tx.unsafe<{ position: number }[]>(
+        `select position::int from queue_poll_places($1::uuid, $2::bigint[], $3::text[], 4, 0) order by ord`,
+        [concertId, back.map((t) => t.seq), back.map((t) => t.userId)],
+      )
+      const [read] = await tx<{ tuples: number }[]>`
+        select idx_tup_fetch::int as tuples from pg_stat_xact_user_tables where relname = 'queue_sessions'`
+      return { positions: rows.map((r) => r.position), tuples: read!.tuples }
+    })
+    // 299 wait ahead of b0 (idle0..idle299, one of them admitted); the 299 candidates are read once.
+    expect(seen.positions).toEqual(Array.from({ length: 32 }, (_, i) => 300 + i))
+    expect(seen.tuples).toBeLessThan(1000)
+  }, 20_000)
+
   test('a waiter who goes idle after the step is no longer counted by those behind, before the next step', async () => {
     const concertId = await newConcert()
     // Idle limit 4 s: positions may be derived for 2 s after a step.
