@@ -5,7 +5,8 @@
 --
 -- * Each line draws its places from its own sequence (queue_line_<concert id>): a join's ordinal is dense
 --   and in join order, with no shared row for joins to lock. Admission goes by ordinal.
--- * Every admission step (one per line per tick, under pg_lock_line) ranks the line: for each block of
+-- * An admission step (one per line per tick, under pg_lock_line) ranks the line, unless it admitted and
+--   expired nobody and the last ranking is recent (sql/waiting-room/pg_rank_line.sql): for each block of
 --   16 ordinals (queue_rank_block), how many were WAITING before it (queue_line_ranks), how many waited
 --   in all, and the last ordinal drawn (ranked_through). Right after its own expiry sweep, so all of
 --   them were live.
@@ -13,8 +14,9 @@
 --   - it went idle: only those whose last poll was already old at the step can (queue_lapse_candidates,
 --     rows that could lapse within `queue_rank_window`); their current last poll is checked;
 --   - it stopped waiting outside a step (an operator ended it, a new join closed a lapsed place): those
---     rows carry left_line until the next step;
---   - admission: only steps admit, and each step ranks again in the same transaction.
+--     rows carry left_line until the next ranking;
+--   - admission: only steps admit, and a step that admits or expires anyone ranks again in the same
+--     transaction.
 -- * And someone can join: always behind everyone already there, with the next ordinal.
 --
 -- So for a waiter with ordinal o: ranked (o <= ranked_through): the count before o's block, plus a direct

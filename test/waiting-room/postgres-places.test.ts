@@ -106,6 +106,46 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: positions from the adm
     expect(Math.min(...waiting)).toBe(1)
   }, 30_000)
 
+  test('a step that admits and expires nobody keeps a recent ranking, and positions stay exact across such steps', async () => {
+    const concertId = await newConcert()
+    const next = random(7)
+    const l = limits({ maxActive: 1 })
+    for (let i = 0; i < 200; i++) await join(concertId, `u${i}`, l)
+    const rankedAt = async () =>
+      (await db.sql.unsafe<{ at: Date }[]>(`select ranked_at as at from queue_lines where concert_id = $1::uuid`, [concertId]))[0]!.at.getTime()
+    expect(await store.admit(concertId, l)).toMatchObject({ admitted: 1 })
+    const first = await rankedAt()
+    let users = 200
+    for (let round = 0; round < 6; round++) {
+      // Ends, joins at the back and rejoins between steps that admit nobody (the one active place is the limit).
+      for (let k = 0; k < 3; k++) await store.endSession(concertId, `u${1 + next(users - 1)}`)
+      for (let k = 0; k < 20; k++) await join(concertId, `u${users++}`, l)
+      for (let k = 0; k < 3; k++) await join(concertId, `u${1 + next(users - 1)}`, l)
+      expect(await store.admit(concertId, l)).toMatchObject({ admitted: 0, expired: 0 })
+      expect(await rankedAt()).toBe(first)
+      expect({ round, ...(await compare(db.sql, concertId, 60)) }).toMatchObject({ round, wrong: 0, derived: true })
+    }
+    // A step that admits ranks again.
+    expect(await store.admit(concertId, limits({ maxActive: 3 }))).toMatchObject({ admitted: 2 })
+    expect(await rankedAt()).toBeGreaterThan(first)
+    expect(await compare(db.sql, concertId, 60)).toMatchObject({ wrong: 0, derived: true })
+  }, 30_000)
+
+  test('after the draw at a step that admits nobody, every position equals the direct count', async () => {
+    const concertId = await newConcert()
+    const opensAtMs = Date.now() + 1500
+    const l = limits({ opensAtMs })
+    const tickets: Ticket[] = []
+    for (let i = 0; i < 40; i++) tickets.push(await join(concertId, `u${i}`, l))
+    await store.admit(concertId, l)
+    await Bun.sleep(Math.max(0, opensAtMs + 100 - Date.now()))
+    // A paused line (no admissions) draws at its first step after the opening.
+    expect(await store.admit(concertId, { ...l, admitPerSecond: 0 })).toMatchObject({ admitted: 0, expired: 0 })
+    expect(await compare(db.sql, concertId, 60)).toMatchObject({ wrong: 0, derived: true, waiters: 40 })
+    const positions = (await Promise.all(tickets.map((t) => store.poll(t, l)))).map((v) => v.position)
+    expect(positions.sort((a, b) => a! - b!)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1))
+  }, 30_000)
+
   test('a poll of many places reads the admission pace once, not once per place', async () => {
     const concertId = await newConcert()
     const l = limits({ maxActive: 1 })
