@@ -86,7 +86,8 @@ begin
     -- The places of all the waiters of this statement, in one call (sql/functions/queue_place.sql).
     select p.ordinal, p.place
     from queue_places($1::uuid, array(select distinct j.ordinal from j where j.status = 'WAITING' and not j.pre_queue), $3::int) p
-  ), pace as (
+  ), pace as materialized (
+    -- Materialized: once per statement. Inlined, it was a call per row of the answer (32 a batch of 32).
     select queue_admitted_per_second($1::uuid) as admitted_per_second
   )
   select

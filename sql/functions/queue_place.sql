@@ -5,7 +5,8 @@
 --
 -- * Each line draws its places from its own sequence (queue_line_<concert id>): a join's ordinal is dense
 --   and in join order, with no shared row for joins to lock. Admission goes by ordinal.
--- * Every admission step (one per line per tick, under pg_lock_line) ranks the line: for each block of
+-- * An admission step (one per line per tick, under pg_lock_line) ranks the line, unless it admitted and
+--   expired nobody and the last ranking is recent (sql/waiting-room/pg_rank_line.sql): for each block of
 --   16 ordinals (queue_rank_block), how many were WAITING before it (queue_line_ranks), how many waited
 --   in all, and the last ordinal drawn (ranked_through). Right after its own expiry sweep, so all of
 --   them were live.
@@ -13,8 +14,9 @@
 --   - it went idle: only those whose last poll was already old at the step can (queue_lapse_candidates,
 --     rows that could lapse within `queue_rank_window`); their current last poll is checked;
 --   - it stopped waiting outside a step (an operator ended it, a new join closed a lapsed place): those
---     rows carry left_line until the next step;
---   - admission: only steps admit, and each step ranks again in the same transaction.
+--     rows carry left_line until the next ranking;
+--   - admission: only steps admit, and a step that admits or expires anyone ranks again in the same
+--     transaction.
 -- * And someone can join: always behind everyone already there, with the next ordinal.
 --
 -- So for a waiter with ordinal o: ranked (o <= ranked_through): the count before o's block, plus a direct
@@ -124,11 +126,33 @@ language plpgsql stable set plan_cache_mode = force_generic_plan set enable_seqs
 #variable_conflict use_column
 declare
   l record;
+  -- The ordinals of the places that left since the ranking and of the candidates that have lapsed by
+  -- now, in order, read once for all the places asked: each place then counts those ahead of it by a
+  -- binary search (width_bucket). Read per place they were two index scans each, and a walk of every
+  -- candidate ahead (thousands where many stopped polling at once).
+  gone bigint[] := '{}';
 begin
   select q.ranked_at, q.ranked_through, q.waiting_at_rank, q.ranked_idle_seconds
   into l
   from queue_lines q
   where q.concert_id = line;
+
+  if queue_rank_fresh(l.ranked_at, l.ranked_idle_seconds, idle_seconds) then
+    gone := array(select g.ordinal from (
+      -- ordinal + 0: only the index of places that left can answer this (not the line's index of places).
+      select s.ordinal from queue_sessions s where s.concert_id = line and s.left_line and s.ordinal + 0 < (select max(m) from unnest(mes) m)
+      union all
+      select c.ordinal from queue_lapse_candidates c
+      cross join lateral (
+        -- Each candidate's own row by key (the limit keeps the planner from turning this into a join,
+        -- which on a line grown past its statistics walked every waiting place instead).
+        select 1 from queue_sessions s
+        where s.seq = c.seq and s.status = 'WAITING' and s.last_seen_at <= now() - make_interval(secs => idle_seconds)
+        limit 1
+      ) lapsed
+      where c.concert_id = line and c.ordinal < (select max(m) from unnest(mes) m)
+    ) g order by g.ordinal);
+  end if;
 
   return query
   select m.me,
@@ -143,28 +167,14 @@ begin
       else 1
         + case when m.me > l.ranked_through then l.waiting_at_rank + (m.me - l.ranked_through - 1)
           else r.waiting_before + (
-            -- Each place ahead in my block by its key (line, ordinal), its status read, not searched
-            -- for: with a condition on the status, the plan made once per connection, on a young line,
-            -- could take the index of live places by line and walk the whole line for each poll (seen:
-            -- 7,500 rows a poll).
-            select count(*) filter (where p.status = 'WAITING' and p.last_seen_at > now() - make_interval(secs => idle_seconds))
-            from generate_series(b.boundary, m.me - 1) as o(ordinal)
-            cross join lateral (
-              select s.status, s.last_seen_at from queue_sessions s where s.concert_id = line and s.ordinal = o.ordinal
-              limit 1
-            ) p)
+            -- The places ahead in my block, in one range of the line's index of places (line, ordinal):
+            -- no condition on the status here, so no other index can answer it (one on live places by
+            -- line, chosen by a plan made once on a young line, walked the whole line for each poll).
+            select count(*) filter (where s.status = 'WAITING' and s.last_seen_at > now() - make_interval(secs => idle_seconds))
+            from queue_sessions s
+            where s.concert_id = line and s.ordinal >= b.boundary and s.ordinal < m.me)
           end
-        -- ordinal + 0: only the index of places that left can answer this (not the line's index of places).
-        - (select count(*) from queue_sessions s where s.concert_id = line and s.left_line and s.ordinal + 0 < b.boundary)
-        - (select count(*) from queue_lapse_candidates c
-           cross join lateral (
-             -- Each candidate's own row by key (the limit keeps the planner from turning this into a join,
-             -- which on a line grown past its statistics walked every waiting place instead).
-             select 1 from queue_sessions s
-             where s.seq = c.seq and s.status = 'WAITING' and s.last_seen_at <= now() - make_interval(secs => idle_seconds)
-             limit 1
-           ) lapsed
-           where c.concert_id = line and c.ordinal < b.boundary)
+        - width_bucket(b.boundary - 1, gone)
     end
   from unnest(mes) as m(me)
   cross join lateral (

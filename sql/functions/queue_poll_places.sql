@@ -64,7 +64,8 @@ begin
     -- The places of all the waiters asked for, in one call (sql/functions/queue_place.sql).
     select p.ordinal, p.place
     from queue_places($1::uuid, array(select distinct f.ordinal from found f where f.status = 'WAITING' and not f.pre_queue), $4::int) p
-  ), pace as (
+  ), pace as materialized (
+    -- Materialized: once per statement. Inlined, it was a call per row of the answer (32 a batch of 32).
     select queue_admitted_per_second($1::uuid) as admitted_per_second
   )
   select

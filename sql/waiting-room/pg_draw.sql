@@ -6,10 +6,12 @@
 -- to anyone in advance and independent of the join order. The set of ordinals does not change, so the
 -- places stay ahead of every later arrival and the line's numbering stays dense. Each gets its new
 -- ordinal negated first (the unique index on ordinals is checked row by row), then pg_draw_settle flips
--- them back. Runs once per line: a drawn line is skipped.
+-- them back. Runs once per line: a drawn line is skipped. The counts of the line's ranking stay right (the
+-- same ordinals stay waiting), but its lapse candidates name the old ordinals: ranked_at is cleared, so
+-- that the step ranks the line again even if it admits nobody (pg_rank_line.sql).
 -- $1 concert_id, $2 opens_at (epoch ms), $3 secret (bytea)
 with line as (
-  update queue_lines set drawn = true
+  update queue_lines set drawn = true, ranked_at = null
   where concert_id = $1::uuid and not drawn and to_timestamp($2::bigint / 1000.0) <= now()
   returning concert_id
 ), pre as (

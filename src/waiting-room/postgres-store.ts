@@ -179,7 +179,7 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
           limits.waitingIdleSeconds,
           limits.opensAtMs ?? null,
         ])
-        await q.pg_rank_line(tx, [concertId, limits.waitingIdleSeconds])
+        await q.pg_rank_line(tx, [concertId, limits.waitingIdleSeconds, row!.admitted > 0 || row!.expired > 0])
         return row!
       }) as Promise<AdmitResult>
     },

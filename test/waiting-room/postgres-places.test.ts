@@ -106,6 +106,89 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: positions from the adm
     expect(Math.min(...waiting)).toBe(1)
   }, 30_000)
 
+  test('a step that admits and expires nobody keeps a recent ranking, and positions stay exact across such steps', async () => {
+    const concertId = await newConcert()
+    const next = random(7)
+    const l = limits({ maxActive: 1 })
+    for (let i = 0; i < 200; i++) await join(concertId, `u${i}`, l)
+    const rankedAt = async () =>
+      (await db.sql.unsafe<{ at: Date }[]>(`select ranked_at as at from queue_lines where concert_id = $1::uuid`, [concertId]))[0]!.at.getTime()
+    expect(await store.admit(concertId, l)).toMatchObject({ admitted: 1 })
+    const first = await rankedAt()
+    let users = 200
+    for (let round = 0; round < 6; round++) {
+      // Ends, joins at the back and rejoins between steps that admit nobody (the one active place is the limit).
+      for (let k = 0; k < 3; k++) await store.endSession(concertId, `u${1 + next(users - 1)}`)
+      for (let k = 0; k < 20; k++) await join(concertId, `u${users++}`, l)
+      for (let k = 0; k < 3; k++) await join(concertId, `u${1 + next(users - 1)}`, l)
+      expect(await store.admit(concertId, l)).toMatchObject({ admitted: 0, expired: 0 })
+      expect(await rankedAt()).toBe(first)
+      expect({ round, ...(await compare(db.sql, concertId, 60)) }).toMatchObject({ round, wrong: 0, derived: true })
+    }
+    // A step that admits ranks again.
+    expect(await store.admit(concertId, limits({ maxActive: 3 }))).toMatchObject({ admitted: 2 })
+    expect(await rankedAt()).toBeGreaterThan(first)
+    expect(await compare(db.sql, concertId, 60)).toMatchObject({ wrong: 0, derived: true })
+  }, 30_000)
+
+  test('after the draw at a step that admits nobody, every position equals the direct count', async () => {
+    const concertId = await newConcert()
+    const opensAtMs = Date.now() + 1500
+    const l = limits({ opensAtMs })
+    const tickets: Ticket[] = []
+    for (let i = 0; i < 40; i++) tickets.push(await join(concertId, `u${i}`, l))
+    await store.admit(concertId, l)
+    await Bun.sleep(Math.max(0, opensAtMs + 100 - Date.now()))
+    // A paused line (no admissions) draws at its first step after the opening.
+    expect(await store.admit(concertId, { ...l, admitPerSecond: 0 })).toMatchObject({ admitted: 0, expired: 0 })
+    expect(await compare(db.sql, concertId, 60)).toMatchObject({ wrong: 0, derived: true, waiters: 40 })
+    const positions = (await Promise.all(tickets.map((t) => store.poll(t, l)))).map((v) => v.position)
+    expect(positions.sort((a, b) => a! - b!)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1))
+  }, 30_000)
+
+  test('a poll of many places reads the admission pace once, not once per place', async () => {
+    const concertId = await newConcert()
+    const l = limits({ maxActive: 1 })
+    const tickets: Ticket[] = []
+    for (let i = 0; i < 33; i++) tickets.push(await join(concertId, `u${i}`, l))
+    await store.admit(concertId, l)
+    const calls = await db.sql.begin(async (tx) => {
+      await tx`set local track_functions = 'pl'`
+      await tx.unsafe(`select * from queue_poll_places($1::uuid, $2::bigint[], $3::text[], 60, 0)`, [
+        concertId,
+        tickets.slice(1).map((t) => t.seq),
+        tickets.slice(1).map((t) => t.userId),
+      ])
+      const [row] = await tx<{ calls: number }[]>`
+        select calls::int from pg_stat_xact_user_functions where funcname = 'queue_admitted_per_second'`
+      return row!.calls
+    })
+    expect(calls).toBe(1)
+  })
+
+  test('many waiters about to lapse ahead: a poll of many places reads each of them once, not once per place', async () => {
+    const concertId = await newConcert()
+    // Idle limit 4 s: places not polled for 2 s are the step's lapse candidates (queue_place.sql).
+    const l = limits({ maxActive: 1, waitingIdleSeconds: 4 })
+    await Promise.all(Array.from({ length: 300 }, (_, i) => join(concertId, `idle${i}`, l)))
+    await Bun.sleep(2100)
+    const back: Ticket[] = []
+    for (let i = 0; i < 32; i++) back.push(await join(concertId, `b${i}`, l))
+    await store.admit(concertId, l)
+    const seen = await db.sql.begin(async (tx) => {
+      const rows = await tx.unsafe<{ position: number }[]>(
+        `select position::int from queue_poll_places($1::uuid, $2::bigint[], $3::text[], 4, 0) order by ord`,
+        [concertId, back.map((t) => t.seq), back.map((t) => t.userId)],
+      )
+      const [read] = await tx<{ tuples: number }[]>`
+        select idx_tup_fetch::int as tuples from pg_stat_xact_user_tables where relname = 'queue_sessions'`
+      return { positions: rows.map((r) => r.position), tuples: read!.tuples }
+    })
+    // 299 wait ahead of b0 (idle0..idle299, one of them admitted); the 299 candidates are read once.
+    expect(seen.positions).toEqual(Array.from({ length: 32 }, (_, i) => 300 + i))
+    expect(seen.tuples).toBeLessThan(1000)
+  }, 20_000)
+
   test('a waiter who goes idle after the step is no longer counted by those behind, before the next step', async () => {
     const concertId = await newConcert()
     // Idle limit 4 s: positions may be derived for 2 s after a step.
