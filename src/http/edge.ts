@@ -42,13 +42,35 @@ function isJson(contentType: string | null): boolean {
   return parameters.every((p) => p === '' || /^charset="?utf-8"?$/.test(p))
 }
 
-/** Why a request with this Content-Length is refused before anything reads its body, or null. */
-function refusalOf(request: Request, length: string): ServiceError | null {
-  if (Number(length) > MAX_BODY_BYTES) return new ServiceError('PAYLOAD_TOO_LARGE', `The body must be at most ${MAX_BODY_BYTES} bytes`)
-  if (Number(length) > 0 && !isJson(request.headers.get('content-type'))) {
+// A Host header as RFC 9110 allows it: a registered name or IPv4 address (unreserved, percent-encoded and
+// sub-delimiter characters), or an IP literal in brackets, and an optional port. Bun builds request.url by
+// putting the header in front of the path as it came, so a Host with '/', '@' or a space made a URL that
+// does not parse, or one whose path is not the path asked for.
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[\w.~!$&'()*+,;=%-]*)(?::\d*)?$/
+
+/** Why a request is refused before anything reads its body, or null. */
+function refusalOf(request: Request, length: string | null): ServiceError | null {
+  const host = request.headers.get('host')
+  if (host !== null && !HOST.test(host)) return new ServiceError('VALIDATION_FAILED', 'The Host header is not a host name or address with an optional port')
+  if (length !== null && Number(length) > MAX_BODY_BYTES) {
+    return new ServiceError('PAYLOAD_TOO_LARGE', `The body must be at most ${MAX_BODY_BYTES} bytes`)
+  }
+  // A body without a length (chunked) is checked here too: a GET's is not handed to the app at all.
+  const hasBody = length !== null ? Number(length) > 0 : request.headers.has('transfer-encoding')
+  if (hasBody && !isJson(request.headers.get('content-type'))) {
     return new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json (charset, if any, utf-8)')
   }
   return null
+}
+
+/**
+ * The URL a relayed request is sent on with: its own path and query on a fixed origin. Elysia finds the
+ * path of a request it is handed (app.handle) from the 12th character of its URL on, past "http://" and
+ * a host of four characters at least: the relay of a request to a host such as "api" was routed by a
+ * piece of its path. The Host header goes along as it came.
+ */
+function relayedUrl(url: string): string {
+  return `http://relayed${url.slice(url.indexOf('/', url.indexOf('://') + 3))}`
 }
 
 export interface EdgeOptions {
@@ -115,7 +137,7 @@ export function httpEdge({ production, log, metrics, logRequests, methodsOf, dis
     headers.set('content-length', String(body.byteLength))
     headers.set('x-request-id', state.id)
     state.relayed = true
-    return dispatch(new Request(request.url, { method: request.method, headers, body: new Uint8Array(body) }))
+    return dispatch(new Request(relayedUrl(request.url), { method: request.method, headers, body: new Uint8Array(body) }))
   }
 
   return new Elysia({ name: 'http-edge' })
@@ -127,7 +149,7 @@ export function httpEdge({ production, log, metrics, logRequests, methodsOf, dis
       requests.set(request, state)
       set.headers['x-request-id'] = id
       const length = request.headers.get('content-length')
-      const refusal = length === null ? null : refusalOf(request, length)
+      const refusal = refusalOf(request, length)
       const early = refusal ? answer(request, refusal) : length === null && request.body !== null ? relayWithLength(request, state) : null
       if (early) return early
     })
