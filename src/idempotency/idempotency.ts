@@ -40,9 +40,26 @@ export function fingerprint(operation: string, body: unknown): string {
   return createHash('sha256').update(operation).update('\n').update(canonical(body)).digest('base64url')
 }
 
+// A header value arrives as its bytes, one character each (Bun reads it as Latin-1). A key sent as UTF-8
+// is judged by what it says: its length in characters (code points), and no control character, C1
+// included. Bytes that are not UTF-8 are judged as they are. The key itself is kept as it came.
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+function asText(key: string): string {
+  if (!/[\x80-\xff]/.test(key)) return key
+  try {
+    return utf8.decode(Buffer.from(key, 'latin1'))
+  } catch {
+    return key
+  }
+}
+
 export function checkKey(key: string | null): string | undefined {
   if (key === null) return undefined
-  if (key.length < 1 || key.length > 255 || /[\x00-\x1f\x7f]/.test(key)) {
+  const text = asText(key)
+  let characters = 0
+  for (const _ of text) characters++
+  if (characters < 1 || characters > 255 || /[\x00-\x1f\x7f]/.test(key) || (text !== key && /\p{Cc}/u.test(text))) {
     throw new ServiceError('VALIDATION_FAILED', 'Idempotency-Key must be 1 to 255 characters with no control characters')
   }
   return key

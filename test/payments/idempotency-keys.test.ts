@@ -1,0 +1,32 @@
+import { describe, expect, test } from 'bun:test'
+import { ServiceError } from '../../src/errors'
+import { checkKey } from '../../src/idempotency/idempotency'
+
+// A header value reaches the app as its bytes, one character each (Bun reads it as Latin-1), so a key
+// sent as UTF-8 is written here the same way: the UTF-8 bytes of the text, each as one character.
+const onTheWire = (text: string) => Buffer.from(text, 'utf8').toString('latin1')
+const refused = (key: string) => {
+  try {
+    checkKey(key)
+    return false
+  } catch (error) {
+    return error instanceof ServiceError && error.code === 'VALIDATION_FAILED'
+  }
+}
+
+describe('Idempotency-Key: 1-255 characters, no control characters (PRODUCT.md)', () => {
+  test('a key sent as UTF-8 is counted in characters, not bytes, and is kept as it came', () => {
+    const tickets = onTheWire('🎫'.repeat(64)) // 64 characters, 256 bytes
+    expect(checkKey(tickets)).toBe(tickets)
+    expect(checkKey(onTheWire('é'.repeat(255)))).toBe(onTheWire('é'.repeat(255)))
+    expect(refused(onTheWire('é'.repeat(256)))).toBe(true)
+    expect(refused('k'.repeat(256))).toBe(true)
+    expect(checkKey('k'.repeat(255))).toBe('k'.repeat(255))
+  })
+
+  test('control characters are refused, C1 ones sent as UTF-8 too; bytes that are not UTF-8 are judged as they are', () => {
+    for (const key of ['', 'a\u0001b', 'a\u007fb', onTheWire('a\u0085b'), onTheWire('a\u009bb')]) expect(refused(key)).toBe(true)
+    expect(checkKey('\u00e9\u00ff')).toBe('\u00e9\u00ff') // not UTF-8: two Latin-1 characters
+    expect(checkKey(onTheWire('clé-€-1'))).toBe(onTheWire('clé-€-1'))
+  })
+})
