@@ -3,7 +3,7 @@ import { EXHAUSTED, type Operation } from '../driver'
 import { json } from '../http-client'
 import { mapLimit } from '../driver'
 import { measureSameWorkJoin } from '../ceilings'
-import { signUserToken } from '../wrk'
+import { signUserToken, type WrkPlan } from '../wrk'
 import { connection, Dealer, encodeFor, measure, ticketOf, type Context, type Row } from './common'
 
 // The waiting-room scenarios, on an instance with the queue limits as configured, so that a line builds
@@ -39,6 +39,21 @@ export async function join(ctx: Context, setup: QueueSetup): Promise<Row> {
   const users = new Dealer(setup.fresh)
   let direct = 0
   let wrkJoined = 0
+  // Single-use users with tokens the bench signs itself: hundreds of thousands per run.
+  const wrk: WrkPlan = {
+    expected: [201],
+    singleUse: true,
+    perSecond: 50_000,
+    requests(count) {
+      const out: Buffer[] = []
+      for (let k = 0; k < count; k++) {
+        const user = { userId: `wrk-joiner-${wrkJoined++}`, token: '' }
+        user.token = signUserToken(ctx.authSecret, user.userId)
+        out.push(encodeFor(ctx, { method: 'POST', path: '/v1/queue/tokens', headers: auth(user), body: { concertId: setup.httpConcert } }))
+      }
+      return out
+    },
+  }
   const row = await measure(ctx, {
     name: 'join',
     requestsPerOp: 1,
@@ -58,43 +73,16 @@ export async function join(ctx: Context, setup: QueueSetup): Promise<Row> {
       const joined = await ctx.store.join(setup.storeConcert, `ceil-joiner-${direct++}`, ctx.limits)
       if (joined === 'SOLD_OUT' || !joined.created) throw new Error('store: join did not make a new place')
     },
-    // Single-use users with tokens the bench signs itself: hundreds of thousands per run.
-    wrk: {
-      expected: [201],
-      singleUse: true,
-      perSecond: 50_000,
-      requests(count) {
-        const out: Buffer[] = []
-        for (let k = 0; k < count; k++) {
-          const user = { userId: `wrk-joiner-${wrkJoined++}`, token: '' }
-          user.token = signUserToken(ctx.authSecret, user.userId)
-          out.push(encodeFor(ctx, { method: 'POST', path: '/v1/queue/tokens', headers: auth(user), body: { concertId: setup.httpConcert } }))
-        }
-        return out
-      },
-    },
+    wrk,
     notes: () => [`${users.used + wrkJoined} users prepared for joining over HTTP, ${direct} joined directly (each its own line; 50 joined the HTTP line before)`],
   })
-  if (ctx.redisUrl !== null && row.driver === 'wrk') row.notes.push(await sameWorkNote(ctx, setup, row, () => wrkJoined++))
+  // The same plan goes on making users the app has not seen: the floor joins new users too.
+  if (ctx.redisUrl !== null && row.driver === 'wrk') row.notes.push(await sameWorkNote(ctx, setup, row, wrk))
   return row
 }
 
 /** The join beside its floor: the same requests to bare Elysia doing only the work a join needs. */
-async function sameWorkNote(ctx: Context, setup: QueueSetup, row: Row, nextUser: () => number): Promise<string> {
-  const plan = {
-    expected: [201],
-    singleUse: true,
-    perSecond: 50_000,
-    requests(count: number) {
-      const out: Buffer[] = []
-      for (let k = 0; k < count; k++) {
-        const userId = `same-work-joiner-${nextUser()}`
-        const user = { userId, token: signUserToken(ctx.authSecret, userId) }
-        out.push(encodeFor(ctx, { method: 'POST', path: '/v1/queue/tokens', headers: auth(user), body: { concertId: setup.httpConcert } }))
-      }
-      return out
-    },
-  }
+async function sameWorkNote(ctx: Context, setup: QueueSetup, row: Row, plan: WrkPlan): Promise<string> {
   const seconds = Math.max(1, Math.round(ctx.settings.durationMs / ctx.settings.rounds / 1000))
   const floor = await measureSameWorkJoin({ redisUrl: ctx.redisUrl!, authSecret: ctx.authSecret, logDir: ctx.logDir, plan, connections: ctx.settings.concurrency, seconds, concertId: setup.httpConcert })
   const failed = Object.entries(floor.statuses).filter(([status]) => status !== '201')
