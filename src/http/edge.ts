@@ -48,12 +48,14 @@ function isJson(contentType: string | null): boolean {
 // does not parse, or one whose path is not the path asked for.
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[\w.~!$&'()*+,;=%-]*)(?::\d*)?$/
 
+const tooLarge = () => new ServiceError('PAYLOAD_TOO_LARGE', `The body must be at most ${MAX_BODY_BYTES} bytes`)
+
 /** Why a request is refused before anything reads its body, or null. */
 function refusalOf(request: Request, length: string | null): ServiceError | null {
   const host = request.headers.get('host')
   if (host !== null && !HOST.test(host)) return new ServiceError('VALIDATION_FAILED', 'The Host header is not a host name or address with an optional port')
   if (length !== null && Number(length) > MAX_BODY_BYTES) {
-    return new ServiceError('PAYLOAD_TOO_LARGE', `The body must be at most ${MAX_BODY_BYTES} bytes`)
+    return tooLarge()
   }
   // A body without a length (chunked) is checked here too: a GET's is not handed to the app at all.
   const hasBody = length !== null ? Number(length) > 0 : request.headers.has('transfer-encoding')
@@ -131,7 +133,7 @@ export function httpEdge({ production, log, metrics, logRequests, methodsOf, dis
     } catch {
       return answer(request, new ServiceError('VALIDATION_FAILED', 'The body could not be read'))
     }
-    if (body === 'too long') return answer(request, new ServiceError('PAYLOAD_TOO_LARGE', `The body must be at most ${MAX_BODY_BYTES} bytes`))
+    if (body === 'too long') return answer(request, tooLarge())
     const headers = new Headers(request.headers)
     headers.delete('transfer-encoding')
     headers.set('content-length', String(body.byteLength))
