@@ -1,26 +1,36 @@
 -- Releases a live hold at once. Like holds and payments it first takes the user's row lock, so that
 -- what it reports about the user's session is decided in the same order as their holds and payments:
 -- a payment that saw this hold as live (and so kept the session open) has committed before, and the
--- cancel then sees that the session was paid for and has no live hold left, and says so (session_paid,
--- live_holds = 0), so that the caller ends the session; otherwise live_until (when the user's last live
--- hold there lapses) tells how long the session is still needed. Lock order: user, reservation, seat.
+-- cancel then sees that the session was paid for and has no live hold left: the cancel ends the session
+-- (ends_session, stored on the cancelled reservation, where a later hold of the session finds it:
+-- sql/functions/hold_seat.sql), and the caller ends it in the queue store; otherwise live_until (when the
+-- user's last live hold there lapses) tells how long the session is still needed.
+-- Lock order: user, reservation, seat.
 -- Returns no row when the reservation is not a live hold of this user.
 -- Plans: generic, with seq scans off (why: sql/functions/hold_seat.sql).
 create or replace function cancel_hold(p_reservation_id uuid, p_user_id text)
 returns table (
   reservation_id uuid, schedule_id uuid, seat_number int, price bigint, status text,
   expires_at timestamptz, created_at timestamptz, concert_id uuid, queue_seq bigint,
-  live_holds bigint, live_until timestamptz, session_paid boolean
+  live_until timestamptz, ends_session boolean
 ) language plpgsql volatile set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 declare
   c record;
 begin
   perform 1 from users u where u.user_id = p_user_id for update;
 
-  update reservations r set status = 'CANCELLED', ended_at = now()
+  update reservations r set status = 'CANCELLED', ended_at = now(),
+    ends_session = r.queue_seq is not null
+      and not exists (
+        select 1 from reservations o
+        where o.user_id = p_user_id and o.concert_id = r.concert_id and hold_is_live(o.status, o.expires_at)
+          and o.reservation_id <> r.reservation_id)
+      and exists (
+        select 1 from reservations p
+        where p.user_id = p_user_id and p.concert_id = r.concert_id and p.status = 'PAID' and p.queue_seq = r.queue_seq)
   where r.reservation_id = p_reservation_id and r.user_id = p_user_id and hold_is_live(r.status, r.expires_at)
   returning r.reservation_id, r.schedule_id, r.seat_number, r.price, r.status, r.expires_at, r.created_at,
-    r.concert_id, r.queue_seq
+    r.concert_id, r.queue_seq, r.ends_session
   into c;
   if not found then
     return;
@@ -32,12 +42,8 @@ begin
 
   return query select c.reservation_id, c.schedule_id, c.seat_number, c.price, c.status, c.expires_at,
     c.created_at, c.concert_id, c.queue_seq,
-    (select count(*) from reservations o
-     where o.user_id = p_user_id and o.concert_id = c.concert_id and hold_is_live(o.status, o.expires_at)),
     (select max(o.expires_at) from reservations o
      where o.user_id = p_user_id and o.concert_id = c.concert_id and hold_is_live(o.status, o.expires_at)),
-    exists (select 1 from reservations p
-            where p.user_id = p_user_id and p.concert_id = c.concert_id and p.status = 'PAID'
-              and p.queue_seq is not distinct from c.queue_seq and c.queue_seq is not null);
+    c.ends_session;
 end
 $$;

@@ -19,7 +19,7 @@ create or replace function hold_seat(
   p_queue_seq bigint
 ) returns table (
   reservation_id uuid, schedule_id uuid, seat_number int, price bigint, status text,
-  expires_at timestamptz, created_at timestamptz, live_holds bigint, seat_exists boolean
+  expires_at timestamptz, created_at timestamptz, live_holds bigint, seat_exists boolean, session_ended boolean
 ) language plpgsql volatile set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 declare
   v_free boolean;
@@ -28,20 +28,34 @@ begin
   -- as the conditional UPDATE's would be (the seat is HELD or SOLD in this snapshot, and the UPDATE would
   -- find no row to change), but it locks no user row, writes no WAL and has nothing to commit: on a seat
   -- many want at once (a hot seat, the last seats of a sale) most holds are refusals. Which refusal is
-  -- answered stays as below: no such seat, then the hold limit, then the seat taken.
+  -- answered stays as below: no such seat, then the hold limit, then the seat taken. (Whether a payment
+  -- ended the session is not read here: the queue guard before the hold already answered for a session
+  -- the store has ended, and a refusal is a refusal either way while a payment is ending it.)
   select s.status = 'AVAILABLE' or hold_has_lapsed(s.status, s.hold_expires_at)
   into v_free
   from seats s where s.schedule_id = p_schedule_id and s.seat_number = p_seat_number;
   if v_free is not true then
     return query select null::uuid, null::uuid, null::int, null::bigint, null::text, null::timestamptz, null::timestamptz,
       (select count(*) from reservations r where r.user_id = p_user_id and hold_is_live(r.status, r.expires_at)),
-      v_free is not null;
+      v_free is not null, false;
     return;
   end if;
 
   -- ON CONFLICT DO UPDATE locks the conflicting row even when its WHERE is false: a lock, no write.
   insert into users as u (user_id) values (p_user_id)
   on conflict (user_id) do update set user_id = excluded.user_id where false;
+
+  -- A payment or cancel of this session that left it nothing to pay ended it (ends_session, decided under
+  -- the lock just taken). The queue store ends the session only after that commit, so a hold that passed
+  -- the queue guard in between is refused here: it would otherwise land in a session about to be DONE.
+  if exists (
+    select 1 from reservations r join schedules sc on sc.concert_id = r.concert_id
+    where r.user_id = p_user_id and r.queue_seq = p_queue_seq and r.ends_session and sc.schedule_id = p_schedule_id
+  ) then
+    return query select null::uuid, null::uuid, null::int, null::bigint, null::text, null::timestamptz, null::timestamptz,
+      0::bigint, true, true;
+    return;
+  end if;
 
   return query
   with live as (
@@ -66,7 +80,8 @@ begin
     -- Asked only when no hold was made (a CASE runs its subquery only in the branch taken).
     case when m.reservation_id is null
       then exists (select 1 from seats x where x.schedule_id = p_schedule_id and x.seat_number = p_seat_number)
-      else true end
+      else true end,
+    false
   from (select 1) one
   left join made m on true;
 end

@@ -24,15 +24,15 @@
 -- code) and this function adds the detail. Stored as json (not jsonb), so that the first answer and every
 -- replay are the same text.
 -- Returns one row: status, code (a problem's), detail (a problem's), body (the answer as stored: a 201's
--- always, a problem's only when stored), other_live_holds (after a 201), replayed, fingerprint (of a
--- replayed answer).
+-- always, a problem's only when stored), replayed, fingerprint (of a replayed answer), ends_session
+-- (after a 201: the user has no other live hold in the concert, so the session the hold was made in ends).
 -- The commit waits for the disk (synchronous_commit stays on): a payment answered 201 is paid.
 -- Plans: generic, with seq scans off (why: sql/functions/hold_seat.sql).
 create or replace function pay_once(
   p_user_id text, p_key text, p_fingerprint text, p_lock_seed bigint, p_problems json,
   p_payment_id uuid, p_entry_id uuid, p_reservation_id uuid, p_concert_id uuid
 ) returns table (
-  status int, code text, detail text, body json, other_live_holds bigint, replayed boolean, fingerprint text
+  status int, code text, detail text, body json, replayed boolean, fingerprint text, ends_session boolean
 ) language plpgsql volatile set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 declare
   k record;
@@ -41,7 +41,7 @@ declare
   v_price bigint;
   v_balance bigint;
   v_payment_id uuid;
-  v_others bigint := 0;
+  v_ends boolean := false;
   v_code text;
   v_detail text;
   v_state text;
@@ -54,19 +54,19 @@ begin
     select i.fingerprint, i.response_status, i.response_body into k
     from idempotency_keys i where i.user_id = p_user_id and i.idempotency_key = p_key;
     if found then
-      return query select k.response_status, null::text, null::text, k.response_body, 0::bigint, true, k.fingerprint;
+      return query select k.response_status, null::text, null::text, k.response_body, true, k.fingerprint, false;
       return;
     end if;
     if not v_locked then
       return query select 409, 'IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still running',
-        null::json, 0::bigint, false, null::text;
+        null::json, false, null::text, false;
       return;
     end if;
   end if;
 
   begin
-    select p.paid, p.price, p.balance, p.payment_id, p.other_live_holds
-    into v_paid, v_price, v_balance, v_payment_id, v_others
+    select p.paid, p.price, p.balance, p.payment_id, p.ends_session
+    into v_paid, v_price, v_balance, v_payment_id, v_ends
     from pay_reservation(p_payment_id, p_entry_id, p_reservation_id, p_user_id, p_concert_id) p;
   exception
     when sqlstate 'CW001' then
@@ -89,10 +89,10 @@ begin
       into v_concert, v_state
       from reservations r where r.reservation_id = p_reservation_id and r.user_id = p_user_id;
       if v_state is null then
-        return query select 404, 'NOT_FOUND', 'No such reservation', null::json, 0::bigint, false, null::text;
+        return query select 404, 'NOT_FOUND', 'No such reservation', null::json, false, null::text, false;
         return;
       elsif v_concert <> p_concert_id then
-        return query select 403, 'QUEUE_NOT_ACTIVE', 'The queue token is for another concert', null::json, 0::bigint, false, null::text;
+        return query select 403, 'QUEUE_NOT_ACTIVE', 'The queue token is for another concert', null::json, false, null::text, false;
         return;
       elsif v_state = 'PAID' then
         v_code := 'ALREADY_PAID';
@@ -113,6 +113,6 @@ begin
     insert into idempotency_keys (user_id, idempotency_key, fingerprint, response_status, response_body)
     values (p_user_id, p_key, p_fingerprint, v_status, v_body);
   end if;
-  return query select v_status, v_code, v_detail, v_body, v_others, false, null::text;
+  return query select v_status, v_code, v_detail, v_body, false, null::text, v_ends;
 end
 $$;

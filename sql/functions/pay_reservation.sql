@@ -1,7 +1,8 @@
--- The payment as one call. It first takes the user's row lock (as holds and cancels do), so that the
--- count of the user's other live holds it returns - which decides whether the queue session ends - is
--- taken after every other hold, payment and cancel of this user committed: two payments at once cannot
--- both see the other's hold as still live. Then each step of the statement reads the one before, so
+-- The payment as one call. It first takes the user's row lock (as holds and cancels do), so that whether
+-- the user has another live hold in the concert - which decides whether the queue session ends - is read
+-- after every other hold, payment and cancel of this user committed: two payments at once cannot both see
+-- the other's hold as still live. That decision is stored on the paid reservation (ends_session), where a
+-- later hold of the same session finds it (sql/functions/hold_seat.sql). Then each step of the statement reads the one before, so
 -- row locks are always taken in the same order - user, reservation, seat, balance - and payments
 -- cannot deadlock. When the reservation is not payable nothing has changed and the row says so
 -- (paid = false). When a later step finds nothing (the seat is no longer this hold's, or the balance is
@@ -11,7 +12,7 @@
 -- Plans: generic, with seq scans off (why: sql/functions/hold_seat.sql).
 create or replace function pay_reservation(
   p_payment_id uuid, p_entry_id uuid, p_reservation_id uuid, p_user_id text, p_concert_id uuid
-) returns table (paid boolean, price bigint, balance bigint, payment_id uuid, other_live_holds bigint)
+) returns table (paid boolean, price bigint, balance bigint, payment_id uuid, ends_session boolean)
 language plpgsql volatile set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 declare
   v record;
@@ -19,10 +20,14 @@ begin
   perform 1 from users u where u.user_id = p_user_id for update;
 
   with reservation as (
-    update reservations r set status = 'PAID', ended_at = now()
+    update reservations r set status = 'PAID', ended_at = now(),
+      ends_session = not exists (
+        select 1 from reservations o
+        where o.user_id = p_user_id and o.concert_id = p_concert_id and hold_is_live(o.status, o.expires_at)
+          and o.reservation_id <> p_reservation_id)
     where r.reservation_id = p_reservation_id and r.user_id = p_user_id and r.concert_id = p_concert_id
       and hold_is_live(r.status, r.expires_at)
-    returning r.reservation_id, r.concert_id, r.schedule_id, r.seat_number, r.price
+    returning r.reservation_id, r.concert_id, r.schedule_id, r.seat_number, r.price, r.ends_session
   ), seat as (
     update seats s set status = 'SOLD', hold_expires_at = null
     from reservation r
@@ -51,9 +56,7 @@ begin
     r.price,
     (select d.balance from debit d) as balance,
     (select p.payment_id from payment p) as payment_id,
-    (select count(*) from reservations o
-     where o.user_id = p_user_id and o.concert_id = p_concert_id and hold_is_live(o.status, o.expires_at)
-       and o.reservation_id <> p_reservation_id) as other_live_holds
+    r.ends_session
   into v
   from (select 1) one
   left join reservation r on true;
@@ -64,6 +67,6 @@ begin
     end if;
     raise exception 'the balance is lower than the price' using errcode = 'CW002', detail = v.price::text;
   end if;
-  return query select v.paid, v.price, v.balance, v.payment_id, v.other_live_holds;
+  return query select v.paid, v.price, v.balance, v.payment_id, coalesce(v.ends_session, false);
 end
 $$;

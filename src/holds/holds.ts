@@ -19,9 +19,8 @@ interface ReservationRow {
 interface CancelRow extends ReservationRow {
   concert_id: string
   queue_seq: number | null
-  live_holds: number
   live_until: Date | null
-  session_paid: boolean
+  ends_session: boolean
 }
 
 export interface Released {
@@ -55,7 +54,7 @@ export function holds(sql: Sql, rules: HoldRules) {
   return {
     /** The hold itself: one call of hold_seat. */
     async hold(userId: string, scheduleId: string, seatNumber: number, queueSeq: number): Promise<Reservation> {
-      const row = theRow(await q.hold_seat<Partial<ReservationRow> & { live_holds: number; seat_exists: boolean }>(sql, [
+      const row = theRow(await q.hold_seat<Partial<ReservationRow> & { live_holds: number; seat_exists: boolean; session_ended: boolean }>(sql, [
         crypto.randomUUID(),
         userId,
         scheduleId,
@@ -65,6 +64,7 @@ export function holds(sql: Sql, rules: HoldRules) {
         queueSeq,
       ]), 'hold_seat')
       if (row.reservation_id) return toReservation(row as ReservationRow)
+      if (row.session_ended) throw new ServiceError('QUEUE_NOT_ACTIVE', 'The queue session ended: a payment left nothing to pay')
       if (!row.seat_exists) throw new ServiceError('NOT_FOUND', `Schedule ${scheduleId} has no seat ${seatNumber}`)
       if (row.live_holds >= rules.maxHoldsPerUser) {
         throw new ServiceError('HOLD_LIMIT_REACHED', `At most ${rules.maxHoldsPerUser} live holds per user`)
@@ -85,7 +85,7 @@ export function holds(sql: Sql, rules: HoldRules) {
         reservation: toReservation(row),
         session: row.queue_seq === null ? null : { concertId: row.concert_id, userId, seq: row.queue_seq },
         // The last live hold of a session that already paid: nothing is left to pay in that session.
-        endsSession: row.live_holds === 0 && row.session_paid,
+        endsSession: row.ends_session,
         liveUntilMs: row.live_until?.getTime() ?? null,
       }
     },

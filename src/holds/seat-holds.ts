@@ -53,7 +53,7 @@ export function seatHolds({ holds, catalogue, room, metrics, log }: SeatHoldDeps
       }
       let payable: boolean
       try {
-        payable = await room.holdMade(ticket, Date.parse(reservation.expiresAt), checked)
+        payable = await room.holdMade(ticket, Date.parse(reservation.expiresAt))
       } catch (error) {
         // The store could not be asked (503): the hold is undone, as nobody can tell whether it is payable.
         await holds.undo(userId, reservation.reservationId).catch((undo) =>

@@ -22,7 +22,7 @@ const q = statements('payments', ['pay_once', 'reservation_state', 'paid_session
 const storedProblems = problemTemplates(['ALREADY_PAID', 'HOLD_EXPIRED', 'INSUFFICIENT_BALANCE'])
 
 interface PayOnceRow extends OneCallAnswer {
-  other_live_holds: number
+  ends_session: boolean
 }
 
 /**
@@ -46,13 +46,13 @@ async function payOnceCall(db: Db, request: IdempotentRequest, reservationId: st
     ]),
     'pay_once',
   )
-  return { outcome: outcomeOfOneCall(request, row), otherLiveHolds: row.other_live_holds }
+  return { outcome: outcomeOfOneCall(request, row), endsSession: row.ends_session }
 }
 
 /** A payment without a key: the Payment, or the problem thrown. */
 export async function pay(db: Db, userId: string, reservationId: string, concertId: string) {
-  const { outcome, otherLiveHolds } = await payOnceCall(db, { userId, key: undefined, fingerprint: '' }, reservationId, concertId)
-  return { payment: outcome.body as Payment, otherLiveHolds }
+  const { outcome, endsSession } = await payOnceCall(db, { userId, key: undefined, fingerprint: '' }, reservationId, concertId)
+  return { payment: outcome.body as Payment, endsSession }
 }
 
 export interface PaymentRequest {
@@ -90,13 +90,13 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
         ticket = await guard(userId, queueToken, reservationId)
       })
       let outcome: Outcome
-      let otherLiveHolds = 0
+      let endsSession = false
       if (answered) outcome = answered
-      else ({ outcome, otherLiveHolds } = await payOnceCall(sql, request, reservationId, ticket!.concertId))
+      else ({ outcome, endsSession } = await payOnceCall(sql, request, reservationId, ticket!.concertId))
       if (outcome.status === 201 && !outcome.replayed) {
         metrics.payments.inc()
         metrics.paymentsWon.inc((outcome.body as Payment).amount)
-        await room.paid(ticket!, otherLiveHolds)
+        await room.paid(ticket!, endsSession)
       } else if (outcome.status === 201) {
         await endSessionOfReplay(userId, reservationId)
       }
@@ -106,12 +106,12 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
 
   /**
    * A retry after a crash between the commit and the end of the session: the session the paid hold was
-   * made in ends now, if nothing is left to pay. Only that session: the same key replayed later from a
-   * new session (the user joined again) must not end the new one.
+   * made in ends now, if the payment ended it (it left nothing to pay). Only that session: the same key
+   * replayed later from a new session (the user joined again) must not end the new one.
    */
   async function endSessionOfReplay(userId: string, reservationId: string) {
-    const [row] = await q.paid_session<{ concert_id: string; queue_seq: number | null; other_live_holds: number }>(sql, [reservationId, userId])
-    if (row && row.queue_seq !== null) await room.paid({ concertId: row.concert_id, userId, seq: row.queue_seq }, row.other_live_holds)
+    const [row] = await q.paid_session<{ concert_id: string; queue_seq: number | null; ends_session: boolean }>(sql, [reservationId, userId])
+    if (row && row.queue_seq !== null) await room.paid({ concertId: row.concert_id, userId, seq: row.queue_seq }, row.ends_session)
   }
 }
 

@@ -178,17 +178,16 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
 
     /**
      * A hold was made in this session: the session lasts until the hold can no longer be paid. Returns
-     * false when the session ended between the guard and the hold (it ran out, or an operator ended it):
-     * the hold must then be undone, as it could not be paid. After a checked guard, a session a payment
-     * ended meanwhile (DONE) is fine: a payment accepts a DONE session for a live hold. After an unchecked
-     * one (guardHold), this is the only look at the session, so only ACTIVE will do: a DONE session may
-     * have ended before the hold began, and a DONE session makes no new holds.
+     * false when the session is no longer ACTIVE (it ran out, an operator ended it, or a payment's end of
+     * it reached the store first): the hold must then be undone, as it could not be paid. A payment that
+     * ended the session decided so before this hold, under the same user lock, and the hold itself already
+     * refuses such a session (sql/functions/hold_seat.sql); this is the look at the store's side of it.
      */
-    async holdMade(ticket: Ticket, holdExpiresAtMs: number, checked = true): Promise<boolean> {
+    async holdMade(ticket: Ticket, holdExpiresAtMs: number): Promise<boolean> {
       const view = await store.extend(ticket, holdExpiresAtMs + HOLD_MARGIN_MS, limitsOf(ticket.concertId))
       if (view.status !== 'ACTIVE') distrust(ticket)
       trust(ticket, view)
-      return view.status === 'ACTIVE' || (checked && view.status === 'DONE')
+      return view.status === 'ACTIVE'
     },
 
     /**
@@ -204,9 +203,10 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
     },
 
     /**
-     * Payments: the session is checked live and must be ACTIVE, or DONE - a session ends (DONE) when a
-     * payment finds no other live hold, and a hold made while that payment ran is still to be paid: every
-     * hold that was made can be paid until it lapses. A DONE session cannot make new holds.
+     * Payments: the session is checked live and must be ACTIVE, or DONE. A session ends (DONE) when a
+     * payment or cancel leaves it no live hold, and a hold of it decided after that is refused (so a DONE
+     * session cannot make new holds): what a payment finds in a DONE session is a reservation it already
+     * paid, answered ALREADY_PAID (or, with the original key, replayed) by the payment itself.
      */
     async requireSessionForPayment(userId: string, token: string | null | undefined): Promise<Ticket> {
       const ticket = ticketFor(userId, token)
@@ -228,9 +228,9 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
       )
     },
 
-    /** After a payment: the session is DONE unless the user still has a live hold in this concert. */
-    async paid(ticket: Ticket, otherLiveHolds: number) {
-      if (otherLiveHolds === 0) await this.sessionPaid(ticket)
+    /** After a payment: the session is DONE if the payment ended it (the user has no other live hold in this concert). */
+    async paid(ticket: Ticket, endsSession: boolean) {
+      if (endsSession) await this.sessionPaid(ticket)
       // The sale may have been the last seat: tell the line now rather than at the next tick.
       soldOutCheck.after(ticket.concertId)
     },

@@ -139,6 +139,47 @@ onEachDatabase('payments', { MAX_HOLDS_PER_USER: '4' }, (ctx, kind) => {
     expect(seats.status).toBe(403)
   })
 
+  // A payment decides in Postgres and ends the session in the queue store afterwards. A hold that passed
+  // the queue guard in between (another instance, the store still ACTIVE) must not land in the session
+  // the payment is ending: it would leave it DONE with a live hold (or, extended first, the end lost).
+  test('a hold between the payment that ended the session and the end reaching the store is refused, and nothing stays held', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2, price: 100 })
+    const alice = await shopper(ctx.server, 'p-between', concertId, 1000)
+    const first = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    expect((await pay(ctx.server, alice, first.body.reservationId)).status).toBe(201)
+    // As if the store had not heard of the payment yet.
+    await ctx.db.sql`update queue_sessions set status = 'ACTIVE', ended_at = null where user_id = 'p-between'`
+    const late = await hold(ctx.server, alice, scheduleIds[0]!, 2)
+    expect(late.status).toBe(403)
+    expect(late.body.code).toBe('QUEUE_NOT_ACTIVE')
+    const [left] = await ctx.db.sql`
+      select count(*)::int as n from reservations where user_id = 'p-between' and status = 'HELD'`
+    expect(left!.n).toBe(0)
+  })
+
+  test('a hold between the cancel that ended a paid session and the end reaching the store is refused too', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3, price: 100 })
+    const alice = await shopper(ctx.server, 'p-cancelled', concertId, 1000)
+    const first = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    const second = await hold(ctx.server, alice, scheduleIds[0]!, 2)
+    expect((await pay(ctx.server, alice, first.body.reservationId)).status).toBe(201)
+    expect((await call(ctx.server, `/v1/reservations/${second.body.reservationId}`, { ...alice, method: 'DELETE' })).status).toBe(200)
+    expect((await call(ctx.server, '/v1/queue/status', alice)).body.status).toBe('DONE')
+    await ctx.db.sql`update queue_sessions set status = 'ACTIVE', ended_at = null where user_id = 'p-cancelled'`
+    const late = await hold(ctx.server, alice, scheduleIds[0]!, 3)
+    expect(late.status).toBe(403)
+    expect(late.body.code).toBe('QUEUE_NOT_ACTIVE')
+  })
+
+  test('a payment that left another live hold ends nothing: the session may still hold while that hold lives', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3, price: 100 })
+    const alice = await shopper(ctx.server, 'p-open', concertId, 1000)
+    const first = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    await hold(ctx.server, alice, scheduleIds[0]!, 2)
+    expect((await pay(ctx.server, alice, first.body.reservationId)).status).toBe(201)
+    expect((await hold(ctx.server, alice, scheduleIds[0]!, 3)).status).toBe(201)
+  })
+
   // Plans are kept per connection: one made while reservations was small must not scan the grown table.
   test.skipIf(kind === 'embedded')('a hold and a payment find rows by key however much reservations grew since their plans were made', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 8, price: 100 })

@@ -113,7 +113,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'reliability: hostile clients over t
     expect(total).toBe(0)
   }, 90_000)
 
-  test('22. session end under races (10 rounds each): two payments at once, a payment beside a hold, a payment beside a cancel: never ACTIVE with nothing held; every 201 hold can be paid', async () => {
+  test('22. session end under races (10 rounds each): two payments at once, a payment beside a hold, a payment beside a cancel: never ACTIVE with nothing held, never DONE with a live hold; every 201 hold can be paid', async () => {
     const ROUNDS = 10
     const { concertId, scheduleIds } = await cluster.createConcert({ seats: 6 * ROUNDS, price: 100 })
     const users = await admitCrowd(cluster, concertId, Array.from({ length: 3 * ROUNDS }, (_, i) => `h22-${i}`))
@@ -128,6 +128,8 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'reliability: hostile clients over t
       const [live] = await cluster.db.sql`
         select count(*)::int as n from reservations where user_id = ${u.userId} and status = 'HELD' and expires_at > now()`
       if (s === 'ACTIVE' && live!.n === 0) violations.push(`${label}: ACTIVE with nothing held`)
+      // A payment ends the session only once nothing is left to pay: never DONE with a live hold.
+      if (s === 'DONE' && live!.n > 0) violations.push(`${label}: DONE with a live hold`)
       if (s !== 'ACTIVE' && s !== 'DONE') violations.push(`${label}: ${s}`)
       return s
     }

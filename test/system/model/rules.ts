@@ -400,29 +400,5 @@ export function followEitherOrder(w: World, actions: [Action, Action], answers: 
       worlds.push(...second.worlds)
     }
   }
-  worlds.push(...holdDuringPayment(w, actions, answers, win))
   return worlds.length > 0 ? { worlds, mismatch: null } : { worlds, mismatch: reasons.join('\n    ') }
-}
-
-/**
- * A payment and a hold of one user at once, neither order: the hold passed the queue guard while the
- * payment ran, and the payment saw no other live hold and ended the session. PRODUCT.md allows that end
- * ("DONE, or ACTIVE with a live hold to pay") as long as the hold, if made, stays payable: the hold is
- * judged against the world before the payment and lands in the DONE session.
- */
-function holdDuringPayment(w: World, actions: [Action, Action], answers: [Answer, Answer], win: Window): World[] {
-  const p = actions.findIndex((a) => a.kind === 'pay')
-  const h = actions.findIndex((a) => a.kind === 'hold')
-  if (p < 0 || h < 0) return []
-  const ui = actions[p]!.user
-  const out: World[] = []
-  for (const paid of follow(w, actions[p]!, answers[p]!, win).worlds) {
-    if (current(paid.users[ui]!)?.state !== 'DONE' || current(w.users[ui]!)?.state === 'DONE') continue
-    for (const held of follow(w, actions[h]!, answers[h]!, win).worlds) {
-      const both = clone(paid)
-      both.holds.push(...held.holds.filter((x) => !w.holds.some((y) => y.id === x.id)))
-      out.push(both)
-    }
-  }
-  return out
 }

@@ -404,7 +404,7 @@ export async function pay(ctx: Context, api: Api, setup: BookingSetup, holdRow: 
         const view = await ctx.store.check(ticket, ctx.limits)
         if (view.status !== 'ACTIVE') throw new Error(`store: session is ${view.status}`)
         const paid = await payReservation(ctx.sql, ticket.userId, reservationId, ticket.concertId)
-        if (paid.otherLiveHolds === 0) await ctx.store.finish(ticket)
+        if (paid.endsSession) await ctx.store.finish(ticket)
         // The app asks whether that was the last seat without making the buyer wait for the answer.
         shop.soldOut([ticket.concertId]).catch(() => {})
       }
