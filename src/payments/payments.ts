@@ -85,6 +85,11 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
     /** Pays a hold exactly once (Idempotency-Key), then ends the queue session if nothing is left to pay. */
     async payOnce({ userId, queueToken, reservationId, idempotencyKey }: PaymentRequest): Promise<Outcome> {
       let ticket: Ticket | undefined
+      // The queue token is verified (signed, and this user's) before anything, a replay included: the
+      // stored answer answers a retry of the same request, and one with a missing, forged or someone
+      // else's queue token is not that. What the store says of the session is not asked here: a retry
+      // after the payment ended the session must still get its answer.
+      room.ticket(userId, queueToken)
       const request = { userId, key: idempotencyKey, fingerprint: fingerprint('payment', { reservationId }) }
       const answered = await preconditionOrReplay(sql, request, async () => {
         ticket = await guard(userId, queueToken, reservationId)

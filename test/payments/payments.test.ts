@@ -258,6 +258,23 @@ onEachDatabase('idempotent payments and charges', {}, (ctx, kind) => {
     expect(row!.n).toBe(1)
   })
 
+  test("a replay needs the user's own queue token too: missing, forged or another user's is 401, with nothing replayed", async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1, price: 300 })
+    const alice = await shopper(ctx.server, 'i-own-token', concertId, 1000)
+    const bob = await shopper(ctx.server, 'i-other-token', concertId)
+    const held = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    expect((await pay(ctx.server, alice, held.body.reservationId, 'pay-own')).status).toBe(201)
+    const [payload, signature] = alice.queueToken.split('.') as [string, string]
+    const forged = `${payload}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`
+    for (const queueToken of ['', forged, bob.queueToken]) {
+      const replay = await pay(ctx.server, { token: alice.token, queueToken }, held.body.reservationId, 'pay-own')
+      expect(replay.status).toBe(401)
+      expect(replay.body.code).toBe('QUEUE_TOKEN_INVALID')
+      expect(replay.headers.get('idempotent-replayed')).toBeNull()
+    }
+    expect((await pay(ctx.server, alice, held.body.reservationId, 'pay-own')).status).toBe(201)
+  })
+
   test('a replay after a crash between the commit and the end of the session ends the session', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2, price: 300 })
     const alice = await shopper(ctx.server, 'i-crash', concertId, 1000)
