@@ -4,12 +4,9 @@
 -- answer, COMMIT: 8 of them before this function, now 1).
 --
 -- With a key (p_key not null):
--- - the key's transaction-scoped advisory lock first (as sql/idempotency/try_lock_key.sql);
--- - then the stored answer, read by its own statement after the lock, so it sees whatever the previous
---   holder of the lock committed (a VOLATILE plpgsql function takes a fresh snapshot per statement):
---   found -> it is returned with its fingerprint and nothing else happens (the caller compares the
---   fingerprint: another request under the same key is refused there). A stored answer is the answer
---   even when the lock was taken: its holder can then only be another retry replaying it;
+-- - the key's lock and stored answer first (sql/functions/idempotency_claim.sql): a stored answer is
+--   returned with its fingerprint and nothing else happens (the caller compares the fingerprint: another
+--   request under the same key is refused there);
 -- - no stored answer and the lock taken by another request with this key -> IN_PROGRESS, nothing done;
 -- - then the payment (pay_reservation) in a block with an exception handler, i.e. a subtransaction: a
 --   decline (CW001, CW002; sql/functions/pay_reservation.sql) undoes every step of it and is answered;
@@ -36,7 +33,6 @@ create or replace function pay_once(
 ) language plpgsql volatile set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 declare
   k record;
-  v_locked boolean;
   v_paid boolean;
   v_price bigint;
   v_balance bigint;
@@ -50,14 +46,12 @@ declare
   v_body json;
 begin
   if p_key is not null then
-    v_locked := pg_try_advisory_xact_lock(hashtextextended(p_user_id || chr(31) || p_key, p_lock_seed));
-    select i.fingerprint, i.response_status, i.response_body into k
-    from idempotency_keys i where i.user_id = p_user_id and i.idempotency_key = p_key;
-    if found then
-      return query select k.response_status, null::text, null::text, k.response_body, true, k.fingerprint, false;
+    select * into k from idempotency_claim(p_user_id, p_key, p_lock_seed);
+    if k.fingerprint is not null then
+      return query select k.status, null::text, null::text, k.body, true, k.fingerprint, false;
       return;
     end if;
-    if not v_locked then
+    if not k.locked then
       return query select 409, 'IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still running',
         null::json, false, null::text, false;
       return;

@@ -1,5 +1,6 @@
 -- name: find_key :one
--- Read in its own statement, after try_lock_key, so it sees whatever the previous holder committed.
+-- The stored answer under a key, read when a request's precondition refused it (a request with this key
+-- may have finished meanwhile and changed what the precondition sees).
 -- $1 user_id, $2 idempotency key
 select fingerprint, response_status, response_body
 from idempotency_keys

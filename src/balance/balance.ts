@@ -1,12 +1,16 @@
-import type { Db, Sql } from '../db/client'
+import type { Sql } from '../db/client'
+import { advisoryLocks } from '../db/locks'
 import { statements, theRow } from '../db/statements'
 import { ServiceError } from '../errors'
-import { fingerprint, idempotently, type Outcome } from '../idempotency/idempotency'
+import { fingerprint, outcomeOfOneCall, problemTemplates, type OneCallAnswer, type Outcome } from '../idempotency/idempotency'
 import { chargeBatches, type Credited } from './charge-batches'
 
 import type { Charge, LedgerEntry, LedgerPage } from './model'
 
-const q = statements('balance', ['get_balance', 'charge', 'history'])
+const q = statements('balance', ['get_balance', 'charge_once', 'history'])
+
+// The problem a keyed charge decides itself and stores under its Idempotency-Key; charge_once adds the detail.
+const storedProblems = problemTemplates(['BALANCE_LIMIT'])
 
 export interface MoneyRules {
   maxBalance: number
@@ -28,11 +32,6 @@ export function balance(sql: Sql, rules: MoneyRules) {
     return { chargeId: credited.entryId, amount, balance: credited.balance }
   }
 
-  async function charge(db: Db, userId: string, amount: number): Promise<Charge> {
-    const [row] = await q.charge<{ entry_id: string; balance: number }>(db, [crypto.randomUUID(), userId, amount, rules.maxBalance])
-    return charged(row ? { entryId: row.entry_id, balance: row.balance } : null, amount)
-  }
-
   return {
     async get(userId: string): Promise<number> {
       const row = theRow(await q.get_balance<{ balance: number }>(sql, [userId]), 'get_balance')
@@ -43,12 +42,22 @@ export function balance(sql: Sql, rules: MoneyRules) {
     async chargeOnce(userId: string, amount: number, idempotencyKey: string | undefined): Promise<Outcome> {
       // Without a key nothing is remembered, so the charge may share a statement with others (charge-batches.ts).
       if (idempotencyKey === undefined) return { status: 201, body: charged(await batches.charge(userId, amount), amount), replayed: false }
-      return idempotently(
-        sql,
-        { userId, key: idempotencyKey, fingerprint: fingerprint('charge', { amount }) },
-        async () => {},
-        async (db) => ({ status: 201, body: await charge(db, userId, amount) }),
+      // With one, the charge and its answer are one call of charge_once (sql/functions/charge_once.sql).
+      const request = { userId, key: idempotencyKey, fingerprint: fingerprint('charge', { amount }) }
+      const row = theRow(
+        await q.charge_once<OneCallAnswer>(sql, [
+          userId,
+          idempotencyKey,
+          request.fingerprint,
+          advisoryLocks.idempotencyKeys,
+          storedProblems,
+          crypto.randomUUID(),
+          amount,
+          rules.maxBalance,
+        ]),
+        'charge_once',
       )
+      return outcomeOfOneCall(request, row)
     },
 
     async history(userId: string, limit: number, cursor: string | undefined): Promise<LedgerPage> {

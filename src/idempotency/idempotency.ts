@@ -1,11 +1,19 @@
 import { createHash } from 'node:crypto'
-import type { Db, Sql } from '../db/client'
-import { advisoryLocks } from '../db/locks'
+import type { Sql } from '../db/client'
 import { statements, theRow } from '../db/statements'
 import { ServiceError, type ErrorCode } from '../errors'
-import { problemBody, RememberedProblem, statusOfError, type ProblemBody } from '../http/problems'
+import { problemBody, RememberedProblem, type ProblemBody } from '../http/problems'
 
-const q = statements('idempotency', ['try_lock_key', 'find_key', 'save_key', 'expire_keys'])
+// Idempotency-Key: the same key from the same user with the same request answers what the first one was
+// answered and has no second effect. An operation with a key runs as one plpgsql call (pay_once,
+// charge_once in sql/functions/) that takes the key's lock, reads a stored answer (idempotency_claim),
+// makes the effect and stores its answer in one transaction, so a crash leaves both or neither, in one
+// round trip. Stored are the answers the operation decides and a retry must see again: a success, a
+// decline for money (402), a conflict with the state of things (409), a limit (422). Authentication,
+// the queue guard, validation, rate limits, "not found" and failures are about the request or the moment,
+// not the operation: never stored, so the same key works for the corrected request.
+
+const q = statements('idempotency', ['find_key', 'expire_keys'])
 
 export interface Outcome {
   status: number
@@ -27,13 +35,6 @@ function canonical(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`
   }
   return JSON.stringify(value)
-}
-
-// The answers an operation decides and a retry must see again: a success, a decline for money (402), a
-// conflict with the state of things (409), a limit (422). Authentication, the queue guard, validation,
-// rate limits, "not found" and failures are about the request or the moment, not the operation.
-function decidedByTheOperation(status: number): boolean {
-  return (status >= 200 && status < 300) || status === 402 || status === 409 || status === 422
 }
 
 export function fingerprint(operation: string, body: unknown): string {
@@ -97,51 +98,7 @@ export async function preconditionOrReplay(sql: Sql, request: IdempotentRequest,
   }
 }
 
-/**
- * Runs `effect` at most once per (user, key).
- * - `precondition` runs first, outside any transaction (preconditionOrReplay).
- * - `effect` must leave nothing behind when it throws. A Problem it throws that the operation itself
- *   decided (402, 409, 422) is the response, remembered and replayed like a success; anything else (a
- *   404 for a reservation that is not there, a 403 for another concert's token, a 5xx) rolls everything
- *   back and is not stored, so the same key works for the corrected request.
- * The stored response commits in the same transaction as the effect, so a crash at any point leaves
- * either both or neither. Only `effect` runs inside that transaction: with a one-connection pool
- * (embedded mode) nothing else may wait for a connection while it is open.
- * An operation that is one plpgsql call does all of this in that call instead (sql/functions/pay_once.sql)
- * and answers through outcomeOfOneCall.
- */
-export async function idempotently(
-  sql: Sql,
-  request: IdempotentRequest,
-  precondition: () => Promise<void>,
-  effect: (db: Db) => Promise<{ status: number; body: unknown }>,
-): Promise<Outcome> {
-  const answered = await preconditionOrReplay(sql, request, precondition)
-  if (answered) return answered
-  if (request.key === undefined) return { ...(await effect(sql)), replayed: false }
-  const { userId, key } = request
-  const outcome = await sql.begin(async (tx) => {
-    const [lock] = await q.try_lock_key<{ locked: boolean }>(tx, [userId, key, advisoryLocks.idempotencyKeys])
-    // Read in its own statement after the lock: it sees what a previous holder of the lock committed. A
-    // stored answer is the answer even while another request holds the lock (it can only be replaying it).
-    const [prior] = await q.find_key<StoredKey>(tx, [userId, key])
-    const replayedNow = replay(request, prior)
-    if (replayedNow) return replayedNow
-    if (!lock!.locked) throw inProgress()
-    let response: { status: number; body: unknown }
-    try {
-      response = await effect(tx)
-    } catch (error) {
-      if (!(error instanceof ServiceError) || !decidedByTheOperation(statusOfError(error))) throw error
-      response = { status: statusOfError(error), body: problemBody(error.code, error.message) }
-    }
-    await q.save_key(tx, [userId, key, request.fingerprint, response.status, response.body])
-    return { ...response, replayed: false }
-  })
-  return outcome as Outcome
-}
-
-/** What an operation done as one plpgsql call answers (the columns of sql/functions/pay_once.sql). */
+/** What an operation done as one plpgsql call answers (the columns of pay_once and charge_once). */
 export interface OneCallAnswer {
   status: number
   /** A problem's code; null for a success and for a replay. */
@@ -155,8 +112,8 @@ export interface OneCallAnswer {
 }
 
 /**
- * The outcome of a one-call operation, by the rules of `idempotently`: a stored answer replays (or refuses
- * another request under the same key), a problem that was not stored is thrown as any problem is.
+ * The outcome of a one-call operation: a stored answer replays (or refuses another request under the
+ * same key), a problem that was not stored is thrown as any problem is.
  */
 export function outcomeOfOneCall(request: IdempotentRequest, row: OneCallAnswer): Outcome {
   if (row.replayed) {

@@ -1,6 +1,7 @@
 import { expect, test } from 'bun:test'
 import { call, onEachDatabase } from '../support/app'
 import { userToken } from '../support/scenario'
+import { problemBody } from '../../src/http/problems'
 
 onEachDatabase('balance and ledger', { MAX_CHARGE: '1000', MAX_BALANCE: '2500' }, (ctx) => {
   const user = async (id: string) => ({ token: await userToken(ctx.server, id) })
@@ -40,6 +41,32 @@ onEachDatabase('balance and ledger', { MAX_CHARGE: '1000', MAX_BALANCE: '2500' }
     expect((await chargeOf(alice, 500)).body.balance).toBe(2500)
     const [row] = await ctx.db.sql`select count(*)::int as n, sum(amount)::int as total from ledger where user_id = 'b-rich'`
     expect(row).toEqual({ n: 3, total: 2500 })
+  })
+
+  test('a keyed charge past MAX_BALANCE stores its 422: the same problem replays byte for byte, nothing credited', async () => {
+    const alice = await user('b-rich-keyed')
+    const keyed = (amount: number, key: string) =>
+      call(ctx.server, '/v1/balance/charges', { ...alice, body: { amount }, headers: { 'idempotency-key': key } })
+    expect((await keyed(1000, 'k1')).status).toBe(201)
+    expect((await keyed(1000, 'k2')).status).toBe(201)
+    const over = await keyed(501, 'k3')
+    const replay = await keyed(501, 'k3')
+    expect([over.status, over.headers.get('content-type')]).toEqual([422, 'application/problem+json'])
+    expect(over.text).toBe(JSON.stringify(problemBody('BALANCE_LIMIT', 'A balance cannot exceed 2500')))
+    expect([replay.status, replay.text, replay.headers.get('idempotent-replayed')]).toEqual([422, over.text, 'true'])
+    // The key keeps its answer even once the charge would fit: send a new key to try again.
+    expect((await keyed(1, 'k-small')).status).toBe(201)
+    expect((await keyed(501, 'k3')).status).toBe(422)
+    const [row] = await ctx.db.sql`select count(*)::int as n, sum(amount)::int as total from ledger where user_id = 'b-rich-keyed'`
+    expect(row).toEqual({ n: 3, total: 2001 })
+  })
+
+  test('a keyed charge answers as an unkeyed one does: the same fields, in the same order', async () => {
+    const keyed = await call(ctx.server, '/v1/balance/charges', { ...(await user('b-keyed-shape')), body: { amount: 7 }, headers: { 'idempotency-key': 'shape' } })
+    const plain = await chargeOf(await user('b-plain-shape'), 7)
+    expect([keyed.status, plain.status]).toEqual([201, 201])
+    expect(Object.keys(keyed.body)).toEqual(Object.keys(plain.body))
+    expect({ ...keyed.body, chargeId: 'x' }).toEqual({ ...plain.body, chargeId: 'x' })
   })
 
   test('the history lists every entry newest first, a page at a time', async () => {

@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import { call, onEachDatabase } from '../support/app'
+import { call, onEachDatabase, type Reply } from '../support/app'
 import { admit, createConcert, hold, pay, shopper, userToken } from '../support/scenario'
 import { problemBody } from '../../src/http/problems'
 
@@ -215,6 +215,28 @@ onEachDatabase('payments', { MAX_HOLDS_PER_USER: '4' }, (ctx, kind) => {
 
 onEachDatabase('idempotent payments and charges', {}, (ctx, kind) => {
 
+  /** The names of the statements (and the client transactions) the app sends while `run` runs. */
+  async function statementsSentBy(run: () => Promise<void>): Promise<string[]> {
+    const sql = ctx.server.sql as unknown as Record<'unsafe' | 'begin', (...args: unknown[]) => unknown>
+    const { unsafe, begin } = sql
+    const sent: string[] = []
+    sql.unsafe = (...args: unknown[]) => {
+      sent.push(/-- name: (\w+)/.exec(String(args[0]))?.[1] ?? String(args[0]).slice(0, 40))
+      return unsafe.apply(ctx.server.sql, args)
+    }
+    sql.begin = (...args: unknown[]) => {
+      sent.push('begin')
+      return begin.apply(ctx.server.sql, args)
+    }
+    try {
+      await run()
+    } finally {
+      sql.unsafe = unsafe
+      sql.begin = begin
+    }
+    return sent
+  }
+
   /** Runs `request` while another connection holds the lock of (user, key), as a running request does. */
   async function whileKeyIsLocked<T>(userId: string, key: string, request: () => Promise<T>): Promise<T> {
     let release!: () => void
@@ -398,27 +420,30 @@ onEachDatabase('idempotent payments and charges', {}, (ctx, kind) => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1, price: 300 })
     const alice = await shopper(ctx.server, 'i-trips', concertId, 1000)
     const held = await hold(ctx.server, alice, scheduleIds[0]!, 1)
-    const sql = ctx.server.sql as unknown as Record<'unsafe' | 'begin', (...args: unknown[]) => unknown>
-    const { unsafe, begin } = sql
-    const sent: string[] = []
-    sql.unsafe = (...args: unknown[]) => {
-      sent.push(/-- name: (\w+)/.exec(String(args[0]))?.[1] ?? String(args[0]).slice(0, 40))
-      return unsafe.apply(ctx.server.sql, args)
-    }
-    sql.begin = (...args: unknown[]) => {
-      sent.push('begin')
-      return begin.apply(ctx.server.sql, args)
-    }
-    try {
+    const sent = await statementsSentBy(async () => {
       expect((await pay(ctx.server, alice, held.body.reservationId, 'trips')).status).toBe(201)
-    } finally {
-      sql.unsafe = unsafe
-      sql.begin = begin
-    }
+    })
     // What the payment itself sends; the queue store's guard and session end (here the Postgres store's)
     // and the sold-out check after a sale are not the payment's.
     const payments = ['begin', 'find_key', 'try_lock_key', 'save_key', 'pay', 'reservation_state', 'pay_once']
     expect(sent.filter((name) => payments.includes(name))).toEqual(['pay_once'])
+  })
+
+  test('a charge with an Idempotency-Key is one Postgres round trip, and so is its replay', async () => {
+    const alice = { token: await userToken(ctx.server, 'i-charge-trips') }
+    const keyed = () => call(ctx.server, '/v1/balance/charges', { ...alice, body: { amount: 70 }, headers: { 'idempotency-key': 'trips' } })
+    let first!: Reply, replay!: Reply
+    const sent = await statementsSentBy(async () => {
+      first = await keyed()
+      replay = await keyed()
+    })
+    // What the charges themselves send (a sold-out check after an earlier test's sale may run meanwhile).
+    const charges = ['begin', 'find_key', 'charge_once', 'charge_many', 'get_balance']
+    expect(sent.filter((name) => charges.includes(name))).toEqual(['charge_once', 'charge_once'])
+    expect(first.status).toBe(201)
+    expect(Object.keys(first.body)).toEqual(['chargeId', 'amount', 'balance'])
+    expect(first.body).toMatchObject({ amount: 70, balance: 70 })
+    expect([replay.status, replay.text, replay.headers.get('idempotent-replayed')]).toEqual([201, first.text, 'true'])
   })
 
   test('an Idempotency-Key longer than 255 characters is a 400', async () => {
