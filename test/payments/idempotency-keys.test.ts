@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'bun:test'
 import { ServiceError } from '../../src/errors'
 import { checkKey } from '../../src/idempotency/idempotency'
+import { call, onEachDatabase } from '../support/app'
+import { createConcert, hold, pay, shopper, userToken } from '../support/scenario'
 
 // A header value reaches the app as its bytes, one character each (Bun reads it as Latin-1), so a key
 // sent as UTF-8 is written here the same way: the UTF-8 bytes of the text, each as one character.
@@ -28,5 +30,31 @@ describe('Idempotency-Key: 1-255 characters, no control characters (PRODUCT.md)'
     for (const key of ['', 'a\u0001b', 'a\u007fb', onTheWire('a\u0085b'), onTheWire('a\u009bb')]) expect(refused(key)).toBe(true)
     expect(checkKey('\u00e9\u00ff')).toBe('\u00e9\u00ff') // not UTF-8: two Latin-1 characters
     expect(checkKey(onTheWire('clé-€-1'))).toBe(onTheWire('clé-€-1'))
+  })
+})
+
+onEachDatabase('Idempotency-Key: the longest keys the contract allows are stored and replayed', {}, (ctx) => {
+  // 255 characters of three bytes each (765 bytes on the wire), 64 of four (256), 255 of two: all valid.
+  const longest = [onTheWire('키'.repeat(255)), onTheWire('🎫'.repeat(64)), onTheWire('é'.repeat(255)), 'k'.repeat(255)]
+
+  test('a keyed charge with each: 201, then the same answer replayed; one credit each', async () => {
+    const alice = { token: await userToken(ctx.server, 'k-longest-charge') }
+    for (const key of longest) {
+      const first = await call(ctx.server, '/v1/balance/charges', { ...alice, body: { amount: 1 }, headers: { 'idempotency-key': key } })
+      const again = await call(ctx.server, '/v1/balance/charges', { ...alice, body: { amount: 1 }, headers: { 'idempotency-key': key } })
+      expect(first.status).toBe(201)
+      expect([again.status, again.text, again.headers.get('idempotent-replayed')]).toEqual([201, first.text, 'true'])
+    }
+    expect((await call(ctx.server, '/v1/balance', alice)).body.balance).toBe(longest.length)
+  })
+
+  test('a keyed payment with the longest UTF-8 key: 201, then the same answer replayed', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1, price: 10 })
+    const alice = await shopper(ctx.server, 'k-longest-pay', concertId, 100)
+    const held = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    const first = await pay(ctx.server, alice, held.body.reservationId, longest[0])
+    const again = await pay(ctx.server, alice, held.body.reservationId, longest[0])
+    expect(first.status).toBe(201)
+    expect([again.status, again.text]).toEqual([201, first.text])
   })
 })
