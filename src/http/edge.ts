@@ -6,12 +6,15 @@ import { problemResponse, RememberedProblem, statusOfError } from './problems'
 
 export const MAX_BODY_BYTES = 16 * 1024
 
-function validationDetail(error: unknown): string {
+function validationDetail(error: unknown, production: boolean): string {
   const all = (error as { all?: { path?: string; message?: string }[] }).all
   const first = Array.isArray(all) ? all[0] : undefined
   const where = (error as { type?: string }).type ?? 'request'
   if (!first) return `The ${where} is not valid`
-  const path = first.path ? first.path.replace(/^\//, '').replaceAll('/', '.') : ''
+  let path = first.path ? first.path.replace(/^\//, '').replaceAll('/', '.') : ''
+  // The path is made of the schema's names, but for a property the schema does not have it ends in the
+  // client's own name for it: in production no input is echoed (PRODUCT.md), so that name is left out.
+  if (production && first.message === 'Unexpected property') path = path.includes('.') ? path.slice(0, path.lastIndexOf('.')) : ''
   return path ? `${where}.${path}: ${first.message}` : `${where}: ${first.message}`
 }
 
@@ -161,7 +164,7 @@ export function httpEdge({ production, log, metrics, logRequests, methodsOf, dis
       if (error instanceof ServiceError || error instanceof RememberedProblem) return answer(request, error)
       switch (code) {
         case 'VALIDATION':
-          return answer(request, new ServiceError('VALIDATION_FAILED', validationDetail(error)))
+          return answer(request, new ServiceError('VALIDATION_FAILED', validationDetail(error, production)))
         case 'PARSE':
           return answer(request, new ServiceError('VALIDATION_FAILED', 'The body is not valid JSON'))
         case 'NOT_FOUND': {

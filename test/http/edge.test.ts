@@ -218,9 +218,14 @@ describeWith(['DATABASE_URL'], 'production and degraded modes', () => {
       expect(admin.status).toBe(404)
       const doc = await (await server.app.handle(new Request('http://localhost/swagger/json'))).json()
       expect(Object.keys(doc.paths)).not.toContain('/v1/dev/user-tokens')
+      // An unknown field is refused without its name echoed (it is the client's input, not our schema's).
+      const token = await server.tokens.issue('x')
+      const extra = await call(server, '/v1/balance/charges', { token, body: { amount: 1, 'secretEcho<script>': 1 } })
+      expect([extra.status, extra.body.code, extra.body.detail]).toEqual([400, 'VALIDATION_FAILED', 'body: Unexpected property'])
+      const nested = await call(server, '/v1/balance/charges', { token, body: { amount: 'x' } })
+      expect(nested.body.detail).toMatch(/^body\.amount: /)
       // A database that went away: 503 with Retry-After, nothing about the cause.
       await server.sql.end()
-      const token = await server.tokens.issue('x')
       const down = await call(server, '/v1/balance', { token })
       expect(down.status).toBe(503)
       expect(down.headers.get('retry-after')).toBe('2')
