@@ -2,7 +2,8 @@
 -- the user has another live hold in the concert - which decides whether the queue session ends - is read
 -- after every other hold, payment and cancel of this user committed: two payments at once cannot both see
 -- the other's hold as still live. That decision is stored on the paid reservation (ends_session), where a
--- later hold of the same session finds it (sql/functions/hold_seat.sql). Then each step of the statement reads the one before, so
+-- later hold of the same session finds it (sql/functions/hold_seat.sql); the session it ends is the one
+-- the hold was made in (session_seq), whichever of the user's queue tokens pays it. Then each step of the statement reads the one before, so
 -- row locks are always taken in the same order - user, reservation, seat, balance - and payments
 -- cannot deadlock. When the reservation is not payable nothing has changed and the row says so
 -- (paid = false). When a later step finds nothing (the seat is no longer this hold's, or the balance is
@@ -12,7 +13,7 @@
 -- Plans: generic, with seq scans off (why: sql/functions/hold_seat.sql).
 create or replace function pay_reservation(
   p_payment_id uuid, p_entry_id uuid, p_reservation_id uuid, p_user_id text, p_concert_id uuid
-) returns table (paid boolean, price bigint, balance bigint, payment_id uuid, ends_session boolean)
+) returns table (paid boolean, price bigint, balance bigint, payment_id uuid, ends_session boolean, session_seq bigint)
 language plpgsql volatile set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 declare
   v record;
@@ -27,7 +28,7 @@ begin
           and o.reservation_id <> p_reservation_id)
     where r.reservation_id = p_reservation_id and r.user_id = p_user_id and r.concert_id = p_concert_id
       and hold_is_live(r.status, r.expires_at)
-    returning r.reservation_id, r.concert_id, r.schedule_id, r.seat_number, r.price, r.ends_session
+    returning r.reservation_id, r.concert_id, r.schedule_id, r.seat_number, r.price, r.ends_session, r.queue_seq
   ), seat as (
     update seats s set status = 'SOLD', hold_expires_at = null
     from reservation r
@@ -56,7 +57,8 @@ begin
     r.price,
     (select d.balance from debit d) as balance,
     (select p.payment_id from payment p) as payment_id,
-    r.ends_session
+    r.ends_session,
+    r.queue_seq
   into v
   from (select 1) one
   left join reservation r on true;
@@ -67,6 +69,6 @@ begin
     end if;
     raise exception 'the balance is lower than the price' using errcode = 'CW002', detail = v.price::text;
   end if;
-  return query select v.paid, v.price, v.balance, v.payment_id, coalesce(v.ends_session, false);
+  return query select v.paid, v.price, v.balance, v.payment_id, coalesce(v.ends_session, false), v.queue_seq;
 end
 $$;

@@ -23,6 +23,7 @@ const storedProblems = problemTemplates(['ALREADY_PAID', 'HOLD_EXPIRED', 'INSUFF
 
 interface PayOnceRow extends OneCallAnswer {
   ends_session: boolean
+  session_seq: number | null
 }
 
 /**
@@ -46,7 +47,7 @@ async function payOnceCall(db: Db, request: IdempotentRequest, reservationId: st
     ]),
     'pay_once',
   )
-  return { outcome: outcomeOfOneCall(request, row), endsSession: row.ends_session }
+  return { outcome: outcomeOfOneCall(request, row), endsSession: row.ends_session, sessionSeq: row.session_seq }
 }
 
 /** A payment without a key: the Payment, or the problem thrown. */
@@ -96,12 +97,15 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
       })
       let outcome: Outcome
       let endsSession = false
+      let sessionSeq: number | null = null
       if (answered) outcome = answered
-      else ({ outcome, endsSession } = await payOnceCall(sql, request, reservationId, ticket!.concertId))
+      else ({ outcome, endsSession, sessionSeq } = await payOnceCall(sql, request, reservationId, ticket!.concertId))
       if (outcome.status === 201 && !outcome.replayed) {
         metrics.payments.inc()
         metrics.paymentsWon.inc((outcome.body as Payment).amount)
-        await room.paid(ticket!, endsSession)
+        // The session that ends is the one the hold was made in: a queue token of an earlier (DONE)
+        // session of the same concert may pay a hold of the current one.
+        await room.paid(sessionSeq === null ? ticket! : { ...ticket!, seq: sessionSeq }, endsSession)
       } else if (outcome.status === 201) {
         await endSessionOfReplay(userId, reservationId)
       }

@@ -171,6 +171,24 @@ onEachDatabase('payments', { MAX_HOLDS_PER_USER: '4' }, (ctx, kind) => {
     expect(late.body.code).toBe('QUEUE_NOT_ACTIVE')
   })
 
+  // A user who paid (session 1 DONE), joined again and holds in session 2 may pay with either token: the
+  // session that ends is the hold's, else session 2 stays ACTIVE with nothing held and refuses holds.
+  test("paying with an earlier session's token ends the session the hold was made in", async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3, price: 100 })
+    const first = await shopper(ctx.server, 'p-two-sessions', concertId, 1000)
+    const h1 = await hold(ctx.server, first, scheduleIds[0]!, 1)
+    expect((await pay(ctx.server, first, h1.body.reservationId)).status).toBe(201)
+    const second = { ...first, queueToken: await admit(ctx.server, first.token, concertId) }
+    expect(second.queueToken).not.toBe(first.queueToken)
+    const h2 = await hold(ctx.server, second, scheduleIds[0]!, 2)
+    expect((await pay(ctx.server, first, h2.body.reservationId)).status).toBe(201)
+    expect((await call(ctx.server, '/v1/queue/status', second)).body.status).toBe('DONE')
+    // Done means done: joining again gives a fresh place.
+    const again = await call(ctx.server, '/v1/queue/tokens', { token: first.token, body: { concertId } })
+    expect(again.status).toBe(201)
+    expect(again.body.token).not.toBe(second.queueToken)
+  })
+
   test('a payment that left another live hold ends nothing: the session may still hold while that hold lives', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3, price: 100 })
     const alice = await shopper(ctx.server, 'p-open', concertId, 1000)
