@@ -78,18 +78,27 @@ function inProgress(): ServiceError {
   return new ServiceError('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still running', { retryAfterSeconds: 1 })
 }
 
+/** A refusal of a precondition that no stored answer overrides: it is about the request, not the moment. */
+export class PreconditionFailed extends Error {
+  constructor(readonly refusal: ServiceError) {
+    super(refusal.message)
+  }
+}
+
 /**
  * Runs the precondition of a request, outside any transaction. What it throws is not remembered (a 403
  * from the queue guard must not be replayed once the user is admitted), but a request with this key may
  * have finished meanwhile and changed what the precondition sees (a payment ends the queue session): its
- * stored answer is then the answer. Null when the precondition passed: the operation runs next, and it
- * looks for a stored answer itself, under the key's lock, so the key is not read twice on the way.
+ * stored answer is then the answer - unless the precondition threw PreconditionFailed, a refusal that
+ * holds whatever was stored. Null when the precondition passed: the operation runs next, and it looks
+ * for a stored answer itself, under the key's lock, so the key is not read twice on the way.
  */
 export async function preconditionOrReplay(sql: Sql, request: IdempotentRequest, precondition: () => Promise<void>): Promise<Outcome | null> {
   try {
     await precondition()
     return null
   } catch (error) {
+    if (error instanceof PreconditionFailed) throw error.refusal
     if (request.key === undefined) throw error
     const [stored] = await q.find_key<StoredKey>(sql, [request.userId, request.key])
     const answered = replay(request, stored)

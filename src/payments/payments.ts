@@ -5,6 +5,7 @@ import { ServiceError } from '../errors'
 import {
   fingerprint,
   outcomeOfOneCall,
+  PreconditionFailed,
   preconditionOrReplay,
   problemTemplates,
   type IdempotentRequest,
@@ -20,6 +21,8 @@ const q = statements('payments', ['pay_once', 'reservation_state', 'paid_session
 
 // The problems a payment decides itself and stores under its Idempotency-Key; pay_once adds the detail.
 const storedProblems = problemTemplates(['ALREADY_PAID', 'HOLD_EXPIRED', 'INSUFFICIENT_BALANCE'])
+
+const anotherConcert = () => new ServiceError('QUEUE_NOT_ACTIVE', 'The queue token is for another concert')
 
 interface PayOnceRow extends OneCallAnswer {
   ends_session: boolean
@@ -77,7 +80,9 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
       if (!(error instanceof ServiceError) || error.code !== 'QUEUE_NOT_ACTIVE') throw error
       const ticket = room.ticket(userId, queueToken)
       const [state] = await q.reservation_state<{ concert_id: string; status: string }>(sql, [reservationId, userId])
-      if (state?.status === 'PAID' && state.concert_id === ticket.concertId) return ticket
+      // Another concert's token is refused as pay_once refuses it, and never answered from a key.
+      if (state && state.concert_id !== ticket.concertId) throw new PreconditionFailed(anotherConcert())
+      if (state?.status === 'PAID') return ticket
       throw error
     }
   }

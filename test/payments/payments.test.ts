@@ -315,6 +315,24 @@ onEachDatabase('idempotent payments and charges', {}, (ctx, kind) => {
     expect((await pay(ctx.server, alice, held.body.reservationId, 'pay-own')).status).toBe(201)
   })
 
+  test("a replay with the user's queue token of another concert is 403, as without the key: live or ended session", async () => {
+    const a = await createConcert(ctx.server, { seats: 1, price: 300 })
+    const b = await createConcert(ctx.server, { seats: 1, price: 300 })
+    const inA = await shopper(ctx.server, 'i-two-concerts', a.concertId, 1000)
+    const inB = { ...inA, queueToken: await admit(ctx.server, inA.token, b.concertId) }
+    const held = await hold(ctx.server, inA, a.scheduleIds[0]!, 1)
+    expect((await pay(ctx.server, inA, held.body.reservationId, 'pay-a')).status).toBe(201)
+    const whileLive = await pay(ctx.server, inB, held.body.reservationId, 'pay-a')
+    expect([whileLive.status, whileLive.body.code, whileLive.headers.get('idempotent-replayed')]).toEqual([403, 'QUEUE_NOT_ACTIVE', null])
+    // B's session ends (its own payment); the token of the ended session is no way to A's answer either.
+    const heldB = await hold(ctx.server, inB, b.scheduleIds[0]!, 1)
+    expect((await pay(ctx.server, inB, heldB.body.reservationId)).status).toBe(201)
+    const afterEnd = await pay(ctx.server, inB, held.body.reservationId, 'pay-a')
+    expect([afterEnd.status, afterEnd.body.code, afterEnd.headers.get('idempotent-replayed')]).toEqual([403, 'QUEUE_NOT_ACTIVE', null])
+    const own = await pay(ctx.server, inA, held.body.reservationId, 'pay-a')
+    expect([own.status, own.headers.get('idempotent-replayed')]).toEqual([201, 'true'])
+  })
+
   test('a replay after a crash between the commit and the end of the session ends the session', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2, price: 300 })
     const alice = await shopper(ctx.server, 'i-crash', concertId, 1000)
