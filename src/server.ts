@@ -34,7 +34,7 @@ export async function startServer(config: Config, options: StartOptions = {}) {
   const app = buildApp({ ...services, config, sql, log, metrics, isShuttingDown: () => shuttingDown })
   const cron =
     options.runJobs ?? true
-      ? jobs({ sql, singleConnection: database.mode === 'embedded', admission: services.admission, holds: services.holds, log, metrics, tickMs: config.queue.tickMs })
+      ? jobs({ sql, singleConnection: database.mode === 'embedded', admission: services.admission, holds: services.seatHolds, log, metrics, tickMs: config.queue.tickMs })
       : null
   if (cron) app.use(cron.plugin)
   if (options.listen ?? true) {
@@ -68,7 +68,7 @@ export async function startServer(config: Config, options: StartOptions = {}) {
     room: services.room,
     store,
     admission: services.admission,
-    holds: services.holds,
+    holds: services.seatHolds,
     tokens: services.userTokens,
     log,
     get port() {

@@ -2,9 +2,9 @@
 -- what it reports about the user's session is decided in the same order as their holds and payments:
 -- a payment that saw this hold as live (and so kept the session open) has committed before, and the
 -- cancel then sees that the session was paid for and has no live hold left: the cancel ends the session
--- (ends_session, stored on the cancelled reservation, where a later hold of the session finds it:
--- sql/functions/hold_seat.sql), and the caller ends it in the queue store; otherwise live_until (when the
--- user's last live hold there lapses) tells how long the session is still needed.
+-- (ends_session; a later hold of it is refused, sql/functions/hold_seat.sql), and the caller ends it in
+-- the queue store; otherwise live_until (when the user's last live hold there lapses) tells how long the
+-- session is still needed.
 -- Lock order: user, reservation, seat.
 -- Returns no row when the reservation is not a live hold of this user.
 -- Plans: generic, with seq scans off (why: sql/functions/hold_seat.sql).
@@ -19,18 +19,10 @@ declare
 begin
   perform 1 from users u where u.user_id = p_user_id for update;
 
-  update reservations r set status = 'CANCELLED', ended_at = now(),
-    ends_session = r.queue_seq is not null
-      and not exists (
-        select 1 from reservations o
-        where o.user_id = p_user_id and o.concert_id = r.concert_id and hold_is_live(o.status, o.expires_at)
-          and o.reservation_id <> r.reservation_id)
-      and exists (
-        select 1 from reservations p
-        where p.user_id = p_user_id and p.concert_id = r.concert_id and p.status = 'PAID' and p.queue_seq = r.queue_seq)
+  update reservations r set status = 'CANCELLED', ended_at = now()
   where r.reservation_id = p_reservation_id and r.user_id = p_user_id and hold_is_live(r.status, r.expires_at)
   returning r.reservation_id, r.schedule_id, r.seat_number, r.price, r.status, r.expires_at, r.created_at,
-    r.concert_id, r.queue_seq, r.ends_session
+    r.concert_id, r.queue_seq
   into c;
   if not found then
     return;
@@ -44,6 +36,6 @@ begin
     c.created_at, c.concert_id, c.queue_seq,
     (select max(o.expires_at) from reservations o
      where o.user_id = p_user_id and o.concert_id = c.concert_id and hold_is_live(o.status, o.expires_at)),
-    c.ends_session;
+    session_has_ended(p_user_id, c.concert_id, c.queue_seq);
 end
 $$;

@@ -45,13 +45,11 @@ begin
   insert into users as u (user_id) values (p_user_id)
   on conflict (user_id) do update set user_id = excluded.user_id where false;
 
-  -- A payment or cancel of this session that left it nothing to pay ended it (ends_session, decided under
-  -- the lock just taken). The queue store ends the session only after that commit, so a hold that passed
-  -- the queue guard in between is refused here: it would otherwise land in a session about to be DONE.
-  if exists (
-    select 1 from reservations r join schedules sc on sc.concert_id = r.concert_id
-    where r.user_id = p_user_id and r.queue_seq = p_queue_seq and r.ends_session and sc.schedule_id = p_schedule_id
-  ) then
+  -- A session that paid ends once the user has no live hold left in the concert (PRODUCT.md): by the
+  -- payment or cancel that left none (decided under the lock just taken), or by the last hold's lapse.
+  -- The queue store hears of it only afterwards, so a hold that passed the queue guard in between is
+  -- refused here: it would otherwise land in a session that is over.
+  if session_has_ended(p_user_id, (select sc.concert_id from schedules sc where sc.schedule_id = p_schedule_id), p_queue_seq) then
     return query select null::uuid, null::uuid, null::int, null::bigint, null::text, null::timestamptz, null::timestamptz,
       0::bigint, true, true;
     return;

@@ -1,9 +1,9 @@
 -- The payment as one call. It first takes the user's row lock (as holds and cancels do), so that whether
 -- the user has another live hold in the concert - which decides whether the queue session ends - is read
 -- after every other hold, payment and cancel of this user committed: two payments at once cannot both see
--- the other's hold as still live. That decision is stored on the paid reservation (ends_session), where a
--- later hold of the same session finds it (sql/functions/hold_seat.sql); the session it ends is the one
--- the hold was made in (session_seq), whichever of the user's queue tokens pays it. Then each step of the statement reads the one before, so
+-- the other's hold as still live (ends_session). The session it ends is the one the hold was made in
+-- (session_seq), whichever of the user's queue tokens pays it; a later hold of that session is refused
+-- (sql/functions/hold_seat.sql). Then each step of the statement reads the one before, so
 -- row locks are always taken in the same order - user, reservation, seat, balance - and payments
 -- cannot deadlock. When the reservation is not payable nothing has changed and the row says so
 -- (paid = false). When a later step finds nothing (the seat is no longer this hold's, or the balance is
@@ -21,14 +21,10 @@ begin
   perform 1 from users u where u.user_id = p_user_id for update;
 
   with reservation as (
-    update reservations r set status = 'PAID', ended_at = now(),
-      ends_session = not exists (
-        select 1 from reservations o
-        where o.user_id = p_user_id and o.concert_id = p_concert_id and hold_is_live(o.status, o.expires_at)
-          and o.reservation_id <> p_reservation_id)
+    update reservations r set status = 'PAID', ended_at = now()
     where r.reservation_id = p_reservation_id and r.user_id = p_user_id and r.concert_id = p_concert_id
       and hold_is_live(r.status, r.expires_at)
-    returning r.reservation_id, r.concert_id, r.schedule_id, r.seat_number, r.price, r.ends_session, r.queue_seq
+    returning r.reservation_id, r.concert_id, r.schedule_id, r.seat_number, r.price, r.queue_seq
   ), seat as (
     update seats s set status = 'SOLD', hold_expires_at = null
     from reservation r
@@ -57,7 +53,10 @@ begin
     r.price,
     (select d.balance from debit d) as balance,
     (select p.payment_id from payment p) as payment_id,
-    r.ends_session,
+    not exists (
+      select 1 from reservations o
+      where o.user_id = p_user_id and o.concert_id = p_concert_id and hold_is_live(o.status, o.expires_at)
+        and o.reservation_id <> p_reservation_id) as ends_session,
     r.queue_seq
   into v
   from (select 1) one

@@ -64,7 +64,7 @@ export function holds(sql: Sql, rules: HoldRules) {
         queueSeq,
       ]), 'hold_seat')
       if (row.reservation_id) return toReservation(row as ReservationRow)
-      if (row.session_ended) throw new ServiceError('QUEUE_NOT_ACTIVE', 'The queue session ended: a payment left nothing to pay')
+      if (row.session_ended) throw new ServiceError('QUEUE_NOT_ACTIVE', 'The queue session is over: it paid, and nothing is left held')
       if (!row.seat_exists) throw new ServiceError('NOT_FOUND', `Schedule ${scheduleId} has no seat ${seatNumber}`)
       if (row.live_holds >= rules.maxHoldsPerUser) {
         throw new ServiceError('HOLD_LIMIT_REACHED', `At most ${rules.maxHoldsPerUser} live holds per user`)
@@ -101,8 +101,9 @@ export function holds(sql: Sql, rules: HoldRules) {
       return (await q.list_reservations<ReservationRow>(sql, [userId, limit, after])).map(toReservation)
     },
 
-    async lapse(batchSize = 5000): Promise<{ lapsed: number; freed: number }> {
-      const [row] = await q.lapse_holds<{ lapsed: number; freed: number }>(sql, [batchSize])
+    /** Marks lapsed holds EXPIRED; `ended`: the queue sessions that ended with them (they paid, nothing is left held). */
+    async lapse(batchSize = 5000): Promise<{ lapsed: number; freed: number; ended: Ticket[] }> {
+      const [row] = await q.lapse_holds<{ lapsed: number; freed: number; ended: Ticket[] }>(sql, [batchSize])
       return row!
     },
   }

@@ -78,6 +78,17 @@ export function seatHolds({ holds, catalogue, room, metrics, log }: SeatHoldDeps
       throw new ServiceError('HOLD_EXPIRED', 'The hold has already lapsed')
     },
 
+    /**
+     * The lapse job: lapsed holds are marked EXPIRED, and a session that paid and had its last live hold
+     * lapse ends (DONE), as a payment or cancel that leaves nothing held ends it. Holds already refuse
+     * such a session (sql/functions/session_has_ended.sql); this tells the queue store.
+     */
+    async lapse(batchSize?: number) {
+      const result = await holds.lapse(batchSize)
+      for (const session of result.ended) await room.sessionPaid(session)
+      return { lapsed: result.lapsed, freed: result.freed, sessionsEnded: result.ended.length }
+    },
+
     get: holds.get,
     list: holds.list,
   }

@@ -3,7 +3,7 @@ import { cron } from '@elysiajs/cron'
 import type { Sql } from '../db/client'
 import { advisoryLocks, jobLocks, type JobName } from '../db/locks'
 import { statements, theRow } from '../db/statements'
-import type { Holds } from '../holds/holds'
+import type { SeatHolds } from '../holds/seat-holds'
 import { expireKeys } from '../idempotency/idempotency'
 import type { Log } from '../log'
 import type { Metrics } from '../metrics/metrics'
@@ -32,7 +32,7 @@ export interface JobDeps {
   sql: Sql
   singleConnection: boolean
   admission: Admission
-  holds: Holds
+  holds: Pick<SeatHolds, 'lapse'>
   log: Log
   metrics: Metrics
   tickMs: number

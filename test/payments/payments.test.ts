@@ -189,6 +189,30 @@ onEachDatabase('payments', { MAX_HOLDS_PER_USER: '4' }, (ctx, kind) => {
     expect(again.body.token).not.toBe(second.queueToken)
   })
 
+  test('a session that paid ends when its last live hold lapses: holds are refused at once, the lapse job ends it', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3, price: 100 })
+    const alice = await shopper(ctx.server, 'p-lapsed', concertId, 1000)
+    const first = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    const second = await hold(ctx.server, alice, scheduleIds[0]!, 2)
+    expect((await pay(ctx.server, alice, first.body.reservationId)).status).toBe(201)
+    expect((await call(ctx.server, '/v1/queue/status', alice)).body.status).toBe('ACTIVE')
+    // The second hold lapses (as if HOLD_TTL_SECONDS had passed).
+    await ctx.db.sql`update reservations set expires_at = now() - interval '1 second' where reservation_id = ${second.body.reservationId}`
+    await ctx.db.sql`update seats set hold_expires_at = now() - interval '1 second' where reservation_id = ${second.body.reservationId}`
+    const late = await hold(ctx.server, alice, scheduleIds[0]!, 3)
+    expect([late.status, late.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
+    expect((await ctx.server.holds.lapse()).sessionsEnded).toBe(1)
+    expect((await call(ctx.server, '/v1/queue/status', alice)).body.status).toBe('DONE')
+    // A session that never paid is not ended by a lapse.
+    const bob = await shopper(ctx.server, 'p-lapsed-unpaid', concertId, 1000)
+    const unpaid = await hold(ctx.server, bob, scheduleIds[0]!, 3)
+    await ctx.db.sql`update reservations set expires_at = now() - interval '1 second' where reservation_id = ${unpaid.body.reservationId}`
+    await ctx.db.sql`update seats set hold_expires_at = now() - interval '1 second' where reservation_id = ${unpaid.body.reservationId}`
+    expect((await ctx.server.holds.lapse()).sessionsEnded).toBe(0)
+    expect((await call(ctx.server, '/v1/queue/status', bob)).body.status).toBe('ACTIVE')
+    expect((await hold(ctx.server, bob, scheduleIds[0]!, 3)).status).toBe(201)
+  })
+
   test('a payment that left another live hold ends nothing: the session may still hold while that hold lives', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3, price: 100 })
     const alice = await shopper(ctx.server, 'p-open', concertId, 1000)

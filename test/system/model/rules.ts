@@ -147,6 +147,13 @@ function hold(w: World, ui: number, seat: number, stale: boolean, win: Window): 
   const withinOwn = own === null ? 'yes' : before(own.hi, win) === 'no' ? 'no' : before(own.lo, win) === 'yes' ? 'yes' : 'maybe'
   if (withinOwn !== 'yes') branches.push(problem(403, 'QUEUE_NOT_ACTIVE', '403 past the session\'s own time'))
   if (withinOwn === 'no') return branches
+  // A session that paid ends once no live hold is left (PRODUCT.md), also when the last one lapsed: a new
+  // hold is then 403 at once, before the queue store hears of it (the lapse job tells it).
+  if (current(w.users[ui]!)!.paid) {
+    const held = liveHolds(w, ui, win)
+    if (held.yes === 0) branches.push(problem(403, 'QUEUE_NOT_ACTIVE', '403 in a session that paid and holds nothing'))
+    if (held.yes === 0 && held.maybe === 0) return branches
+  }
   if (seat > RULES.seats) return [...branches, refused('NOT_FOUND', 404)]
   const states = seatStates(w, seat, win)
   const mine = liveHolds(w, ui, win)
