@@ -120,8 +120,8 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
 
   /**
    * A retry after a crash between the commit and the end of the session: the session the paid hold was
-   * made in ends now, if the payment ended it (it left nothing to pay). Only that session: the same key
-   * replayed later from a new session (the user joined again) must not end the new one.
+   * made in ends now, if it has ended (it paid, and nothing is left held: session_has_ended). Only that
+   * session: the same key replayed later from a new session (the user joined again) must not end the new one.
    */
   async function endSessionOfReplay(userId: string, reservationId: string) {
     const [row] = await q.paid_session<{ concert_id: string; queue_seq: number | null; ends_session: boolean }>(sql, [reservationId, userId])

@@ -205,8 +205,9 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
     /**
      * Payments: the session is checked live and must be ACTIVE, or DONE. A session ends (DONE) when a
      * payment or cancel leaves it no live hold, and a hold of it decided after that is refused (so a DONE
-     * session cannot make new holds): what a payment finds in a DONE session is a reservation it already
-     * paid, answered ALREADY_PAID (or, with the original key, replayed) by the payment itself.
+     * session cannot make new holds): what a payment with a DONE session's token finds is a reservation
+     * it already paid, answered ALREADY_PAID (or, with the original key, replayed) by the payment itself,
+     * or a live hold of the user's later session in the concert, whose session then ends (payments.ts).
      */
     async requireSessionForPayment(userId: string, token: string | null | undefined): Promise<Ticket> {
       const ticket = ticketFor(userId, token)
