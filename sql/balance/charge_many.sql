@@ -3,8 +3,8 @@
 -- charge_once (sql/functions/charge_once.sql) decides a keyed one: the balance goes up unless it would
 -- pass the limit, and its ledger entry is written with it. The users are distinct (a row may be changed
 -- once per statement) and come in ascending order, and rows are inserted in that order, so every batch
--- locks balance rows in one order and two batches cannot deadlock; a payment locks one balance row, last, so it cannot close a cycle.
--- A user with no row back would pass the limit; nothing changed for them.
+-- locks balance rows in one order and two batches cannot deadlock; a payment locks one balance row,
+-- last, so it cannot close a cycle. A user with no row back would pass the limit; nothing changed for them.
 -- $1 entry_ids, $2 user_ids (distinct, ascending), $3 amounts, $4 max balance
 with wanted as (
   select * from unnest($1::uuid[], $2::text[], $3::bigint[]) with ordinality as w(entry_id, user_id, amount, n)
