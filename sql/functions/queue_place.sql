@@ -5,18 +5,17 @@
 --
 -- * Each line draws its places from its own sequence (queue_line_<concert id>): a join's ordinal is dense
 --   and in join order, with no shared row for joins to lock. Admission goes by ordinal.
--- * An admission step (one per line per tick, under pg_lock_line) ranks the line, unless it admitted and
---   expired nobody and the last ranking is recent (sql/waiting-room/pg_rank_line.sql): for each block of
+-- * An admission step (one per line per tick, under pg_lock_line) ranks the line when the last ranking is
+--   half its window old or many places left since (sql/waiting-room/pg_admit.sql): for each block of
 --   16 ordinals (queue_rank_block), how many were WAITING before it (queue_line_ranks), how many waited
---   in all, and the last ordinal drawn (ranked_through). Right after its own expiry sweep, so all of
---   them were live.
+--   in all, and the last ordinal drawn (ranked_through). Right after its own sweep of the whole line, so
+--   all of them were live.
 -- * Between two steps a waiter ahead can stop being live in three ways, each kept small to count:
 --   - it went idle: only those whose last poll was already old at the step can (queue_lapse_candidates,
 --     rows that could lapse within `queue_rank_window`); their current last poll is checked;
---   - it stopped waiting outside a step (an operator ended it, a new join closed a lapsed place): those
---     rows carry left_line until the next ranking;
---   - admission: only steps admit, and a step that admits or expires anyone ranks again in the same
---     transaction.
+--   - it stopped waiting: admitted or expired by a step, ended by an operator, closed by a new join once
+--     lapsed: those rows carry left_line until the next ranking (each counted once: a lapsed candidate
+--     is counted as lapsed while it is still WAITING, and as left once it is not).
 -- * And someone can join: always behind everyone already there, with the next ordinal.
 --
 -- So for a waiter with ordinal o: ranked (o <= ranked_through): the count before o's block, plus a direct
@@ -102,6 +101,7 @@ begin
   update queue_sessions set left_line = false where concert_id = line and left_line;
 
   update queue_lines set
+    left_since_rank = 0,
     ranked_at = now(),
     ranked_through = coalesce(through, 0),
     waiting_at_rank = (select count(*) from queue_sessions where concert_id = line and status = 'WAITING'),
