@@ -26,21 +26,27 @@ with now_second as (
               and l.ranked_at > now() - queue_rank_window($5::int) / 2
               and l.left_since_rank <= 512) as ranking_due
   from queue_lines l where l.concert_id = $1::uuid
-), stale as (
-  select s.seq from queue_sessions s
+), swept as (
+  -- The whole line, when the ranking is due.
+  update queue_sessions s set status = 'EXPIRED', ended_at = now(), left_line = (s.status = 'WAITING')
   where (select ranking_due from line) and s.concert_id = $1::uuid and s.status in ('WAITING', 'ACTIVE')
-  union
+    and queue_effective_status(s.status, s.last_seen_at, s.active_until, false, $5::int) = 'EXPIRED'
+  returning s.left_line as was_waiting
+), stale as (
+  -- Otherwise the lapse candidates, and the ACTIVE sessions past their end.
   select c.seq from queue_lapse_candidates c
   where not (select ranking_due from line) and c.concert_id = $1::uuid
-  union
+  union all
   select s.seq from queue_sessions s
   where not (select ranking_due from line) and s.concert_id = $1::uuid and s.status = 'ACTIVE' and s.active_until <= now()
-), expired as (
+), lapsed as (
   update queue_sessions s set status = 'EXPIRED', ended_at = now(), left_line = (s.status = 'WAITING')
   -- By key, row by row (= any of an array): joined to the list, the plan read the whole line once.
   where s.seq = any(array(select seq from stale)) and s.status in ('WAITING', 'ACTIVE')
     and queue_effective_status(s.status, s.last_seen_at, s.active_until, false, $5::int) = 'EXPIRED'
   returning s.left_line as was_waiting
+), expired as (
+  select was_waiting from swept union all select was_waiting from lapsed
 ), active as (
   select count(*) as n from queue_sessions
   where concert_id = $1::uuid and status = 'ACTIVE' and active_until > now()
