@@ -10,35 +10,36 @@
 -- * ranking_due: the line's ranking must be made again at the end of this step (pg_rank_line): it is half
 --   its freshness window old (or was never made, or made with another idle limit, or a draw cleared it),
 --   or more than 512 places left since it was made (every poll reads the list of those).
--- * Expiry: a waiting place can go idle between two rankings only if the ranking named it a lapse
---   candidate (the window guarantees it), so while the ranking holds, the sweep reads the candidates
---   and the ACTIVE sessions that ran out (by their index), not the line. When the ranking is due, the
---   whole line is swept, as the ranking that follows counts every WAITING row as live.
+-- * Expiry: a waiting place can go idle within a ranking's window only if the ranking named it a lapse
+--   candidate, so while the ranking is fresh (also when it is due: within its window, half of it gone),
+--   the sweep reads the candidates and the ACTIVE sessions that ran out (by their index), not the line.
+--   Either way the sweep leaves no lapsed WAITING row, as a ranking that follows counts every one as live.
 -- * Every waiting place that leaves here (admitted or expired) is flagged left_line, so that positions
 --   derived from the ranking stop counting it until the next ranking clears the flags.
--- * The number waiting: counted when the line is swept whole; otherwise derived from the ranking as a
---   place at the back is. Reported only; nothing decides on it.
+-- * The number waiting: derived from the fresh ranking as a place at the back is; counted when the line
+--   is swept whole. Reported only; nothing decides on it.
 with now_second as (
   select floor(extract(epoch from now()))::bigint as second
 ), line as (
-  select l.sold_out,
-         not (queue_rank_fresh(l.ranked_at, l.ranked_idle_seconds, $5::int)
-              and l.ranked_at > now() - queue_rank_window($5::int) / 2
-              and l.left_since_rank <= 512) as ranking_due
-  from queue_lines l where l.concert_id = $1::uuid
+  select l.sold_out, f.fresh,
+         not (f.fresh and l.ranked_at > now() - queue_rank_window($5::int) / 2 and l.left_since_rank <= 512) as ranking_due
+  from queue_lines l
+  cross join lateral (select queue_rank_fresh(l.ranked_at, l.ranked_idle_seconds, $5::int) as fresh) f
+  where l.concert_id = $1::uuid
 ), swept as (
-  -- The whole line, when the ranking is due.
+  -- The whole line, when there is no ranking to go by (never made, made with another idle limit, older
+  -- than its window: no step ran for seconds, or a draw cleared it).
   update queue_sessions s set status = 'EXPIRED', ended_at = now(), left_line = (s.status = 'WAITING')
-  where (select ranking_due from line) and s.concert_id = $1::uuid and s.status in ('WAITING', 'ACTIVE')
+  where not (select fresh from line) and s.concert_id = $1::uuid and s.status in ('WAITING', 'ACTIVE')
     and queue_effective_status(s.status, s.last_seen_at, s.active_until, false, $5::int) = 'EXPIRED'
   returning s.left_line as was_waiting
 ), stale as (
   -- Otherwise the lapse candidates, and the ACTIVE sessions past their end.
   select c.seq from queue_lapse_candidates c
-  where not (select ranking_due from line) and c.concert_id = $1::uuid
+  where (select fresh from line) and c.concert_id = $1::uuid
   union all
   select s.seq from queue_sessions s
-  where not (select ranking_due from line) and s.concert_id = $1::uuid and s.status = 'ACTIVE' and s.active_until <= now()
+  where (select fresh from line) and s.concert_id = $1::uuid and s.status = 'ACTIVE' and s.active_until <= now()
 ), lapsed as (
   update queue_sessions s set status = 'EXPIRED', ended_at = now(), left_line = (s.status = 'WAITING')
   -- By key, row by row (= any of an array): joined to the list, the plan read the whole line once.
@@ -77,7 +78,7 @@ with now_second as (
   update queue_lines set left_since_rank = left_since_rank + (select count(*) from admitted) + (select count(*) from expired)
   where concert_id = $1::uuid and not (select ranking_due from line)
 ), waiting as (
-  select case when (select ranking_due from line) then (
+  select case when not (select fresh from line) then (
       select count(*) from queue_sessions
       where concert_id = $1::uuid and status = 'WAITING' and last_seen_at > now() - make_interval(secs => $5::int))
     else (
