@@ -8,8 +8,8 @@
 -- * An admission step (one per line per tick, under pg_lock_line) ranks the line when the last ranking is
 --   half its window old or many places left since (sql/waiting-room/pg_admit.sql): for each block of
 --   16 ordinals (queue_rank_block), how many were WAITING before it (queue_line_ranks), how many waited
---   in all, and the last ordinal drawn (ranked_through). Right after its own sweep of the whole line, so
---   all of them were live.
+--   in all, and the last ordinal drawn (ranked_through). Right after its own expiry sweep, which leaves no
+--   lapsed place WAITING, so all of them were live.
 -- * Between two steps a waiter ahead can stop being live in three ways, each kept small to count:
 --   - it went idle: only those whose last poll was already old at the step can (queue_lapse_candidates,
 --     rows that could lapse within `queue_rank_window`); their current last poll is checked;
@@ -70,12 +70,10 @@ begin
 end
 $$;
 
--- Ranks line `line` (see above). Run by the admission step, after its sweep of the whole line and its
--- admissions, in the same transaction and under the line's exclusive lock. One pass over the line's
--- waiting places feeds the block counts, the lapse candidates and the count (three passes took 120-150 ms
--- at 80,000 waiting); work_mem holds that pass without a temporary file.
+-- Ranks line `line` (see above). Run by the admission step, after its expiry sweep and admissions, in the
+-- same transaction and under the line's exclusive lock.
 create or replace function queue_rank_line(line uuid, idle_seconds int) returns void
-language plpgsql set work_mem = '64MB' as $$
+language plpgsql as $$
 declare
   through bigint;
 begin
@@ -84,28 +82,31 @@ begin
   from pg_sequences where schemaname = current_schema() and sequencename = queue_line_sequence(line);
 
   delete from queue_line_ranks where concert_id = line;
-  delete from queue_lapse_candidates where concert_id = line;
+  insert into queue_line_ranks (concert_id, block, waiting_before)
+  select line, block, coalesce(sum(n) over (order by block rows between unbounded preceding and 1 preceding), 0)
+  from (
+    select queue_rank_block(ordinal) as block, count(*) as n
+    from queue_sessions
+    where concert_id = line and status = 'WAITING'
+    group by 1
+  ) blocks;
 
-  with waiting as materialized (
-    select s.ordinal, s.seq, s.last_seen_at from queue_sessions s where s.concert_id = line and s.status = 'WAITING'
-  ), ranks as (
-    insert into queue_line_ranks (concert_id, block, waiting_before)
-    select line, block, coalesce(sum(n) over (order by block rows between unbounded preceding and 1 preceding), 0)
-    from (select queue_rank_block(w.ordinal) as block, count(*) as n from waiting w group by 1) blocks
-  ), candidates as (
-    insert into queue_lapse_candidates (concert_id, ordinal, seq)
-    select line, w.ordinal, w.seq from waiting w
-    where w.last_seen_at <= now() + queue_rank_window(idle_seconds) - make_interval(secs => idle_seconds)
-  )
+  delete from queue_lapse_candidates where concert_id = line;
+  insert into queue_lapse_candidates (concert_id, ordinal, seq)
+  select line, ordinal, seq
+  from queue_sessions
+  where concert_id = line and status = 'WAITING'
+    and last_seen_at <= now() + queue_rank_window(idle_seconds) - make_interval(secs => idle_seconds);
+
+  update queue_sessions set left_line = false where concert_id = line and left_line;
+
   update queue_lines set
     left_since_rank = 0,
     ranked_at = now(),
     ranked_through = coalesce(through, 0),
-    waiting_at_rank = (select count(*) from waiting),
+    waiting_at_rank = (select count(*) from queue_sessions where concert_id = line and status = 'WAITING'),
     ranked_idle_seconds = idle_seconds
   where concert_id = line;
-
-  update queue_sessions set left_line = false where concert_id = line and left_line;
 end
 $$;
 
