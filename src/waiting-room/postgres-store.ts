@@ -171,16 +171,19 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
           await q.pg_draw(tx, [concertId, limits.opensAtMs, randomBytes(32)])
           await q.pg_draw_settle(tx, [concertId])
         }
-        const [row] = await q.pg_admit<AdmitResult>(tx, [
-          concertId,
-          limits.maxActive,
-          limits.admitPerSecond,
-          limits.activeTtlSeconds,
-          limits.waitingIdleSeconds,
-          limits.opensAtMs ?? null,
-        ])
-        await q.pg_rank_line(tx, [concertId, limits.waitingIdleSeconds, row!.admitted > 0 || row!.expired > 0])
-        return row!
+        const { ranking_due: rankingDue, ...result } = theRow(
+          await q.pg_admit<AdmitResult & { ranking_due: boolean }>(tx, [
+            concertId,
+            limits.maxActive,
+            limits.admitPerSecond,
+            limits.activeTtlSeconds,
+            limits.waitingIdleSeconds,
+            limits.opensAtMs ?? null,
+          ]),
+          'pg_admit',
+        )
+        if (rankingDue) await q.pg_rank_line(tx, [concertId, limits.waitingIdleSeconds])
+        return result
       }) as Promise<AdmitResult>
     },
 

@@ -106,29 +106,91 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: positions from the adm
     expect(Math.min(...waiting)).toBe(1)
   }, 30_000)
 
-  test('a step that admits and expires nobody keeps a recent ranking, and positions stay exact across such steps', async () => {
+  /** When the line was last ranked (ms), and how many places left it since (pg_admit.sql). */
+  async function ranking(concertId: string) {
+    const [row] = await db.sql.unsafe<{ at: Date; left: number }[]>(
+      `select ranked_at as at, left_since_rank as left from queue_lines where concert_id = $1::uuid`,
+      [concertId],
+    )
+    return { at: row!.at.getTime(), left: row!.left }
+  }
+
+  /** The live waiters of a line, counted directly. */
+  async function waitingNow(concertId: string, idleSeconds: number) {
+    const [row] = await db.sql.unsafe<{ n: number }[]>(
+      `select count(*)::int as n from queue_sessions
+       where concert_id = $1::uuid and status = 'WAITING' and last_seen_at > now() - make_interval(secs => $2::int)`,
+      [concertId, idleSeconds],
+    )
+    return row!.n
+  }
+
+  test('steps that admit keep a recent ranking: positions and the count of waiters stay exact across them', async () => {
     const concertId = await newConcert()
     const next = random(7)
-    const l = limits({ maxActive: 1 })
+    let l = limits({ maxActive: 1 })
     for (let i = 0; i < 200; i++) await join(concertId, `u${i}`, l)
-    const rankedAt = async () =>
-      (await db.sql.unsafe<{ at: Date }[]>(`select ranked_at as at from queue_lines where concert_id = $1::uuid`, [concertId]))[0]!.at.getTime()
     expect(await store.admit(concertId, l)).toMatchObject({ admitted: 1 })
-    const first = await rankedAt()
+    const first = (await ranking(concertId)).at
     let users = 200
     for (let round = 0; round < 6; round++) {
-      // Ends, joins at the back and rejoins between steps that admit nobody (the one active place is the limit).
+      // Ends, joins at the back and rejoins between steps, each step admitting one to five more.
       for (let k = 0; k < 3; k++) await store.endSession(concertId, `u${1 + next(users - 1)}`)
       for (let k = 0; k < 20; k++) await join(concertId, `u${users++}`, l)
       for (let k = 0; k < 3; k++) await join(concertId, `u${1 + next(users - 1)}`, l)
-      expect(await store.admit(concertId, l)).toMatchObject({ admitted: 0, expired: 0 })
-      expect(await rankedAt()).toBe(first)
+      const more = 1 + next(5)
+      l = limits({ maxActive: l.maxActive + more })
+      const step = await store.admit(concertId, l)
+      expect({ round, admitted: step.admitted, waiting: step.waiting }).toEqual({ round, admitted: more, waiting: await waitingNow(concertId, 60) })
+      expect(await ranking(concertId)).toMatchObject({ at: first })
       expect({ round, ...(await compare(db.sql, concertId, 60)) }).toMatchObject({ round, wrong: 0, derived: true })
     }
-    // A step that admits ranks again.
-    expect(await store.admit(concertId, limits({ maxActive: 3 }))).toMatchObject({ admitted: 2 })
-    expect(await rankedAt()).toBeGreaterThan(first)
-    expect(await compare(db.sql, concertId, 60)).toMatchObject({ wrong: 0, derived: true })
+    expect((await ranking(concertId)).left).toBeGreaterThan(6)
+  }, 30_000)
+
+  test('once more than 512 places left since the ranking, the next step ranks the line again', async () => {
+    const concertId = await newConcert()
+    const l = limits({ maxActive: 1 })
+    await Promise.all(Array.from({ length: 800 }, (_, i) => join(concertId, `u${i}`, l)))
+    await store.admit(concertId, l)
+    const first = await ranking(concertId)
+    // 600 admitted at once: the ranking is kept by this step (positions stay exact), not by the next.
+    expect(await store.admit(concertId, limits({ maxActive: 601 }))).toMatchObject({ admitted: 600, waiting: 199 })
+    expect(await ranking(concertId)).toEqual({ at: first.at, left: 600 })
+    expect(await compare(db.sql, concertId, 60)).toMatchObject({ wrong: 0, derived: true, waiters: 199 })
+    expect(await store.admit(concertId, limits({ maxActive: 601 }))).toMatchObject({ admitted: 0, waiting: 199 })
+    const again = await ranking(concertId)
+    expect(again.at).toBeGreaterThan(first.at)
+    expect(again.left).toBe(0)
+    expect(await compare(db.sql, concertId, 60)).toMatchObject({ wrong: 0, derived: true, waiters: 199 })
+  }, 30_000)
+
+  test('a step that keeps the ranking expires the idle waiters it named, on time, and those behind move up', async () => {
+    const concertId = await newConcert()
+    // Idle limit 12 s: the ranking's window is 6 s, and a step keeps it for 3 s.
+    const l = limits({ maxActive: 1, waitingIdleSeconds: 12 })
+    const tickets: Ticket[] = []
+    for (let i = 0; i < 60; i++) tickets.push(await join(concertId, `u${i}`, l))
+    // u10 and u20 were last seen 11.5 s ago; the step that ranks the line names them lapse candidates.
+    await db.sql.unsafe(
+      `update queue_sessions set last_seen_at = now() - interval '11.5 seconds' where seq = any($1::bigint[])`,
+      [[tickets[10]!.seq, tickets[20]!.seq]],
+    )
+    await db.sql.unsafe(`update queue_lines set ranked_at = null where concert_id = $1::uuid`, [concertId])
+    expect(await store.admit(concertId, l)).toMatchObject({ admitted: 1, expired: 0, waiting: 59 })
+    const ranked = (await ranking(concertId)).at
+    expect(await store.poll(tickets[30]!, l)).toMatchObject({ status: 'WAITING', position: 30 })
+    await Bun.sleep(700)
+    // They lapsed meanwhile; the next step expires them by the ranking's list, without ranking again.
+    expect(await store.admit(concertId, l)).toMatchObject({ admitted: 0, expired: 2, waiting: 57 })
+    expect((await ranking(concertId)).at).toBe(ranked)
+    const rows = await db.sql.unsafe<{ status: string }[]>(
+      `select status from queue_sessions where seq = any($1::bigint[])`,
+      [[tickets[10]!.seq, tickets[20]!.seq]],
+    )
+    expect(rows.map((r) => r.status)).toEqual(['EXPIRED', 'EXPIRED'])
+    expect(await compare(db.sql, concertId, 12)).toMatchObject({ wrong: 0, derived: true, waiters: 57 })
+    expect(await store.poll(tickets[30]!, l)).toMatchObject({ status: 'WAITING', position: 28 })
   }, 30_000)
 
   test('after the draw at a step that admits nobody, every position equals the direct count', async () => {
@@ -188,6 +250,31 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: positions from the adm
     expect(seen.positions).toEqual(Array.from({ length: 32 }, (_, i) => 300 + i))
     expect(seen.tuples).toBeLessThan(1000)
   }, 20_000)
+
+  test('a poll of many places reads the block count of each of them by key, not every block of the line', async () => {
+    const concertId = await newConcert()
+    const l = limits({ maxActive: 1 })
+    const tickets: Ticket[] = []
+    for (let i = 0; i < 4000; i += 500) {
+      tickets.push(...(await Promise.all(Array.from({ length: 500 }, (_, k) => join(concertId, `u${i + k}`, l)))))
+      await store.admit(concertId, l)
+    }
+    await db.sql.unsafe(`update queue_lines set ranked_at = null where concert_id = $1::uuid`, [concertId])
+    await store.admit(concertId, l)
+    const back = tickets.slice(-32)
+    const seen = await db.sql.begin(async (tx) => {
+      const rows = await tx.unsafe<{ position: number }[]>(
+        `select position::int from queue_poll_places($1::uuid, $2::bigint[], $3::text[], 60, 0) order by ord`,
+        [concertId, back.map((t) => t.seq), back.map((t) => t.userId)],
+      )
+      const [read] = await tx<{ tuples: number }[]>`
+        select (coalesce(idx_tup_fetch, 0) + seq_tup_read)::int as tuples from pg_stat_xact_user_tables where relname = 'queue_line_ranks'`
+      return { positions: rows.map((r) => r.position), tuples: read!.tuples }
+    })
+    // u1 to u3967 wait ahead of the first of them (u0 was admitted); the line has 250 blocks.
+    expect(seen.positions).toEqual(Array.from({ length: 32 }, (_, i) => 3968 + i))
+    expect(seen.tuples).toBe(32)
+  }, 30_000)
 
   test('a waiter who goes idle after the step is no longer counted by those behind, before the next step', async () => {
     const concertId = await newConcert()
