@@ -22,16 +22,14 @@
 -- replay are the same text.
 -- Returns one row: status, code (a problem's), detail (a problem's), body (the answer as stored: a 201's
 -- always, a problem's only when stored), replayed, fingerprint (of a replayed answer), ends_session
--- (after a 201: the user has no other live hold in the concert, so the session the hold was made in ends),
--- session_seq (after a 201: that session, the paid hold's queue_seq; null for a hold older than them).
+-- (after a 201: the user has no other live hold in the concert, so the session ends).
 -- The commit waits for the disk (synchronous_commit stays on): a payment answered 201 is paid.
 -- Plans: generic, with seq scans off (why: sql/functions/hold_seat.sql).
 create or replace function pay_once(
   p_user_id text, p_key text, p_fingerprint text, p_lock_seed bigint, p_problems json,
   p_payment_id uuid, p_entry_id uuid, p_reservation_id uuid, p_concert_id uuid
 ) returns table (
-  status int, code text, detail text, body json, replayed boolean, fingerprint text, ends_session boolean,
-  session_seq bigint
+  status int, code text, detail text, body json, replayed boolean, fingerprint text, ends_session boolean
 ) language plpgsql volatile set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 declare
   k record;
@@ -40,7 +38,6 @@ declare
   v_balance bigint;
   v_payment_id uuid;
   v_ends boolean := false;
-  v_session bigint;
   v_code text;
   v_detail text;
   v_state text;
@@ -52,26 +49,26 @@ begin
   if exists (select 1 from reservations r
              where r.reservation_id = p_reservation_id and r.user_id = p_user_id and r.concert_id <> p_concert_id) then
     return query select 403, 'QUEUE_NOT_ACTIVE', 'The queue token is for another concert', null::json, false, null::text,
-      false, null::bigint;
+      false;
     return;
   end if;
 
   if p_key is not null then
     select * into k from idempotency_claim(p_user_id, p_key, p_lock_seed);
     if k.fingerprint is not null then
-      return query select k.status, null::text, null::text, k.body, true, k.fingerprint, false, null::bigint;
+      return query select k.status, null::text, null::text, k.body, true, k.fingerprint, false;
       return;
     end if;
     if not k.locked then
       return query select 409, 'IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still running',
-        null::json, false, null::text, false, null::bigint;
+        null::json, false, null::text, false;
       return;
     end if;
   end if;
 
   begin
-    select p.paid, p.price, p.balance, p.payment_id, p.ends_session, p.session_seq
-    into v_paid, v_price, v_balance, v_payment_id, v_ends, v_session
+    select p.paid, p.price, p.balance, p.payment_id, p.ends_session
+    into v_paid, v_price, v_balance, v_payment_id, v_ends
     from pay_reservation(p_payment_id, p_entry_id, p_reservation_id, p_user_id, p_concert_id) p;
   exception
     when sqlstate 'CW001' then
@@ -94,7 +91,7 @@ begin
       into v_state
       from reservations r where r.reservation_id = p_reservation_id and r.user_id = p_user_id;
       if v_state is null then
-        return query select 404, 'NOT_FOUND', 'No such reservation', null::json, false, null::text, false, null::bigint;
+        return query select 404, 'NOT_FOUND', 'No such reservation', null::json, false, null::text, false;
         return;
       elsif v_state = 'PAID' then
         v_code := 'ALREADY_PAID';
@@ -115,6 +112,6 @@ begin
     insert into idempotency_keys (user_id, idempotency_key, fingerprint, response_status, response_body)
     values (p_user_id, p_key, p_fingerprint, v_status, v_body);
   end if;
-  return query select v_status, v_code, v_detail, v_body, false, null::text, v_ends, v_session;
+  return query select v_status, v_code, v_detail, v_body, false, null::text, v_ends;
 end
 $$;

@@ -1,8 +1,7 @@
 -- The payment as one call. It first takes the user's row lock (as holds and cancels do), so that whether
 -- the user has another live hold in the concert - which decides whether the queue session ends - is read
 -- after every other hold, payment and cancel of this user committed: two payments at once cannot both see
--- the other's hold as still live (ends_session). The session it ends is the one the hold was made in
--- (session_seq), whichever of the user's queue tokens pays it; a later hold of that session is refused
+-- the other's hold as still live (ends_session); a later hold of that session is refused
 -- (sql/functions/hold_seat.sql). Then each step of the statement reads the one before, so
 -- row locks are always taken in the same order - user, reservation, seat, balance - and payments
 -- cannot deadlock. When the reservation is not payable nothing has changed and the row says so
@@ -13,7 +12,7 @@
 -- Plans: generic, with seq scans off (why: sql/functions/hold_seat.sql).
 create or replace function pay_reservation(
   p_payment_id uuid, p_entry_id uuid, p_reservation_id uuid, p_user_id text, p_concert_id uuid
-) returns table (paid boolean, price bigint, balance bigint, payment_id uuid, ends_session boolean, session_seq bigint)
+) returns table (paid boolean, price bigint, balance bigint, payment_id uuid, ends_session boolean)
 language plpgsql volatile set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 declare
   v record;
@@ -24,7 +23,7 @@ begin
     update reservations r set status = 'PAID', ended_at = now()
     where r.reservation_id = p_reservation_id and r.user_id = p_user_id and r.concert_id = p_concert_id
       and hold_is_live(r.status, r.expires_at)
-    returning r.reservation_id, r.concert_id, r.schedule_id, r.seat_number, r.price, r.queue_seq
+    returning r.reservation_id, r.concert_id, r.schedule_id, r.seat_number, r.price
   ), seat as (
     update seats s set status = 'SOLD', hold_expires_at = null
     from reservation r
@@ -56,8 +55,7 @@ begin
     not exists (
       select 1 from reservations o
       where o.user_id = p_user_id and o.concert_id = p_concert_id and hold_is_live(o.status, o.expires_at)
-        and o.reservation_id <> p_reservation_id) as ends_session,
-    r.queue_seq
+        and o.reservation_id <> p_reservation_id) as ends_session
   into v
   from (select 1) one
   left join reservation r on true;
@@ -68,6 +66,6 @@ begin
     end if;
     raise exception 'the balance is lower than the price' using errcode = 'CW002', detail = v.price::text;
   end if;
-  return query select v.paid, v.price, v.balance, v.payment_id, coalesce(v.ends_session, false), v.queue_seq;
+  return query select v.paid, v.price, v.balance, v.payment_id, coalesce(v.ends_session, false);
 end
 $$;

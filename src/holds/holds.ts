@@ -64,12 +64,13 @@ export function holds(sql: Sql, rules: HoldRules) {
         queueSeq,
       ]), 'hold_seat')
       if (row.reservation_id) return toReservation(row as ReservationRow)
+      // The details name no input (PRODUCT.md: no echo of it in production); the client knows what it asked for.
       if (row.session_ended) throw new ServiceError('QUEUE_NOT_ACTIVE', 'The queue session is over: it paid, and nothing is left held')
-      if (!row.seat_exists) throw new ServiceError('NOT_FOUND', `Schedule ${scheduleId} has no seat ${seatNumber}`)
+      if (!row.seat_exists) throw new ServiceError('NOT_FOUND', 'The schedule has no such seat')
       if (row.live_holds >= rules.maxHoldsPerUser) {
         throw new ServiceError('HOLD_LIMIT_REACHED', `At most ${rules.maxHoldsPerUser} live holds per user`)
       }
-      throw new ServiceError('SEAT_UNAVAILABLE', `Seat ${seatNumber} is held or sold`)
+      throw new ServiceError('SEAT_UNAVAILABLE', 'The seat is held or sold')
     },
 
     /** Takes back a hold that must not stand, leaving no trace of it (one call of undo_hold). */

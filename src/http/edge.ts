@@ -172,7 +172,7 @@ export function httpEdge({ production, log, metrics, logRequests, methodsOf, dis
           const allow = methodsOf(new URL(request.url).pathname).join(', ')
           if (!allow) return answer(request, new ServiceError('NOT_FOUND', 'No such route'))
           if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers: { allow } })
-          const refused = answer(request, new ServiceError('METHOD_NOT_ALLOWED', `${request.method} is not served here; allowed: ${allow}`))
+          const refused = answer(request, new ServiceError('METHOD_NOT_ALLOWED', `This method is not served here; allowed: ${allow}`))
           refused.headers.set('allow', allow)
           return refused
         }

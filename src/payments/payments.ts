@@ -26,7 +26,6 @@ const anotherConcert = () => new ServiceError('QUEUE_NOT_ACTIVE', 'The queue tok
 
 interface PayOnceRow extends OneCallAnswer {
   ends_session: boolean
-  session_seq: number | null
 }
 
 /**
@@ -50,7 +49,7 @@ async function payOnceCall(db: Db, request: IdempotentRequest, reservationId: st
     ]),
     'pay_once',
   )
-  return { outcome: outcomeOfOneCall(request, row), endsSession: row.ends_session, sessionSeq: row.session_seq }
+  return { outcome: outcomeOfOneCall(request, row), endsSession: row.ends_session }
 }
 
 /** A payment without a key: the Payment, or the problem thrown. */
@@ -67,7 +66,7 @@ export interface PaymentRequest {
 }
 
 export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
-  /** The queue guard of a payment: a live session of the reservation's concert (ACTIVE, or DONE). */
+  /** The queue guard of a payment: an ACTIVE session of the reservation's concert. */
   async function guard(userId: string, queueToken: string | null, reservationId: string): Promise<Ticket> {
     try {
       return await room.requireSessionForPayment(userId, queueToken)
@@ -102,15 +101,12 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
       })
       let outcome: Outcome
       let endsSession = false
-      let sessionSeq: number | null = null
       if (answered) outcome = answered
-      else ({ outcome, endsSession, sessionSeq } = await payOnceCall(sql, request, reservationId, ticket!.concertId))
+      else ({ outcome, endsSession } = await payOnceCall(sql, request, reservationId, ticket!.concertId))
       if (outcome.status === 201 && !outcome.replayed) {
         metrics.payments.inc()
         metrics.paymentsWon.inc((outcome.body as Payment).amount)
-        // The session that ends is the one the hold was made in: a queue token of an earlier (DONE)
-        // session of the same concert may pay a hold of the current one.
-        await room.paid(sessionSeq === null ? ticket! : { ...ticket!, seq: sessionSeq }, endsSession)
+        await room.paid(ticket!, endsSession)
       } else if (outcome.status === 201) {
         await endSessionOfReplay(userId, reservationId)
       }

@@ -203,16 +203,16 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
     },
 
     /**
-     * Payments: the session is checked live and must be ACTIVE, or DONE. A session ends (DONE) when a
-     * payment or cancel leaves it no live hold, and a hold of it decided after that is refused (so a DONE
-     * session cannot make new holds): what a payment with a DONE session's token finds is a reservation
-     * it already paid, answered ALREADY_PAID (or, with the original key, replayed) by the payment itself,
-     * or a live hold of the user's later session in the concert, whose session then ends (payments.ts).
+     * Payments: the session is checked live and must be ACTIVE (PRODUCT.md: an ACTIVE token of its
+     * concert). A session ends (DONE) only once it paid and nothing is left held in it, and a hold of it
+     * decided after that is refused, so a DONE session has nothing left to pay: its token must not pay a
+     * hold of another session (a later one, or one an operator ended). What it did pay is answered by the
+     * payment guard's fallback (payments.ts): ALREADY_PAID, or with the original key the stored answer.
      */
     async requireSessionForPayment(userId: string, token: string | null | undefined): Promise<Ticket> {
       const ticket = ticketFor(userId, token)
       const view = await store.check(ticket, limitsOf(ticket.concertId))
-      if (view.status !== 'ACTIVE' && view.status !== 'DONE') throw notActive(view)
+      if (view.status !== 'ACTIVE') throw notActive(view)
       return ticket
     },
 

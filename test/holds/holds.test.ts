@@ -28,6 +28,7 @@ onEachDatabase('seat holds', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_SECONDS: '300' 
     const lost = await hold(ctx.server, bob, scheduleIds[0]!, 1)
     expect(lost.status).toBe(409)
     expect(lost.body.code).toBe('SEAT_UNAVAILABLE')
+    expect(lost.body.detail).toBe('The seat is held or sold')
     expect((await hold(ctx.server, alice, scheduleIds[0]!, 1)).body.code).toBe('SEAT_UNAVAILABLE')
   })
 
@@ -44,7 +45,10 @@ onEachDatabase('seat holds', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_SECONDS: '300' 
   test('an unknown seat or schedule is 404 and creates nothing', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2 })
     const alice = await shopper(ctx.server, 'h-alice3', concertId)
-    expect((await hold(ctx.server, alice, scheduleIds[0]!, 3)).body.code).toBe('NOT_FOUND')
+    const noSeat = await hold(ctx.server, alice, scheduleIds[0]!, 98765)
+    expect(noSeat.body.code).toBe('NOT_FOUND')
+    // No echo of the input (PRODUCT.md, in production): the client knows which seat it asked for.
+    expect(noSeat.body.detail).not.toMatch(/98765|[0-9a-f]{8}-/)
     expect((await hold(ctx.server, alice, crypto.randomUUID(), 1)).body.code).toBe('NOT_FOUND')
     const [row] = await ctx.db.sql`select count(*)::int as n from reservations where user_id = 'h-alice3'`
     expect(row!.n).toBe(0)

@@ -171,9 +171,9 @@ onEachDatabase('payments', { MAX_HOLDS_PER_USER: '4' }, (ctx, kind) => {
     expect(late.body.code).toBe('QUEUE_NOT_ACTIVE')
   })
 
-  // A user who paid (session 1 DONE), joined again and holds in session 2 may pay with either token: the
-  // session that ends is the hold's, else session 2 stays ACTIVE with nothing held and refuses holds.
-  test("paying with an earlier session's token ends the session the hold was made in", async () => {
+  // PRODUCT.md: a payment needs an ACTIVE token of its concert. A DONE session has nothing left to pay;
+  // its token paying a hold of the user's later session left that session ACTIVE with nothing held.
+  test("a DONE session's token pays nothing: the later session's hold is paid with that session's token, which then ends", async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3, price: 100 })
     const first = await shopper(ctx.server, 'p-two-sessions', concertId, 1000)
     const h1 = await hold(ctx.server, first, scheduleIds[0]!, 1)
@@ -181,36 +181,17 @@ onEachDatabase('payments', { MAX_HOLDS_PER_USER: '4' }, (ctx, kind) => {
     const second = { ...first, queueToken: await admit(ctx.server, first.token, concertId) }
     expect(second.queueToken).not.toBe(first.queueToken)
     const h2 = await hold(ctx.server, second, scheduleIds[0]!, 2)
-    expect((await pay(ctx.server, first, h2.body.reservationId)).status).toBe(201)
+    const withDone = await pay(ctx.server, first, h2.body.reservationId, 'old-token')
+    expect([withDone.status, withDone.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
+    expect((await facts(h2.body.reservationId, 'p-two-sessions')).status).toBe('HELD')
+    // What the DONE session did pay is still answered to its token: ALREADY_PAID.
+    expect((await pay(ctx.server, first, h1.body.reservationId)).body.code).toBe('ALREADY_PAID')
+    expect((await pay(ctx.server, second, h2.body.reservationId, 'old-token')).status).toBe(201)
     expect((await call(ctx.server, '/v1/queue/status', second)).body.status).toBe('DONE')
     // Done means done: joining again gives a fresh place.
     const again = await call(ctx.server, '/v1/queue/tokens', { token: first.token, body: { concertId } })
     expect(again.status).toBe(201)
     expect(again.body.token).not.toBe(second.queueToken)
-  })
-
-  test('a session that paid ends when its last live hold lapses: holds are refused at once, the lapse job ends it', async () => {
-    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3, price: 100 })
-    const alice = await shopper(ctx.server, 'p-lapsed', concertId, 1000)
-    const first = await hold(ctx.server, alice, scheduleIds[0]!, 1)
-    const second = await hold(ctx.server, alice, scheduleIds[0]!, 2)
-    expect((await pay(ctx.server, alice, first.body.reservationId)).status).toBe(201)
-    expect((await call(ctx.server, '/v1/queue/status', alice)).body.status).toBe('ACTIVE')
-    // The second hold lapses (as if HOLD_TTL_SECONDS had passed).
-    await ctx.db.sql`update reservations set expires_at = now() - interval '1 second' where reservation_id = ${second.body.reservationId}`
-    await ctx.db.sql`update seats set hold_expires_at = now() - interval '1 second' where reservation_id = ${second.body.reservationId}`
-    const late = await hold(ctx.server, alice, scheduleIds[0]!, 3)
-    expect([late.status, late.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
-    expect((await ctx.server.holds.lapse()).sessionsEnded).toBe(1)
-    expect((await call(ctx.server, '/v1/queue/status', alice)).body.status).toBe('DONE')
-    // A session that never paid is not ended by a lapse.
-    const bob = await shopper(ctx.server, 'p-lapsed-unpaid', concertId, 1000)
-    const unpaid = await hold(ctx.server, bob, scheduleIds[0]!, 3)
-    await ctx.db.sql`update reservations set expires_at = now() - interval '1 second' where reservation_id = ${unpaid.body.reservationId}`
-    await ctx.db.sql`update seats set hold_expires_at = now() - interval '1 second' where reservation_id = ${unpaid.body.reservationId}`
-    expect((await ctx.server.holds.lapse()).sessionsEnded).toBe(0)
-    expect((await call(ctx.server, '/v1/queue/status', bob)).body.status).toBe('ACTIVE')
-    expect((await hold(ctx.server, bob, scheduleIds[0]!, 3)).status).toBe(201)
   })
 
   test('a payment that left another live hold ends nothing: the session may still hold while that hold lives', async () => {

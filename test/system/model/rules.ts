@@ -253,11 +253,8 @@ function pay(w: World, ui: number, reservationId: string, key: string | null, wi
 
   if (current(u) === null) return [withKey(noToken)]
   const mine = h !== undefined && h.user === ui
-  // A session that a racing payment ended (DONE) still pays the holds made while that payment ran:
-  // every hold answered 201 is payable until it lapses. For anything else a DONE session may be refused
-  // as not ACTIVE, or for the payment's own reason (the order of the two refusals is not specified).
-  const done = current(u)!.state === 'DONE'
-  const live = done ? (mine && holding(h, win) !== 'no' ? 'yes' : 'maybe') : activeDuring(w, ui, win)
+  // A DONE session has nothing left to pay (it ended once nothing was held): its token pays nothing.
+  const live = current(u)!.state === 'DONE' ? 'no' : activeDuring(w, ui, win)
   const branches: Branch[] = []
   if (live !== 'yes') {
     branches.push(withKey(problem(403, 'QUEUE_NOT_ACTIVE')))
