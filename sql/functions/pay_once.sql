@@ -41,20 +41,23 @@ declare
   v_code text;
   v_detail text;
   v_state text;
+  v_concert uuid;
   v_status int;
   v_body json;
 begin
-  -- A queue token of another concert is refused before anything, a stored answer under the key included:
-  -- the key answers a retry of the same request, and one made in another concert's session is not that.
-  if exists (select 1 from reservations r
-             where r.reservation_id = p_reservation_id and r.user_id = p_user_id and r.concert_id <> p_concert_id) then
-    return query select 403, 'QUEUE_NOT_ACTIVE', 'The queue token is for another concert', null::json, false, null::text,
-      false;
-    return;
-  end if;
-
   if p_key is not null then
     select * into k from idempotency_claim(p_user_id, p_key, p_lock_seed);
+    -- A queue token of another concert is refused before a stored answer or a running request is
+    -- answered: the key answers a retry of the same request, and one made in another concert's session
+    -- is not that. (A payment that goes ahead refuses it below: pay_reservation finds nothing to pay.)
+    if (k.fingerprint is not null or not k.locked) and exists (
+      select 1 from reservations r
+      where r.reservation_id = p_reservation_id and r.user_id = p_user_id and r.concert_id <> p_concert_id
+    ) then
+      return query select 403, 'QUEUE_NOT_ACTIVE', 'The queue token is for another concert', null::json, false,
+        null::text, false;
+      return;
+    end if;
     if k.fingerprint is not null then
       return query select k.status, null::text, null::text, k.body, true, k.fingerprint, false;
       return;
@@ -87,11 +90,15 @@ begin
   else
     if v_code is null then
       -- Nothing was payable and nothing changed: why (as sql/payments/reservation_state.sql).
-      select case when hold_has_lapsed(r.status, r.expires_at) then 'EXPIRED' else r.status end
-      into v_state
+      select r.concert_id, case when hold_has_lapsed(r.status, r.expires_at) then 'EXPIRED' else r.status end
+      into v_concert, v_state
       from reservations r where r.reservation_id = p_reservation_id and r.user_id = p_user_id;
       if v_state is null then
         return query select 404, 'NOT_FOUND', 'No such reservation', null::json, false, null::text, false;
+        return;
+      elsif v_concert <> p_concert_id then
+        return query select 403, 'QUEUE_NOT_ACTIVE', 'The queue token is for another concert', null::json, false,
+          null::text, false;
         return;
       elsif v_state = 'PAID' then
         v_code := 'ALREADY_PAID';
