@@ -8,6 +8,7 @@
 --   returned with its fingerprint and nothing else happens (the caller compares the fingerprint: another
 --   request under the same key is refused there);
 -- - no stored answer and the lock taken by another request with this key -> IN_PROGRESS, nothing done;
+-- - either of those two for a reservation of another concert than the queue token's -> 403 instead;
 -- - then the payment (pay_reservation) in a block with an exception handler, i.e. a subtransaction: a
 --   decline (CW001, CW002; sql/functions/pay_reservation.sql) undoes every step of it and is answered;
 -- - an answer decided by the payment (201, 402, 409) is stored under the key in this same transaction:
