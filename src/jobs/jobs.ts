@@ -52,8 +52,15 @@ export function jobs({ sql, singleConnection, admission, holds, log, metrics, ti
     if (running.has(job)) return // the previous run in this process is still going
     running.add(job)
     const started = performance.now()
+    // When this instance held the job's lock and worked, by the wall clock: the log line carries it, so
+    // runs of different instances can be laid side by side (they must never overlap).
+    let ranFrom = 0
+    let ranTo = 0
     try {
-      const result = await runElected(sql, job, singleConnection, work)
+      const result = await runElected(sql, job, singleConnection, () => {
+        ranFrom = Date.now()
+        return work().finally(() => (ranTo = Date.now()))
+      })
       if (result === null) {
         metrics.jobRuns.inc({ job, outcome: 'skipped' })
         return
@@ -63,7 +70,7 @@ export function jobs({ sql, singleConnection, admission, holds, log, metrics, ti
       metrics.jobDuration.observe({ job }, seconds)
       metrics.jobLastRun.setToCurrentTime({ job })
       const idle = Object.values(result).every((v) => v === 0 || (Array.isArray(v) && v.length === 0))
-      log({ level: idle ? 'debug' : 'info', msg: 'job ran', job, ms: Math.round(seconds * 1000), ...result })
+      log({ level: idle ? 'debug' : 'info', msg: 'job ran', job, ms: Math.round(seconds * 1000), ranFrom: new Date(ranFrom).toISOString(), ranTo: new Date(ranTo).toISOString(), ...result })
     } catch (error) {
       metrics.jobRuns.inc({ job, outcome: 'failed' })
       log({ level: 'warn', msg: 'job failed', job, error: String(error) })

@@ -140,13 +140,13 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'reliability: instances killed with 
         }
       })()
 
-      // Every admission run is one log line at its end, with its duration: [at - ms, at] is when it ran.
-      type Tick = { instance: Instance; at: number; ms: number; admitted: number }
+      // Every admission run is one log line at its end; [from, to] is when it held the job's lock and worked.
+      type Tick = { instance: Instance; at: number; from: number; to: number; admitted: number }
       const runs = (): Tick[] =>
         cluster.instances.flatMap((instance) =>
           instance.logs
             .filter((l) => l.msg === 'job ran' && l.job === 'admission')
-            .map((l) => ({ instance, at: Date.parse(l.time), ms: l.ms, admitted: l.lines?.find((x: any) => x.concertId === concertId)?.admitted ?? 0 })),
+            .map((l) => ({ instance, at: Date.parse(l.time), from: Date.parse(l.ranFrom), to: Date.parse(l.ranTo), admitted: l.lines?.find((x: any) => x.concertId === concertId)?.admitted ?? 0 })),
         )
       const ticks = () => runs().filter((t) => t.admitted > 0)
       const takeovers: number[] = []
@@ -190,14 +190,13 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'reliability: instances killed with 
         runnersPerSecond.set(second, (runnersPerSecond.get(second) ?? new Set()).add(t.instance))
       }
       const sharedSeconds = [...runnersPerSecond.values()].filter((s) => s.size > 1).length
-      // Two instances admitting at the same time. A run's span starts before it wins the election (the
-      // transaction and the try-lock are in it), so a run that wins right after another one released the
-      // lock can seem to overlap it; it then finds this second's budget spent and admits nobody.
+      // Two instances admitting at the same time: their runs' spans, from winning the lock to the end of
+      // the work (both stamped by the job itself, on one machine's clock), intersect.
       const all = runs()
       let overlaps = 0
       for (const a of all) {
         for (const b of all) {
-          const overlap = a.instance !== b.instance && a.at <= b.at && b.at - b.ms < a.at
+          const overlap = a.instance !== b.instance && a.from <= b.from && b.from < a.to
           if (overlap && a.admitted > 0 && b.admitted > 0) overlaps++
         }
       }

@@ -57,12 +57,16 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'the waiting-room page in a real bro
       await ann.page.goto(`${instance.url}/${query}`)
       await ann.page.getByLabel('Your name').fill(`ann-${live}`)
       await ann.page.getByRole('button', { name: 'Sign in' }).click()
+      // Signing in reloads the page; the concert list was there before it, so wait for the reload, or the
+      // click below can land first and leave Ann signed out.
+      await ann.page.getByText('Signed in as').waitFor()
       await ann.page.getByRole('link', { name: `Night at the page (${live})` }).click()
       await ben.page.goto(`${instance.url}/concerts/${concertId}${query}`)
       await ben.page.getByLabel('Your name').waitFor()
       await tabTo(ben.page, '#user-name')
       await ben.page.keyboard.type(`ben-${live}`)
       await ben.page.keyboard.press('Enter')
+      await ben.page.getByText('Signed in as').waitFor()
       await ann.page.waitForURL(`**/concerts/${concertId}`)
       if (live === 'poll') await ann.page.goto(`${instance.url}/concerts/${concertId}${query}`)
 
