@@ -1,6 +1,7 @@
 -- name: pg_check :one
 -- The status of one place, without the heartbeat (the guard of payments and catalogue reads).
 -- $1 seq, $2 concert_id, $3 user_id, $4 waiting idle seconds, $5 active session ttl seconds
+-- Found by its key alone; the rest is one IS TRUE test no index serves (see pg_extend.sql).
 select
   v.status,
   case when v.status = 'WAITING' and not s.pre_queue then queue_place(s.concert_id, s.ordinal, $4::int) end as position,
@@ -11,4 +12,4 @@ select
 from queue_sessions s
 join queue_lines l using (concert_id)
 cross join lateral (select queue_effective_status(s.status, s.last_seen_at, s.active_until, l.sold_out, $4::int) as status) v
-where s.seq = $1::bigint and s.concert_id = $2::uuid and s.user_id = $3::text
+where s.seq = $1::bigint and (s.concert_id = $2::uuid and s.user_id = $3::text) is true
