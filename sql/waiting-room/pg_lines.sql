@@ -1,4 +1,10 @@
 -- name: pg_lines :many
+-- The lines with anybody in them (WAITING or ACTIVE). Each line asks for its first live session and stops
+-- there (LIMIT 1 in a lateral subquery, which Postgres keeps as a probe per line): as a plain EXISTS it was
+-- planned as a hash join over every live session of every line, each admission tick and metrics scrape
+-- (7 ms at 6,000 live; test/waiting-room/postgres-plans.test.ts).
 select l.concert_id
 from queue_lines l
-where exists (select 1 from queue_sessions s where s.concert_id = l.concert_id and s.status in ('WAITING', 'ACTIVE'))
+cross join lateral (
+  select 1 from queue_sessions s where s.concert_id = l.concert_id and s.status in ('WAITING', 'ACTIVE') limit 1
+) live

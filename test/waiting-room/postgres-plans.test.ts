@@ -13,12 +13,13 @@ import { describeWith, serviceUrl } from '../support/services'
 // ACTIVE session of the concert through queue_sessions_active (6 ms each at 6,000 ACTIVE; the Postgres
 // store's holds fell to a quarter of the Redis store's). Each statement is planned here as such a
 // connection plans it (generic, no statistics) and its plan must read queue_sessions by the primary key.
+// The lines of each admission tick likewise: one live session per line, not all of them.
 
 const STATEMENTS = ['pg_check', 'pg_extend', 'pg_shrink', 'pg_finish'] as const
 const ACTIVE = 3000
 const limits = { maxActive: 1000, admitPerSecond: 1000, activeTtlSeconds: 60, waitingIdleSeconds: 60 }
 
-describeWith(['DATABASE_URL'], 'waiting room on Postgres: one session is read by its key', () => {
+describeWith(['DATABASE_URL'], 'waiting room on Postgres: statements read the rows they need, whatever the statistics', () => {
   let db: TestDatabase
   let session: { seq: string; concert_id: string; user_id: string }
 
@@ -46,25 +47,39 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: one session is read by
     pg_finish: () => [session.seq, session.concert_id, session.user_id],
   }
 
-  for (const name of STATEMENTS) {
-    test(`${name}: a generic plan made with no statistics reads the session by its key`, async () => {
-      const text = readFileSync(join(import.meta.dir, '../../sql/waiting-room', `${name}.sql`), 'utf8')
-      const values = args[name]()
-      const literal = values.map((v) => (typeof v === 'number' ? String(v) : `'${v}'`)).join(', ')
-      const scans = await db.sql.begin(async (tx) => {
+  type Scan = { index: string | undefined; rows: number; removed: number }
+  /** The scans of queue_sessions in the executed plan of statement `name`, planned generic; its writes are undone. */
+  async function scansOf(name: string, values: unknown[]): Promise<Scan[]> {
+    const text = readFileSync(join(import.meta.dir, '../../sql/waiting-room', `${name}.sql`), 'utf8')
+    const literal = values.map((v) => (typeof v === 'number' ? String(v) : `'${v}'`)).join(', ')
+    return db.sql
+      .begin(async (tx) => {
         await tx.unsafe('set local plan_cache_mode = force_generic_plan')
         await tx.unsafe(`prepare planned as ${text}`)
-        const [row] = await tx.unsafe(`explain (analyze, format json) execute planned(${literal})`)
-        await tx.unsafe('deallocate planned')
-        const found: { index: string | undefined; removed: number }[] = []
+        const [row] = await tx.unsafe(`explain (analyze, format json) execute planned${literal ? `(${literal})` : ''}`)
+        await tx.unsafe('deallocate planned') // a prepared statement outlives its transaction
+        const found: Scan[] = []
         const walk = (node: any) => {
-          if (node['Relation Name'] === 'queue_sessions' && node['Node Type'].endsWith('Scan')) found.push({ index: node['Index Name'], removed: node['Rows Removed by Filter'] ?? 0 })
+          if (node['Relation Name'] === 'queue_sessions' && node['Node Type'].endsWith('Scan')) {
+            found.push({ index: node['Index Name'], rows: node['Actual Rows'] * node['Actual Loops'], removed: node['Rows Removed by Filter'] ?? 0 })
+          }
           for (const child of node.Plans ?? []) walk(child)
         }
         walk(row!['QUERY PLAN'][0].Plan)
-        throw Object.assign(new Error('rollback'), { found }) // the statement wrote: undo it
-      }).catch((e) => (e as { found?: unknown }).found ?? Promise.reject(e))
-      expect(scans).toEqual([{ index: 'queue_sessions_pkey', removed: 0 }])
+        throw Object.assign(new Error('rollback'), { found })
+      })
+      .catch((e) => (e as { found?: Scan[] }).found ?? Promise.reject(e))
+  }
+
+  for (const name of STATEMENTS) {
+    test(`${name}: a generic plan made with no statistics reads the session by its key`, async () => {
+      expect(await scansOf(name, args[name]())).toEqual([{ index: 'queue_sessions_pkey', rows: 1, removed: 0 }])
     })
   }
+
+  test('pg_lines (each admission tick): a line with people in it is found by its first live session, not by all of them', async () => {
+    const scans = await scansOf('pg_lines', [])
+    expect(scans.length).toBe(1)
+    expect(scans[0]!.rows).toBe(1)
+  })
 })
