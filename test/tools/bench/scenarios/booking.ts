@@ -322,16 +322,20 @@ export async function hold(ctx: Context, setup: BookingSetup): Promise<Row> {
       singleUse: true,
       connections: 16,
       perSecond: 6_000,
+      // wrk sends the list over all its connections at once, so a user's holds are spread through it (each
+      // user once per round of the users taken): adjacent requests would be one user's holds in flight
+      // together, decided one at a time under that user's lock - not the distinct users this row measures.
       requests(count) {
-        const nextUser = holdingUsers(setup.holders.slice(holdersUsed), ctx.maxHoldsPerUser)
+        const users = setup.holders.slice(holdersUsed, holdersUsed + Math.ceil(count / ctx.maxHoldsPerUser))
         const out: Buffer[] = []
-        for (let k = 0; k < count; k++) {
-          const user = nextUser()
-          const seat = setup.seats.take()
-          if (user === EXHAUSTED || seat === EXHAUSTED) break
-          out.push(encodeFor(ctx, { method: 'POST', path: '/v1/reservations', headers: auth(user), body: seat }))
+        for (let round = 0; round < ctx.maxHoldsPerUser && out.length < count; round++) {
+          for (const user of users) {
+            const seat = out.length < count ? setup.seats.take() : EXHAUSTED
+            if (seat === EXHAUSTED) break
+            out.push(encodeFor(ctx, { method: 'POST', path: '/v1/reservations', headers: auth(user), body: seat }))
+          }
         }
-        holdersUsed += Math.ceil(out.length / ctx.maxHoldsPerUser)
+        holdersUsed += users.length
         return out
       },
     },
