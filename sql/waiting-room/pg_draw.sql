@@ -15,10 +15,13 @@ with line as (
   where concert_id = $1::uuid and not drawn and to_timestamp($2::bigint / 1000.0) <= now()
   returning concert_id
 ), pre as (
+  -- Read only when the line is drawn now (a one-time test of the row above, before any scan): every step
+  -- of a line with an opening time runs this statement, and as a join to that row a plan made while
+  -- queue_sessions had been analyzed small (no pre-queue) scanned the whole table for the pre-queue on
+  -- each tick long after the draw (test/waiting-room/postgres-plans-analyzed-small.test.ts).
   select s.seq, s.ordinal
   from queue_sessions s
-  join line l on l.concert_id = s.concert_id
-  where s.pre_queue
+  where (select l.concert_id from line l) is not null and s.concert_id = $1::uuid and s.pre_queue
 ), dealt as (
   select d.seq, o.ordinal
   from (select seq, row_number() over (order by sha256($3::bytea || int8send(seq)), seq) as r from pre) d
