@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { catalogue } from '../../src/catalogue/catalogue'
 import { createTestDatabase, type TestDatabase } from '../support/database'
+import { executedPlan, scansOf } from '../support/plans'
 import { describeWith, serviceUrl } from '../support/services'
 
 // The catalogue's reads of each admission tick (sold_out_concerts) and of each kept seat map
@@ -42,27 +41,12 @@ describeWith(['DATABASE_URL'], 'catalogue on Postgres: per-tick and per-request 
   })
 
   /** Rows read from seats (returned or filtered out) by the executed plan of `name`, planned generic. */
-  async function seatsRead(name: string, literal: string): Promise<number> {
-    const text = readFileSync(join(import.meta.dir, '../../sql/catalogue', `${name}.sql`), 'utf8')
-    return db.sql.begin(async (tx) => {
-      await tx.unsafe('set local plan_cache_mode = force_generic_plan')
-      await tx.unsafe(`prepare planned as ${text}`)
-      const [row] = await tx.unsafe(`explain (analyze, format json) execute planned(${literal})`)
-      await tx.unsafe('deallocate planned')
-      let read = 0
-      const walk = (node: any) => {
-        if (node['Relation Name'] === 'seats' && node['Node Type'].endsWith('Scan')) {
-          read += (node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0)) * node['Actual Loops']
-        }
-        for (const child of node.Plans ?? []) walk(child)
-      }
-      walk(row!['QUERY PLAN'][0].Plan)
-      return read
-    })
+  async function seatsRead(name: string, values: unknown[]): Promise<number> {
+    return scansOf(await executedPlan(db.sql, `catalogue/${name}.sql`, values), 'seats').reduce((n, s) => n + s.rows + s.removed, 0)
   }
 
   test('sold_out_concerts (each admission tick): the first unsold seat of each schedule, not every seat', async () => {
-    const read = await seatsRead('sold_out_concerts', `'{${big.concertId},${small.concertId}}'`)
+    const read = await seatsRead('sold_out_concerts', [`{${big.concertId},${small.concertId}}`])
     expect(read).toBeLessThanOrEqual(3) // a seat per schedule
     const [soldOut] = await db.sql`select count(*)::int as n from seats where schedule_id = any(${big.scheduleIds}::uuid[]) and status <> 'SOLD'`
     expect(soldOut!.n).toBe(2)
@@ -70,7 +54,7 @@ describeWith(['DATABASE_URL'], 'catalogue on Postgres: per-tick and per-request 
 
   test('seat_map_unchanged (each kept seat map): the writes since the build, not every seat', async () => {
     const [{ snapshot }] = (await db.sql`select pg_current_snapshot()::text as snapshot`) as unknown as [{ snapshot: string }]
-    const read = await seatsRead('seat_map_unchanged', `'${big.scheduleIds[0]}', '${snapshot}', null`)
+    const read = await seatsRead('seat_map_unchanged', [big.scheduleIds[0], snapshot, null])
     expect(read).toBe(0)
   })
 })

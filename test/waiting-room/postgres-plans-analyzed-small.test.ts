@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { catalogue } from '../../src/catalogue/catalogue'
 import { postgresStore } from '../../src/waiting-room/postgres-store'
 import { createTestDatabase, type TestDatabase } from '../support/database'
+import { executedPlan, scansOf, type PlanNode } from '../support/plans'
 import { describeWith, serviceUrl } from '../support/services'
 
 // The other way a first-minute plan goes wrong (postgres-plans.test.ts covers a table never analyzed): the
@@ -43,39 +42,18 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: statements read the ro
     await db?.drop()
   })
 
-  type Scan = { rows: number; removed: number }
-  /** The scans of queue_sessions in the executed plan of statement `name`, planned generic; its writes are undone. */
-  async function scansOf(name: string, values: unknown[]): Promise<Scan[]> {
-    const text = readFileSync(join(import.meta.dir, '../../sql/waiting-room', `${name}.sql`), 'utf8')
-    const literal = values.map((v) => (typeof v === 'number' ? String(v) : `'${v}'`)).join(', ')
-    return db.sql
-      .begin(async (tx) => {
-        await tx.unsafe('set local plan_cache_mode = force_generic_plan')
-        await tx.unsafe(`prepare planned as ${text}`)
-        const [row] = await tx.unsafe(`explain (analyze, format json) execute planned${literal ? `(${literal})` : ''}`)
-        await tx.unsafe('deallocate planned') // a prepared statement outlives its transaction
-        const found: Scan[] = []
-        const walk = (node: any) => {
-          if (node['Relation Name'] === 'queue_sessions' && node['Node Type'].endsWith('Scan')) {
-            found.push({ rows: node['Actual Rows'] * node['Actual Loops'], removed: (node['Rows Removed by Filter'] ?? 0) * node['Actual Loops'] })
-          }
-          for (const child of node.Plans ?? []) walk(child)
-        }
-        walk(row!['QUERY PLAN'][0].Plan)
-        throw Object.assign(new Error('rollback'), { found })
-      })
-      .catch((e) => (e as { found?: Scan[] }).found ?? Promise.reject(e))
-  }
-  const read = (scans: Scan[]) => scans.reduce((n, s) => n + s.rows + s.removed, 0)
+  /** The scans of queue_sessions by statement `name` (sql/waiting-room), planned generic. */
+  const scansOfStatement = async (name: string, values: unknown[]) => scansOf(await executedPlan(db.sql, `waiting-room/${name}.sql`, values), 'queue_sessions')
+  const read = (scans: PlanNode[]) => scans.reduce((n, s) => n + s.rows + s.removed, 0)
 
   test('pg_lines (each admission tick): a line with nobody live is answered by its index, not by a scan of every session', async () => {
-    const scans = await scansOf('pg_lines', [])
+    const scans = await scansOfStatement('pg_lines', [])
     // At most a row per line (the busy line's first live session; EXPLAIN rounds rows per loop).
     expect(read(scans)).toBeLessThanOrEqual(2)
   })
 
   test('pg_draw (each tick of a line with an opening time): a line drawn already reads no session', async () => {
-    const scans = await scansOf('pg_draw', [busy, Date.now() - 60_000, '\\x00'])
+    const scans = await scansOfStatement('pg_draw', [busy, Date.now() - 60_000, '\\x00'])
     expect(read(scans)).toBe(0)
   })
 })

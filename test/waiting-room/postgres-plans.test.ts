@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { catalogue } from '../../src/catalogue/catalogue'
 import { postgresStore } from '../../src/waiting-room/postgres-store'
 import { createTestDatabase, type TestDatabase } from '../support/database'
+import { executedPlan, scansOf, type PlanNode } from '../support/plans'
 import { describeWith, serviceUrl } from '../support/services'
 
 // A connection keeps the plan of a prepared statement for its life, and a plan made while a table had no
@@ -48,44 +47,22 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: statements read the ro
     pg_finish: () => [session.seq, session.concert_id, session.user_id],
   }
 
-  type Scan = { index: string | undefined; rows: number; removed: number }
-  /** Index scans (plain or bitmap) of an index of queue_sessions, with the entries they read. */
-  const indexReads: { index: string; rows: number }[] = []
-  /** The scans of queue_sessions in the executed plan of statement `name`, planned generic; its writes are undone. */
-  async function scansOf(name: string, values: unknown[]): Promise<Scan[]> {
-    const text = readFileSync(join(import.meta.dir, '../../sql/waiting-room', `${name}.sql`), 'utf8')
-    const literal = values.map((v) => (v === null ? 'null' : typeof v === 'number' ? String(v) : `'${v}'`)).join(', ')
-    indexReads.length = 0
-    return db.sql
-      .begin(async (tx) => {
-        await tx.unsafe('set local plan_cache_mode = force_generic_plan')
-        await tx.unsafe(`prepare planned as ${text}`)
-        const [row] = await tx.unsafe(`explain (analyze, format json) execute planned${literal ? `(${literal})` : ''}`)
-        await tx.unsafe('deallocate planned') // a prepared statement outlives its transaction
-        const found: Scan[] = []
-        const walk = (node: any) => {
-          if (node['Relation Name'] === 'queue_sessions' && node['Node Type'].endsWith('Scan')) {
-            found.push({ index: node['Index Name'], rows: node['Actual Rows'] * node['Actual Loops'], removed: node['Rows Removed by Filter'] ?? 0 })
-          }
-          if (String(node['Index Name'] ?? '').startsWith('queue_sessions_')) {
-            indexReads.push({ index: node['Index Name'], rows: node['Actual Rows'] * node['Actual Loops'] })
-          }
-          for (const child of node.Plans ?? []) walk(child)
-        }
-        walk(row!['QUERY PLAN'][0].Plan)
-        throw Object.assign(new Error('rollback'), { found })
-      })
-      .catch((e) => (e as { found?: Scan[] }).found ?? Promise.reject(e))
+  /** The scans of queue_sessions by statement `name` (sql/waiting-room), planned generic; with every index it read. */
+  let indexReads: PlanNode[] = []
+  async function scansOfStatement(name: string, values: unknown[]) {
+    const nodes = await executedPlan(db.sql, `waiting-room/${name}.sql`, values)
+    indexReads = nodes.filter((n) => n.index?.startsWith('queue_sessions_'))
+    return scansOf(nodes, 'queue_sessions').map(({ index, rows, removed }) => ({ index, rows, removed }))
   }
 
   for (const name of STATEMENTS) {
     test(`${name}: a generic plan made with no statistics reads the session by its key`, async () => {
-      expect(await scansOf(name, args[name]())).toEqual([{ index: 'queue_sessions_pkey', rows: 1, removed: 0 }])
+      expect(await scansOfStatement(name, args[name]())).toEqual([{ index: 'queue_sessions_pkey', rows: 1, removed: 0 }])
     })
   }
 
   test('pg_lines (each admission tick): a line with people in it is found by its first live session, not by all of them', async () => {
-    const scans = await scansOf('pg_lines', [])
+    const scans = await scansOfStatement('pg_lines', [])
     expect(scans.length).toBe(1)
     expect(scans[0]!.rows).toBe(1)
   })
@@ -93,7 +70,7 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: statements read the ro
   test('pg_admit (each admission tick): the stale sessions of a ranked line are expired by their keys, not ANDed with every live place', async () => {
     const idle = limits.waitingIdleSeconds
     await db.sql`select queue_rank_line(${session.concert_id}::uuid, ${idle}::int)` // fresh for the next 10 s: the step reads what changed
-    await scansOf('pg_admit', [session.concert_id, limits.maxActive, limits.admitPerSecond, limits.activeTtlSeconds, idle, null])
+    await scansOfStatement('pg_admit', [session.concert_id, limits.maxActive, limits.admitPerSecond, limits.activeTtlSeconds, idle, null])
     // The count of ACTIVE sessions reads them all (queue_sessions_active), by design; the sweep of the whole
     // line is not run (its plan may name the live places' index); nothing else reads that index.
     expect(indexReads.filter((r) => r.index === 'queue_sessions_one_live' && r.rows > 0)).toEqual([])

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Sql } from '../../src/db/client'
+
+/** One node of an executed plan; rows and rows removed by its filter are summed over its loops. */
+export interface PlanNode {
+  type: string
+  relation: string | undefined
+  index: string | undefined
+  rows: number
+  removed: number
+}
+
+/**
+ * Runs the statement of `file` (a path under sql/) with `values` as a connection that keeps its plans runs
+ * it: prepared, planned generic (the plan a connection keeps whatever the parameters), under EXPLAIN
+ * ANALYZE. Returns every node of the executed plan; whatever the statement wrote is undone.
+ */
+export async function executedPlan(sql: Sql, file: string, values: unknown[]): Promise<PlanNode[]> {
+  const text = readFileSync(join(import.meta.dir, '../../sql', file), 'utf8')
+  const literal = values.map((v) => (v === null ? 'null' : typeof v === 'number' ? String(v) : `'${v}'`)).join(', ')
+  return sql
+    .begin(async (tx) => {
+      await tx.unsafe('set local plan_cache_mode = force_generic_plan')
+      await tx.unsafe(`prepare planned as ${text}`)
+      const [row] = await tx.unsafe(`explain (analyze, format json) execute planned${literal ? `(${literal})` : ''}`)
+      await tx.unsafe('deallocate planned') // a prepared statement outlives its transaction
+      const nodes: PlanNode[] = []
+      const walk = (node: any) => {
+        const loops = node['Actual Loops'] ?? 0
+        nodes.push({
+          type: node['Node Type'],
+          relation: node['Relation Name'],
+          index: node['Index Name'],
+          rows: (node['Actual Rows'] ?? 0) * loops,
+          removed: (node['Rows Removed by Filter'] ?? 0) * loops,
+        })
+        for (const child of node.Plans ?? []) walk(child)
+      }
+      walk(row!['QUERY PLAN'][0].Plan)
+      throw Object.assign(new Error('undo the statement'), { nodes })
+    })
+    .catch((e) => (e as { nodes?: PlanNode[] }).nodes ?? Promise.reject(e))
+}
+
+/** The scans of `relation` in a plan. */
+export const scansOf = (nodes: PlanNode[], relation: string) => nodes.filter((n) => n.relation === relation && n.type.endsWith('Scan'))
