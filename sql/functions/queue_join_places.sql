@@ -8,6 +8,13 @@
 -- draw, a new place is in the pre-queue: no position until the draw (pg_draw).
 -- $1 concert_id, $2 user_ids (text[], distinct), $3 waiting idle seconds, $4 lock class of the lines
 -- (src/db/locks.ts), $5 opens at (epoch ms) or null
+-- The line's lock is taken exclusively, in a statement of its own before the one that reads and inserts:
+-- that statement's snapshot is then taken after every earlier join of the line has committed, so each new
+-- place counts every place drawn before it. With the lock shared, two instances' joins of one line ran at
+-- once and neither saw the other's places: the later place was told the earlier one's position, and its
+-- next poll a larger one (test/waiting-room/postgres-places.test.ts). Joins of a line leave one instance
+-- a statement at a time anyway (group commit); this orders the instances' statements too, while polls,
+-- holds and payments take no line lock.
 -- Every change below names (select l from locked), so the lock is held before any row is touched.
 -- New places are inserted in user id order: two statements that insert places for some of the same users
 -- wait on each other's rows in one order, so they cannot deadlock. Which of the users of one statement
@@ -28,10 +35,10 @@ returns table (user_id text, sold_out boolean, seq bigint, created boolean, stat
 language plpgsql set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 #variable_conflict use_column
 begin
+  perform pg_advisory_xact_lock(lock_class, hashtext(line::text));
   return query
   with locked as (
-    select pg_advisory_xact_lock_shared($4::int, hashtext($1::text))::text
-           || set_config('synchronous_commit', 'off', true) as l
+    select set_config('synchronous_commit', 'off', true) as l
   ), line as (
     select sold_out, drawn, queue_rank_fresh(ranked_at, ranked_idle_seconds, $3::int) as ranked
     from queue_lines where concert_id = $1::uuid

@@ -10,7 +10,8 @@ export const advisoryLocks = {
   demoSeed: 7320003,
   /**
    * Class of the waiting-room line locks of the Postgres store (two-key form: class, hashtext(concert id)):
-   * joins and ended places take it shared, an admission step exclusively (sql/functions/queue_place.sql).
+   * ended places take it shared; joins (sql/functions/queue_join_places.sql) and an admission step
+   * (sql/functions/queue_place.sql) exclusively.
    */
   queueLines: 7320004,
   /** Class of the job locks (two-key form: class, job): one runner per tick across all instances. */

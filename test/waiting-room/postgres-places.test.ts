@@ -341,6 +341,30 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: positions from the adm
     }
   }, 30_000)
 
+  test('joins on two instances at once are told distinct places, 1 to N, with no ranking to lean on', async () => {
+    // Each instance sends its joins of a line as one statement at a time (group commit); two instances'
+    // statements run at once. A join's statement cannot see places another one has drawn but not yet
+    // committed: counted from what it saw, the later place was told the earlier one's position (a hostile
+    // probe: 13 of 20 pairs, 179 of 500 joins at 64 in flight). No admission step runs here (a paused
+    // line), so no fresh ranking answers by ordinal.
+    const concertId = await newConcert()
+    const l = limits({ maxActive: 0 })
+    const pools = [connect(db.url, { max: 4 }), connect(db.url, { max: 4 })]
+    const instances = pools.map((pool) => postgresStore(pool))
+    try {
+      const positions: number[] = []
+      for (let round = 0; round < 10; round++) {
+        const joined = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => instances[i % 2]!.join(concertId, `pair-${round}-${i}`, l)),
+        )
+        for (const j of joined) if (j !== 'SOLD_OUT') positions.push(j.view.position!)
+      }
+      expect(positions.toSorted((a, b) => a - b)).toEqual(Array.from({ length: 80 }, (_, i) => i + 1))
+    } finally {
+      for (const pool of pools) await pool.end({ timeout: 1 })
+    }
+  }, 30_000)
+
   test('joins on twenty connections while admission steps run: the steps rank every join, none in flight is missed', async () => {
     const concertId = await newConcert()
     const l = limits({ maxActive: 5, admitPerSecond: 1000 })
