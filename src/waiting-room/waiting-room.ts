@@ -20,8 +20,7 @@ export interface WaitingRoomDeps {
 
 // How long an instance trusts an ACTIVE answer for catalogue reads before asking the store again.
 // Holds and payments always ask the store, so a user who paid or lapsed cannot book on an old token; a
-// hold of a session this instance saw ACTIVE asks it once, after the seat is held, instead of before and
-// after, for as long as the session's own time lasts (guardHold).
+// hold of a trusted session asks it once, after the seat is held, instead of before and after.
 const READ_TRUST_MS = 30_000
 const READ_CACHE_LIMIT = 100_000
 // A hold extends the session a little past the hold's own expiry (Postgres' clock), so that a skew
@@ -144,19 +143,16 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
     },
 
     /**
-     * The queue guard of a hold, in one of two orders. A session this instance saw ACTIVE, still within
-     * its own time (admission + ttl), is not asked before the hold (`checked: false`): the store is asked
-     * once, after the seat is held, and that one answer both decides and extends (holdMade); a session
-     * that ended since gets its hold undone and 403. The check before the hold only keeps users who were
-     * never admitted from writing, so it is not bound to the read trust's 30 s: an admitted user who
-     * holds a minute after the last poll costs one round trip, not two. Any other session is checked
-     * first (requireActiveForHold), so a user who is not admitted never writes to the database.
+     * The queue guard of a hold, in one of two orders. A session this instance saw ACTIVE moments ago,
+     * within its own time, is not asked before the hold (`checked: false`): the store is asked once,
+     * after the seat is held, and that one answer both decides and extends (holdMade). Any other session
+     * is checked first (requireActiveForHold), so a user who is not admitted never writes to the database.
      */
     async guardHold(userId: string, token: string | null | undefined, concertId: string): Promise<{ ticket: Ticket; checked: boolean }> {
       const ticket = ticketFor(userId, token, concertId)
       const known = trusted.get(cacheKey(ticket))
       const now = Date.now()
-      if (known !== undefined && (known.ownUntil === null ? known.until > now : now < known.ownUntil)) return { ticket, checked: false }
+      if (known !== undefined && known.until > now && (known.ownUntil === null || now < known.ownUntil)) return { ticket, checked: false }
       return { ticket: await this.requireActiveForHold(userId, token, concertId), checked: true }
     },
 
