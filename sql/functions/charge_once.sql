@@ -3,9 +3,8 @@
 -- (idempotency_claim), then the charge, then its answer stored under the key in the same transaction.
 -- The charge is one statement: the balance goes up unless it would pass p_max_balance, and the ledger
 -- entry is written with it. Both answers are decided by the charge and stored: 201 with the charge, or
--- 422 BALANCE_LIMIT (nothing changed), whose problem body is built from p_problems as pay_once builds
--- its problems (the fixed part from src/http/problems.ts problemBody(), the detail here), stored as json
--- so that the first answer and every replay are the same text.
+-- 422 BALANCE_LIMIT (nothing changed), whose problem body is built by stored_problem from p_problems
+-- and the detail here, as pay_once builds its problems.
 -- Returns one row: status, code and detail (a problem's), body (the answer as stored), replayed,
 -- fingerprint (of a replayed answer). (Charges without a key share statements instead:
 -- sql/balance/charge_many.sql.)
@@ -54,8 +53,7 @@ begin
     v_code := 'BALANCE_LIMIT';
     v_detail := 'A balance cannot exceed ' || p_max_balance;
     v_status := (p_problems -> v_code ->> 'status')::int;
-    v_body := json_build_object('type', p_problems -> v_code ->> 'type', 'title', p_problems -> v_code ->> 'title',
-      'status', v_status, 'detail', v_detail, 'code', v_code);
+    v_body := stored_problem(p_problems, v_code, v_detail);
   end if;
 
   insert into idempotency_keys (user_id, idempotency_key, fingerprint, response_status, response_body)

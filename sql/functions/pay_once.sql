@@ -17,10 +17,8 @@
 --   payment changed nothing then; any other error leaves the function and undoes everything.
 -- Without a key the same payment and answers, nothing locked, read or stored for a key.
 --
--- The problem bodies stored are the ones src/http/problems.ts problemBody() builds, key for key in its
--- order (type, title, status, detail, code): the caller passes the fixed part of each (p_problems, by
--- code) and this function adds the detail. Stored as json (not jsonb), so that the first answer and every
--- replay are the same text.
+-- The problem bodies stored are built by stored_problem (sql/functions/stored_problem.sql) from the
+-- fixed part of each the caller passes (p_problems, by code) and the detail this function decides.
 -- Returns one row: status, code (a problem's), detail (a problem's), body (the answer as stored: a 201's
 -- always, a problem's only when stored), replayed, fingerprint (of a replayed answer), ends_session
 -- (after a 201: the user has no other live hold in the concert, so the session ends).
@@ -111,8 +109,7 @@ begin
     end if;
     v_status := (p_problems -> v_code ->> 'status')::int;
     if p_key is not null then
-      v_body := json_build_object('type', p_problems -> v_code ->> 'type', 'title', p_problems -> v_code ->> 'title',
-        'status', v_status, 'detail', v_detail, 'code', v_code);
+      v_body := stored_problem(p_problems, v_code, v_detail);
     end if;
   end if;
 
