@@ -50,7 +50,7 @@ export async function composeServices(config: Config, sql: Sql, { authSecret, lo
     room,
     // The status streams of this instance hear an admission now rather than at their next push tick.
     admission: admission({ ...lines, onChange: () => room.push.pushNow() }),
-    operator: lineOperator(lines),
+    operator: lineOperator({ ...lines, sessionEnded: heldSeats.sessionEnded }),
     holds: heldSeats,
     seatHolds: seatHolds({ holds: heldSeats, catalogue: shop, room, metrics, log }),
     payments: payments(sql, room, metrics),

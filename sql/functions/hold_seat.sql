@@ -23,6 +23,7 @@ create or replace function hold_seat(
 ) language plpgsql volatile set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 declare
   v_free boolean;
+  v_concert_id uuid;
 begin
   -- A seat that is taken is refused from a plain read, before any lock or write. The refusal is as true
   -- as the conditional UPDATE's would be (the seat is HELD or SOLD in this snapshot, and the UPDATE would
@@ -48,8 +49,13 @@ begin
   -- A session that paid ends once the user has no live hold left in the concert (PRODUCT.md): by the
   -- payment or cancel that left none (decided under the lock just taken), or by the last hold's lapse.
   -- The queue store hears of it only afterwards, so a hold that passed the queue guard in between is
-  -- refused here: it would otherwise land in a session that is over.
-  if session_has_ended(p_user_id, (select sc.concert_id from schedules sc where sc.schedule_id = p_schedule_id), p_queue_seq) then
+  -- refused here: it would otherwise land in a session that is over. So is a session an operator ended
+  -- (recorded under the same lock, sql/functions/end_session_holds.sql): an instance that saw it ACTIVE
+  -- moments ago does not ask the store before a hold.
+  select sc.concert_id into v_concert_id from schedules sc where sc.schedule_id = p_schedule_id;
+  if session_has_ended(p_user_id, v_concert_id, p_queue_seq)
+    or exists (select 1 from queue_sessions_ended e
+               where e.user_id = p_user_id and e.concert_id = v_concert_id and e.queue_seq = p_queue_seq) then
     return query select null::uuid, null::uuid, null::int, null::bigint, null::text, null::timestamptz, null::timestamptz,
       0::bigint, true, true;
     return;
@@ -69,8 +75,8 @@ begin
     returning s.schedule_id, s.seat_number, s.price, s.hold_expires_at
   ), made as (
     insert into reservations as r (reservation_id, user_id, concert_id, schedule_id, seat_number, price, status, expires_at, queue_seq)
-    select p_reservation_id, p_user_id, sc.concert_id, seat.schedule_id, seat.seat_number, seat.price, 'HELD', seat.hold_expires_at, p_queue_seq
-    from seat join schedules sc on sc.schedule_id = seat.schedule_id
+    select p_reservation_id, p_user_id, v_concert_id, seat.schedule_id, seat.seat_number, seat.price, 'HELD', seat.hold_expires_at, p_queue_seq
+    from seat
     returning r.reservation_id, r.schedule_id, r.seat_number, r.price, r.status, r.expires_at, r.created_at
   )
   select m.reservation_id, m.schedule_id, m.seat_number, m.price, m.status, m.expires_at, m.created_at,

@@ -2,12 +2,13 @@
 -- An operator ends a user's live place in line $1; its token then reads EXPIRED. A waiting place that
 -- ends outside an admission step is flagged for the positions of those behind it.
 -- $1 concert_id, $2 user_id, $3 lock class of the lines (src/db/locks.ts)
+-- Returns the seq of the place ended, or null when the user had no live place.
 -- The lock is taken before any row is touched: the update names it in its condition.
 with locked as (
   select pg_advisory_xact_lock_shared($3::int, hashtext($1::text))::text as l
 ), ended as (
   update queue_sessions set status = 'EXPIRED', ended_at = now(), left_line = (status = 'WAITING')
   where (select l from locked) is not null and concert_id = $1::uuid and user_id = $2::text and status in ('WAITING', 'ACTIVE')
-  returning 1
+  returning seq
 )
-select count(*) > 0 as ended from ended
+select (select seq from ended) as seq

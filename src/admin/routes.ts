@@ -119,16 +119,21 @@ export function adminRoutes(catalogue: Catalogue, operator: LineOperator, adminA
       '/concerts/:concertId/queue/sessions/:userId',
       async ({ params }) => {
         if (!isUserId(params.userId)) throw new ServiceError('VALIDATION_FAILED', 'params.userId: not a user id (1-128 characters, no control characters)')
-        await operator.endSession(params.concertId, params.userId)
-        return { ended: true as const }
+        return { ended: true as const, ...(await operator.endSession(params.concertId, params.userId)) }
       },
       {
         params: t.Object({ concertId: Uuid(), userId: t.String({ minLength: 1, maxLength: 256 }) }),
-        response: { 200: Type.Object({ ended: Type.Literal(true) }), ...errors('UNAUTHENTICATED', 'NOT_FOUND') },
+        response: {
+          200: Type.Object({
+            ended: Type.Literal(true),
+            holdsReleased: Type.Integer({ minimum: 0, description: 'Live holds of the session, released at once (CANCELLED): they could no longer be paid' }),
+          }),
+          ...errors('UNAUTHENTICATED', 'NOT_FOUND'),
+        },
         detail: {
           operationId: 'endSession',
           tags: ['admin'],
-          summary: "End a user's place in the line (waiting or active); the slot goes to the next person",
+          summary: "End a user's place in the line (waiting or active); the slot goes to the next person, and the seats it held go back on sale",
           security: adminKey,
         },
       },

@@ -4,7 +4,7 @@ import { ServiceError } from '../errors'
 import type { Ticket } from '../waiting-room/store'
 import type { Reservation, ReservationStatus } from './model'
 
-const q = statements('holds', ['hold_seat', 'undo_hold', 'get_reservation', 'list_reservations', 'cancel_hold', 'lapse_holds'])
+const q = statements('holds', ['hold_seat', 'undo_hold', 'get_reservation', 'list_reservations', 'cancel_hold', 'lapse_holds', 'end_session_holds'])
 
 interface ReservationRow {
   reservation_id: string
@@ -65,7 +65,7 @@ export function holds(sql: Sql, rules: HoldRules) {
       ]), 'hold_seat')
       if (row.reservation_id) return toReservation(row as ReservationRow)
       // The details name no input (PRODUCT.md: no echo of it in production); the client knows what it asked for.
-      if (row.session_ended) throw new ServiceError('QUEUE_NOT_ACTIVE', 'The queue session is over: it paid, and nothing is left held')
+      if (row.session_ended) throw new ServiceError('QUEUE_NOT_ACTIVE', 'The queue session is over: it paid and has nothing left held, or an operator ended it')
       if (!row.seat_exists) throw new ServiceError('NOT_FOUND', 'The schedule has no such seat')
       if (row.live_holds >= rules.maxHoldsPerUser) {
         throw new ServiceError('HOLD_LIMIT_REACHED', `At most ${rules.maxHoldsPerUser} live holds per user`)
@@ -100,6 +100,15 @@ export function holds(sql: Sql, rules: HoldRules) {
     /** A page of the user's reservations, newest first, after the reservation `after` (or from the start). */
     async list(userId: string, limit: number, after: string | null = null): Promise<Reservation[]> {
       return (await q.list_reservations<ReservationRow>(sql, [userId, limit, after])).map(toReservation)
+    },
+
+    /**
+     * An operator ended this queue session (the store has ended it): holds refuse it from now on and its
+     * live holds are released. Returns how many were.
+     */
+    async sessionEnded(session: Ticket): Promise<number> {
+      const row = theRow(await q.end_session_holds<{ released: number }>(sql, [session.userId, session.concertId, session.seq]), 'end_session_holds')
+      return row.released
     },
 
     /** Marks lapsed holds EXPIRED; `ended`: the queue sessions that ended with them (they paid, nothing is left held). */

@@ -2,11 +2,19 @@ import type { Catalogue } from '../catalogue/catalogue'
 import { ServiceError } from '../errors'
 import type { LinePatch } from './model'
 import type { Settings } from './settings'
-import type { WaitingRoomStore } from './store'
+import type { Ticket, WaitingRoomStore } from './store'
+
+export interface LineOperatorDeps {
+  store: WaitingRoomStore
+  settings: Settings
+  catalogue: Catalogue
+  /** The booking side of an ended session: its holds are refused and released; returns how many were. */
+  sessionEnded: (session: Ticket) => Promise<number>
+}
 
 // What the operator of an on-sale does to a line: read it out, pause or resume it, change its capacity
 // or rate, end one user's place.
-export function lineOperator({ store, settings, catalogue }: { store: WaitingRoomStore; settings: Settings; catalogue: Catalogue }) {
+export function lineOperator({ store, settings, catalogue, sessionEnded }: LineOperatorDeps) {
   async function requireConcert(concertId: string) {
     if (!(await catalogue.concertExists(concertId))) throw new ServiceError('NOT_FOUND', 'No such concert')
   }
@@ -34,9 +42,17 @@ export function lineOperator({ store, settings, catalogue }: { store: WaitingRoo
       return this.readout(concertId)
     },
 
-    /** Ends a user's live place; other instances stop trusting it for catalogue reads within 30 s. */
-    async endSession(concertId: string, userId: string) {
-      if (!(await store.endSession(concertId, userId))) throw new ServiceError('NOT_FOUND', 'This user has no live place in this line')
+    /**
+     * Ends a user's live place, then its booking side: from the answer on, no instance makes a hold in
+     * that session (even one that saw it ACTIVE moments ago), and the holds it had are released, as they
+     * could no longer be paid. Catalogue reads stop within 30 s on instances that trusted it. If the
+     * database cannot be told (503), the place has ended all the same: a hold then still lands only to be
+     * undone when the store refuses to extend the session, and its holds lapse in their own time.
+     */
+    async endSession(concertId: string, userId: string): Promise<{ holdsReleased: number }> {
+      const seq = await store.endSession(concertId, userId)
+      if (seq === null) throw new ServiceError('NOT_FOUND', 'This user has no live place in this line')
+      return { holdsReleased: await sessionEnded({ concertId, userId, seq }) }
     },
   }
 }

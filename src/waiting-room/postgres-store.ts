@@ -209,8 +209,8 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
     },
 
     async endSession(concertId, userId) {
-      const row = theRow(await q.pg_end_session<{ ended: boolean }>(sql, [concertId, userId, advisoryLocks.queueLines]), 'pg_end_session')
-      return row.ended
+      const row = theRow(await q.pg_end_session<{ seq: number | null }>(sql, [concertId, userId, advisoryLocks.queueLines]), 'pg_end_session')
+      return row.seq
     },
 
     async lines() {

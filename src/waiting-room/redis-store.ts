@@ -180,8 +180,8 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
     },
 
     async endSession(concertId, userId) {
-      const [ended] = await run(scripts.end_session, keysOf(concertId), [userId])
-      return Number(ended) === 1
+      const [ended, seq] = await run(scripts.end_session, keysOf(concertId), [userId])
+      return Number(ended) === 1 ? Number(seq) : null
     },
 
     async lines() {

@@ -98,8 +98,8 @@ export interface WaitingRoomStore {
   setSoldOut(concertId: string, soldOut: boolean): Promise<void>
   /** The operator's read-out of one line. */
   stats(concertId: string, limits: LineLimits): Promise<LineStats>
-  /** An operator ends a user's live place; returns whether there was one. The slot frees at once. */
-  endSession(concertId: string, userId: string): Promise<boolean>
+  /** An operator ends a user's live place; returns its seq, or null if there was none. The slot frees at once. */
+  endSession(concertId: string, userId: string): Promise<number | null>
   /** Concerts that have a line (anyone waiting or active). */
   lines(): Promise<string[]>
   ping(): Promise<void>

@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import { call, onEachDatabase } from '../support/app'
+import { ADMIN_KEY, call, onEachDatabase } from '../support/app'
 import { createConcert, hold, join, shopper, userToken } from '../support/scenario'
 
 onEachDatabase('seat holds', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_SECONDS: '300' }, (ctx) => {
@@ -196,5 +196,55 @@ onEachDatabase('hold lapse', { HOLD_TTL_SECONDS: '1', MAX_HOLDS_PER_USER: '1' },
     expect(seats.body.map((s: { status: string }) => s.status)).toEqual(['AVAILABLE', 'AVAILABLE'])
     const [rows] = await ctx.db.sql`select count(*)::int as n from reservations where user_id = 'h-lapsing'`
     expect(rows!.n).toBe(0)
+  })
+})
+
+onEachDatabase('sessions an operator ends', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_SECONDS: '300' }, (ctx) => {
+  test("an operator's end releases the session's live holds at once, and holds of it are refused before any write, also where it was seen ACTIVE moments ago", async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3, price: 700 })
+    const alice = await shopper(ctx.server, 'h-ended-by-op', concertId, 5000)
+    const bob = await shopper(ctx.server, 'h-after-op', concertId)
+    const held = await hold(ctx.server, alice, scheduleIds[0]!, 1) // this instance now trusts the session
+    expect(held.status).toBe(201)
+
+    const ended = await call(ctx.server, `/v1/admin/concerts/${concertId}/queue/sessions/h-ended-by-op`, { method: 'DELETE', headers: { 'x-admin-key': ADMIN_KEY } })
+    expect([ended.status, ended.body]).toEqual([200, { ended: true, holdsReleased: 1 }])
+    // The hold could no longer be paid: it is released, and the seat is anyone's.
+    expect((await call(ctx.server, `/v1/reservations/${held.body.reservationId}`, alice)).body.status).toBe('CANCELLED')
+    expect((await hold(ctx.server, bob, scheduleIds[0]!, 1)).status).toBe(201)
+
+    // A hold in the ended session is refused by the hold itself: nothing is written, so nothing is undone.
+    const store = ctx.server.store as unknown as Record<string, Function>
+    const extend = store.extend!
+    let extended = 0
+    store.extend = async (...args: unknown[]) => {
+      extended++
+      return extend.apply(ctx.server.store, args)
+    }
+    try {
+      const refused = await hold(ctx.server, alice, scheduleIds[0]!, 2)
+      expect([refused.status, refused.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
+    } finally {
+      store.extend = extend
+    }
+    expect(extended).toBe(0)
+    const seq = ctx.server.room.ticket(alice.userId, alice.queueToken).seq
+    const [direct] = await ctx.db.sql`select reservation_id, session_ended from hold_seat(${crypto.randomUUID()}::uuid, 'h-ended-by-op', ${scheduleIds[0]!}::uuid, 3, 300, 2, ${seq}::bigint)`
+    expect(direct).toEqual({ reservation_id: null, session_ended: true })
+    const [left] = await ctx.db.sql`select count(*)::int as n from reservations where user_id = 'h-ended-by-op' and status = 'HELD'`
+    expect(left!.n).toBe(0)
+    // Its token cannot pay either; joining again gives a fresh session that may hold.
+    const paid = await call(ctx.server, '/v1/payments', { ...alice, body: { reservationId: held.body.reservationId } })
+    expect([paid.status, paid.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
+  })
+
+  test("an operator's end of a session with nothing held releases nothing, and a second end is 404", async () => {
+    const { concertId } = await createConcert(ctx.server, { seats: 1 })
+    await shopper(ctx.server, 'h-ended-empty', concertId)
+    const path = `/v1/admin/concerts/${concertId}/queue/sessions/h-ended-empty`
+    const first = await call(ctx.server, path, { method: 'DELETE', headers: { 'x-admin-key': ADMIN_KEY } })
+    expect([first.status, first.body]).toEqual([200, { ended: true, holdsReleased: 0 }])
+    const again = await call(ctx.server, path, { method: 'DELETE', headers: { 'x-admin-key': ADMIN_KEY } })
+    expect([again.status, again.body.code]).toEqual([404, 'NOT_FOUND'])
   })
 })

@@ -67,6 +67,10 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'reliability: hostile clients over t
     expect(held.status).toBe(201)
     const ended = await send(cluster.url(2), `/v1/admin/concerts/${spell(concertId, 5)}/queue/sessions/${active.userId}`, { method: 'DELETE', headers: admin })
     const paidAfterEnd = await cluster.pay(0, active, held.body.reservationId)
+    // Instance 1 saw the session ACTIVE moments ago (the hold): its next hold is refused all the same,
+    // and the hold it made was released by the end (it could no longer be paid).
+    const heldAfterEnd = await cluster.hold(1, active, scheduleIds[0]!, 2)
+    const [release] = await cluster.db.sql`select status from reservations where reservation_id = ${held.body.reservationId}`
 
     // Other forms: 400 everywhere an id is read, never 500.
     const forms = [`urn:uuid:${concertId}`, `{${concertId}}`, concertId.replaceAll('-', ''), `${concertId} `, `${concertId}\u0000`]
@@ -94,13 +98,16 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'reliability: hostile clients over t
       'admitted while paused': whilePaused.filter((s) => s !== 'WAITING').length,
       'most ACTIVE at once (capacity 1)': mostActive,
       'paid after the operator ended the session': paidAfterEnd.status === 201 ? 1 : 0,
+      'held after the end, on an instance that saw it ACTIVE': heldAfterEnd.status === 201 ? 1 : 0,
+      'holds the end released': ended.body.holdsReleased,
       'other forms tried': attempts.length,
       'answered 400': attempts.filter((r) => r.status === 400).length,
       '5xx': fiveHundreds(attempts),
       'invariant violations': total,
     }
     const pass = lineIds.size === 1 && new Set(positions).size === 20 && readout.waiting === 20 && figures['admitted while paused'] === 0 &&
-      mostActive === 1 && ended.status === 200 && paidAfterEnd.status === 403 && figures['answered 400'] === attempts.length && total === 0
+      mostActive === 1 && ended.status === 200 && paidAfterEnd.status === 403 && heldAfterEnd.status === 403 && release?.status === 'CANCELLED' &&
+      figures['answered 400'] === attempts.length && total === 0
     record(21, 'identifier spellings', figures, pass)
     expect([...lineIds]).toEqual([concertId])
     expect(positions).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
@@ -109,6 +116,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'reliability: hostile clients over t
     expect(mostActive).toBe(1)
     expect(ended.status).toBe(200)
     expect(paidAfterEnd.status).toBe(403)
+    expect([heldAfterEnd.status, ended.body.holdsReleased, release?.status]).toEqual([403, 1, 'CANCELLED'])
     expect(tally(attempts)).toEqual({ 400: attempts.length })
     expect(total).toBe(0)
   }, 90_000)

@@ -603,21 +603,29 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       })
     })
 
-    test('ending a session: the token reads EXPIRED and the slot goes to the next at the next step', async () => {
+    test('ending a session: the token reads EXPIRED, the end names its seq, and the slot goes to the next at the next step', async () => {
       const concertId = await sut.newConcert()
       const [a, b, c] = await joinAll(concertId, ['a', 'b', 'c'])
       const one = limits({ maxActive: 1 })
       await store.admit(concertId, one)
 
-      expect(await store.endSession(concertId, 'a')).toBe(true)
-      expect(await store.endSession(concertId, 'c')).toBe(true)
-      expect(await store.endSession(concertId, 'nobody')).toBe(false)
+      // The seq names the session whose holds the database then refuses (sql/functions/end_session_holds.sql).
+      expect(await store.endSession(concertId, 'a')).toBe(a!.seq)
+      expect(await store.endSession(concertId, 'c')).toBe(c!.seq)
+      expect(await store.endSession(concertId, 'c')).toBeNull()
+      expect(await store.endSession(concertId, 'nobody')).toBeNull()
       expect((await store.poll(a!, one)).status).toBe('EXPIRED')
       expect((await store.poll(c!, one)).status).toBe('EXPIRED')
 
       await store.admit(concertId, one)
 
       expect((await store.poll(b!, one)).status).toBe('ACTIVE')
+    })
+
+    test('ending a place in the pre-queue names its seq too', async () => {
+      const concertId = await sut.newConcert()
+      const [early] = await joinAll(concertId, ['pre-ended'], limits({ opensAtMs: Date.now() + 60_000 }))
+      expect(await store.endSession(concertId, 'pre-ended')).toBe(early!.seq)
     })
 
     test('admission paused (0 per second) admits nobody but still drops lapsed sessions', async () => {

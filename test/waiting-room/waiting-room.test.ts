@@ -184,7 +184,7 @@ onEachDatabase('the waiting room over HTTP', { QUEUE_MAX_ACTIVE: '2', QUEUE_ADMI
     expect(kept.status).toBe(201)
     // Both sessions were confirmed ACTIVE by this instance (their polls); another instance ends them.
     await ctx.server.store.finish(ctx.server.room.ticket(done.userId, done.queueToken))
-    expect(await ctx.server.store.endSession(concertId, ended.userId)).toBe(true)
+    expect(await ctx.server.store.endSession(concertId, ended.userId)).not.toBeNull()
     for (const user of [done, ended]) {
       for (const seat of [1, 3]) {
         const refused = await hold(ctx.server, user, scheduleIds[0]!, seat) // seat 3 is held: still 403 first

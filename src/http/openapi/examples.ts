@@ -60,7 +60,7 @@ modelExamples.LedgerPage = { entries: [modelExamples.LedgerEntry], nextCursor: n
 export const answerExamples: Record<string, unknown> = {
   health: { status: 'ok' },
   ready: { status: 'ready', database: 'up', queueStore: 'redis-tcp' },
-  endSession: { ended: true },
+  endSession: { ended: true, holdsReleased: 1 },
 }
 
 export const bodyExamples: Record<string, Json> = {
