@@ -56,7 +56,7 @@ export type SeatMapCompact = Static<typeof SeatMapCompact>
 export const newConcertModel = (maxPrice: number) =>
   Type.Object(
     {
-      title: Type.String({ minLength: 1, maxLength: 400, description: '1-200 characters' }), // UTF-16 units; characters are counted by the admin API
+      title: Type.String({ minLength: 1, maxLength: 400, description: '1-200 characters (400 UTF-16 code units holds 200 characters outside the Basic Multilingual Plane)' }), // characters are counted by the admin API
       schedules: Type.Array(
         Type.Object(
           {

@@ -247,4 +247,30 @@ onEachDatabase('sessions an operator ends', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_
     const again = await call(ctx.server, path, { method: 'DELETE', headers: { 'x-admin-key': ADMIN_KEY } })
     expect([again.status, again.body.code]).toEqual([404, 'NOT_FOUND'])
   })
+
+  test("a hold on its way when an operator ends the session: 403, and nothing of it remains, not even a CANCELLED reservation", async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2 })
+    const alice = await shopper(ctx.server, 'h-end-races-hold', concertId)
+    const store = ctx.server.store as unknown as Record<string, Function>
+    const extend = store.extend!
+    let ended: Awaited<ReturnType<typeof call>> | undefined
+    // The hold has committed; the end (store, then database) lands before the store is asked to extend.
+    store.extend = async (...args: unknown[]) => {
+      ended = await call(ctx.server, `/v1/admin/concerts/${concertId}/queue/sessions/h-end-races-hold`, { method: 'DELETE', headers: { 'x-admin-key': ADMIN_KEY } })
+      return extend.apply(ctx.server.store, args)
+    }
+    try {
+      const refused = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+      expect([refused.status, refused.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
+    } finally {
+      store.extend = extend
+    }
+    // The end saw the hold as live and released it; the refused hold then took its trace back.
+    expect([ended?.status, ended?.body]).toEqual([200, { ended: true, holdsReleased: 1 }])
+    expect((await call(ctx.server, '/v1/reservations', alice)).body).toEqual([])
+    const [rows] = await ctx.db.sql`select count(*)::int as n from reservations where user_id = 'h-end-races-hold'`
+    expect(rows!.n).toBe(0)
+    const seats = await call(ctx.server, `/v1/schedules/${scheduleIds[0]}/seats`, await shopper(ctx.server, 'h-end-races-next', concertId))
+    expect(seats.body.map((s: { status: string }) => s.status)).toEqual(['AVAILABLE', 'AVAILABLE'])
+  })
 })
