@@ -3,7 +3,7 @@ import { statements } from '../db/statements'
 import type { LinePatch } from './model'
 import type { LineLimits } from './store'
 
-const q = statements('waiting-room', ['list_line_settings', 'update_line_settings'])
+const q = statements('waiting-room', ['list_line_settings', 'line_settings_of', 'update_line_settings'])
 
 export interface LineSettings {
   paused: boolean
@@ -26,8 +26,13 @@ const LIMITS_CACHE = 10_000
 
 // Per-concert overrides of the queue settings, kept in Postgres and copied into every instance once
 // per admission tick (refresh), so reads cost nothing and a change reaches every instance in one tick.
+// A line this instance has not met since then is read before its first join (know): a concert created
+// with an opening a moment ago on another instance must put its first joiners in the pre-queue, not at
+// ordinary places they would keep for good (hostile probe: 3 of 3 joins within 100 ms of the creation).
 export function lineSettings(sql: Sql, defaults: LineLimits) {
   let overrides = new Map<string, Row>()
+  // Lines read by know() and found without settings of their own; a later change arrives with refresh.
+  const withoutOverrides = new Set<string>()
   // The limits of each line as last built: every join and poll asks for them. Built again after any change.
   let limits = new Map<string, Readonly<LineLimits>>()
   const override = (concertId: string, row: Row) => {
@@ -62,6 +67,18 @@ export function lineSettings(sql: Sql, defaults: LineLimits) {
       if (limits.size >= LIMITS_CACHE) limits.clear()
       limits.set(concertId, built)
       return built
+    },
+
+    /**
+     * Makes sure this instance has the line's settings before someone joins it: read once for a line
+     * that is neither among the overrides nor known to have none. Costs nothing for every later join.
+     */
+    async know(concertId: string) {
+      if (overrides.has(concertId) || withoutOverrides.has(concertId)) return
+      const [row] = await q.line_settings_of<Row>(sql, [concertId])
+      if (row) return override(concertId, row)
+      if (withoutOverrides.size >= LIMITS_CACHE) withoutOverrides.clear()
+      withoutOverrides.add(concertId)
     },
 
     async refresh() {

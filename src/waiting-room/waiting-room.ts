@@ -101,6 +101,7 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
 
     async join(userId: string, concertId: string) {
       if (!(await catalogue.concertExists(concertId))) throw new ServiceError('NOT_FOUND', 'No such concert')
+      await settings.know(concertId)
       const limits = limitsOf(concertId)
       const joined = await store.join(concertId, userId, limits)
       if (joined === 'SOLD_OUT') throw new ServiceError('SOLD_OUT', 'Every seat of this concert is sold')

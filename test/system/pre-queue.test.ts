@@ -57,6 +57,27 @@ function preQueueSuite(store: string, services: ('DATABASE_URL' | 'REDIS_URL')[]
       await db?.drop()
     })
 
+    test('a concert created with an opening on one instance: joins on the others at once go to the pre-queue, before any tick', async () => {
+      const admin = { 'x-admin-key': ADMIN_KEY }
+      const issuer = userTokens(TEST_SECRET)
+      for (let round = 0; round < 3; round++) {
+        const opensAt = new Date(Date.now() + 3_600_000).toISOString()
+        const created = await http(instances[round % 3]!.url, '/v1/admin/concerts', {
+          headers: admin,
+          body: { title: 'Opens later', salesOpenAt: opensAt, schedules: [{ startsAt: '2027-06-01T19:00:00Z', seatCount: 10, price: 1000 }] },
+        })
+        expect(created.status).toBe(201)
+        // No wait for the settings tick: the other two instances have never seen this concert.
+        const joins = await Promise.all(
+          [1, 2].map(async (k) => {
+            const token = await issuer.issue(`opens-later-${store}-${round}-${k}`)
+            return (await http(instances[(round + k) % 3]!.url, '/v1/queue/tokens', { token, body: { concertId: created.body.concertId } })).body
+          }),
+        )
+        for (const body of joins) expect(body).toMatchObject({ status: 'WAITING', position: null, opensAt })
+      }
+    })
+
     test(`${EARLY} early joiners get a random order at the opening; ${LATE} later ones queue FIFO behind; admission takes the front`, async () => {
       const at = (i: number) => instances[i % instances.length]!.url
       const admin = { 'x-admin-key': ADMIN_KEY }
