@@ -26,7 +26,7 @@ const LIMITS_CACHE = 10_000
 
 // Per-concert overrides of the queue settings, kept in Postgres and copied into every instance once
 // per admission tick (refresh), so reads cost nothing and a change reaches every instance in one tick.
-// A line this instance has not met since then is read before its first join (know): a concert created
+// A line this instance has not met is read before it first answers for it (know): a concert created
 // with an opening a moment ago on another instance must put its first joiners in the pre-queue, not at
 // ordinary places they would keep for good (hostile probe: 3 of 3 joins within 100 ms of the creation).
 export function lineSettings(sql: Sql, defaults: LineLimits) {
@@ -70,15 +70,17 @@ export function lineSettings(sql: Sql, defaults: LineLimits) {
     },
 
     /**
-     * Makes sure this instance has the line's settings before someone joins it: read once for a line
-     * that is neither among the overrides nor known to have none. Costs nothing for every later join.
+     * Makes sure this instance has the line's settings before it answers for the line (a join, a status
+     * read): read once for a line that is neither among the overrides nor known to have none. Returns
+     * undefined when there is nothing to read, so that the reads of every known line await nothing.
      */
-    async know(concertId: string) {
-      if (overrides.has(concertId) || withoutOverrides.has(concertId)) return
-      const [row] = await q.line_settings_of<Row>(sql, [concertId])
-      if (row) return override(concertId, row)
-      if (withoutOverrides.size >= LIMITS_CACHE) withoutOverrides.clear()
-      withoutOverrides.add(concertId)
+    know(concertId: string): Promise<void> | undefined {
+      if (overrides.has(concertId) || withoutOverrides.has(concertId)) return undefined
+      return q.line_settings_of<Row>(sql, [concertId]).then(([row]) => {
+        if (row) return override(concertId, row)
+        if (withoutOverrides.size >= LIMITS_CACHE) withoutOverrides.clear()
+        withoutOverrides.add(concertId)
+      })
     },
 
     async refresh() {

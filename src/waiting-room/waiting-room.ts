@@ -83,6 +83,15 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
     ),
   )
 
+  // A line this instance has not met is read before it answers a status for it (settings.know), so that
+  // the first read after a creation elsewhere says when the sale opens. The read is once per line; if the
+  // database cannot be asked, the answer goes on with what this instance has (the Redis store answers
+  // status without the database).
+  const knowLine = (concertId: string) =>
+    settings.know(concertId)?.catch((error) =>
+      log({ level: 'warn', msg: 'could not read the settings of a line; answering with the ones this instance has', concertId, error: String(error) }),
+    )
+
   function ticketFor(userId: string, token: string | null | undefined, concertId?: string): Ticket {
     const ticket = tokens.verify(token, userId)
     if (concertId !== undefined && ticket.concertId !== concertId) {
@@ -111,6 +120,8 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
 
     async status(userId: string, token: string | null | undefined): Promise<QueueStatus> {
       const ticket = ticketFor(userId, token)
+      const reading = knowLine(ticket.concertId)
+      if (reading) await reading
       const limits = limitsOf(ticket.concertId)
       const view = await store.poll(ticket, limits)
       trust(ticket, view)
@@ -127,6 +138,8 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
       if (!push.hasRoom()) {
         throw new ServiceError('SERVICE_UNAVAILABLE', 'This instance has no room for another status stream; poll instead', { retryAfterSeconds: 5 })
       }
+      const reading = knowLine(ticket.concertId)
+      if (reading) await reading
       const limits = limitsOf(ticket.concertId)
       const view = await store.poll(ticket, limits)
       return { ticket, stream: push.open(ticket, queueStatus(ticket.concertId, view, limits)) }

@@ -57,24 +57,37 @@ function preQueueSuite(store: string, services: ('DATABASE_URL' | 'REDIS_URL')[]
       await db?.drop()
     })
 
-    test('a concert created with an opening on one instance: joins on the others at once go to the pre-queue, before any tick', async () => {
+    test('a concert created with an opening on one instance: joins and status reads on the others at once say so, before any tick', async () => {
       const admin = { 'x-admin-key': ADMIN_KEY }
       const issuer = userTokens(TEST_SECRET)
-      for (let round = 0; round < 3; round++) {
-        const opensAt = new Date(Date.now() + 3_600_000).toISOString()
-        const created = await http(instances[round % 3]!.url, '/v1/admin/concerts', {
+      const create = async (on: number, opensAt: string) => {
+        const created = await http(instances[on % 3]!.url, '/v1/admin/concerts', {
           headers: admin,
           body: { title: 'Opens later', salesOpenAt: opensAt, schedules: [{ startsAt: '2027-06-01T19:00:00Z', seatCount: 10, price: 1000 }] },
         })
         expect(created.status).toBe(201)
-        // No wait for the settings tick: the other two instances have never seen this concert.
+        return created.body.concertId as string
+      }
+      for (let round = 0; round < 3; round++) {
+        const opensAt = new Date(Date.now() + 3_600_000).toISOString()
+        // No wait for the settings tick: the other two instances have never seen these concerts.
+        const joinedElsewhere = await create(round, opensAt)
         const joins = await Promise.all(
           [1, 2].map(async (k) => {
             const token = await issuer.issue(`opens-later-${store}-${round}-${k}`)
-            return (await http(instances[(round + k) % 3]!.url, '/v1/queue/tokens', { token, body: { concertId: created.body.concertId } })).body
+            return (await http(instances[(round + k) % 3]!.url, '/v1/queue/tokens', { token, body: { concertId: joinedElsewhere } })).body
           }),
         )
         for (const body of joins) expect(body).toMatchObject({ status: 'WAITING', position: null, opensAt })
+
+        const readElsewhere = await create(round, opensAt)
+        const token = await issuer.issue(`opens-later-${store}-${round}-here`)
+        const joined = await http(instances[round % 3]!.url, '/v1/queue/tokens', { token, body: { concertId: readElsewhere } })
+        expect(joined.body).toMatchObject({ status: 'WAITING', position: null, opensAt })
+        const reads = await Promise.all(
+          [1, 2].map(async (k) => (await http(instances[(round + k) % 3]!.url, '/v1/queue/status', { token, queueToken: joined.body.token })).body),
+        )
+        for (const body of reads) expect(body).toMatchObject({ status: 'WAITING', position: null, opensAt })
       }
     })
 
