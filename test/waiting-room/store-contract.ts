@@ -700,6 +700,27 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       expect(admitted.sort((x, y) => x! - y!)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
     })
 
+    test('places given before the draw outside the pre-queue (an opening set on an open line, or an instance a tick late to hear of it) queue behind the drawn pre-queue, in join order', async () => {
+      const concertId = await sut.newConcert()
+      const open = limits({ admitPerSecond: 1000, maxActive: 0 })
+      const early = limits({ opensAtMs: Date.now() + 60_000, admitPerSecond: 1000, maxActive: 0 })
+      // Ordinary places among the pre-queue's, in join order: before it, between its joins and after it.
+      const [first] = await joinAll(concertId, ['ord-first'], open)
+      const preA = await joinAll(concertId, ['pre-a1', 'pre-a2', 'pre-a3'], early)
+      const [middle] = await joinAll(concertId, ['ord-middle'], open)
+      const preB = await joinAll(concertId, ['pre-b1', 'pre-b2'], early)
+      const [last] = await joinAll(concertId, ['ord-last'], open)
+
+      const opened = limits({ opensAtMs: Date.now() - 1, admitPerSecond: 1000, maxActive: 0 })
+      await store.admit(concertId, opened)
+      const [later] = await joinAll(concertId, ['after-opening'], opened)
+
+      const pre = (await store.pollMany(concertId, [...preA, ...preB], opened)).map((v) => v.position!)
+      expect(pre.sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5])
+      // Arriving early outside the pre-queue gives no edge over it: behind it, in the order they came.
+      expect((await store.pollMany(concertId, [first!, middle!, last!, later!], opened)).map((v) => v.position)).toEqual([6, 7, 8, 9])
+    })
+
     test('the draw happens once: a second step, or a step from another caller, leaves the order alone', async () => {
       const concertId = await sut.newConcert()
       const tickets = await joinAll(concertId, Array.from({ length: 30 }, (_, i) => `once-${i}`), limits({ opensAtMs: Date.now() + 60_000, maxActive: 0 }))
