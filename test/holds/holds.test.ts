@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import { ADMIN_KEY, call, onEachDatabase } from '../support/app'
+import { ADMIN_KEY, call, onEachDatabase, type SuiteContext } from '../support/app'
 import { createConcert, hold, join, shopper, userToken } from '../support/scenario'
 
 onEachDatabase('seat holds', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_SECONDS: '300' }, (ctx) => {
@@ -199,6 +199,28 @@ onEachDatabase('hold lapse', { HOLD_TTL_SECONDS: '1', MAX_HOLDS_PER_USER: '1' },
   })
 })
 
+/** The operator ends a user's session (admin API). */
+const endSession = (server: SuiteContext['server'], concertId: string, userId: string) =>
+  call(server, `/v1/admin/concerts/${concertId}/queue/sessions/${userId}`, { method: 'DELETE', headers: { 'x-admin-key': ADMIN_KEY } })
+
+/** A hold, with `beforeExtend` run when the store is asked to extend the session; counts those asks. */
+async function holdWatchingExtend(server: SuiteContext['server'], who: { token: string; queueToken: string }, scheduleId: string, seat: number, beforeExtend = async () => {}) {
+  const store = server.store as unknown as Record<string, Function>
+  const extend = store.extend!
+  let extended = 0
+  store.extend = async (...args: unknown[]) => {
+    extended++
+    await beforeExtend()
+    return extend.apply(server.store, args)
+  }
+  try {
+    const reply = await hold(server, who, scheduleId, seat)
+    return { reply, extended }
+  } finally {
+    store.extend = extend
+  }
+}
+
 onEachDatabase('sessions an operator ends', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_SECONDS: '300' }, (ctx) => {
   test("an operator's end releases the session's live holds at once, and holds of it are refused before any write, also where it was seen ACTIVE moments ago", async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3, price: 700 })
@@ -207,26 +229,15 @@ onEachDatabase('sessions an operator ends', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_
     const held = await hold(ctx.server, alice, scheduleIds[0]!, 1) // this instance now trusts the session
     expect(held.status).toBe(201)
 
-    const ended = await call(ctx.server, `/v1/admin/concerts/${concertId}/queue/sessions/h-ended-by-op`, { method: 'DELETE', headers: { 'x-admin-key': ADMIN_KEY } })
+    const ended = await endSession(ctx.server, concertId, 'h-ended-by-op')
     expect([ended.status, ended.body]).toEqual([200, { ended: true, holdsReleased: 1 }])
     // The hold could no longer be paid: it is released, and the seat is anyone's.
     expect((await call(ctx.server, `/v1/reservations/${held.body.reservationId}`, alice)).body.status).toBe('CANCELLED')
     expect((await hold(ctx.server, bob, scheduleIds[0]!, 1)).status).toBe(201)
 
     // A hold in the ended session is refused by the hold itself: nothing is written, so nothing is undone.
-    const store = ctx.server.store as unknown as Record<string, Function>
-    const extend = store.extend!
-    let extended = 0
-    store.extend = async (...args: unknown[]) => {
-      extended++
-      return extend.apply(ctx.server.store, args)
-    }
-    try {
-      const refused = await hold(ctx.server, alice, scheduleIds[0]!, 2)
-      expect([refused.status, refused.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
-    } finally {
-      store.extend = extend
-    }
+    const { reply: refused, extended } = await holdWatchingExtend(ctx.server, alice, scheduleIds[0]!, 2)
+    expect([refused.status, refused.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
     expect(extended).toBe(0)
     const seq = ctx.server.room.ticket(alice.userId, alice.queueToken).seq
     const [direct] = await ctx.db.sql`select reservation_id, session_ended from hold_seat(${crypto.randomUUID()}::uuid, 'h-ended-by-op', ${scheduleIds[0]!}::uuid, 3, 300, 2, ${seq}::bigint)`
@@ -241,30 +252,21 @@ onEachDatabase('sessions an operator ends', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_
   test("an operator's end of a session with nothing held releases nothing, and a second end is 404", async () => {
     const { concertId } = await createConcert(ctx.server, { seats: 1 })
     await shopper(ctx.server, 'h-ended-empty', concertId)
-    const path = `/v1/admin/concerts/${concertId}/queue/sessions/h-ended-empty`
-    const first = await call(ctx.server, path, { method: 'DELETE', headers: { 'x-admin-key': ADMIN_KEY } })
+    const first = await endSession(ctx.server, concertId, 'h-ended-empty')
     expect([first.status, first.body]).toEqual([200, { ended: true, holdsReleased: 0 }])
-    const again = await call(ctx.server, path, { method: 'DELETE', headers: { 'x-admin-key': ADMIN_KEY } })
+    const again = await endSession(ctx.server, concertId, 'h-ended-empty')
     expect([again.status, again.body.code]).toEqual([404, 'NOT_FOUND'])
   })
 
   test("a hold on its way when an operator ends the session: 403, and nothing of it remains, not even a CANCELLED reservation", async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2 })
     const alice = await shopper(ctx.server, 'h-end-races-hold', concertId)
-    const store = ctx.server.store as unknown as Record<string, Function>
-    const extend = store.extend!
-    let ended: Awaited<ReturnType<typeof call>> | undefined
+    let ended: Awaited<ReturnType<typeof endSession>> | undefined
     // The hold has committed; the end (store, then database) lands before the store is asked to extend.
-    store.extend = async (...args: unknown[]) => {
-      ended = await call(ctx.server, `/v1/admin/concerts/${concertId}/queue/sessions/h-end-races-hold`, { method: 'DELETE', headers: { 'x-admin-key': ADMIN_KEY } })
-      return extend.apply(ctx.server.store, args)
-    }
-    try {
-      const refused = await hold(ctx.server, alice, scheduleIds[0]!, 1)
-      expect([refused.status, refused.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
-    } finally {
-      store.extend = extend
-    }
+    const { reply: refused } = await holdWatchingExtend(ctx.server, alice, scheduleIds[0]!, 1, async () => {
+      ended = await endSession(ctx.server, concertId, 'h-end-races-hold')
+    })
+    expect([refused.status, refused.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
     // The end saw the hold as live and released it; the refused hold then took its trace back.
     expect([ended?.status, ended?.body]).toEqual([200, { ended: true, holdsReleased: 1 }])
     expect((await call(ctx.server, '/v1/reservations', alice)).body).toEqual([])
