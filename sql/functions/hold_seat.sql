@@ -53,9 +53,7 @@ begin
   -- (recorded under the same lock, sql/functions/end_session_holds.sql): an instance that saw it ACTIVE
   -- moments ago does not ask the store before a hold.
   select sc.concert_id into v_concert_id from schedules sc where sc.schedule_id = p_schedule_id;
-  if session_has_ended(p_user_id, v_concert_id, p_queue_seq)
-    or exists (select 1 from queue_sessions_ended e
-               where e.user_id = p_user_id and e.concert_id = v_concert_id and e.queue_seq = p_queue_seq) then
+  if session_has_ended(p_user_id, v_concert_id, p_queue_seq) then
     return query select null::uuid, null::uuid, null::int, null::bigint, null::text, null::timestamptz, null::timestamptz,
       0::bigint, true, true;
     return;
