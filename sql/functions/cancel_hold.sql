@@ -2,12 +2,12 @@
 -- what it reports about the user's session is decided in the same order as their holds and payments:
 -- a payment that saw this hold as live (and so kept the session open) has committed before, and the
 -- cancel then sees that the session was paid for and has no live hold left: the cancel ends the session
--- (ends_session; a later hold of it is refused, sql/functions/hold_seat.sql), and the caller ends it in
+-- (ends_session; a later hold of it is refused, sql/functions/hold_seats.sql), and the caller ends it in
 -- the queue store; otherwise live_until (when the user's last live hold there lapses) tells how long the
 -- session is still needed.
 -- Lock order: user, reservation, seat.
 -- Returns no row when the reservation is not a live hold of this user.
--- Plans: generic, with seq scans off (why: sql/functions/hold_seat.sql).
+-- Plans: generic, with seq scans off (why: sql/functions/hold_seats.sql).
 create or replace function cancel_hold(p_reservation_id uuid, p_user_id text)
 returns table (
   reservation_id uuid, schedule_id uuid, seat_number int, price bigint, status text,

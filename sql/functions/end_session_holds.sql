@@ -1,11 +1,11 @@
 -- An operator ended queue session p_queue_seq of a user in a concert (the queue store has ended it
--- already): it is recorded, so that holds refuse it from now on (sql/functions/hold_seat.sql), and the
+-- already): it is recorded, so that holds refuse it from now on (sql/functions/hold_seats.sql), and the
 -- live holds made in it are released at once (CANCELLED, their seats AVAILABLE). Those holds could not be
 -- paid any more - a payment needs an ACTIVE session - and would otherwise keep their seats from everyone
 -- until they lapse. Taken under the user's row lock, as holds, payments and cancels are: a payment that
 -- committed first keeps what it paid; a hold decided after this is refused.
 -- Lock order as every writer: user, reservation, seat. Returns the number of holds released.
--- Plans: generic, with seq scans off (why: sql/functions/hold_seat.sql).
+-- Plans: generic, with seq scans off (why: sql/functions/hold_seats.sql).
 create or replace function end_session_holds(p_user_id text, p_concert_id uuid, p_queue_seq bigint) returns int
 language plpgsql volatile set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 declare

@@ -21,14 +21,17 @@
 -- fixed part of each the caller passes (p_problems, by code) and the detail this function decides.
 -- Returns one row: status, code (a problem's), detail (a problem's), body (the answer as stored: a 201's
 -- always, a problem's only when stored), replayed, fingerprint (of a replayed answer), ends_session
--- (after a 201: the user has no other live hold in the concert, so the session ends).
+-- (after a 201: the user has no other live hold in the concert, so the session ends), contended (in a
+-- batch, p_wait false: the reservation was locked by another transaction; nothing was done or stored,
+-- and the payment is to be asked again alone).
 -- The commit waits for the disk (synchronous_commit stays on): a payment answered 201 is paid.
--- Plans: generic, with seq scans off (why: sql/functions/hold_seat.sql).
+-- Plans: generic, with seq scans off (why: sql/functions/hold_seats.sql).
 create or replace function pay_once(
   p_user_id text, p_key text, p_fingerprint text, p_lock_seed bigint, p_problems json,
-  p_payment_id uuid, p_entry_id uuid, p_reservation_id uuid, p_concert_id uuid
+  p_payment_id uuid, p_entry_id uuid, p_reservation_id uuid, p_concert_id uuid, p_wait boolean
 ) returns table (
-  status int, code text, detail text, body json, replayed boolean, fingerprint text, ends_session boolean
+  status int, code text, detail text, body json, replayed boolean, fingerprint text, ends_session boolean,
+  contended boolean
 ) language plpgsql volatile set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 declare
   k record;
@@ -43,6 +46,7 @@ declare
   v_concert uuid;
   v_status int;
   v_body json;
+  v_contended boolean;
 begin
   if p_key is not null then
     select * into k from idempotency_claim(p_user_id, p_key, p_lock_seed);
@@ -54,24 +58,24 @@ begin
       where r.reservation_id = p_reservation_id and r.user_id = p_user_id and r.concert_id <> p_concert_id
     ) then
       return query select 403, 'QUEUE_NOT_ACTIVE', 'The queue token is for another concert', null::json, false,
-        null::text, false;
+        null::text, false, false;
       return;
     end if;
     if k.fingerprint is not null then
-      return query select k.status, null::text, null::text, k.body, true, k.fingerprint, false;
+      return query select k.status, null::text, null::text, k.body, true, k.fingerprint, false, false;
       return;
     end if;
     if not k.locked then
       return query select 409, 'IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still running',
-        null::json, false, null::text, false;
+        null::json, false, null::text, false, false;
       return;
     end if;
   end if;
 
   begin
-    select p.paid, p.price, p.balance, p.payment_id, p.ends_session
-    into v_paid, v_price, v_balance, v_payment_id, v_ends
-    from pay_reservation(p_payment_id, p_entry_id, p_reservation_id, p_user_id, p_concert_id) p;
+    select p.paid, p.price, p.balance, p.payment_id, p.ends_session, p.contended
+    into v_paid, v_price, v_balance, v_payment_id, v_ends, v_contended
+    from pay_reservation(p_payment_id, p_entry_id, p_reservation_id, p_user_id, p_concert_id, p_wait) p;
   exception
     when sqlstate 'CW001' then
       v_code := 'HOLD_EXPIRED';
@@ -81,6 +85,11 @@ begin
       v_code := 'INSUFFICIENT_BALANCE';
       v_detail := 'The balance is lower than the price ' || v_detail;
   end;
+
+  if v_contended then
+    return query select null::int, null::text, null::text, null::json, false, null::text, false, true;
+    return;
+  end if;
 
   if v_code is null and v_paid then
     v_status := 201;
@@ -93,11 +102,11 @@ begin
       into v_concert, v_state
       from reservations r where r.reservation_id = p_reservation_id and r.user_id = p_user_id;
       if v_state is null then
-        return query select 404, 'NOT_FOUND', 'No such reservation', null::json, false, null::text, false;
+        return query select 404, 'NOT_FOUND', 'No such reservation', null::json, false, null::text, false, false;
         return;
       elsif v_concert <> p_concert_id then
         return query select 403, 'QUEUE_NOT_ACTIVE', 'The queue token is for another concert', null::json, false,
-          null::text, false;
+          null::text, false, false;
         return;
       elsif v_state = 'PAID' then
         v_code := 'ALREADY_PAID';
@@ -117,6 +126,6 @@ begin
     insert into idempotency_keys (user_id, idempotency_key, fingerprint, response_status, response_body)
     values (p_user_id, p_key, p_fingerprint, v_status, v_body);
   end if;
-  return query select v_status, v_code, v_detail, v_body, false, null::text, v_ends;
+  return query select v_status, v_code, v_detail, v_body, false, null::text, v_ends, false;
 end
 $$;

@@ -2,22 +2,34 @@
 -- the user has another live hold in the concert - which decides whether the queue session ends - is read
 -- after every other hold, payment and cancel of this user committed: two payments at once cannot both see
 -- the other's hold as still live (ends_session); a later hold of that session is refused
--- (sql/functions/hold_seat.sql). Then each step of the statement reads the one before, so
+-- (sql/functions/hold_seats.sql). Then each step of the statement reads the one before, so
 -- row locks are always taken in the same order - user, reservation, seat, balance - and payments
 -- cannot deadlock. When the reservation is not payable nothing has changed and the row says so
 -- (paid = false). When a later step finds nothing (the seat is no longer this hold's, or the balance is
 -- short), the call raises a decline (SQLSTATE CW001 the hold lapsed, CW002 the balance is short; class CW,
 -- "concert waiting room", is outside every class Postgres itself uses), which undoes the earlier steps: all
 -- or nothing. Its one caller, pay_once (sql/functions/pay_once.sql), turns each into its answer.
--- Plans: generic, with seq scans off (why: sql/functions/hold_seat.sql).
+-- In a batch of payments (p_wait false; sql/functions/pay_many.sql) the reservation's row is not waited
+-- for: a batch waits only for users' row locks, taken first and in ascending order, so that batches
+-- cannot close a cycle of waits (the lapse job locks reservations before their seats, and no user's row).
+-- A payment whose reservation another transaction has locked changes nothing and answers `contended`:
+-- the caller asks it again alone, waiting, as a payment alone always did.
+-- Plans: generic, with seq scans off (why: sql/functions/hold_seats.sql).
 create or replace function pay_reservation(
-  p_payment_id uuid, p_entry_id uuid, p_reservation_id uuid, p_user_id text, p_concert_id uuid
-) returns table (paid boolean, price bigint, balance bigint, payment_id uuid, ends_session boolean)
+  p_payment_id uuid, p_entry_id uuid, p_reservation_id uuid, p_user_id text, p_concert_id uuid, p_wait boolean
+) returns table (paid boolean, price bigint, balance bigint, payment_id uuid, ends_session boolean, contended boolean)
 language plpgsql volatile set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 declare
   v record;
 begin
   perform 1 from users u where u.user_id = p_user_id for update;
+  if not p_wait then
+    perform 1 from reservations r where r.reservation_id = p_reservation_id for update skip locked;
+    if not found and exists (select 1 from reservations r where r.reservation_id = p_reservation_id) then
+      return query select false, null::bigint, null::bigint, null::uuid, false, true;
+      return;
+    end if;
+  end if;
 
   with reservation as (
     update reservations r set status = 'PAID', ended_at = now()
@@ -66,6 +78,6 @@ begin
     end if;
     raise exception 'the balance is lower than the price' using errcode = 'CW002', detail = v.price::text;
   end if;
-  return query select v.paid, v.price, v.balance, v.payment_id, coalesce(v.ends_session, false);
+  return query select v.paid, v.price, v.balance, v.payment_id, coalesce(v.ends_session, false), false;
 end
 $$;

@@ -10,7 +10,7 @@
 -- planning its body on every call (a third of a hold's database time, measured: direct holds 3,227-3,474
 -- -> 2,046-2,419 per second); a plpgsql function keeps its plan for the connection.
 -- No SET clauses of its own (each costs a save and restore of the setting on every call): called from
--- hold_seat, cancel_hold and the lapse job's statement, it plans under the settings of its caller.
+-- hold_seats, cancel_hold and the lapse job's statement, it plans under the settings of its caller.
 create or replace function session_has_ended(p_user_id text, p_concert_id uuid, p_queue_seq bigint) returns boolean
 language plpgsql stable as $$
 begin

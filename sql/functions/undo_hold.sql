@@ -6,7 +6,7 @@
 -- as live, and the hold then answers 403 as the store no longer extends the session). Nothing of a
 -- refused hold may remain, also not a CANCELLED reservation in the user's list (hostile probe: 58 of 112
 -- holds racing an end). Returns whether one was undone.
--- Plans: generic, with seq scans off (why: sql/functions/hold_seat.sql).
+-- Plans: generic, with seq scans off (why: sql/functions/hold_seats.sql).
 create or replace function undo_hold(p_reservation_id uuid, p_user_id text) returns boolean
 language plpgsql volatile set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 declare

@@ -1,10 +1,11 @@
+import { batches } from '../db/batches'
 import type { Sql } from '../db/client'
 import { statements, theRow } from '../db/statements'
 import { ServiceError } from '../errors'
 import type { Ticket } from '../waiting-room/store'
 import type { Reservation, ReservationStatus } from './model'
 
-const q = statements('holds', ['hold_seat', 'undo_hold', 'get_reservation', 'list_reservations', 'cancel_hold', 'lapse_holds', 'end_session_holds'])
+const q = statements('holds', ['hold_seats', 'undo_hold', 'get_reservation', 'list_reservations', 'cancel_hold', 'lapse_holds', 'end_session_holds'])
 
 interface ReservationRow {
   reservation_id: string
@@ -50,27 +51,69 @@ export interface HoldRules {
   maxHoldsPerUser: number
 }
 
+interface HoldWanted {
+  reservationId: string
+  userId: string
+  scheduleId: string
+  seatNumber: number
+  queueSeq: number
+}
+
+interface HoldRow extends Partial<ReservationRow> {
+  n: number
+  live_holds: number
+  seat_exists: boolean
+  session_ended: boolean
+  contended: boolean
+}
+
 export function holds(sql: Sql, rules: HoldRules) {
+  // One call of hold_seats for a batch; alone (a batch of one) a hold waits for a locked seat.
+  const holdSeats = (batch: HoldWanted[]) =>
+    q.hold_seats<HoldRow>(sql, [
+      batch.map((h) => h.reservationId),
+      batch.map((h) => h.userId),
+      batch.map((h) => h.scheduleId),
+      batch.map((h) => h.seatNumber),
+      batch.map((h) => h.queueSeq),
+      rules.holdTtlSeconds,
+      rules.maxHoldsPerUser,
+      batch.length === 1,
+    ])
+
+  // Holds that arrive together share one call and one commit (src/db/batches.ts): under load a hold's
+  // cost is mostly its transaction, not its statements (sql/functions/hold_seats.sql).
+  const batched = batches<HoldWanted, HoldRow | undefined>({
+    inFlight: 2,
+    limit: 64,
+    userOf: (h) => h.userId,
+    async run(batch) {
+      const answers: (HoldRow | undefined)[] = batch.map(() => undefined)
+      for (const row of await holdSeats(batch)) answers[row.n - 1] = row
+      return answers
+    },
+  })
+
+  function decided(row: HoldRow): Reservation {
+    if (row.reservation_id) return toReservation(row as ReservationRow)
+    // The details name no input (PRODUCT.md: no echo of it in production); the client knows what it asked for.
+    if (row.session_ended) throw new ServiceError('QUEUE_NOT_ACTIVE', 'The queue session is over: it paid and has nothing left held, or an operator ended it')
+    if (!row.seat_exists) throw new ServiceError('NOT_FOUND', 'The schedule has no such seat')
+    if (row.live_holds >= rules.maxHoldsPerUser) {
+      throw new ServiceError('HOLD_LIMIT_REACHED', `At most ${rules.maxHoldsPerUser} live holds per user`)
+    }
+    throw new ServiceError('SEAT_UNAVAILABLE', 'The seat is held or sold')
+  }
+
   return {
-    /** The hold itself: one call of hold_seat. */
+    /** The hold itself: decided by hold_seats, in a batch with others that arrive together. */
     async hold(userId: string, scheduleId: string, seatNumber: number, queueSeq: number): Promise<Reservation> {
-      const row = theRow(await q.hold_seat<Partial<ReservationRow> & { live_holds: number; seat_exists: boolean; session_ended: boolean }>(sql, [
-        crypto.randomUUID(),
-        userId,
-        scheduleId,
-        seatNumber,
-        rules.holdTtlSeconds,
-        rules.maxHoldsPerUser,
-        queueSeq,
-      ]), 'hold_seat')
-      if (row.reservation_id) return toReservation(row as ReservationRow)
-      // The details name no input (PRODUCT.md: no echo of it in production); the client knows what it asked for.
-      if (row.session_ended) throw new ServiceError('QUEUE_NOT_ACTIVE', 'The queue session is over: it paid and has nothing left held, or an operator ended it')
-      if (!row.seat_exists) throw new ServiceError('NOT_FOUND', 'The schedule has no such seat')
-      if (row.live_holds >= rules.maxHoldsPerUser) {
-        throw new ServiceError('HOLD_LIMIT_REACHED', `At most ${rules.maxHoldsPerUser} live holds per user`)
-      }
-      throw new ServiceError('SEAT_UNAVAILABLE', 'The seat is held or sold')
+      const wanted: HoldWanted = { reservationId: crypto.randomUUID(), userId, scheduleId, seatNumber, queueSeq }
+      const answer = await batched.submit(wanted)
+      let row = theRow(answer ? [answer] : [], 'hold_seats')
+      // Its seat was locked by another transaction: asked again alone, it waits for that one's outcome.
+      if (row.contended) row = theRow(await holdSeats([wanted]), 'hold_seats')
+      return decided(row)
     },
 
     /** Takes back a hold that must not stand, leaving no trace of it (one call of undo_hold). */

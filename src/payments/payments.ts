@@ -1,4 +1,5 @@
-import type { Db, Sql } from '../db/client'
+import { batches } from '../db/batches'
+import type { Sql } from '../db/client'
 import { advisoryLocks } from '../db/locks'
 import { statements, theRow } from '../db/statements'
 import { ServiceError } from '../errors'
@@ -17,45 +18,70 @@ import type { Ticket } from '../waiting-room/store'
 import type { WaitingRoom } from '../waiting-room/waiting-room'
 import type { Payment } from './model'
 
-const q = statements('payments', ['pay_once', 'reservation_state', 'paid_session'])
+const q = statements('payments', ['pay_many', 'reservation_state', 'paid_session'])
 
 // The problems a payment decides itself and stores under its Idempotency-Key; pay_once adds the detail.
 const storedProblems = problemTemplates(['ALREADY_PAID', 'HOLD_EXPIRED', 'INSUFFICIENT_BALANCE'])
 
 const anotherConcert = () => new ServiceError('QUEUE_NOT_ACTIVE', 'The queue token is for another concert')
 
-interface PayOnceRow extends OneCallAnswer {
+interface PayRow extends OneCallAnswer {
+  n: number
   ends_session: boolean
+  contended: boolean
+}
+
+interface PayWanted {
+  request: IdempotentRequest
+  reservationId: string
+  concertId: string
+  paymentId: string
+  entryId: string
 }
 
 /**
- * Pays a live hold from the user's balance, and with an Idempotency-Key at most once, in one call of
- * pay_once (sql/functions/pay_once.sql): the key's lock and stored answer, reservation HELD->PAID, seat
- * HELD->SOLD, the debit, its ledger entry, the payment row and the answer under the key commit together
- * or not at all, in one round trip.
+ * Pays a live hold from the user's balance, and with an Idempotency-Key at most once, decided by
+ * pay_many (sql/functions/pay_many.sql) as pay_once decides one: the key's lock and stored answer,
+ * reservation HELD->PAID, seat HELD->SOLD, the debit, its ledger entry, the payment row and the answer
+ * under the key commit together or not at all. Payments that arrive together share one call and one
+ * commit (src/db/batches.ts); alone (a batch of one) a payment waits for a locked reservation.
  */
-async function payOnceCall(db: Db, request: IdempotentRequest, reservationId: string, concertId: string) {
-  const row = theRow(
-    await q.pay_once<PayOnceRow>(db, [
-      request.userId,
-      request.key ?? null,
-      request.fingerprint,
+export function paymentCalls(sql: Sql) {
+  const payMany = (batch: PayWanted[]) =>
+    q.pay_many<PayRow>(sql, [
+      batch.map((p) => p.request.userId),
+      batch.map((p) => p.request.key ?? null),
+      batch.map((p) => p.request.fingerprint),
+      batch.map((p) => p.paymentId),
+      batch.map((p) => p.entryId),
+      batch.map((p) => p.reservationId),
+      batch.map((p) => p.concertId),
       advisoryLocks.idempotencyKeys,
       storedProblems,
-      crypto.randomUUID(),
-      crypto.randomUUID(),
-      reservationId,
-      concertId,
-    ]),
-    'pay_once',
-  )
-  return { outcome: outcomeOfOneCall(request, row), endsSession: row.ends_session }
-}
+      batch.length === 1,
+    ])
 
-/** A payment without a key: the Payment, or the problem thrown. */
-export async function pay(db: Db, userId: string, reservationId: string, concertId: string) {
-  const { outcome, endsSession } = await payOnceCall(db, { userId, key: undefined, fingerprint: '' }, reservationId, concertId)
-  return { payment: outcome.body as Payment, endsSession }
+  const batched = batches<PayWanted, PayRow | undefined>({
+    inFlight: 2,
+    limit: 64,
+    userOf: (p) => p.request.userId,
+    async run(batch) {
+      const answers: (PayRow | undefined)[] = batch.map(() => undefined)
+      for (const row of await payMany(batch)) answers[row.n - 1] = row
+      return answers
+    },
+  })
+
+  return {
+    async pay(request: IdempotentRequest, reservationId: string, concertId: string) {
+      const wanted = { request, reservationId, concertId, paymentId: crypto.randomUUID(), entryId: crypto.randomUUID() }
+      const answer = await batched.submit(wanted)
+      let row = theRow(answer ? [answer] : [], 'pay_many')
+      // Its reservation was locked by another transaction: asked again alone, it waits for that one.
+      if (row.contended) row = theRow(await payMany([wanted]), 'pay_many')
+      return { outcome: outcomeOfOneCall(request, row), endsSession: row.ends_session }
+    },
+  }
 }
 
 export interface PaymentRequest {
@@ -66,6 +92,8 @@ export interface PaymentRequest {
 }
 
 export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
+  const calls = paymentCalls(sql)
+
   /** The queue guard of a payment: an ACTIVE session of the reservation's concert. */
   async function guard(userId: string, queueToken: string | null, reservationId: string): Promise<Ticket> {
     try {
@@ -102,7 +130,7 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
       let outcome: Outcome
       let endsSession = false
       if (answered) outcome = answered
-      else ({ outcome, endsSession } = await payOnceCall(sql, request, reservationId, ticket!.concertId))
+      else ({ outcome, endsSession } = await calls.pay(request, reservationId, ticket!.concertId))
       if (outcome.status === 201 && !outcome.replayed) {
         metrics.payments.inc()
         metrics.paymentsWon.inc((outcome.body as Payment).amount)

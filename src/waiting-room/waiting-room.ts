@@ -198,7 +198,7 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
      * false when the session is no longer ACTIVE (it ran out, an operator ended it, or a payment's end of
      * it reached the store first): the hold must then be undone, as it could not be paid. A payment that
      * ended the session decided so before this hold, under the same user lock, and the hold itself already
-     * refuses such a session (sql/functions/hold_seat.sql); this is the look at the store's side of it.
+     * refuses such a session (sql/functions/hold_seats.sql); this is the look at the store's side of it.
      */
     async holdMade(ticket: Ticket, holdExpiresAtMs: number): Promise<boolean> {
       const view = await store.extend(ticket, holdExpiresAtMs + HOLD_MARGIN_MS, limitsOf(ticket.concertId))

@@ -1,7 +1,11 @@
 import { expect, test } from 'bun:test'
 import { call, onEachDatabase, type Reply } from '../support/app'
 import { admit, createConcert, hold, pay, shopper, userToken } from '../support/scenario'
+import { advisoryLocks } from '../../src/db/locks'
 import { problemBody } from '../../src/http/problems'
+import { problemTemplates } from '../../src/idempotency/idempotency'
+import { paymentCalls } from '../../src/payments/payments'
+import type { ServiceError } from '../../src/errors'
 
 onEachDatabase('payments', { MAX_HOLDS_PER_USER: '4' }, (ctx, kind) => {
 
@@ -210,8 +214,8 @@ onEachDatabase('payments', { MAX_HOLDS_PER_USER: '4' }, (ctx, kind) => {
     const connection = await ctx.db.sql.reserve()
     try {
       const holdAndPay = async (seat: number) => {
-        const [held] = await connection`select reservation_id from hold_seat(${crypto.randomUUID()}::uuid, 'pay-grow', ${scheduleIds[0]!}::uuid, ${seat}::int, 300, 4, null)`
-        const [paid] = await connection`select paid from pay_reservation(${crypto.randomUUID()}::uuid, ${crypto.randomUUID()}::uuid, ${held!.reservation_id}::uuid, 'pay-grow', ${concertId}::uuid)`
+        const [held] = await connection`select reservation_id from hold_seats(array[${crypto.randomUUID()}]::uuid[], array['pay-grow'], array[${scheduleIds[0]!}]::uuid[], array[${seat}]::int[], array[null]::bigint[], 300, 4, true)`
+        const [paid] = await connection`select paid from pay_reservation(${crypto.randomUUID()}::uuid, ${crypto.randomUUID()}::uuid, ${held!.reservation_id}::uuid, 'pay-grow', ${concertId}::uuid, true)`
         expect(paid!.paid).toBe(true)
       }
       await ctx.db.sql`analyze reservations` // as autovacuum does on a young table: the planner knows it is small
@@ -466,8 +470,8 @@ onEachDatabase('idempotent payments and charges', {}, (ctx, kind) => {
     })
     // What the payment itself sends; the queue store's guard and session end (here the Postgres store's)
     // and the sold-out check after a sale are not the payment's.
-    const payments = ['begin', 'find_key', 'try_lock_key', 'save_key', 'pay', 'reservation_state', 'pay_once']
-    expect(sent.filter((name) => payments.includes(name))).toEqual(['pay_once'])
+    const payments = ['begin', 'find_key', 'try_lock_key', 'save_key', 'pay', 'reservation_state', 'pay_many']
+    expect(sent.filter((name) => payments.includes(name))).toEqual(['pay_many'])
   })
 
   test('a charge with an Idempotency-Key is one Postgres round trip, and so is its replay', async () => {
@@ -508,5 +512,136 @@ onEachDatabase('idempotent payments and charges', {}, (ctx, kind) => {
     expect([replay.status, replay.headers.get('idempotent-replayed'), replay.body]).toEqual([201, 'true', first.body])
     const status = await call(ctx.server, '/v1/queue/status', again)
     expect(status.body.status).toBe('ACTIVE')
+  })
+})
+
+// Payments that arrive together are decided in one call and one commit (sql/functions/pay_many.sql), each
+// as it would be alone: its own answer, its own stored answer under its key, a decline undoing only its
+// own steps. A batch does not wait for a reservation another transaction has locked (that could close a
+// cycle of waits with the lapse job); that payment is asked again alone and waits, as one alone always did.
+onEachDatabase('payments decided together', { MAX_HOLDS_PER_USER: '4' }, (ctx, kind) => {
+  const problems = problemTemplates(['ALREADY_PAID', 'HOLD_EXPIRED', 'INSUFFICIENT_BALANCE'])
+
+  /** Users, each with a hold of one seat; the third cannot afford it. */
+  async function holdsOf(prefix: string, count = 3) {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: count, price: 1000 })
+    const users = Array.from({ length: count }, (_, i) => `${prefix}-${'abcdefgh'[i]}`)
+    const held: string[] = []
+    for (const [i, userId] of users.entries()) {
+      const who = await shopper(ctx.server, userId, concertId, i === 2 ? 10 : 5000)
+      held.push((await hold(ctx.server, who, scheduleIds[0]!, i + 1)).body.reservationId)
+    }
+    return { concertId, users, held }
+  }
+
+  const payMany = (users: string[], keys: (string | null)[], held: string[], concertId: string, wait: boolean) =>
+    ctx.db.sql`
+      select n, status, code, replayed, contended from pay_many(${users}::text[], ${keys}::text[], ${users.map(() => 'fp')}::text[],
+        ${users.map(() => crypto.randomUUID())}::uuid[], ${users.map(() => crypto.randomUUID())}::uuid[], ${held}::uuid[],
+        ${users.map(() => concertId)}::uuid[], ${advisoryLocks.idempotencyKeys}::bigint, ${ctx.db.sql.json(problems)}::json, ${wait}) order by n`
+
+  test('each payment of a batch is decided and stored as alone: a decline undoes only its own steps', async () => {
+    const { concertId, users, held } = await holdsOf('pt')
+    const keys = ['k-a', null, 'k-c']
+    const rows = await payMany(users, keys, held, concertId, false)
+    expect([...rows]).toEqual([
+      { n: 1, status: 201, code: null, replayed: false, contended: false },
+      { n: 2, status: 201, code: null, replayed: false, contended: false },
+      { n: 3, status: 402, code: 'INSUFFICIENT_BALANCE', replayed: false, contended: false },
+    ])
+    const state = await ctx.db.sql`
+      select r.user_id, r.status, s.status as seat, coalesce(b.balance, 0)::int as balance
+      from reservations r join seats s using (schedule_id, seat_number) left join balances b on b.user_id = r.user_id
+      where r.reservation_id = any(${held}::uuid[]) order by r.user_id`
+    expect([...state]).toEqual([
+      { user_id: 'pt-a', status: 'PAID', seat: 'SOLD', balance: 4000 },
+      { user_id: 'pt-b', status: 'PAID', seat: 'SOLD', balance: 4000 },
+      { user_id: 'pt-c', status: 'HELD', seat: 'HELD', balance: 10 },
+    ])
+    const stored = await ctx.db.sql`select user_id, response_status from idempotency_keys where user_id = any(${users}) order by user_id`
+    expect([...stored]).toEqual([{ user_id: 'pt-a', response_status: 201 }, { user_id: 'pt-c', response_status: 402 }])
+    // Asked again, each key replays its own answer.
+    const again = await payMany(users, keys, held, concertId, false)
+    expect(again.map((r) => [r.status, r.replayed])).toEqual([[201, true], [409, false], [402, true]])
+  })
+
+  test.skipIf(kind === 'embedded')('in a batch, a payment whose reservation another transaction has locked is answered contended, changing nothing; alone it waits and pays', async () => {
+    const { concertId, users, held } = await holdsOf('pl')
+    let end!: () => void
+    const ended = new Promise<void>((resolve) => (end = resolve))
+    let locked!: () => void
+    const lockedNow = new Promise<void>((resolve) => (locked = resolve))
+    const other = ctx.db.sql.begin(async (tx) => {
+      await tx`select 1 from reservations where reservation_id = ${held[0]!} for update`
+      locked()
+      await ended
+    })
+    await lockedNow
+    const rows = await payMany(users.slice(0, 2), ['l-a', 'l-b'], held.slice(0, 2), concertId, false)
+    expect(rows.map((r) => [r.status, r.contended])).toEqual([[null, true], [201, false]])
+    const [key] = await ctx.db.sql`select count(*)::int as n from idempotency_keys where user_id = ${users[0]!}`
+    expect(key!.n).toBe(0)
+    let settled = false
+    const alone = payMany(users.slice(0, 1), ['l-a'], held.slice(0, 1), concertId, true)
+    alone.then(() => (settled = true))
+    await Bun.sleep(300)
+    expect(settled).toBe(false)
+    end()
+    await other
+    expect((await alone).map((r) => [r.status, r.contended])).toEqual([[201, false]])
+  })
+
+  /** A transaction that keeps the row locks of some reservations until the function it returns is called. */
+  async function lockReservations(ids: string[]) {
+    let end!: () => void
+    const ended = new Promise<void>((resolve) => (end = resolve))
+    let locked!: () => void
+    const lockedNow = new Promise<void>((resolve) => (locked = resolve))
+    const transaction = ctx.db.sql.begin(async (tx) => {
+      await tx`select 1 from reservations where reservation_id = any(${ids}::uuid[]) for update`
+      locked()
+      await ended
+    })
+    await lockedNow
+    return async () => {
+      end()
+      await transaction
+    }
+  }
+
+  test.skipIf(kind === 'embedded')('a payment that met a locked reservation in a batch waits for that transaction and then pays, rather than answering meanwhile', async () => {
+    const { concertId, users, held } = await holdsOf('pw', 4)
+    const calls = paymentCalls(ctx.db.sql)
+    const payOf = (i: number) => calls.pay({ userId: users[i]!, key: undefined, fingerprint: '' }, held[i]!, concertId)
+    const unlockFirstTwo = await lockReservations(held.slice(0, 2))
+    const unlockFourth = await lockReservations([held[3]!])
+    // Two payments alone fill both batches in flight, waiting; the next two then leave together.
+    const alone = [payOf(0), payOf(1)]
+    let fourthSettled = false
+    const fourth = payOf(3)
+    fourth.then(() => (fourthSettled = true), () => (fourthSettled = true))
+    const third = payOf(2).catch((error: ServiceError) => error.code) // cannot afford its seat: declined in the same batch
+    await unlockFirstTwo()
+    expect((await Promise.all(alone)).map((p) => p.outcome.status)).toEqual([201, 201])
+    expect(await third).toBe('INSUFFICIENT_BALANCE')
+    await Bun.sleep(300)
+    expect(fourthSettled).toBe(false)
+    await unlockFourth()
+    expect((await fourth).outcome.status).toBe(201)
+  })
+
+  test('payments over HTTP at once, several users: every one paid once, balances and ledgers agree', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 40, price: 100 })
+    const buyers = await Promise.all(Array.from({ length: 40 }, (_, i) => shopper(ctx.server, `pm-${i}`, concertId, 1000)))
+    const held = await Promise.all(buyers.map((who, i) => hold(ctx.server, who, scheduleIds[0]!, i + 1)))
+    expect(held.map((h) => h.status)).toEqual(buyers.map(() => 201))
+    const paid = await Promise.all(buyers.map((who, i) => pay(ctx.server, who, held[i]!.body.reservationId, `pm-key-${i}`)))
+    expect(paid.map((p) => [p.status, p.body.balance])).toEqual(buyers.map(() => [201, 900]))
+    const [sums] = await ctx.db.sql`
+      select count(*)::int as payments, (select count(*)::int from seats where schedule_id = ${scheduleIds[0]!} and status = 'SOLD') as sold,
+        (select sum(balance)::int from balances where user_id like 'pm-%') as balances,
+        (select sum(amount)::int from ledger where user_id like 'pm-%') as ledger
+      from payments where user_id like 'pm-%'`
+    expect(sums).toEqual({ payments: 40, sold: 40, balances: 36_000, ledger: 36_000 })
   })
 })

@@ -2,7 +2,7 @@ import { balance } from '../../../../src/balance/balance'
 import { catalogue } from '../../../../src/catalogue/catalogue'
 import { holds } from '../../../../src/holds/holds'
 import { ServiceError } from '../../../../src/errors'
-import { pay as payReservation } from '../../../../src/payments/payments'
+import { paymentCalls } from '../../../../src/payments/payments'
 import type { Ticket } from '../../../../src/waiting-room/store'
 import { auth, type Api, type User } from '../api'
 import { EXHAUSTED, mapLimit, type Operation } from '../driver'
@@ -31,6 +31,7 @@ function makeServices(ctx: Context) {
     shop: catalogue(ctx.sql, { cacheMs: ctx.catalogueCacheMs }),
     seatHolds: holds(ctx.sql, { holdTtlSeconds: ctx.holdTtlSeconds, maxHoldsPerUser: ctx.maxHoldsPerUser }),
     money: balance(ctx.sql, { maxBalance: ctx.maxBalance }),
+    payments: paymentCalls(ctx.sql),
   }
 }
 
@@ -397,7 +398,7 @@ export async function pay(ctx: Context, api: Api, setup: BookingSetup, holdRow: 
       }
     },
     store: (): Operation => {
-      const { shop } = services(ctx)
+      const { shop, payments } = services(ctx)
       return async () => {
         const ticket = storePayers.take()
         const seat = setup.seats.take()
@@ -407,7 +408,7 @@ export async function pay(ctx: Context, api: Api, setup: BookingSetup, holdRow: 
         if (!reservationId) throw new Error('store: hold refused')
         const view = await ctx.store.check(ticket, ctx.limits)
         if (view.status !== 'ACTIVE') throw new Error(`store: session is ${view.status}`)
-        const paid = await payReservation(ctx.sql, ticket.userId, reservationId, ticket.concertId)
+        const paid = await payments.pay({ userId: ticket.userId, key: undefined, fingerprint: '' }, reservationId, ticket.concertId)
         if (paid.endsSession) await ctx.store.finish(ticket)
         // The app asks whether that was the last seat without making the buyer wait for the answer.
         shop.soldOut([ticket.concertId]).catch(() => {})
