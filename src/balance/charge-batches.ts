@@ -1,6 +1,6 @@
 import type { Sql } from '../db/client'
-import { batches } from '../db/batches'
-import { statements } from '../db/statements'
+import { groupCommit } from '../db/group-commit'
+import { notRefusedByPostgres, statements } from '../db/statements'
 
 const q = statements('balance', ['charge_many'])
 
@@ -18,14 +18,11 @@ interface Charge {
 /**
  * `charge(userId, amount)` adds the amount to the user's balance with its ledger entry; it resolves to the
  * entry and the new balance, or null when the balance would pass `maxBalance` (nothing changed). Charges
- * without an Idempotency-Key share statements under load (src/db/batches.ts).
+ * without an Idempotency-Key share statements under load (src/db/group-commit.ts).
  */
 export function chargeBatches(sql: Sql, maxBalance: number) {
-  const charges = batches<Charge, Credited | null>({
-    inFlight: 2,
-    limit: 200,
-    userOf: (c) => c.userId,
-    async run(batch) {
+  const charges = groupCommit<Charge, Credited | null>(
+    async (_, batch) => {
       const rows = await q.charge_many<{ entry_id: string; user_id: string; balance: number }>(sql, [
         batch.map((c) => c.entryId),
         batch.map((c) => c.userId),
@@ -38,9 +35,10 @@ export function chargeBatches(sql: Sql, maxBalance: number) {
         return row ? { entryId: row.entry_id, balance: row.balance } : null
       })
     },
-  })
+    { maxBatch: 200, inFlight: 2, userOf: (c) => c.userId, failsAll: notRefusedByPostgres },
+  )
 
   return {
-    charge: (userId: string, amount: number) => charges.submit({ userId, amount, entryId: crypto.randomUUID() }),
+    charge: (userId: string, amount: number) => charges('', { userId, amount, entryId: crypto.randomUUID() }),
   }
 }

@@ -52,3 +52,13 @@ export function theRow<T>(rows: T[], statement: string): T {
   }
   return row
 }
+
+/**
+ * Whether an error leaves a batch's calls undecided together (src/db/group-commit.ts): anything but a
+ * statement Postgres refused. A refused statement committed nothing, so its calls are each run again
+ * alone and an error stays with the call it concerns; when the connection broke it is unknown whether
+ * the batch committed, and every call of it fails, as a single one would.
+ */
+export function notRefusedByPostgres(error: unknown): boolean {
+  return (error as { name?: unknown })?.name !== 'PostgresError'
+}

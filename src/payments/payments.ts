@@ -1,7 +1,7 @@
-import { batches } from '../db/batches'
 import type { Sql } from '../db/client'
+import { groupCommit } from '../db/group-commit'
 import { advisoryLocks } from '../db/locks'
-import { statements, theRow } from '../db/statements'
+import { notRefusedByPostgres, statements, theRow } from '../db/statements'
 import { ServiceError } from '../errors'
 import {
   fingerprint,
@@ -44,7 +44,7 @@ interface PayWanted {
  * pay_many (sql/functions/pay_many.sql) as pay_once decides one: the key's lock and stored answer,
  * reservation HELD->PAID, seat HELD->SOLD, the debit, its ledger entry, the payment row and the answer
  * under the key commit together or not at all. Payments that arrive together share one call and one
- * commit (src/db/batches.ts); alone (a batch of one) a payment waits for a locked reservation.
+ * commit (src/db/group-commit.ts); alone (a batch of one) a payment waits for a locked reservation.
  */
 export function paymentCalls(sql: Sql) {
   const payMany = (batch: PayWanted[]) =>
@@ -61,21 +61,19 @@ export function paymentCalls(sql: Sql) {
       batch.length === 1,
     ])
 
-  const batched = batches<PayWanted, PayRow | undefined>({
-    inFlight: 2,
-    limit: 64,
-    userOf: (p) => p.request.userId,
-    async run(batch) {
+  const batched = groupCommit<PayWanted, PayRow | undefined>(
+    async (_, batch) => {
       const answers: (PayRow | undefined)[] = batch.map(() => undefined)
       for (const row of await payMany(batch)) answers[row.n - 1] = row
       return answers
     },
-  })
+    { maxBatch: 64, inFlight: 2, userOf: (p) => p.request.userId, failsAll: notRefusedByPostgres },
+  )
 
   return {
     async pay(request: IdempotentRequest, reservationId: string, concertId: string) {
       const wanted = { request, reservationId, concertId, paymentId: crypto.randomUUID(), entryId: crypto.randomUUID() }
-      const answer = await batched.submit(wanted)
+      const answer = await batched('', wanted)
       let row = theRow(answer ? [answer] : [], 'pay_many')
       // Its reservation was locked by another transaction: asked again alone, it waits for that one.
       if (row.contended) row = theRow(await payMany([wanted]), 'pay_many')

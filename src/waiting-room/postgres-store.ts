@@ -3,7 +3,7 @@ import type { Sql } from '../db/client'
 import { advisoryLocks } from '../db/locks'
 import { ServiceError, unavailable } from '../errors'
 import { statements, theRow } from '../db/statements'
-import { groupCommit } from './group-commit'
+import { groupCommit } from '../db/group-commit'
 import type { AdmitResult, JoinResult, LineLimits, LineStats, SessionView, Ticket, WaitingRoomStore } from './store'
 
 const q = statements('waiting-room', [

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { ServiceError, unavailable as isUnavailable } from '../errors'
-import { groupCommit } from './group-commit'
+import { groupCommit } from '../db/group-commit'
 import { keySlot } from './redis/slots'
 import { lineKeys, perSlotRegistry, scripts, singleRegistry, type LineRegistry, type Script } from './redis/scripts'
 import { isNoScript, RedisReplyError, RedisUnavailableError, withDeadline, type RedisTransport } from './redis/transport'

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { groupCommit } from '../../src/waiting-room/group-commit'
+import { groupCommit } from '../../src/db/group-commit'
 
 // Group commit (src/waiting-room/group-commit.ts): calls of one key that arrive while a batch of that key
 // is in flight go together as the next batch; a lone call goes at once.
