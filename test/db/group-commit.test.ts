@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { groupCommit } from '../../src/db/group-commit'
 
-// Group commit (src/waiting-room/group-commit.ts): calls of one key that arrive while a batch of that key
+// Group commit (src/db/group-commit.ts): calls of one key that arrive while a batch of that key
 // is in flight go together as the next batch; a lone call goes at once.
 
 /** A batch runner that records its batches and answers each input doubled once released. */
@@ -115,5 +115,19 @@ describe('group commit', () => {
     void call('line', 5)
 
     expect(r.batches.map((b) => b.inputs)).toEqual([[1], [5]])
+  })
+})
+
+describe('group commit of users (holds, payments, charges)', () => {
+  test('with two batches in flight, the calls that arrive meanwhile leave together: each user once, in ascending order', async () => {
+    const r = recorder()
+    const call = groupCommit<number, number>(r.run, { ...options, maxBatch: 10, inFlight: 2, userOf: (n) => String(n % 10) })
+    const answers = [call('', 1), call('', 2), call('', 9), call('', 3), call('', 13), call('', 7)]
+    expect(r.batches.map((b) => b.inputs)).toEqual([[1], [2]])
+    await r.release()
+    // 3 and 13 are one user: 13 waits for the next batch.
+    expect(r.batches.map((b) => b.inputs)).toEqual([[1], [2], [3, 7, 9], [13]])
+    await r.release()
+    expect(await Promise.all(answers)).toEqual([2, 4, 18, 6, 26, 14])
   })
 })
