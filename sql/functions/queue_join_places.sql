@@ -1,6 +1,6 @@
 -- Joins the line of $1 (line) for each user of $2 (user_ids, distinct), or returns a user's live place as a heartbeat:
 -- one row per user. A join is this with one user, and concurrent joins of a line go together as one
--- (src/waiting-room/group-commit.ts): one transaction and one commit for many people.
+-- (src/db/group-commit.ts): one transaction and one commit for many people.
 -- sold_out is null when the line row does not exist yet; seq is null when the user's live place has
 -- already lapsed (the caller expires it and joins again). A new place draws the next ordinal of the
 -- line's sequence (which pg_open_line creates), under the line's shared lock

@@ -95,7 +95,7 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
   }
 
   // Concurrent polls of one line (with the same limits) go as one statement, and so do concurrent joins:
-  // src/waiting-room/group-commit.ts.
+  // src/db/group-commit.ts.
   const polls = groupCommit<Ticket & { idleSeconds: number }, SessionView>(
     (key, tickets) => pollPlaces(tickets[0]!.concertId, tickets, tickets[0]!.idleSeconds, 0),
     { maxBatch: MAX_BATCH, failsAll: unavailable },
