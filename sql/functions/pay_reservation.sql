@@ -9,11 +9,11 @@
 -- short), the call raises a decline (SQLSTATE CW001 the hold lapsed, CW002 the balance is short; class CW,
 -- "concert waiting room", is outside every class Postgres itself uses), which undoes the earlier steps: all
 -- or nothing. Its one caller, pay_once (sql/functions/pay_once.sql), turns each into its answer.
--- In a batch of payments (p_wait false; sql/functions/pay_many.sql) the reservation's row is not waited
--- for: a batch waits only for users' row locks, taken first and in ascending order, so that batches
--- cannot close a cycle of waits (the lapse job locks reservations before their seats, and no user's row).
--- A payment whose reservation another transaction has locked changes nothing and answers `contended`:
--- the caller asks it again alone, waiting, as a payment alone always did.
+-- In a batch of payments (p_wait false) the reservation's row is not waited for, so that a batch cannot
+-- close a cycle of waits with the lapse job (which locks reservations, then their seats; why and what a
+-- batch may still wait for: sql/functions/pay_many.sql). A payment whose reservation another transaction
+-- has locked changes nothing and answers `contended`: the caller asks it again alone, waiting, as a
+-- payment alone always did.
 -- Plans: generic, with seq scans off (why: sql/functions/hold_seats.sql).
 create or replace function pay_reservation(
   p_payment_id uuid, p_entry_id uuid, p_reservation_id uuid, p_user_id text, p_concert_id uuid, p_wait boolean

@@ -14,8 +14,10 @@ export interface GroupCommitOptions<In> {
   inFlight?: number
   /**
    * Calls of one user go one per batch (a statement changes a user's rows once, and a user's calls stay
-   * in the order they came), and a batch goes in ascending order of users: every batch then takes users'
-   * row locks in one order, and two batches cannot deadlock.
+   * in the order they came), and a batch goes in ascending order of users: a statement that takes rows in
+   * the batch's order (the balances of charge_many and pay_many) then takes them in one order in every
+   * batch, and two batches cannot deadlock. (Users' own rows are locked in the database's order, by the
+   * statement itself: sql/functions/hold_seats.sql, pay_many.sql.)
    */
   userOf?: (input: In) => string
   /**
