@@ -4,6 +4,7 @@ import { connect } from '../../src/db/client'
 import { userTokens } from '../../src/identity/user-tokens'
 import { call, TEST_SECRET, testServer } from '../support/app'
 import { createTestDatabase, type TestDatabase } from '../support/database'
+import { keptLocks } from '../support/locks'
 import { pgbouncerAvailable, startPgBouncer } from '../support/pgbouncer'
 import { describeWith, requireServices, serviceUrl } from '../support/services'
 
@@ -53,13 +54,7 @@ describeWith(['DATABASE_URL'], 'a saturated connection pool', () => {
         await call(server, '/v1/balance/charges', { token: payer, body: { amount: 100 } })
         // Setup: someone else holds the payer's balance row, so the payer's keyed charge (one transaction)
         // keeps the instance's only connection while it waits.
-        let release!: () => void
-        const released = new Promise<void>((r) => (release = r))
-        const holding = blocker.begin(async (tx) => {
-          await tx`select 1 from balances where user_id = 'pool-payer' for update`
-          await released
-        })
-        await Bun.sleep(100)
+        const release = await keptLocks(blocker, (tx) => tx`select 1 from balances where user_id = 'pool-payer' for update`)
         const charge = call(server, '/v1/balance/charges', { token: payer, body: { amount: 100 }, headers: { 'idempotency-key': 'pool-1' } })
         await Bun.sleep(100)
 
@@ -72,8 +67,7 @@ describeWith(['DATABASE_URL'], 'a saturated connection pool', () => {
         expect(refused.headers.get('retry-after')).toBeTruthy()
         expect(ms).toBeLessThan(1500)
 
-        release()
-        await holding
+        await release()
         expect((await charge).status).toBe(201)
         const after = await call(server, '/v1/balance', { token: reader })
         expect(after.status).toBe(200)
@@ -93,13 +87,8 @@ describeWith(['DATABASE_URL'], 'a saturated connection pool', () => {
       const hog = postgres(bouncer.urlFor(db.url), { max: 1, prepare: false, onnotice: () => {} })
       const reader = await userTokens(TEST_SECRET).issue('bouncer-reader')
       try {
-        let release!: () => void
-        const released = new Promise<void>((r) => (release = r))
-        const holding = hog.begin(async (tx) => {
-          await tx`select 1`
-          await released
-        })
-        await Bun.sleep(200)
+        // The hog's transaction keeps pgbouncer's only server connection.
+        const release = await keptLocks(hog, (tx) => tx`select 1`)
 
         const started = performance.now()
         const refused = await call(server, '/v1/balance', { token: reader })
@@ -109,8 +98,7 @@ describeWith(['DATABASE_URL'], 'a saturated connection pool', () => {
         expect(refused.headers.get('retry-after')).toBeTruthy()
         expect(ms).toBeLessThan(3000)
 
-        release()
-        await holding
+        await release()
         let after = 0
         for (let i = 0; i < 20 && after !== 200; i++) {
           after = (await call(server, '/v1/balance', { token: reader })).status

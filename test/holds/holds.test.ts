@@ -1,6 +1,7 @@
 import { expect, test } from 'bun:test'
 import { ADMIN_KEY, call, onEachDatabase, type SuiteContext } from '../support/app'
 import { holds } from '../../src/holds/holds'
+import { keptLocks, watched } from '../support/locks'
 import { createConcert, hold, join, shopper, userToken } from '../support/scenario'
 
 onEachDatabase('seat holds', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_SECONDS: '300' }, (ctx) => {
@@ -278,30 +279,9 @@ onEachDatabase('sessions an operator ends', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_
   })
 })
 
-/** A transaction that keeps the row locks of some seats until `end` is called, as one deciding them does. */
-async function lockSeats(sql: SuiteContext['db']['sql'], scheduleId: string, seats: number[]) {
-  let end!: () => void
-  const ended = new Promise<void>((resolve) => (end = resolve))
-  let locked!: () => void
-  const lockedNow = new Promise<void>((resolve) => (locked = resolve))
-  const transaction = sql.begin(async (tx) => {
-    await tx`select 1 from seats where schedule_id = ${scheduleId} and seat_number = any(${seats}::int[]) for update`
-    locked()
-    await ended
-  })
-  await lockedNow
-  return async () => {
-    end()
-    await transaction
-  }
-}
-
-/** Whether a promise has settled, without waiting for it. */
-function watched<T>(promise: Promise<T>) {
-  const state = { settled: false, promise }
-  promise.then(() => (state.settled = true), () => (state.settled = true))
-  return state
-}
+/** Another transaction that keeps the row locks of some seats until the function it returns is called. */
+const lockSeats = (sql: SuiteContext['db']['sql'], scheduleId: string, seats: number[]) =>
+  keptLocks(sql, (tx) => tx`select 1 from seats where schedule_id = ${scheduleId} and seat_number = any(${seats}::int[]) for update`)
 
 // Holds that arrive together are decided in one call and one commit (sql/functions/hold_seats.sql). A seat
 // whose row another transaction holds locked is not waited for inside a batch (that could close a cycle

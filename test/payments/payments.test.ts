@@ -5,6 +5,7 @@ import { advisoryLocks } from '../../src/db/locks'
 import { problemBody } from '../../src/http/problems'
 import { problemTemplates } from '../../src/idempotency/idempotency'
 import { paymentCalls } from '../../src/payments/payments'
+import { keptLocks, watched } from '../support/locks'
 import type { ServiceError } from '../../src/errors'
 
 onEachDatabase('payments', { MAX_HOLDS_PER_USER: '4' }, (ctx, kind) => {
@@ -266,21 +267,11 @@ onEachDatabase('idempotent payments and charges', {}, (ctx, kind) => {
 
   /** Runs `request` while another connection holds the lock of (user, key), as a running request does. */
   async function whileKeyIsLocked<T>(userId: string, key: string, request: () => Promise<T>): Promise<T> {
-    let release!: () => void
-    const released = new Promise<void>((resolve) => (release = resolve))
-    let locked!: () => void
-    const isLocked = new Promise<void>((resolve) => (locked = resolve))
-    const running = ctx.db.sql.begin(async (tx) => {
-      await tx`select pg_advisory_xact_lock(hashtextextended(${userId}::text || chr(31) || ${key}::text, 7320002))`
-      locked()
-      await released
-    })
-    await isLocked
+    const release = await keptLocks(ctx.db.sql, (tx) => tx`select pg_advisory_xact_lock(hashtextextended(${userId}::text || chr(31) || ${key}::text, 7320002))`)
     try {
       return await request()
     } finally {
-      release()
-      await running
+      await release()
     }
   }
 
@@ -390,20 +381,9 @@ onEachDatabase('idempotent payments and charges', {}, (ctx, kind) => {
   // Needs a second connection to hold the key's lock while the request runs; PGlite serves one.
   test.skipIf(kind === 'embedded')('while the first request with a key is running: 409 IDEMPOTENCY_IN_PROGRESS', async () => {
     const alice = { token: await userToken(ctx.server, 'i-busy') }
-    // Hold the key's lock the way a running request does.
-    let release!: () => void
-    const released = new Promise<void>((resolve) => (release = resolve))
-    let locked!: () => void
-    const isLocked = new Promise<void>((resolve) => (locked = resolve))
-    const running = ctx.db.sql.begin(async (tx) => {
-      await tx`select pg_advisory_xact_lock(hashtextextended(${'i-busy'}::text || chr(31) || ${'busy-key'}::text, 7320002))`
-      locked()
-      await released
-    })
-    await isLocked
-    const busy = await call(ctx.server, '/v1/balance/charges', { ...alice, body: { amount: 100 }, headers: { 'idempotency-key': 'busy-key' } })
-    release()
-    await running
+    const busy = await whileKeyIsLocked('i-busy', 'busy-key', () =>
+      call(ctx.server, '/v1/balance/charges', { ...alice, body: { amount: 100 }, headers: { 'idempotency-key': 'busy-key' } }),
+    )
     expect(busy.status).toBe(409)
     expect(busy.body.code).toBe('IDEMPOTENCY_IN_PROGRESS')
     expect(busy.headers.get('retry-after')).toBe('1')
@@ -540,6 +520,10 @@ onEachDatabase('payments decided together', { MAX_HOLDS_PER_USER: '4' }, (ctx, k
         ${users.map(() => crypto.randomUUID())}::uuid[], ${users.map(() => crypto.randomUUID())}::uuid[], ${held}::uuid[],
         ${users.map(() => concertId)}::uuid[], ${advisoryLocks.idempotencyKeys}::bigint, ${ctx.db.sql.json(problems)}::json, ${wait}) order by n`
 
+  /** Another transaction that keeps the row locks of some reservations until the function it returns is called. */
+  const lockReservations = (ids: string[]) =>
+    keptLocks(ctx.db.sql, (tx) => tx`select 1 from reservations where reservation_id = any(${ids}::uuid[]) for update`)
+
   test('each payment of a batch is decided and stored as alone: a decline undoes only its own steps', async () => {
     const { concertId, users, held } = await holdsOf('pt')
     const keys = ['k-a', null, 'k-c']
@@ -567,47 +551,17 @@ onEachDatabase('payments decided together', { MAX_HOLDS_PER_USER: '4' }, (ctx, k
 
   test.skipIf(kind === 'embedded')('in a batch, a payment whose reservation another transaction has locked is answered contended, changing nothing; alone it waits and pays', async () => {
     const { concertId, users, held } = await holdsOf('pl')
-    let end!: () => void
-    const ended = new Promise<void>((resolve) => (end = resolve))
-    let locked!: () => void
-    const lockedNow = new Promise<void>((resolve) => (locked = resolve))
-    const other = ctx.db.sql.begin(async (tx) => {
-      await tx`select 1 from reservations where reservation_id = ${held[0]!} for update`
-      locked()
-      await ended
-    })
-    await lockedNow
+    const unlock = await lockReservations([held[0]!])
     const rows = await payMany(users.slice(0, 2), ['l-a', 'l-b'], held.slice(0, 2), concertId, false)
     expect(rows.map((r) => [r.status, r.contended])).toEqual([[null, true], [201, false]])
     const [key] = await ctx.db.sql`select count(*)::int as n from idempotency_keys where user_id = ${users[0]!}`
     expect(key!.n).toBe(0)
-    let settled = false
-    const alone = payMany(users.slice(0, 1), ['l-a'], held.slice(0, 1), concertId, true)
-    alone.then(() => (settled = true))
+    const alone = watched(payMany(users.slice(0, 1), ['l-a'], held.slice(0, 1), concertId, true))
     await Bun.sleep(300)
-    expect(settled).toBe(false)
-    end()
-    await other
-    expect((await alone).map((r) => [r.status, r.contended])).toEqual([[201, false]])
+    expect(alone.settled).toBe(false)
+    await unlock()
+    expect((await alone.promise).map((r) => [r.status, r.contended])).toEqual([[201, false]])
   })
-
-  /** A transaction that keeps the row locks of some reservations until the function it returns is called. */
-  async function lockReservations(ids: string[]) {
-    let end!: () => void
-    const ended = new Promise<void>((resolve) => (end = resolve))
-    let locked!: () => void
-    const lockedNow = new Promise<void>((resolve) => (locked = resolve))
-    const transaction = ctx.db.sql.begin(async (tx) => {
-      await tx`select 1 from reservations where reservation_id = any(${ids}::uuid[]) for update`
-      locked()
-      await ended
-    })
-    await lockedNow
-    return async () => {
-      end()
-      await transaction
-    }
-  }
 
   test.skipIf(kind === 'embedded')('a payment that met a locked reservation in a batch waits for that transaction and then pays, rather than answering meanwhile', async () => {
     const { concertId, users, held } = await holdsOf('pw', 4)
@@ -617,17 +571,15 @@ onEachDatabase('payments decided together', { MAX_HOLDS_PER_USER: '4' }, (ctx, k
     const unlockFourth = await lockReservations([held[3]!])
     // Two payments alone fill both batches in flight, waiting; the next two then leave together.
     const alone = [payOf(0), payOf(1)]
-    let fourthSettled = false
-    const fourth = payOf(3)
-    fourth.then(() => (fourthSettled = true), () => (fourthSettled = true))
+    const fourth = watched(payOf(3))
     const third = payOf(2).catch((error: ServiceError) => error.code) // cannot afford its seat: declined in the same batch
     await unlockFirstTwo()
     expect((await Promise.all(alone)).map((p) => p.outcome.status)).toEqual([201, 201])
     expect(await third).toBe('INSUFFICIENT_BALANCE')
     await Bun.sleep(300)
-    expect(fourthSettled).toBe(false)
+    expect(fourth.settled).toBe(false)
     await unlockFourth()
-    expect((await fourth).outcome.status).toBe(201)
+    expect((await fourth.promise).outcome.status).toBe(201)
   })
 
   test('payments over HTTP at once, several users: every one paid once, balances and ledgers agree', async () => {
