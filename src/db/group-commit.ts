@@ -1,3 +1,5 @@
+import { notRefusedByPostgres, theRow } from './statements'
+
 // Group commit: calls that arrive together share one statement or script run (one round trip, and in
 // Postgres one transaction and one commit: one WAL flush). While `inFlight` batches of a key are running,
 // the calls that arrive queue up, and when one returns they go as the next batch: one statement with
@@ -92,4 +94,30 @@ export function groupCommit<In, Out>(
       state.waiting.push({ input, resolve, reject })
       if (state.running < inFlight) void send(key, state, next(state))
     })
+}
+
+/**
+ * Booking calls decided together (sql/functions/hold_seats.sql, pay_many.sql): `call` runs one batch,
+ * users distinct, and answers a row per input by `n`, its 1-based place (alone, a batch of one, it waits
+ * for rows other transactions hold locked). In a batch a row so locked is not waited for: its input is
+ * answered `contended` and asked again alone. A batch that Postgres refused is tried call by call.
+ */
+export function decidedTogether<In, Row extends { n: number; contended: boolean }>(
+  name: string,
+  call: (batch: In[]) => Promise<Row[]>,
+  userOf: (input: In) => string,
+): (input: In) => Promise<Row> {
+  const batched = groupCommit<In, Row | undefined>(
+    async (_, batch) => {
+      const rows: (Row | undefined)[] = batch.map(() => undefined)
+      for (const row of await call(batch)) rows[row.n - 1] = row
+      return rows
+    },
+    { maxBatch: 64, inFlight: 2, userOf, failsAll: notRefusedByPostgres },
+  )
+  return async (input) => {
+    const answer = await batched('', input)
+    const row = theRow(answer ? [answer] : [], name)
+    return row.contended ? theRow(await call([input]), name) : row
+  }
 }

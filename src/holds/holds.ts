@@ -1,6 +1,6 @@
 import type { Sql } from '../db/client'
-import { groupCommit } from '../db/group-commit'
-import { notRefusedByPostgres, statements, theRow } from '../db/statements'
+import { decidedTogether } from '../db/group-commit'
+import { statements, theRow } from '../db/statements'
 import { ServiceError } from '../errors'
 import type { Ticket } from '../waiting-room/store'
 import type { Reservation, ReservationStatus } from './model'
@@ -83,14 +83,7 @@ export function holds(sql: Sql, rules: HoldRules) {
 
   // Holds that arrive together share one call and one commit (src/db/group-commit.ts): under load a
   // hold's cost is mostly its transaction, not its statements (sql/functions/hold_seats.sql).
-  const batched = groupCommit<HoldWanted, HoldRow | undefined>(
-    async (_, batch) => {
-      const answers: (HoldRow | undefined)[] = batch.map(() => undefined)
-      for (const row of await holdSeats(batch)) answers[row.n - 1] = row
-      return answers
-    },
-    { maxBatch: 64, inFlight: 2, userOf: (h) => h.userId, failsAll: notRefusedByPostgres },
-  )
+  const holdTogether = decidedTogether('hold_seats', holdSeats, (h: HoldWanted) => h.userId)
 
   function decided(row: HoldRow): Reservation {
     if (row.reservation_id) return toReservation(row as ReservationRow)
@@ -106,12 +99,7 @@ export function holds(sql: Sql, rules: HoldRules) {
   return {
     /** The hold itself: decided by hold_seats, in a batch with others that arrive together. */
     async hold(userId: string, scheduleId: string, seatNumber: number, queueSeq: number): Promise<Reservation> {
-      const wanted: HoldWanted = { reservationId: crypto.randomUUID(), userId, scheduleId, seatNumber, queueSeq }
-      const answer = await batched('', wanted)
-      let row = theRow(answer ? [answer] : [], 'hold_seats')
-      // Its seat was locked by another transaction: asked again alone, it waits for that one's outcome.
-      if (row.contended) row = theRow(await holdSeats([wanted]), 'hold_seats')
-      return decided(row)
+      return decided(await holdTogether({ reservationId: crypto.randomUUID(), userId, scheduleId, seatNumber, queueSeq }))
     },
 
     /** Takes back a hold that must not stand, leaving no trace of it (one call of undo_hold). */

@@ -1,7 +1,7 @@
 import type { Sql } from '../db/client'
-import { groupCommit } from '../db/group-commit'
+import { decidedTogether } from '../db/group-commit'
 import { advisoryLocks } from '../db/locks'
-import { notRefusedByPostgres, statements, theRow } from '../db/statements'
+import { statements } from '../db/statements'
 import { ServiceError } from '../errors'
 import {
   fingerprint,
@@ -61,22 +61,11 @@ export function paymentCalls(sql: Sql) {
       batch.length === 1,
     ])
 
-  const batched = groupCommit<PayWanted, PayRow | undefined>(
-    async (_, batch) => {
-      const answers: (PayRow | undefined)[] = batch.map(() => undefined)
-      for (const row of await payMany(batch)) answers[row.n - 1] = row
-      return answers
-    },
-    { maxBatch: 64, inFlight: 2, userOf: (p) => p.request.userId, failsAll: notRefusedByPostgres },
-  )
+  const payTogether = decidedTogether('pay_many', payMany, (p: PayWanted) => p.request.userId)
 
   return {
     async pay(request: IdempotentRequest, reservationId: string, concertId: string) {
-      const wanted = { request, reservationId, concertId, paymentId: crypto.randomUUID(), entryId: crypto.randomUUID() }
-      const answer = await batched('', wanted)
-      let row = theRow(answer ? [answer] : [], 'pay_many')
-      // Its reservation was locked by another transaction: asked again alone, it waits for that one.
-      if (row.contended) row = theRow(await payMany([wanted]), 'pay_many')
+      const row = await payTogether({ request, reservationId, concertId, paymentId: crypto.randomUUID(), entryId: crypto.randomUUID() })
       return { outcome: outcomeOfOneCall(request, row), endsSession: row.ends_session }
     },
   }
