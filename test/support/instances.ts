@@ -37,9 +37,23 @@ async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: stri
   }
 }
 
-/** `port`: a given one (a restarted instance takes its predecessor's place behind a load balancer). */
+/**
+ * `port`: a given one (a restarted instance takes its predecessor's place behind a load balancer).
+ * Without one, a port the system had free a moment ago; the system may hand it to an outgoing connection
+ * before the instance binds it (seen in CI: EADDRINUSE), and the instance then starts again on another.
+ */
 export async function startInstance(env: Record<string, string>, timeoutMs = 30_000, port?: number): Promise<Instance> {
-  port ??= await freePort()
+  if (port !== undefined) return launch(env, timeoutMs, port)
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch(env, timeoutMs, await freePort())
+    } catch (error) {
+      if (attempt === 3 || !String(error).includes('EADDRINUSE')) throw error
+    }
+  }
+}
+
+async function launch(env: Record<string, string>, timeoutMs: number, port: number): Promise<Instance> {
   const child = Bun.spawn(['bun', 'src/index.ts'], {
     cwd: root,
     env: {
