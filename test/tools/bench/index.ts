@@ -15,6 +15,7 @@ import { freePort, httpReady, repoRoot, spawnChild, type Child } from './process
 import { ceilingsTable, jsonReport, resultsTable, storeComparison, type StoreSummary } from './report'
 import { postgresCeilings, redisCeilings, type IndependentCeiling } from './independent'
 import { countRoundTrips, type RoundTrips } from './roundtrips'
+import { profileWindows } from './profile-report'
 import * as booking from './scenarios/booking'
 import type { Context, Row, Settings, StoreKind } from './scenarios/common'
 import * as queue from './scenarios/queue'
@@ -54,11 +55,12 @@ async function withInstance(
   const appEnv = { ...env, PORT: String(port) }
   const config = loadConfig(appEnv)
   log(`${run.kind}: starting the ${name} instance (queue store ${config.queueStore}, admit ${config.queue.admitPerSecond}/s, max active ${config.queue.maxActive})`)
-  const profile = o.profile ? ['--cpu-prof', '--cpu-prof-md', `--cpu-prof-dir=${join(logDir, 'profiles')}`, `--cpu-prof-name=app-${run.kind}-${name}.md`] : []
+  const profiles = join(logDir, 'profiles', `${run.kind}-${name}`)
+  if (o.profile) mkdirSync(profiles, { recursive: true })
   const app: Child = await spawnChild({
     name: `app-${run.kind}-${name}`,
-    argv: ['bun', ...profile, join(repoRoot, 'src', 'index.ts')],
-    env: appEnv,
+    argv: ['bun', ...(o.profile ? ['--preload', join(import.meta.dir, 'profile-window.ts')] : []), join(repoRoot, 'src', 'index.ts')],
+    env: o.profile ? { ...appEnv, BENCH_PROFILE_DIR: profiles } : appEnv,
     port,
     logDir,
     ready: () => httpReady(port, '/ready'),
@@ -94,6 +96,7 @@ async function withInstance(
       redisUrl: run.kind === 'redis-tcp' ? (run.runtime.appEnv.REDIS_URL ?? null) : null,
       logDir,
       redisCalls: run.runtime.scriptCalls,
+      profiler: o.profile ? profileWindows(app.pid, profiles, run.kind) : null,
       log,
     }
     await work(ctx, api)

@@ -25,7 +25,8 @@ and the waiting-room stores, seeds its own data, drives load, and measures the c
   --sellout-seats N  seats of the sellout concert (default 1000; quick 200); users = 2 x seats
   --redis-db N       Redis logical database for the bench's keys (default 15)
   --out FILE         write the results as JSON
-  --profile          run the app instances under bun --cpu-prof; profiles (markdown) in the run directory
+  --profile          profile the app's CPU over the measured HTTP slices; a markdown report per scenario
+                     and the profiles under profiles/ in the run directory
   --embedded         allow embedded mode (no DATABASE_URL): HTTP side only, results labelled
   --help
 

@@ -7,7 +7,7 @@ import type { Ticket } from '../../../../src/waiting-room/store'
 import { auth, type Api, type User } from '../api'
 import { EXHAUSTED, mapLimit, type Operation } from '../driver'
 import { json } from '../http-client'
-import { connection, Dealer, encodeFor, measure, seatDealer, ticketOf, type Context, type Row } from './common'
+import { connection, Dealer, encodeFor, measure, seatDealer, ticketOf, wrkSeconds, type Context, type Row } from './common'
 
 // The booking scenarios, on an instance whose waiting room admits everyone at once (users must be ACTIVE):
 // seat listings, the seat hold (random seats; everyone on one seat), the balance charge, hold + pay.
@@ -37,6 +37,8 @@ function makeServices(ctx: Context) {
 
 const PRICE = 1000
 const SEATS_PER_HOLD_SCHEDULE = 100_000
+/** Single-use holds prepared per second of a wrk run: above the rate one instance reaches here. */
+const HOLDS_PER_SECOND = 6_000
 
 export interface BookingSetup {
   concertId: string
@@ -69,7 +71,10 @@ export async function prepareBooking(ctx: Context, api: Api): Promise<BookingSet
   // Enough readers that none passes the per-user rate limit (RATE_LIMIT_PER_SECOND, 20 by default) at
   // 20,000 (quick) or 40,000 requests per second: the bench measures the endpoints, not the limiter.
   const readers = await api.users('reader', ctx.settings.quick ? 1024 : 2048, { join: concertId, admit: true })
-  const holders = await api.users('holder', ctx.settings.quick ? 4000 : 16_000, { join: concertId, admit: true })
+  // Every single-use hold wrk may send has a holder (MAX_HOLDS_PER_USER holds each): one short, and wrk
+  // sends some twice, answered 409.
+  const holderCount = Math.ceil((wrkSeconds(ctx.settings) * HOLDS_PER_SECOND) / ctx.maxHoldsPerUser) + ctx.settings.concurrency
+  const holders = await api.users('holder', holderCount, { join: concertId, admit: true })
   ctx.log(`  seeded: a concert with ${4 + holdSchedules} schedules, ${readers.length + holders.length} ACTIVE users`)
   return {
     concertId,
@@ -322,7 +327,7 @@ export async function hold(ctx: Context, setup: BookingSetup): Promise<Row> {
       expected: [201],
       singleUse: true,
       connections: 16,
-      perSecond: 6_000,
+      perSecond: HOLDS_PER_SECOND,
       // wrk sends the list over all its connections at once, so a user's holds are spread through it (each
       // user once per round of the users taken): adjacent requests would be one user's holds in flight
       // together, decided one at a time under that user's lock - not the distinct users this row measures.

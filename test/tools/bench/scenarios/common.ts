@@ -4,6 +4,7 @@ import type { User } from '../api'
 import { EXHAUSTED, merge, runLoad, type LoadResult, type Operation } from '../driver'
 import { describeFailure, encodeRequest, HttpConnection, type HttpRequest, type HttpResponse } from '../http-client'
 import type { HttpCeiling } from '../ceilings'
+import type { ProfileWindows } from '../profile-report'
 import { cpuUs, rssMb as rssOf, sampleRss } from '../processes'
 import { mergeWrk, runWrk, WRK, type WrkPlan, type WrkResult } from '../wrk'
 
@@ -76,6 +77,8 @@ export interface Context {
   tickMs: number
   maxHoldsPerUser: number
   maxBalance: number
+  /** The app's profiler around the measured HTTP slices (`--profile`), else null. */
+  profiler: ProfileWindows | null
   /** The run's AUTH_JWT_SECRET: the bench signs the tokens of single-use users itself (wrk runs). */
   authSecret: string
   /** The store's Redis over TCP (redis-tcp runs), else null: the join's same-work ceiling needs it. */
@@ -179,6 +182,14 @@ export interface Spec {
 /** Single-use requests prepared per second of a wrk run: above any rate one instance reaches here. */
 const WRK_OPS_PER_SECOND = 60_000
 
+/** Whole seconds of one wrk run: wrk takes no fractions, and runs at least one. */
+const wrkSecondsOf = (ms: number) => Math.max(1, Math.round(ms / 1000))
+
+/** Seconds wrk runs in one scenario (its warm-up and every slice): what its single-use requests must cover. */
+export function wrkSeconds(settings: Settings): number {
+  return (settings.warmupMs > 0 ? wrkSecondsOf(settings.warmupMs) : 0) + settings.rounds * wrkSecondsOf(settings.durationMs / settings.rounds)
+}
+
 /** A later slice needs only a short ramp: connections, pools and JIT are warm by then. */
 const RAMP_MS = 300
 /** The trivial route's rate is steady within a second; one such slice per scenario is enough. */
@@ -198,8 +209,8 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
   const wrkSlices: WrkResult[] = []
   let warmup: WrkResult | null = null
   // wrk runs whole seconds, and a warm-up of its own before the first slice (its figures are dropped).
-  const wrkRun = async (seconds: number) =>
-    runWrk({ host: ctx.host, port: ctx.port, connections, seconds, plan: spec.wrk!, count: Math.ceil(Math.max(1, Math.round(seconds)) * (spec.wrk!.perSecond ?? WRK_OPS_PER_SECOND)) })
+  const wrkRun = async (ms: number) =>
+    runWrk({ host: ctx.host, port: ctx.port, connections, seconds: wrkSecondsOf(ms), plan: spec.wrk!, count: Math.ceil(wrkSecondsOf(ms) * (spec.wrk!.perSecond ?? WRK_OPS_PER_SECOND)) })
   const slice = ctx.settings.durationMs / ctx.settings.rounds
   const httpSlices: LoadResult[] = []
   const storeSlices: LoadResult[] = []
@@ -212,16 +223,18 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
       ceilingNow = await ctx.httpCeiling.measure({ warmupMs: RAMP_MS, durationMs: Math.min(slice, CEILING_SLICE_MS) }, connections)
     }
     const timing = { warmupMs: round === 0 ? ctx.settings.warmupMs : RAMP_MS, durationMs: slice }
-    if (useWrk && round === 0 && ctx.settings.warmupMs > 0) warmup = await wrkRun(ctx.settings.warmupMs / 1000)
+    if (useWrk && round === 0 && ctx.settings.warmupMs > 0) warmup = await wrkRun(ctx.settings.warmupMs)
     if (httpSlices.every((r) => r.exhaustedAtMs === null)) {
       const before = ctx.redisCalls ? await ctx.redisCalls() : null
       const stopRss = sampleRss(ctx.appPid)
+      await ctx.profiler?.open()
       const cpuBefore = cpuUs(ctx.appPid)
       if (useWrk) {
-        const r = await wrkRun(slice / 1000)
+        const r = await wrkRun(slice)
         wrkSlices.push(r)
         httpSlices.push(r)
       } else httpSlices.push(await runLoad(timing, httpOps))
+      await ctx.profiler?.close()
       const peak = stopRss()
       const cpuAfter = cpuUs(ctx.appPid)
       appCpuUs = appCpuUs === null || cpuBefore === null || cpuAfter === null ? null : appCpuUs + cpuAfter - cpuBefore
@@ -231,6 +244,7 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
     if (storeOps.length && storeSlices.every((r) => r.exhaustedAtMs === null)) storeSlices.push(await runLoad(timing, storeOps))
   }
   for (const c of opened.splice(0)) c.close()
+  await ctx.profiler?.report(spec.name)
   const http = useWrk ? mergeWrk(wrkSlices) : merge(httpSlices)
   const storeRun = storeOps.length ? merge(storeSlices) : null
 

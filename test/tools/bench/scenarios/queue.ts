@@ -3,7 +3,7 @@ import { EXHAUSTED, type Operation } from '../driver'
 import { json } from '../http-client'
 import { mapLimit } from '../driver'
 import { measureSameWorkJoin } from '../ceilings'
-import { signUserToken, type WrkPlan } from '../wrk'
+import { signUserToken, WRK, type WrkPlan } from '../wrk'
 import { connection, Dealer, encodeFor, measure, ticketOf, type Context, type Row } from './common'
 
 // The waiting-room scenarios, on an instance with the queue limits as configured, so that a line builds
@@ -27,8 +27,9 @@ export async function prepareQueue(ctx: Context, api: Api): Promise<QueueSetup> 
   // shared by the stores of a run). Too few users ends the run early (reported), too many costs seeding.
   const perSecond = 8000
   const seconds = (ctx.settings.warmupMs + ctx.settings.durationMs) / 1000 + ctx.settings.rounds * 0.3
-  const fresh = await api.users('joiner', Math.ceil(perSecond * seconds))
-  ctx.log(`  seeded: ${fresh.length} users with dev tokens for join`)
+  // wrk's joiners carry tokens the bench signs itself; the in-repo driver's ask the instance for theirs.
+  const fresh = ctx.settings.driver === 'wrk' && WRK ? [] : await api.users('joiner', Math.ceil(perSecond * seconds))
+  if (fresh.length) ctx.log(`  seeded: ${fresh.length} users with dev tokens for join`)
   // The front of the HTTP line, joined by the bench so their queue tokens are known: the admission job
   // makes them ACTIVE, and the round-trip count reads the catalogue as them (wrk's joiners stay anonymous).
   const front = await api.users('front', 50, { join: httpConcert })
@@ -43,7 +44,7 @@ export async function join(ctx: Context, setup: QueueSetup): Promise<Row> {
   const wrk: WrkPlan = {
     expected: [201],
     singleUse: true,
-    perSecond: 50_000,
+    perSecond: 80_000,
     requests(count) {
       const out: Buffer[] = []
       for (let k = 0; k < count; k++) {
