@@ -4,8 +4,13 @@
 // driver runs HTTP operations and direct store operations, so both sides of a ratio are measured alike.
 
 export const EXHAUSTED = 'exhausted' as const
-/** An operation resolves normally, or with EXHAUSTED when its scenario ran out of prepared data. */
-export type Operation = () => Promise<void | typeof EXHAUSTED>
+/**
+ * An operation resolves normally, or with EXHAUSTED when its scenario ran out of prepared data. An
+ * operation of several requests may time each one with `step` (its latencies are kept by name, as the
+ * operation's are: only for operations that complete inside the window).
+ */
+export type Operation = (step: Step) => Promise<void | typeof EXHAUSTED>
+export type Step = <T>(name: string, request: Promise<T>) => Promise<T>
 
 export interface LoadOptions {
   warmupMs: number
@@ -30,6 +35,8 @@ export interface LoadResult {
   exhaustedAtMs: number | null
   /** Latencies of the operations counted in `ops`, sorted. */
   latencies: Float64Array
+  /** Latencies of the named requests of those operations (Step), sorted. */
+  steps: Record<string, Float64Array>
 }
 
 /** An error's message with its first cause (the store's 503 Problem wraps what Redis or fetch said). */
@@ -48,6 +55,7 @@ export function percentile(sorted: Float64Array, p: number): number {
 /** Runs the operations (one worker each, so their number is the concurrency) for a warm-up and a window. */
 export async function runLoad(options: LoadOptions, operations: Operation[]): Promise<LoadResult> {
   const latencies: number[] = []
+  const steps: Record<string, number[]> = {}
   const errorTally: Record<string, number> = {}
   let ops = 0
   let totalOps = 0
@@ -60,13 +68,21 @@ export async function runLoad(options: LoadOptions, operations: Operation[]): Pr
   const windowEnd = windowStart + options.durationMs
 
   async function worker(operation: Operation) {
+    const timed: [string, number][] = []
+    const step: Step = async (name, request) => {
+      const t = performance.now()
+      const answer = await request
+      timed.push([name, performance.now() - t])
+      return answer
+    }
     for (;;) {
       const t0 = performance.now()
       if (t0 >= windowEnd || exhaustedAt !== null) return
       let failure: string | null = null
       let outcome: void | typeof EXHAUSTED = undefined
+      timed.length = 0
       try {
-        outcome = await operation()
+        outcome = await operation(step)
       } catch (error) {
         failure = describeError(error)
       }
@@ -86,6 +102,7 @@ export async function runLoad(options: LoadOptions, operations: Operation[]): Pr
       if (inWindow) {
         ops++
         latencies.push(t1 - t0)
+        for (const [name, ms] of timed) (steps[name] ??= []).push(ms)
       }
     }
   }
@@ -95,10 +112,21 @@ export async function runLoad(options: LoadOptions, operations: Operation[]): Pr
   const measuredEnd = exhaustedAt === null ? windowEnd : Math.min(windowEnd, exhaustedAt)
   const elapsedMs = Math.max(0, measuredEnd - windowStart)
   const sorted = Float64Array.from(latencies).sort()
-  return summarize({ ops, totalOps, errors, totalErrors, elapsedMs, errorTally, exhaustedAtMs: exhaustedAt === null ? null : Math.max(0, exhaustedAt - windowStart), latencies: sorted })
+  const sortedSteps = Object.fromEntries(Object.entries(steps).map(([name, ms]) => [name, Float64Array.from(ms).sort()]))
+  return summarize({
+    ops,
+    totalOps,
+    errors,
+    totalErrors,
+    elapsedMs,
+    errorTally,
+    exhaustedAtMs: exhaustedAt === null ? null : Math.max(0, exhaustedAt - windowStart),
+    latencies: sorted,
+    steps: sortedSteps,
+  })
 }
 
-type Counts = Pick<LoadResult, 'ops' | 'totalOps' | 'errors' | 'totalErrors' | 'elapsedMs' | 'errorTally' | 'exhaustedAtMs' | 'latencies'>
+type Counts = Pick<LoadResult, 'ops' | 'totalOps' | 'errors' | 'totalErrors' | 'elapsedMs' | 'errorTally' | 'exhaustedAtMs' | 'latencies' | 'steps'>
 
 function summarize(c: Counts): LoadResult {
   const sorted = c.latencies
@@ -122,12 +150,16 @@ export function merge(results: LoadResult[]): LoadResult {
     if (r.exhaustedAtMs !== null && exhaustedAtMs === null) exhaustedAtMs = elapsed + r.exhaustedAtMs
     elapsed += r.elapsedMs
   }
-  const all = new Float64Array(results.reduce((n, r) => n + r.latencies.length, 0))
-  let at = 0
-  for (const r of results) {
-    all.set(r.latencies, at)
-    at += r.latencies.length
+  const pooled = (arrays: Float64Array[]) => {
+    const all = new Float64Array(arrays.reduce((n, a) => n + a.length, 0))
+    let at = 0
+    for (const a of arrays) {
+      all.set(a, at)
+      at += a.length
+    }
+    return all.sort()
   }
+  const names = new Set(results.flatMap((r) => Object.keys(r.steps)))
   return summarize({
     ops: results.reduce((n, r) => n + r.ops, 0),
     totalOps: results.reduce((n, r) => n + r.totalOps, 0),
@@ -136,7 +168,8 @@ export function merge(results: LoadResult[]): LoadResult {
     elapsedMs: elapsed,
     errorTally,
     exhaustedAtMs,
-    latencies: all.sort(),
+    latencies: pooled(results.map((r) => r.latencies)),
+    steps: Object.fromEntries([...names].map((name) => [name, pooled(results.flatMap((r) => r.steps[name] ?? []))])),
   })
 }
 

@@ -89,6 +89,7 @@ export async function runWrk(o: { host: string; port: number; connections: numbe
       errorTally,
       exhaustedAtMs: null,
       latencies: new Float64Array(0),
+    steps: {},
       statuses: r.statuses,
       wrapped: r.wrapped,
     }
@@ -113,6 +114,7 @@ function exhausted(): WrkResult {
     errorTally: {},
     exhaustedAtMs: 0,
     latencies: new Float64Array(0),
+    steps: {},
     statuses: {},
     wrapped: 0,
   }
@@ -143,6 +145,7 @@ export function mergeWrk(results: WrkResult[]): WrkResult {
     errorTally,
     exhaustedAtMs: results.some((r) => r.exhaustedAtMs !== null) ? elapsedMs : null,
     latencies: new Float64Array(0),
+    steps: {},
     statuses,
     wrapped: sum((r) => r.wrapped),
   }

@@ -391,15 +391,15 @@ export async function pay(ctx: Context, api: Api, setup: BookingSetup, holdRow: 
     requestsPerOp: 2,
     http: (): Operation => {
       const c = connection(ctx)
-      return async () => {
+      return async (step) => {
         const user = httpPayers.take()
         const seat = setup.seats.take()
         if (user === EXHAUSTED || seat === EXHAUSTED) return EXHAUSTED
-        const held = await c.call({ method: 'POST', path: '/v1/reservations', headers: auth(user), body: seat }, [201])
+        const held = await step('hold', c.call({ method: 'POST', path: '/v1/reservations', headers: auth(user), body: seat }, [201]))
         const { reservationId } = json<{ reservationId: string }>(held)
         // With an Idempotency-Key, as the web client and the k6 scripts send it (a retry must not pay twice).
         const headers = { ...auth(user), 'idempotency-key': crypto.randomUUID() }
-        await c.call({ method: 'POST', path: '/v1/payments', headers, body: { reservationId } }, [201])
+        await step('pay', c.call({ method: 'POST', path: '/v1/payments', headers, body: { reservationId } }, [201]))
       }
     },
     store: (): Operation => {
@@ -420,7 +420,7 @@ export async function pay(ctx: Context, api: Api, setup: BookingSetup, holdRow: 
       }
     },
     notes: () => [
-      `op = hold + pay (with an Idempotency-Key) by a fresh ACTIVE user (the payment ends the session); p50/p99 are of the pair;` +
+      `op = hold + pay (with an Idempotency-Key) by a fresh ACTIVE user (the payment ends the session); p50/p99 are of the pair, per request below;` +
         ` ${httpPayers.used}/${payers.length} HTTP and ${storePayers.used}/${direct.length} direct users used`,
     ],
   })

@@ -1,7 +1,7 @@
 import type { Sql } from '../../../../src/db/client'
 import type { LineLimits, Ticket, WaitingRoomStore } from '../../../../src/waiting-room/store'
 import type { User } from '../api'
-import { EXHAUSTED, merge, runLoad, type LoadResult, type Operation } from '../driver'
+import { EXHAUSTED, merge, percentile, runLoad, type LoadResult, type Operation } from '../driver'
 import { describeFailure, encodeRequest, HttpConnection, type HttpRequest, type HttpResponse } from '../http-client'
 import type { HttpCeiling } from '../ceilings'
 import type { ProfileWindows } from '../profile-report'
@@ -49,6 +49,8 @@ export interface Row {
   notes: string[]
   /** join on redis-tcp: req/s of the same requests on same-work-server.ts (the join's floor), or null. */
   sameWorkRps?: number | null
+  /** Per request of an operation of several (pay: hold, then pay), by name: the goal's p99 is per request. */
+  steps?: Record<string, { p50Ms: number; p99Ms: number }>
 }
 
 /** What the scenarios of one store run need: the app instance, a bench-side pool and store, the limits. */
@@ -276,7 +278,9 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
     rssMb,
     appCpuUsPerRequest: appCpuUs !== null && attempts > 0 ? appCpuUs / (attempts * spec.requestsPerOp) : null,
     redisCallsPerOp: redisCalls !== null && attempts > 0 ? redisCalls / attempts : null,
+    ...(Object.keys(http.steps).length ? { steps: Object.fromEntries(Object.entries(http.steps).map(([name, ms]) => [name, { p50Ms: percentile(ms, 50), p99Ms: percentile(ms, 99) }])) } : {}),
     notes: [
+      ...Object.entries(http.steps).map(([name, ms]) => `per request, ${name}: p50 ${percentile(ms, 50).toFixed(1)} ms, p99 ${percentile(ms, 99).toFixed(1)} ms`),
       ...tallyNotes('http', http),
       ...(ceilingNow && !sane ? [`bare Elysia beside this scenario did ${Math.round(ceilingNow.rps)} req/s: the figure at the start stands in`] : []),
       ...(useWrk && spec.wrk!.singleUse && wrkSlices.some((r) => r.wrapped > 0) ? ['wrk ran out of single-use requests and sent some twice'] : []),
