@@ -1,6 +1,7 @@
 import type { Subprocess } from 'bun'
 import { join } from 'node:path'
 import { ADMIN_KEY, TEST_SECRET } from './app'
+import { freePort } from './ports'
 
 // Real app processes (`bun src/index.ts`), as they run in production: several instances on different
 // ports against one Postgres and one queue store. Their JSON log lines are kept for assertions.
@@ -17,13 +18,6 @@ export interface Instance {
 
 const root = join(import.meta.dir, '..', '..')
 
-async function freePort(): Promise<number> {
-  const server = Bun.serve({ port: 0, fetch: () => new Response() })
-  const port = server.port!
-  server.stop(true)
-  return port
-}
-
 async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
   const decoder = new TextDecoder()
   let buffer = ''
@@ -39,14 +33,14 @@ async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: stri
 
 /**
  * `port`: a given one (a restarted instance takes its predecessor's place behind a load balancer).
- * Without one, a port the system had free a moment ago; the system may hand it to an outgoing connection
- * before the instance binds it (seen in CI: EADDRINUSE), and the instance then starts again on another.
+ * Without one, a free port (support/ports.ts); should something else bind it before the instance does,
+ * the instance starts again on another.
  */
 export async function startInstance(env: Record<string, string>, timeoutMs = 30_000, port?: number): Promise<Instance> {
   if (port !== undefined) return launch(env, timeoutMs, port)
   for (let attempt = 1; ; attempt++) {
     try {
-      return await launch(env, timeoutMs, await freePort())
+      return await launch(env, timeoutMs, freePort())
     } catch (error) {
       if (attempt === 3 || !String(error).includes('EADDRINUSE')) throw error
     }

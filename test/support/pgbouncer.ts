@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
+import { freePort } from './ports'
 import { requireServices } from './services'
 
 // PgBouncer (the Debian package, 1.18) in transaction mode in front of the Postgres of DATABASE_URL,
@@ -17,18 +18,11 @@ export interface PgBouncer {
 
 export const pgbouncerAvailable = () => Bun.which('pgbouncer') !== null
 
-async function freePort(): Promise<number> {
-  const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = server.port
-  server.stop(true)
-  return port
-}
-
 export async function startPgBouncer(directUrl: string, settings: Record<string, string | number> = {}): Promise<PgBouncer> {
   const target = new URL(directUrl)
   const user = decodeURIComponent(target.username || 'postgres')
   const dir = mkdtempSync(join(tmpdir(), 'cwr-pgbouncer-'))
-  const port = await freePort()
+  const port = freePort()
   const config = {
     listen_addr: '127.0.0.1',
     listen_port: port,

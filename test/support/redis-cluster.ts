@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
+import { freePort } from './ports'
 
 // A real Redis Cluster for the tests: three `redis-server --cluster-enabled yes` masters on spare ports,
 // each with its own cluster config file in a temp dir, joined with `redis-cli --cluster create`. Started
@@ -17,25 +18,8 @@ export interface RedisCluster {
   stop(): Promise<void>
 }
 
-async function portIsFree(port: number): Promise<boolean> {
-  try {
-    const server = Bun.listen({ hostname: '127.0.0.1', port, socket: { data() {} } })
-    server.stop(true)
-    return true
-  } catch {
-    return false
-  }
-}
-
 // A node listens on its port and on port + 10000 (the cluster bus): both must be free.
-async function freeNodePort(taken: Set<number>): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 30000)
-    if (taken.has(port) || taken.has(port + 10000) || taken.has(port - 10000)) continue
-    if ((await portIsFree(port)) && (await portIsFree(port + 10000))) return port
-  }
-  throw new Error('no free port pair for a Redis Cluster node')
-}
+const CLUSTER_BUS_OFFSET = 10_000
 
 async function run(args: string[]): Promise<string> {
   const child = Bun.spawn(args, { stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' })
@@ -48,13 +32,7 @@ export const clusterAvailable = () => Bun.which('redis-server') !== null && Bun.
 
 export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'cwr-redis-cluster-'))
-  const taken = new Set<number>()
-  const ports: number[] = []
-  for (let i = 0; i < masters; i++) {
-    const port = await freeNodePort(taken)
-    taken.add(port)
-    ports.push(port)
-  }
+  const ports = Array.from({ length: masters }, () => freePort(CLUSTER_BUS_OFFSET))
   const servers: Subprocess[] = ports.map((port) =>
     Bun.spawn(
       [

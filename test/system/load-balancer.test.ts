@@ -7,6 +7,7 @@ import { userTokens } from '../../src/identity/user-tokens'
 import { TEST_SECRET } from '../support/app'
 import { createTestDatabase, type TestDatabase } from '../support/database'
 import { startInstance, type Instance } from '../support/instances'
+import { freePort } from '../support/ports'
 import { describeWith, serviceUrl } from '../support/services'
 import { tcpProxy, type TcpProxy } from '../support/tcp-proxy'
 
@@ -16,13 +17,6 @@ import { tcpProxy, type TcpProxy } from '../support/tcp-proxy'
 // under load loses no request.
 const root = join(import.meta.dir, '..', '..')
 const HEALTH_INTERVAL_MS = 200
-
-async function freePort(): Promise<number> {
-  const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = server.port
-  server.stop(true)
-  return port
-}
 
 describeWith(['DATABASE_URL', 'REDIS_URL'], 'Caddy (.deploy/Caddyfile) in front of three instances', () => {
   let db: TestDatabase
@@ -57,7 +51,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'Caddy (.deploy/Caddyfile) in front 
     db = await createTestDatabase(serviceUrl('DATABASE_URL')!)
     redisProxy = tcpProxy(serviceUrl('REDIS_URL')!)
     instances = await Promise.all([0, 1, 2].map((k) => startInstance(envOf(k))))
-    const port = await freePort()
+    const port = freePort()
     lb = `http://127.0.0.1:${port}`
     caddyHome = mkdtempSync(join(tmpdir(), 'cwr-caddy-'))
     caddy = Bun.spawn(['caddy', 'run', '--config', join(root, '.deploy/Caddyfile'), '--adapter', 'caddyfile'], {

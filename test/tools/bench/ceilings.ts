@@ -19,7 +19,7 @@ export interface HttpCeiling {
 }
 
 export async function startHttpCeiling(concurrency: number, logDir: string, driver: 'wrk' | 'bun'): Promise<HttpCeiling> {
-  const port = await freePort()
+  const port = freePort()
   const server = await spawnChild({
     name: 'http-ceiling',
     argv: ['bun', join(import.meta.dir, 'ceiling-server.ts')],
@@ -63,7 +63,7 @@ export async function measureSameWorkJoin(o: {
   seconds: number
   concertId: string
 }): Promise<WrkResult> {
-  const port = await freePort()
+  const port = freePort()
   const server = await spawnChild({
     name: 'same-work',
     argv: ['bun', join(import.meta.dir, 'same-work-server.ts')],

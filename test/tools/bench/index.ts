@@ -51,7 +51,7 @@ async function withInstance(
   logDir: string,
   work: (ctx: Context, api: Api) => Promise<void>,
 ) {
-  const port = await freePort()
+  const port = freePort()
   const appEnv = { ...env, PORT: String(port) }
   const config = loadConfig(appEnv)
   log(`${run.kind}: starting the ${name} instance (queue store ${config.queueStore}, admit ${config.queue.admitPerSecond}/s, max active ${config.queue.maxActive})`)

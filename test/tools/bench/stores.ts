@@ -76,7 +76,7 @@ export async function startStore(kind: StoreKind, o: { redisUrl: string | null; 
   let front: Child | null = null
   let appEnv: Record<string, string> = { REDIS_URL: url }
   if (kind === 'redis-rest') {
-    const port = await freePort()
+    const port = freePort()
     const token = `bench-${crypto.randomUUID()}`
     front = await spawnChild({
       name: 'redis-rest-front',
