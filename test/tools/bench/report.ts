@@ -120,6 +120,7 @@ export function jsonReport(machine: Machine, rows: Row[], summaries: StoreSummar
       rssMb: num(r.rssMb, 1),
       appCpuUsPerRequest: num(r.appCpuUsPerRequest, 1),
       redisScriptsPerRequest: num(r.redisCallsPerOp, 3),
+      ...(r.steps ? { steps: Object.fromEntries(Object.entries(r.steps).map(([k, v]) => [k, { p50Ms: num(v.p50Ms, 2), p99Ms: num(v.p99Ms, 2) }])) } : {}),
       notes: r.notes,
     })),
     stores: summaries,
