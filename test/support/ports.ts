@@ -17,7 +17,7 @@ function ephemeralLow(): number {
   }
 }
 
-export function portIsFree(port: number): boolean {
+function portIsFree(port: number): boolean {
   try {
     Bun.listen({ hostname: '127.0.0.1', port, socket: { data() {} } }).stop(true)
     return true
