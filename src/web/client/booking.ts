@@ -43,8 +43,9 @@ const PAGE = 100
 const COLUMNS = 10
 /**
  * The server shares one read of a seat map per short window (CATALOGUE_CACHE_MS, 250 ms by default), so
- * a map asked for right after the person's own hold or release may not show it yet; for this long the
- * page trusts what the person just did over such a map.
+ * a map asked for right after the person's own hold or release, or right after a hold was refused because
+ * someone else has the seat, may not show it yet; for this long the page trusts what the person just did,
+ * or was just told, over such a map.
  */
 const OWN_CHANGE_MS = 2000
 
@@ -214,6 +215,7 @@ export function booking(ctx: BookingContext) {
       const answer = await call<Reservation>('/v1/reservations', { body: { scheduleId: schedule.scheduleId, seatNumber: seat.number } })
       if (answer.status === 409 && codeOf(answer) === 'SEAT_UNAVAILABLE') {
         ctx.say(`Seat ${seat.number} was just taken by someone else. The map is up to date again: pick another seat.`)
+        ownChanges.set(seat.number, { status: 'HELD', at: Date.now() })
         await loadSeats()
         ;(mapArea.querySelector(`[data-seat="${seat.number}"]`) as HTMLElement | null)?.focus()
         return
