@@ -8,14 +8,15 @@ import { readFileSync } from 'node:fs'
 const LOWEST = 10_000
 const given = new Set<number>()
 
-function ephemeralLow(): number {
+/** The lowest port of the system's ephemeral range (read once). */
+const EPHEMERAL_LOW = (() => {
   try {
     const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
     return Number.isInteger(low) && low > LOWEST + 20_000 ? low : 32_768
   } catch {
     return 32_768
   }
-}
+})()
 
 function portIsFree(port: number): boolean {
   try {
@@ -28,7 +29,7 @@ function portIsFree(port: number): boolean {
 
 /** A free port below the ephemeral range; with `alsoFree`, port + alsoFree is free too (a Redis Cluster bus). */
 export function freePort(alsoFree = 0): number {
-  const highest = ephemeralLow() - 1 - alsoFree
+  const highest = EPHEMERAL_LOW - 1 - alsoFree
   for (let attempt = 0; attempt < 500; attempt++) {
     const port = LOWEST + Math.floor(Math.random() * (highest - LOWEST))
     const ports = alsoFree ? [port, port + alsoFree] : [port]

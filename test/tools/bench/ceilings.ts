@@ -1,7 +1,8 @@
 import { join } from 'node:path'
 import { runLoad, type LoadOptions, type LoadResult } from './driver'
 import { encodeRequest, HttpConnection } from './http-client'
-import { freePort, httpReady, spawnChild } from './processes'
+import { freePort } from '../../support/ports'
+import { httpReady, spawnChild } from './processes'
 import { cleanEnv } from './stores'
 import { runWrk, WRK, type WrkPlan, type WrkResult } from './wrk'
 

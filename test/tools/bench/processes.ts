@@ -16,8 +16,6 @@ export interface Child {
   stop(): Promise<void>
 }
 
-export { freePort } from '../../support/ports'
-
 export interface SpawnOptions {
   name: string
   argv: string[]

@@ -105,7 +105,7 @@ export function profileWindows(pid: number, dir: string, store: string) {
     /** The report of the windows closed since the last one. */
     async report(scenario: string) {
       const files: string[] = []
-      for (; reported < closed; ) {
+      while (reported < closed) {
         const file = join(dir, `${store}-${scenario}-${files.length + 1}.cpuprofile`)
         renameSync(join(dir, `window-${++reported}.cpuprofile`), file)
         files.push(file)

@@ -2,7 +2,8 @@ import { RedisClient } from 'bun'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { StoreKind } from './scenarios/common'
-import { freePort, repoRoot, spawnChild, type Child } from './processes'
+import { freePort } from '../../support/ports'
+import { repoRoot, spawnChild, type Child } from './processes'
 
 // The waiting-room store under test, selected by environment exactly as the service selects it:
 // postgres = neither Redis variable; redis-tcp = REDIS_URL; redis-rest = UPSTASH_REDIS_REST_URL/_TOKEN,

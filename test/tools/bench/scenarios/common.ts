@@ -202,8 +202,11 @@ const CEILING_SLICE_MS = 1000
  * `rounds` slices, HTTP and store alternating, so that noise from outside (other processes on a shared
  * box) falls on both sides of the ratio alike; the trivial route (HTTP ceiling) gets one slice among them.
  */
+/** Whether wrk drives the HTTP side of the scenarios that give it requests (installed, and not turned off). */
+export const wrkDrives = (settings: Settings) => settings.driver === 'wrk' && WRK !== null
+
 export async function measure(ctx: Context, spec: Spec): Promise<Row> {
-  const useWrk = ctx.settings.driver === 'wrk' && WRK !== null && spec.wrk !== undefined
+  const useWrk = wrkDrives(ctx.settings) && spec.wrk !== undefined
   const connections = spec.wrk?.connections ?? ctx.settings.concurrency
   const workers = Array.from({ length: connections }, (_, i) => i)
   const httpOps = useWrk ? [] : workers.map(spec.http)
@@ -258,6 +261,7 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
   const storeCeiling = storeRun?.rps ?? Number.NaN
   const ceiling = storeRun ? Math.min(httpCeiling, storeCeiling) : httpCeiling
   const attempts = http.totalOps + http.totalErrors
+  const steps = Object.entries(http.steps).map(([name, ms]) => [name, { p50Ms: percentile(ms, 50), p99Ms: percentile(ms, 99) }] as const)
   const row: Row = {
     name: spec.name,
     store: ctx.kind,
@@ -278,9 +282,9 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
     rssMb,
     appCpuUsPerRequest: appCpuUs !== null && attempts > 0 ? appCpuUs / (attempts * spec.requestsPerOp) : null,
     redisCallsPerOp: redisCalls !== null && attempts > 0 ? redisCalls / attempts : null,
-    ...(Object.keys(http.steps).length ? { steps: Object.fromEntries(Object.entries(http.steps).map(([name, ms]) => [name, { p50Ms: percentile(ms, 50), p99Ms: percentile(ms, 99) }])) } : {}),
+    ...(steps.length ? { steps: Object.fromEntries(steps) } : {}),
     notes: [
-      ...Object.entries(http.steps).map(([name, ms]) => `per request, ${name}: p50 ${percentile(ms, 50).toFixed(1)} ms, p99 ${percentile(ms, 99).toFixed(1)} ms`),
+      ...steps.map(([name, s]) => `per request, ${name}: p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms`),
       ...tallyNotes('http', http),
       ...(ceilingNow && !sane ? [`bare Elysia beside this scenario did ${Math.round(ceilingNow.rps)} req/s: the figure at the start stands in`] : []),
       ...(useWrk && spec.wrk!.singleUse && wrkSlices.some((r) => r.wrapped > 0) ? ['wrk ran out of single-use requests and sent some twice'] : []),

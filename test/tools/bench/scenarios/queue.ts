@@ -3,8 +3,8 @@ import { EXHAUSTED, type Operation } from '../driver'
 import { json } from '../http-client'
 import { mapLimit } from '../driver'
 import { measureSameWorkJoin } from '../ceilings'
-import { signUserToken, WRK, type WrkPlan } from '../wrk'
-import { connection, Dealer, encodeFor, measure, ticketOf, type Context, type Row } from './common'
+import { signUserToken, type WrkPlan } from '../wrk'
+import { connection, Dealer, encodeFor, measure, ticketOf, wrkDrives, type Context, type Row } from './common'
 
 // The waiting-room scenarios, on an instance with the queue limits as configured, so that a line builds
 // up: `join` (every operation a new user at the back of one line) and `poll` (those users asking for
@@ -28,7 +28,7 @@ export async function prepareQueue(ctx: Context, api: Api): Promise<QueueSetup> 
   const perSecond = 8000
   const seconds = (ctx.settings.warmupMs + ctx.settings.durationMs) / 1000 + ctx.settings.rounds * 0.3
   // wrk's joiners carry tokens the bench signs itself; the in-repo driver's ask the instance for theirs.
-  const fresh = ctx.settings.driver === 'wrk' && WRK ? [] : await api.users('joiner', Math.ceil(perSecond * seconds))
+  const fresh = wrkDrives(ctx.settings) ? [] : await api.users('joiner', Math.ceil(perSecond * seconds))
   if (fresh.length) ctx.log(`  seeded: ${fresh.length} users with dev tokens for join`)
   // The front of the HTTP line, joined by the bench so their queue tokens are known: the admission job
   // makes them ACTIVE, and the round-trip count reads the catalogue as them (wrk's joiners stay anonymous).
