@@ -2,7 +2,8 @@ import type { Db, Sql } from '../db/client'
 import { statements, theRow } from '../db/statements'
 import { sharedAnswer, type SharedAnswer } from '../http/shared-answer'
 import type { ConcertSummary, CreatedConcert, NewConcert, ScheduleSummary } from './model'
-import { keptMaps, type BuiltMap } from './kept-maps'
+import { keptMaps } from './kept-maps'
+import { SeatStates } from './seat-states'
 import { recent } from './recent'
 
 const q = statements('catalogue', [
@@ -10,9 +11,8 @@ const q = statements('catalogue', [
   'concert_exists',
   'schedule_concert',
   'list_schedules',
-  'list_seats',
-  'seat_map_compact',
-  'seat_map_unchanged',
+  'seat_states',
+  'seat_changes',
   'sold_out_concerts',
   'create_concert',
   'count_concerts',
@@ -21,7 +21,10 @@ const q = statements('catalogue', [
 // Concerts and schedules are never deleted or moved, so which concert a schedule belongs to (and that a
 // concert exists) can be remembered for the life of the process.
 const DIRECTORY_LIMIT = 100_000
-/** JSON bytes of seat maps kept in memory: six 100,000-seat maps, or thousands of ordinary ones. */
+/**
+ * Bytes of seats and seat maps kept in memory. A 100,000-seat schedule read in every form keeps ~2.5 MB: its
+ * seats (1.7 MB) and its maps compressed; a full map as it is (5 MB) only once a reader took it uncompressed.
+ */
 const SEAT_MAP_BYTES = 40 * 1024 * 1024
 
 export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) {
@@ -31,16 +34,12 @@ export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) 
   const seatMaps = keptMaps({
     cacheMs,
     byteBudget: SEAT_MAP_BYTES,
-    async unchanged(scheduleId, map) {
-      const row = theRow(await q.seat_map_unchanged<{ unchanged: boolean }>(sql, [scheduleId, map.snapshot, map.nextLapse]), 'seat_map_unchanged')
-      return row.unchanged
+    // Rows as bytes (statements' raw): the statuses are one byte a seat as Postgres sent them.
+    async read(scheduleId, kept) {
+      if (!kept) return SeatStates.read(theRow(await q.seat_states.raw(sql, [scheduleId]), 'seat_states'))
+      kept.apply(theRow(await q.seat_changes.raw(sql, [scheduleId, kept.snapshot]), 'seat_changes'))
+      return kept
     },
-  })
-  // A map's row as bytes (statements' raw): the JSON goes into the shared answer as Postgres sent it.
-  const built = ([json, snapshot, nextLapse]: (Uint8Array | null)[]): BuiltMap => ({
-    answer: sharedAnswer(json! as Uint8Array<ArrayBuffer>),
-    snapshot: Buffer.from(snapshot!).toString(),
-    nextLapse: nextLapse ? Buffer.from(nextLapse).toString() : null,
   })
   const recentConcertPages = recent<{ answer: SharedAnswer; lastIfMore: string | null }>(cacheMs)
   const listConcerts = async (limit: number, after: string | null = null): Promise<ConcertSummary[]> => {
@@ -102,21 +101,15 @@ export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) 
 
     /**
      * The seat map as a shared answer: its bytes, ETag and compressed forms are made once and reused by
-     * every reader until a seat of the schedule changes (checked at most once per cache window; kept-maps.ts).
+     * every reader until a seat of the schedule changes (asked at most once per cache window; kept-maps.ts).
      */
-    seatMap(scheduleId: string, availableOnly: boolean): Promise<SharedAnswer> {
-      return seatMaps(`${scheduleId}:${availableOnly ? 'available' : 'all'}`, scheduleId, async () => {
-        const [row] = await q.list_seats.raw(sql, [scheduleId, availableOnly])
-        return built(row!)
-      })
+    seatMap(scheduleId: string, availableOnly: boolean): SharedAnswer | Promise<SharedAnswer> {
+      return seatMaps(scheduleId, availableOnly ? 'available' : 'all')
     },
 
     /** The compact seat map (SeatMapCompact), kept like the full one. */
-    compactSeatMap(scheduleId: string): Promise<SharedAnswer> {
-      return seatMaps(`${scheduleId}:compact`, scheduleId, async () => {
-        const [row] = await q.seat_map_compact.raw(sql, [scheduleId])
-        return built(row!)
-      })
+    compactSeatMap(scheduleId: string): SharedAnswer | Promise<SharedAnswer> {
+      return seatMaps(scheduleId, 'compact')
     },
 
     async soldOut(concertIds: string[]): Promise<Set<string>> {

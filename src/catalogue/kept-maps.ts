@@ -1,99 +1,117 @@
-import type { SharedAnswer } from '../http/shared-answer'
+import { sharedAnswer, type SharedAnswer } from '../http/shared-answer'
+import { compactMap, fullMap, type SeatPicture, type SeatStates } from './seat-states'
 
-// Seat maps kept while they are still true. During an on-sale everyone reads the map of the same
-// schedule; a 100,000-seat map is 6 MB of JSON that takes Postgres a few hundred milliseconds to build
-// and the app tens to compress. Building it again every cache window whether or not a seat changed would
-// keep a core busy for nothing, so a kept map is rebuilt only when Postgres says that it changed (a cheap
-// indexed read: sql/catalogue/seat_map_unchanged.sql); an unchanged map keeps its bytes, its ETag and its
-// compressed forms.
+// Seat maps kept while they are still true. During an on-sale everyone reads the maps of the same
+// schedules, which change every moment. Each schedule's seats are kept in memory (SeatStates) and brought
+// up to date by reading only the seats written since (a short indexed read); each form of its map (all
+// seats, the available ones, the compact one) is drawn from them when first read after a change, and an
+// unchanged form keeps its bytes, its ETag and its compressed forms.
 //
 // Freshness is exactly what CATALOGUE_CACHE_MS promises: an answer given at time t tells the state of the
-// seats at t - CATALOGUE_CACHE_MS or later. A map is served without asking for CATALOGUE_CACHE_MS after
-// the load (build or check) that produced or confirmed it started; a reader who comes later waits for a
-// load that started no earlier than that. At most one load per map runs, and at most one more waits
-// for it: a reader who is too late for the running load joins the waiting one, which starts when the
-// running one ends, so a map that changes all the time is still built one at a time.
+// seats at t - CATALOGUE_CACHE_MS or later. A schedule is served without asking for CATALOGUE_CACHE_MS
+// after the read that brought it up to date started; a reader who comes later waits for a read that
+// started no earlier than that. At most one read per schedule runs, and at most one more waits for it: a
+// reader who is too late for the running read joins the waiting one, which starts when the running one
+// ends.
 
-/** A built map and what tells later whether it is still good. */
-export interface BuiltMap {
-  answer: SharedAnswer
-  /** The snapshot the build read in, as pg_current_snapshot() prints it. */
-  snapshot: string
-  /** When the first hold the map shows as HELD lapses (Postgres time, as text), or null. */
-  nextLapse: string | null
-}
+export type MapForm = 'all' | 'available' | 'compact'
 
-export type Unchanged = (scheduleId: string, map: BuiltMap) => Promise<boolean>
+/** Brings a schedule's seats up to date: reads them whole when `kept` is null, else applies the changes to it. */
+export type ReadSeats = (scheduleId: string, kept: SeatStates | null) => Promise<SeatStates>
 
 interface Kept {
-  scheduleId: string
-  map: BuiltMap | null
-  /** When the load that built or last confirmed `map` started. */
+  states: SeatStates | null
+  /** When the read that brought `states` up to date started. */
   asOf: number
   lastRead: number
-  running: { since: number; done: Promise<BuiltMap> } | null
-  waiting: Promise<BuiltMap> | null
+  running: { since: number; done: Promise<SeatStates> } | null
+  waiting: Promise<SeatStates> | null
+  /** What the maps show at a version of the seats, taken when a form is first drawn at that version. */
+  picture: { version: number; picture: SeatPicture } | null
+  drawn: Partial<Record<MapForm, { version: number; answer: SharedAnswer }>>
 }
 
-/**
- * Kept maps by key (a schedule and a form of its map), at most `byteBudget` bytes of JSON in all: past
- * it, the maps read longest ago are dropped (and built again if read again).
- */
-export function keptMaps({ cacheMs, unchanged, byteBudget }: { cacheMs: number; unchanged: Unchanged; byteBudget: number }) {
-  const kept = new Map<string, Kept>()
-  let bytes = 0
+const draw = (picture: SeatPicture, form: MapForm) => (form === 'compact' ? compactMap(picture) : fullMap(picture, form === 'available'))
 
-  function keep(key: string, k: Kept, map: BuiltMap, since: number) {
-    // A slower load that started earlier does not replace a newer answer; a dropped map stays dropped.
-    if (since < k.asOf || kept.get(key) !== k) return
-    bytes += map.answer.size - (k.map?.answer.size ?? 0)
-    k.map = map
-    k.asOf = since
+/**
+ * The maps of the schedules read, at most `byteBudget` bytes in all (seats kept and maps drawn): past it,
+ * the schedules read longest ago are dropped (and read whole again if read again).
+ */
+export function keptMaps({ cacheMs, read, byteBudget }: { cacheMs: number; read: ReadSeats; byteBudget: number }) {
+  const kept = new Map<string, Kept>()
+
+  const sizeOf = (k: Kept) =>
+    (k.states?.size ?? 0) + (k.picture?.picture.shown.byteLength ?? 0) + Object.values(k.drawn).reduce((n, d) => n + d.answer.kept, 0)
+
+  /**
+   * Drops the schedules read longest ago while over the budget, `current` last. Counted afresh each time: a
+   * big form's size falls once it is compressed (shared-answer.ts).
+   */
+  function keepWithinBudget(current: Kept) {
+    let bytes = 0
+    for (const k of kept.values()) bytes += sizeOf(k)
     while (bytes > byteBudget) {
       let oldest: [string, Kept] | null = null
-      for (const entry of kept) if (entry[1] !== k && (!oldest || entry[1].lastRead < oldest[1].lastRead)) oldest = entry
+      for (const entry of kept) if (entry[1] !== current && (!oldest || entry[1].lastRead < oldest[1].lastRead)) oldest = entry
       if (!oldest) break
       kept.delete(oldest[0])
-      bytes -= oldest[1].map?.answer.size ?? 0
+      bytes -= sizeOf(oldest[1])
     }
   }
 
-  function load(key: string, k: Kept, build: () => Promise<BuiltMap>): Promise<BuiltMap> {
+  function load(scheduleId: string, k: Kept): Promise<SeatStates> {
     const since = performance.now()
-    const previous = k.map
-    const done = (async () => {
-      if (previous && (await unchanged(k.scheduleId, previous))) return previous
-      const next = await build()
-      // Rows rewritten with the same content (the lapse job tidying lapsed holds) give the same bytes:
-      // the answer and its compressed forms stay, with the new snapshot.
-      return previous && previous.answer.etag === next.answer.etag ? { ...next, answer: previous.answer } : next
-    })()
+    const done = read(scheduleId, k.states)
     k.running = { since, done }
     const settled = () => {
       if (k.running?.done === done) k.running = null
     }
-    done.then((map) => {
-      keep(key, k, map, since)
+    done.then((states) => {
+      // A dropped schedule stays dropped.
+      if (kept.get(scheduleId) === k && since >= k.asOf) {
+        k.states = states
+        k.asOf = since
+        keepWithinBudget(k)
+      }
       settled()
     }, settled)
     return done
   }
 
-  return (key: string, scheduleId: string, build: () => Promise<BuiltMap>): Promise<SharedAnswer> => {
-    const now = performance.now()
-    let k = kept.get(key)
-    if (!k) kept.set(key, (k = { scheduleId, map: null, asOf: -Infinity, lastRead: now, running: null, waiting: null }))
-    k.lastRead = now
-    if (k.map && now < k.asOf + cacheMs) return Promise.resolve(k.map.answer)
-    if (k.running && now < k.running.since + cacheMs) return k.running.done.then((m) => m.answer)
-    if (!k.running) return load(key, k, build).then((m) => m.answer)
-    const entry = k
+  function upToDate(scheduleId: string, k: Kept, now: number): SeatStates | Promise<SeatStates> {
+    if (k.states && now < k.asOf + cacheMs) return k.states
+    if (k.running && now < k.running.since + cacheMs) return k.running.done
+    if (!k.running) return load(scheduleId, k)
     k.waiting ??= k.running.done
       .catch(() => {})
       .then(() => {
-        entry.waiting = null
-        return load(key, entry, build)
+        k.waiting = null
+        return load(scheduleId, k)
       })
-    return k.waiting.then((m) => m.answer)
+    return k.waiting
+  }
+
+  function answer(scheduleId: string, k: Kept, states: SeatStates, form: MapForm): SharedAnswer {
+    const drawn = k.drawn[form]
+    if (drawn?.version === states.version) return drawn.answer
+    if (k.picture?.version !== states.version) k.picture = { version: states.version, picture: states.picture() }
+    const { version, picture } = k.picture
+    let next = sharedAnswer(draw(picture, form), { redraw: () => draw(picture, form) })
+    // Rows rewritten with what the map already showed (the lapse job tidying lapsed holds) draw the same
+    // bytes: the answer and its compressed forms stay.
+    if (drawn && drawn.answer.etag === next.etag) next = drawn.answer
+    k.drawn[form] = { version, answer: next }
+    if (kept.get(scheduleId) === k) keepWithinBudget(k)
+    return next
+  }
+
+  return (scheduleId: string, form: MapForm): SharedAnswer | Promise<SharedAnswer> => {
+    const now = performance.now()
+    let k = kept.get(scheduleId)
+    if (!k) kept.set(scheduleId, (k = { states: null, asOf: -Infinity, lastRead: now, running: null, waiting: null, picture: null, drawn: {} }))
+    k.lastRead = now
+    const entry = k
+    const states = upToDate(scheduleId, k, now)
+    return states instanceof Promise ? states.then((s) => answer(scheduleId, entry, s, form)) : answer(scheduleId, k, states, form)
   }
 }

@@ -20,7 +20,7 @@ export function docsPage(title: string, documentPath: string) {
   const assets = new Map<string, SharedAnswer>()
   const asset = (file: string) => {
     let shared = assets.get(file)
-    if (!shared) assets.set(file, (shared = sharedAnswer(readFileSync(join(dist, file)), files[file])))
+    if (!shared) assets.set(file, (shared = sharedAnswer(readFileSync(join(dist, file)), { contentType: files[file] })))
     return shared
   }
   // The document URL is absolute, so /swagger and /swagger/ both find it.
@@ -42,7 +42,7 @@ window.ui = SwaggerUIBundle({ url: ${JSON.stringify(documentPath)}, dom_id: '#sw
 </body>
 </html>
 `,
-    'text/html; charset=utf-8',
+    { contentType: 'text/html; charset=utf-8' },
   )
   const docsAnswer = (pathname: string, request: Request) => {
     if (pathname === '/swagger' || pathname === '/swagger/') return answerShared(request, page, 'no-cache')

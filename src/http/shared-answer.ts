@@ -25,6 +25,11 @@ export interface SharedAnswer {
   readonly plain: Blob
   /** The body in `encoding`, compressed on first use and kept (a big body is compressed off the event loop). */
   encoded(encoding: Encoding): Blob | Promise<Blob>
+  /**
+   * Bytes this answer keeps: its plain form and the compressed forms made so far. Not the bytes of a big
+   * body with `redraw`, held only until it is compressed.
+   */
+  readonly kept: number
 }
 
 // Brotli quality 2 and gzip level 3: on a 100,000-seat map (5-6 MB of JSON) brotli 2 takes about a tenth
@@ -45,28 +50,66 @@ async function compressInBackground(body: Bytes, encoding: Encoding): Promise<By
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength) as Bytes
 }
 
-export function sharedAnswer(content: string | Bytes, contentType = 'application/json'): SharedAnswer {
+/**
+ * An answer of `content`. With `redraw` (a function that makes the same bytes again), a big body is not
+ * kept once a compressed form of it is made: nearly every reader of a big seat map takes br or gzip, and
+ * a 100,000-seat map is ~5 MB as it is against ~0.2 MB compressed. A reader who takes it as it is, or in
+ * the other encoding, has it drawn again (milliseconds), and the plain form is kept from then on.
+ */
+export function sharedAnswer(content: string | Bytes, { contentType = 'application/json', redraw }: { contentType?: string; redraw?: () => Bytes } = {}): SharedAnswer {
   const bytes = (typeof content === 'string' ? new TextEncoder().encode(content) : content) as Bytes
-  const plain = new Blob([bytes])
+  const big = bytes.byteLength > IN_BACKGROUND_ABOVE_BYTES
   // A small body keeps a copy of its bytes (they may be a view into a larger buffer) to compress on the
-  // spot; a big one reads them back from its Blob when it is first compressed, so only the Blob's copy stays.
-  const small = bytes.byteLength <= IN_BACKGROUND_ABOVE_BYTES ? bytes.slice() : null
+  // spot; a big one reads them back from its plain form when it is first compressed, so only one copy stays,
+  // or with `redraw` holds them until they are compressed, and has them drawn again after.
+  const small = big ? null : bytes.slice()
+  let held: Bytes | null = big && redraw ? bytes : null
+  let plain: Blob | null = held ? null : new Blob([bytes])
+  let compressing = 0
+  const source = (): Bytes | Promise<Bytes> => held ?? (plain ? (plain.bytes() as Promise<Bytes>) : redraw!())
+  // The answer owns bytes given with `redraw`: once compressed they are freed at once (a detached buffer's
+  // memory is returned now, not at the next garbage collection, which under a map that changes every
+  // window came too late: 5 MB a form a window).
+  const release = () => {
+    if (compressing > 0 || !held) return
+    if (held.byteOffset === 0 && held.byteLength === held.buffer.byteLength) held.buffer.transfer(0) // not a view into another's buffer
+    held = null
+  }
   const variants: Partial<Record<Encoding, Blob | Promise<Blob>>> = {}
+  const variantBytes = () => Object.values(variants).reduce((n, v) => n + (v instanceof Blob ? v.size : 0), 0)
   return {
     contentType,
     etag: `"${Bun.hash(bytes).toString(36)}-${bytes.byteLength.toString(36)}"`,
     size: bytes.byteLength,
-    plain,
+    get plain() {
+      if (!plain) {
+        plain = new Blob([held ?? redraw!()])
+        release()
+      }
+      return plain
+    },
+    get kept() {
+      return (plain?.size ?? 0) + (small?.byteLength ?? 0) + variantBytes()
+    },
     encoded(encoding) {
       const known = variants[encoding]
       if (known) return known
       if (small) return (variants[encoding] = new Blob([compress(small, encoding)]))
-      const pending = plain.bytes().then(async (body) => new Blob([await compressInBackground(body as Bytes, encoding)]))
+      compressing++
+      const pending = (async () => {
+        try {
+          const blob = new Blob([await compressInBackground(await source(), encoding)]) // source() is taken now
+          variants[encoding] = blob
+          return blob
+        } catch (error) {
+          delete variants[encoding] // the next reader tries again
+          throw error
+        } finally {
+          compressing--
+          release()
+        }
+      })()
       variants[encoding] = pending
-      pending.then(
-        (blob) => (variants[encoding] = blob),
-        () => delete variants[encoding], // the next reader tries again
-      )
       return pending
     },
   }

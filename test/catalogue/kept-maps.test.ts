@@ -1,114 +1,132 @@
 import { describe, expect, test } from 'bun:test'
-import { keptMaps, type BuiltMap } from '../../src/catalogue/kept-maps'
-import { sharedAnswer, type SharedAnswer } from '../../src/http/shared-answer'
+import { keptMaps, type ReadSeats } from '../../src/catalogue/kept-maps'
+import { SeatStates } from '../../src/catalogue/seat-states'
+import type { SharedAnswer } from '../../src/http/shared-answer'
 
-// A kept map is built once and served until a check finds a change; never older than the cache window.
+// A schedule's seats are read whole once, then only their changes, at most once per cache window; each
+// form of the map is drawn from them when first read after a change.
 
-/** A schedule whose "database" the test changes by hand, with counts of builds and checks. */
-function fakeSchedule(options: { buildMs?: number } = {}) {
+const bytes = (s: string) => new TextEncoder().encode(s)
+
+/** A schedule whose "database" the test changes by hand (statuses: a character per seat), with counts of reads. */
+function fakeSchedule(options: { readMs?: number; statuses?: string } = {}) {
   const s = {
-    version: 0,
-    builds: 0,
-    checks: 0,
-    buildStarts: [] as number[],
-    async build(): Promise<BuiltMap> {
-      s.builds++
-      s.buildStarts.push(performance.now())
-      const seen = s.version
-      if (options.buildMs) await Bun.sleep(options.buildMs)
-      return { answer: sharedAnswer(JSON.stringify({ seen, pad: 'x'.repeat(100) })), snapshot: String(seen), nextLapse: null }
+    statuses: options.statuses ?? 'AAAA',
+    /** Seats written since each snapshot handed out (the snapshot is the index of the entry). */
+    writes: [] as number[][],
+    wholeReads: 0,
+    changeReads: 0,
+    readStarts: [] as number[],
+    set(seat: number, status: string) {
+      s.statuses = s.statuses.slice(0, seat - 1) + status + s.statuses.slice(seat)
+      for (const since of s.writes) since.push(seat)
     },
-    async unchanged(_scheduleId: string, map: BuiltMap) {
-      s.checks++
-      return map.snapshot === String(s.version)
-    },
+    read: (async (_scheduleId, kept) => {
+      s.readStarts.push(performance.now())
+      const statuses = s.statuses
+      const snapshot = String(s.writes.push([]) - 1)
+      if (options.readMs) await Bun.sleep(options.readMs)
+      if (!kept) {
+        s.wholeReads++
+        return SeatStates.read([bytes(statuses), bytes(`[[1,${statuses.length},1000]]`), bytes('[]'), bytes(snapshot), bytes('0')])
+      }
+      s.changeReads++
+      // A hold's expiry far ahead of the read's time (0): HELD shows as HELD.
+      const changes = s.writes[Number(kept.snapshot)]!.map((seat) => [seat, statuses[seat - 1], 1000, statuses[seat - 1] === 'H' ? 1e15 : null])
+      kept.apply([bytes(JSON.stringify(changes)), bytes(snapshot), bytes('0')])
+      return kept
+    }) as ReadSeats,
   }
   return s
 }
 
-const seenIn = async (answer: SharedAnswer) => JSON.parse(await answer.plain.text()).seen as number
+const statusesIn = async (answer: SharedAnswer) => JSON.parse(await answer.plain.text()).map((seat: { status: string }) => seat.status[0]).join('')
 
 describe('kept seat maps', () => {
-  test('within the window a map is served as is; after it, an unchanged map is checked, not built again', async () => {
+  test('within the window a map is served as is; after it, only the changes are read, and an unchanged map keeps its answer', async () => {
     const s = fakeSchedule()
-    const maps = keptMaps({ cacheMs: 200, unchanged: s.unchanged, byteBudget: 1e6 })
-    const first = await maps('k', 'sched', s.build)
-    expect(await maps('k', 'sched', s.build)).toBe(first)
-    expect([s.builds, s.checks]).toEqual([1, 0])
+    const maps = keptMaps({ cacheMs: 200, read: s.read, byteBudget: 1e6 })
+    const first = await maps('sched', 'all')
+    expect(maps('sched', 'all')).toBe(first) // no wait at all within the window
+    expect([s.wholeReads, s.changeReads]).toEqual([1, 0])
     await Bun.sleep(250)
-    expect(await maps('k', 'sched', s.build)).toBe(first) // the same bytes and compressed forms
-    expect([s.builds, s.checks]).toEqual([1, 1])
+    expect(await maps('sched', 'all')).toBe(first) // the same bytes and compressed forms
+    expect([s.wholeReads, s.changeReads]).toEqual([1, 1])
   })
 
-  test('a change is built once it is seen, and is seen within the window', async () => {
+  test('a change is read once it is seen, within the window, in every form', async () => {
     const s = fakeSchedule()
-    const maps = keptMaps({ cacheMs: 40, unchanged: s.unchanged, byteBudget: 1e6 })
-    await maps('k', 'sched', s.build)
-    s.version = 1
+    const maps = keptMaps({ cacheMs: 40, read: s.read, byteBudget: 1e6 })
+    await maps('sched', 'all')
+    s.set(2, 'H')
+    s.set(4, 'S')
     await Bun.sleep(60)
-    expect(await seenIn(await maps('k', 'sched', s.build))).toBe(1)
-    expect(s.builds).toBe(2)
+    expect(await statusesIn(await maps('sched', 'all'))).toBe('AHAS')
+    expect(JSON.parse(await (await maps('sched', 'available')).plain.text()).map((seat: { number: number }) => seat.number)).toEqual([1, 3])
+    expect(JSON.parse(await (await maps('sched', 'compact')).plain.text()).status).toBe('AHAS')
+    expect([s.wholeReads, s.changeReads]).toEqual([1, 1])
   })
 
-  test('with no window every read checks, and a change shows at once', async () => {
+  test('with no window every read asks, and a change shows at once', async () => {
     const s = fakeSchedule()
-    const maps = keptMaps({ cacheMs: 0, unchanged: s.unchanged, byteBudget: 1e6 })
-    const first = await maps('k', 'sched', s.build)
-    expect(await maps('k', 'sched', s.build)).toBe(first)
-    s.version = 1
-    expect(await seenIn(await maps('k', 'sched', s.build))).toBe(1)
-    expect([s.builds, s.checks]).toEqual([2, 2])
+    const maps = keptMaps({ cacheMs: 0, read: s.read, byteBudget: 1e6 })
+    const first = await maps('sched', 'all')
+    expect(await maps('sched', 'all')).toBe(first)
+    s.set(1, 'S')
+    expect(await statusesIn(await maps('sched', 'all'))).toBe('SAAA')
+    expect([s.wholeReads, s.changeReads]).toEqual([1, 2])
   })
 
-  test('the same bytes built again keep the earlier answer (and its compressed forms) with the new snapshot', async () => {
-    let snapshot = 0
-    const build = async (): Promise<BuiltMap> => ({ answer: sharedAnswer('[1,2,3]'), snapshot: String(++snapshot), nextLapse: null })
-    const maps = keptMaps({ cacheMs: 0, unchanged: async () => false, byteBudget: 1e6 })
-    const first = await maps('k', 'sched', build)
-    expect(await maps('k', 'sched', build)).toBe(first)
-    expect(snapshot).toBe(2)
+  test('a seat rewritten with what the map showed keeps the earlier answer (and its compressed forms)', async () => {
+    const s = fakeSchedule()
+    const maps = keptMaps({ cacheMs: 0, read: s.read, byteBudget: 1e6 })
+    const first = await maps('sched', 'all')
+    s.set(3, 'A')
+    expect(await maps('sched', 'all')).toBe(first)
+    expect(s.changeReads).toBe(1)
   })
 
-  test('concurrent readers share one build; a reader too late for a running build waits for the next one', async () => {
-    const s = fakeSchedule({ buildMs: 60 })
-    const maps = keptMaps({ cacheMs: 20, unchanged: s.unchanged, byteBudget: 1e6 })
-    const early = [maps('k', 'sched', s.build), maps('k', 'sched', s.build)]
-    await Bun.sleep(30) // the running build started more than a window ago for whoever comes now
-    s.version = 1
+  test('concurrent readers share one read; a reader too late for a running read waits for the next one', async () => {
+    const s = fakeSchedule({ readMs: 60 })
+    const maps = keptMaps({ cacheMs: 20, read: s.read, byteBudget: 1e6 })
+    const early = [maps('sched', 'all'), maps('sched', 'all')]
+    await Bun.sleep(30) // the running read started more than a window ago for whoever comes now
+    s.set(1, 'H')
     const arrivedAt = performance.now()
-    const late = [maps('k', 'sched', s.build), maps('k', 'sched', s.build)]
+    const late = [maps('sched', 'all'), maps('sched', 'all')]
     const [a, b] = await Promise.all(early)
     expect(a).toBe(b!)
-    expect(await seenIn(a!)).toBe(0)
     const [c, d] = await Promise.all(late)
     expect(c).toBe(d!)
-    expect(await seenIn(c!)).toBe(1) // built after they came, never the older build they arrived too late for
-    expect(s.builds).toBe(2) // one at a time: the late readers' build waited for the first
-    expect(s.buildStarts[1]!).toBeGreaterThanOrEqual(arrivedAt)
+    expect(await statusesIn(c!)).toBe('HAAA') // read after they came, never the older read they arrived too late for
+    expect(s.readStarts.length).toBe(2) // one at a time: the late readers' read waited for the first
+    expect(s.readStarts[1]!).toBeGreaterThanOrEqual(arrivedAt)
   })
 
-  test('a failed build fails its readers only; the next read builds again', async () => {
-    let fail = true
-    const maps = keptMaps({ cacheMs: 1000, unchanged: async () => true, byteBudget: 1e6 })
-    const build = async (): Promise<BuiltMap> => {
-      if (fail) throw new Error('database down')
-      return { answer: sharedAnswer('[]'), snapshot: '1', nextLapse: null }
-    }
-    await expect(maps('k', 'sched', build)).rejects.toThrow('database down')
-    fail = false
-    expect((await maps('k', 'sched', build)).etag).toBe(sharedAnswer('[]').etag)
-  })
-
-  test('past the byte budget the map read longest ago is dropped', async () => {
+  test('a failed read fails its readers only; the next read tries again', async () => {
     const s = fakeSchedule()
-    const maps = keptMaps({ cacheMs: 10_000, unchanged: s.unchanged, byteBudget: 250 }) // two maps of ~120 bytes
-    const a = await maps('a', 'sched', s.build)
-    await maps('b', 'sched', s.build)
-    await maps('a', 'sched', s.build) // a is now read more recently than b
-    await maps('c', 'sched', s.build) // over budget: b goes
-    expect(s.builds).toBe(3)
-    expect(await maps('a', 'sched', s.build)).toBe(a)
-    await maps('b', 'sched', s.build)
-    expect(s.builds).toBe(4)
+    let fail = true
+    const read: ReadSeats = async (id, kept) => {
+      if (fail) throw new Error('database down')
+      return s.read(id, kept)
+    }
+    const maps = keptMaps({ cacheMs: 1000, read, byteBudget: 1e6 })
+    await expect(maps('sched', 'all')).rejects.toThrow('database down')
+    fail = false
+    expect(await statusesIn(await maps('sched', 'all'))).toBe('AAAA')
+  })
+
+  test('past the byte budget the schedule read longest ago is dropped, and read whole again when read again', async () => {
+    const [a, b, c] = [fakeSchedule({ statuses: 'A'.repeat(10) }), fakeSchedule({ statuses: 'A'.repeat(10) }), fakeSchedule({ statuses: 'A'.repeat(10) })]
+    const read: ReadSeats = (id, kept) => ({ a, b, c })[id as 'a' | 'b' | 'c'].read(id, kept)
+    // A 10-seat schedule keeps ~1,060 bytes (170 of seats, 10 of picture, its map as a Blob and as bytes to compress): two fit, three do not.
+    const maps = keptMaps({ cacheMs: 10_000, read, byteBudget: 2500 })
+    const first = await maps('a', 'all')
+    await maps('b', 'all')
+    await maps('a', 'all') // a is now read more recently than b
+    await maps('c', 'all') // over budget: b goes
+    expect(await maps('a', 'all')).toBe(first)
+    await maps('b', 'all')
+    expect([a.wholeReads, b.wholeReads, c.wholeReads]).toEqual([1, 2, 1])
   })
 })

@@ -32,6 +32,28 @@ describe('shared answers', () => {
     expect(await (await answerShared(new Request('http://x/'), shared, 'no-cache')).text()).toBe(big)
   })
 
+  test('a big body that can be drawn again is not kept once compressed; a reader of another form has it drawn again, the same bytes', async () => {
+    const big = JSON.stringify(Array.from({ length: 20_000 }, (_, i) => ({ number: i + 1, price: 1000, status: i % 3 ? 'AVAILABLE' : 'HELD' })))
+    let draws = 0
+    const redraw = () => {
+      draws++
+      return new TextEncoder().encode(big)
+    }
+    const shared = sharedAnswer(redraw(), { redraw })
+    expect(shared.kept).toBe(0) // held only until compressed
+    const br = await shared.encoded('br')
+    expect(shared.kept).toBe(br.size) // only the compressed form: a tenth of the body or less
+    expect(br.size * 10).toBeLessThan(shared.size)
+    expect(draws).toBe(1)
+    expect(new TextDecoder().decode(Bun.gunzipSync(await (await shared.encoded('gzip')).bytes()))).toBe(big)
+    expect(await shared.plain.text()).toBe(big)
+    expect(draws).toBe(3) // once for gzip, once for the plain form, which is then kept
+    expect(shared.plain).toBe(shared.plain)
+    expect(draws).toBe(3)
+    expect(brotliDecompressSync(await br.bytes()).toString()).toBe(big)
+    expect(shared.etag).toBe(sharedAnswer(big).etag)
+  })
+
   test('the ETag is strong and a function of the bytes alone (the same on every instance)', () => {
     expect(sharedAnswer(seatMap).etag).toBe(sharedAnswer(seatMap).etag)
     expect(sharedAnswer(seatMap).etag).not.toBe(sharedAnswer(seatMap.replace('"AVAILABLE"', '"HELD"')).etag)
