@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { keptMaps, type ReadSeats } from '../../src/catalogue/kept-maps'
 import { SeatStates } from '../../src/catalogue/seat-states'
-import type { SharedAnswer } from '../../src/http/shared-answer'
+import { sharedAnswer, type SharedAnswer } from '../../src/http/shared-answer'
 
 // A schedule's seats are read whole once, then only their changes, at most once per cache window; each
 // form of the map is drawn from them when first read after a change.
@@ -84,6 +84,20 @@ describe('kept seat maps', () => {
     s.set(3, 'A')
     expect(await maps('sched', 'all')).toBe(first)
     expect(s.changeReads).toBe(1)
+  })
+
+  test('a big map no longer held is drawn again as it was, with its ETag, after the seats have moved on', async () => {
+    const s = fakeSchedule({ statuses: 'A'.repeat(10_000) }) // ~470 KB as JSON: big enough not to be held once compressed
+    const maps = keptMaps({ cacheMs: 0, read: s.read, byteBudget: 1e8 })
+    const before = await maps('sched', 'all')
+    await before.encoded('br')
+    expect(before.kept).toBeLessThan(before.size / 10) // only the compressed form
+    s.set(1, 'S')
+    const after = await maps('sched', 'all')
+    expect(await statusesIn(after)).toStartWith('SA')
+    const redrawn = await before.plain.bytes()
+    expect(sharedAnswer(redrawn).etag).toBe(before.etag)
+    expect(JSON.parse(new TextDecoder().decode(redrawn))[0].status).toBe('AVAILABLE')
   })
 
   test('concurrent readers share one read; a reader too late for a running read waits for the next one', async () => {
