@@ -161,6 +161,7 @@ async function runStore(
           if (wanted('hold')) rows.push(holdRow)
           if (wanted('pay')) rows.push(await booking.pay(ctx, api, setup, holdRow))
         }
+        if (wanted('maps-changing')) rows.push(await booking.mapsChanging(ctx, api, setup))
       })
     }
     if (o.scenarios.some((n) => QUEUE_SCENARIOS.includes(n))) {

@@ -51,6 +51,8 @@ export interface BookingSetup {
   readers: User[]
   /** ACTIVE users for random holds, MAX_HOLDS_PER_USER holds each. */
   holders: User[]
+  /** The 100,000-seat schedules holds and payments take their seats from. */
+  holdSchedules: string[]
   seats: ReturnType<typeof seatDealer>
 }
 
@@ -84,6 +86,7 @@ export async function prepareBooking(ctx: Context, api: Api): Promise<BookingSet
     seats100000: scheduleIds[3]!,
     readers,
     holders,
+    holdSchedules: scheduleIds.slice(4),
     seats: seatDealer(scheduleIds.slice(4), SEATS_PER_HOLD_SCHEDULE),
   }
 }
@@ -347,6 +350,78 @@ export async function hold(ctx: Context, setup: BookingSetup): Promise<Row> {
     },
     notes: () => [`${setup.seats.used} of ${setup.seats.total} distinct random seats dealt so far (hold and pay share them)`],
   })
+}
+
+/**
+ * Readers of the changing maps beside the holds of maps-changing, and the rate they read at together: a
+ * steady demand, as of many people each looking every few seconds, that the code before seat_changes.sql
+ * (every form built whole by Postgres each window) could just carry here (~590 reads/s flat out).
+ */
+const MAP_READERS = 64
+const MAP_READS_PER_SECOND = 500
+const MAP_FORMS = ['seats', 'seats?available=true', 'seat-map']
+
+/**
+ * Holds beside readers of the maps they change (maps-changing): MAP_READERS readers of the hold schedules'
+ * 100,000-seat maps, every form, `Accept-Encoding: br, gzip`, MAP_READS_PER_SECOND in all (a reader whose
+ * read takes longer than its turn reads again at once), while 16 buyers hold a random seat and cancel it. Each cache window the maps have changed, so each is brought up to date and
+ * drawn again. The row is the buyers' (hold + cancel pairs; p99 per request in the notes), the notes give
+ * the readers' rate and p99: what readers of a changing big hall cost the people buying in it.
+ */
+export async function mapsChanging(ctx: Context, api: Api, setup: BookingSetup): Promise<Row> {
+  const buyers = await api.users('changer', 16, { join: setup.concertId, admit: true })
+  const reads: number[] = []
+  let readErrors = 0
+  let reading = true
+  const readers = Array.from({ length: MAP_READERS }, async (_, i) => {
+    const c = connection(ctx)
+    const user = setup.readers[i % setup.readers.length]!
+    const requests = setup.holdSchedules.flatMap((id) =>
+      MAP_FORMS.map((form) => c.encode({ method: 'GET', path: `/v1/schedules/${id}/${form}`, headers: { ...auth(user), 'accept-encoding': 'br, gzip' } })),
+    )
+    const every = (MAP_READERS / MAP_READS_PER_SECOND) * 1000
+    await Bun.sleep((i * every) / MAP_READERS) // spread over the first interval
+    for (let n = i; reading; n++) {
+      const started = performance.now()
+      try {
+        await c.call(requests[n % requests.length]!, [200])
+        reads.push(performance.now() - started)
+      } catch {
+        readErrors++
+      }
+      await Bun.sleep(Math.max(0, started + every - performance.now()))
+    }
+  })
+  const startedAt = performance.now()
+  try {
+    const row = await measure(ctx, {
+      name: 'maps-changing',
+      requestsPerOp: 2,
+      connections: buyers.length,
+      http: (w): Operation => {
+        const c = connection(ctx)
+        const user = buyers[w % buyers.length]!
+        return async (step) => {
+          const seat = setup.seats.take()
+          if (seat === EXHAUSTED) return EXHAUSTED
+          const held = await step('hold', c.call({ method: 'POST', path: '/v1/reservations', headers: auth(user), body: seat }, [201]))
+          const { reservationId } = json<{ reservationId: string }>(held)
+          await step('cancel', c.call({ method: 'DELETE', path: `/v1/reservations/${reservationId}`, headers: auth(user) }, [200]))
+        }
+      },
+    })
+    const seconds = (performance.now() - startedAt) / 1000
+    const sorted = reads.sort((a, b) => a - b)
+    row.notes.push(
+      `beside it, ${MAP_READERS} readers of the ${setup.holdSchedules.length} hold schedule(s)' 100,000-seat maps (full, available, compact; br) asking ${MAP_READS_PER_SECOND}/s: ` +
+        `${Math.round(sorted.length / seconds)} reads/s, p50 ${(sorted[Math.floor(sorted.length / 2)] ?? 0).toFixed(1)} ms, ` +
+        `p99 ${(sorted[Math.floor(sorted.length * 0.99)] ?? 0).toFixed(1)} ms, ${readErrors} errors`,
+    )
+    return row
+  } finally {
+    reading = false
+    await Promise.all(readers)
+  }
 }
 
 /** Users for the pay ceiling, made in the store and the database directly: a balance and an ACTIVE place. */

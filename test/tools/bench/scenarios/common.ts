@@ -173,6 +173,8 @@ export interface Spec {
   name: string
   /** HTTP requests per operation (pay = hold + pay = 2): the HTTP ceiling per operation is divided by it. */
   requestsPerOp: number
+  /** Connections of the HTTP side (and workers of the store side): the run's concurrency unless said here or by wrk. */
+  connections?: number
   http: (worker: number) => Operation
   /** The endpoint's own statements / store calls, issued directly, same concurrency (none for a route without them). */
   store?: (worker: number) => Operation
@@ -207,7 +209,7 @@ export const wrkDrives = (settings: Settings) => settings.driver === 'wrk' && WR
 
 export async function measure(ctx: Context, spec: Spec): Promise<Row> {
   const useWrk = wrkDrives(ctx.settings) && spec.wrk !== undefined
-  const connections = spec.wrk?.connections ?? ctx.settings.concurrency
+  const connections = spec.connections ?? spec.wrk?.connections ?? ctx.settings.concurrency
   const workers = Array.from({ length: connections }, (_, i) => i)
   const httpOps = useWrk ? [] : workers.map(spec.http)
   const storeOps = ctx.direct && spec.store ? workers.map(spec.store) : []
