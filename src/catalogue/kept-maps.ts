@@ -29,6 +29,8 @@ interface Kept {
   /** What the maps show at a version of the seats, taken when a form is first drawn at that version. */
   picture: { version: number; picture: SeatPicture } | null
   drawn: Partial<Record<MapForm, { version: number; answer: SharedAnswer }>>
+  /** Bytes counted for it in the budget. */
+  bytes: number
 }
 
 const draw = (picture: SeatPicture, form: MapForm) => (form === 'compact' ? compactMap(picture) : fullMap(picture, form === 'available'))
@@ -40,22 +42,23 @@ const draw = (picture: SeatPicture, form: MapForm) => (form === 'compact' ? comp
 export function keptMaps({ cacheMs, read, byteBudget }: { cacheMs: number; read: ReadSeats; byteBudget: number }) {
   const kept = new Map<string, Kept>()
 
-  const sizeOf = (k: Kept) =>
-    (k.states?.size ?? 0) + (k.picture?.picture.shown.byteLength ?? 0) + Object.values(k.drawn).reduce((n, d) => n + d.answer.kept, 0)
+  let bytes = 0
 
   /**
-   * Drops the schedules read longest ago while over the budget, `current` last. Counted afresh each time: a
-   * big form's size falls once it is compressed (shared-answer.ts).
+   * Counts what `current` keeps now, then drops the schedules read longest ago while over the budget. A
+   * form's compressed bytes are counted at the schedule's next read or drawing after they are made.
    */
   function keepWithinBudget(current: Kept) {
-    let bytes = 0
-    for (const k of kept.values()) bytes += sizeOf(k)
+    const size =
+      (current.states?.size ?? 0) + (current.picture?.picture.shown.byteLength ?? 0) + Object.values(current.drawn).reduce((n, d) => n + d.answer.kept, 0)
+    bytes += size - current.bytes
+    current.bytes = size
     while (bytes > byteBudget) {
       let oldest: [string, Kept] | null = null
       for (const entry of kept) if (entry[1] !== current && (!oldest || entry[1].lastRead < oldest[1].lastRead)) oldest = entry
       if (!oldest) break
       kept.delete(oldest[0])
-      bytes -= sizeOf(oldest[1])
+      bytes -= oldest[1].bytes
     }
   }
 
@@ -108,7 +111,7 @@ export function keptMaps({ cacheMs, read, byteBudget }: { cacheMs: number; read:
   return (scheduleId: string, form: MapForm): SharedAnswer | Promise<SharedAnswer> => {
     const now = performance.now()
     let k = kept.get(scheduleId)
-    if (!k) kept.set(scheduleId, (k = { states: null, asOf: -Infinity, lastRead: now, running: null, waiting: null, picture: null, drawn: {} }))
+    if (!k) kept.set(scheduleId, (k = { states: null, asOf: -Infinity, lastRead: now, running: null, waiting: null, picture: null, drawn: {}, bytes: 0 }))
     k.lastRead = now
     const entry = k
     const states = upToDate(scheduleId, k, now)
