@@ -120,23 +120,28 @@ export function sharedAnswer(content: string | Bytes, { contentType = 'applicati
  * (a shared answer, compressed once, takes br first: chooseEncoding).
  */
 export function perRequestEncoding(acceptEncoding: string | null): Encoding | null {
-  return chooseEncoding(acceptEncoding?.replace(/\bbr\b/gi, 'x-br') ?? null) ?? chooseEncoding(acceptEncoding)
+  return chooseEncoding(acceptEncoding, ['gzip', 'br'])
 }
 
-/** The encoding to send for an Accept-Encoding header (br first), or null for identity. */
-export function chooseEncoding(acceptEncoding: string | null): Encoding | null {
+/** A qvalue as RFC 9110 12.4.2 writes it (0 to 1, three decimals at most); anything else is not one. */
+const QVALUE = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/
+
+/**
+ * The encoding to send for an Accept-Encoding header, or null for identity: the one the client weighs
+ * highest, `first` first among equals (br, then gzip). A malformed weight accepts nothing.
+ */
+export function chooseEncoding(acceptEncoding: string | null, first: Encoding[] = ['br', 'gzip']): Encoding | null {
   if (!acceptEncoding) return null
   const accepted = new Map<string, number>()
   for (const part of acceptEncoding.split(',')) {
     const [name, ...params] = part.trim().toLowerCase().split(';')
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='))
-    const weight = q === undefined ? 1 : Number(q.slice(2))
-    accepted.set(name!, Number.isFinite(weight) ? weight : 0)
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='))?.slice(2)
+    accepted.set(name!.trim(), q === undefined ? 1 : QVALUE.test(q) ? Number(q) : 0)
   }
   const weightOf = (e: string) => accepted.get(e) ?? (accepted.has('*') ? accepted.get('*')! : 0)
-  if (weightOf('br') > 0) return 'br'
-  if (weightOf('gzip') > 0) return 'gzip'
-  return null
+  let best: Encoding | null = null
+  for (const encoding of first) if (weightOf(encoding) > 0 && (best === null || weightOf(encoding) > weightOf(best))) best = encoding
+  return best
 }
 
 /** If-None-Match names this tag (weak comparison, RFC 9110 13.1.2), or is `*`. */

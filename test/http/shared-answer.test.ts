@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { brotliDecompressSync } from 'node:zlib'
-import { answerShared, chooseEncoding, sharedAnswer, stillCurrent } from '../../src/http/shared-answer'
+import { answerShared, chooseEncoding, perRequestEncoding, sharedAnswer, stillCurrent } from '../../src/http/shared-answer'
 import { methodTable } from '../../src/http/methods'
 import { toOas30 } from '../../src/http/openapi/schema'
 import { Type } from '@sinclair/typebox'
@@ -60,7 +60,7 @@ describe('shared answers', () => {
     expect(sharedAnswer(seatMap).etag).toMatch(/^"[0-9a-z-]+"$/)
   })
 
-  test('Accept-Encoding: br first, q=0 refuses, * accepts, nothing means identity', () => {
+  test('Accept-Encoding: the highest weight wins, br first among equals; q=0 refuses, * accepts, nothing means identity', () => {
     expect(chooseEncoding('gzip, deflate, br')).toBe('br')
     expect(chooseEncoding('gzip')).toBe('gzip')
     expect(chooseEncoding('br;q=0, gzip;q=0.5')).toBe('gzip')
@@ -69,6 +69,17 @@ describe('shared answers', () => {
     expect(chooseEncoding('identity')).toBeNull()
     expect(chooseEncoding(null)).toBeNull()
     expect(chooseEncoding('br;q=nonsense')).toBeNull()
+    // Weights decide before the server's order (a hostile probe found br sent here).
+    expect(chooseEncoding('br;q=0.5, gzip;q=0.9')).toBe('gzip')
+    expect(chooseEncoding('gzip;q=0.8, br;q=0.8')).toBe('br')
+    expect(chooseEncoding('*;q=0.2, gzip;q=0.1')).toBe('br')
+    // Not qvalues (RFC 9110 12.4.2): above 1, more than three decimals, signs.
+    expect(chooseEncoding('br;q=1.5, gzip;q=0.1')).toBe('gzip')
+    expect(chooseEncoding('br;q=0.0001')).toBeNull()
+    expect(chooseEncoding('br;q=-1')).toBeNull()
+    expect(chooseEncoding('BR; Q=0.7, gzip; q=0.6')).toBe('br')
+    expect(perRequestEncoding('gzip, br')).toBe('gzip')
+    expect(perRequestEncoding('gzip;q=0.5, br')).toBe('br')
   })
 
   test('If-None-Match: a list, weak forms and * match; anything else does not', () => {
