@@ -36,9 +36,8 @@ export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) 
     byteBudget: SEAT_MAP_BYTES,
     // Rows as bytes (statements' raw): the statuses are one byte a seat as Postgres sent them.
     async read(scheduleId, kept) {
-      if (!kept) return SeatStates.read(theRow(await q.seat_states.raw(sql, [scheduleId]), 'seat_states'))
-      kept.apply(theRow(await q.seat_changes.raw(sql, [scheduleId, kept.snapshot]), 'seat_changes'))
-      return kept
+      if (kept && kept.apply(theRow(await q.seat_changes.raw(sql, [scheduleId, kept.snapshot]), 'seat_changes'))) return kept
+      return SeatStates.read(theRow(await q.seat_states.raw(sql, [scheduleId]), 'seat_states'))
     },
   })
   const recentConcertPages = recent<{ answer: SharedAnswer; lastIfMore: string | null }>(cacheMs)

@@ -25,9 +25,12 @@ type RawRow = (Uint8Array | null)[]
 
 const text = (value: Uint8Array | null | undefined) => (value ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString() : '')
 
+/** Versions are unique in the process: states read whole again never repeat one that maps were drawn at. */
+let versions = 0
+
 export class SeatStates {
   /** Version of what the maps show: it moves when a seat changed or a hold lapsed since the last read. */
-  version = 0
+  version = ++versions
   /** The snapshot the last read saw. */
   snapshot: string
   /** Postgres's time of the last read, microseconds since the epoch: what lapse is judged by. */
@@ -64,13 +67,18 @@ export class SeatStates {
     return this.statuses.byteLength + this.prices.byteLength + this.expiries.byteLength
   }
 
-  /** Applies a row of seat_changes.sql: [changes, snapshot, now]. Moves the version if a map would change. */
-  apply([changes, snapshot, nowUs]: RawRow): void {
+  /**
+   * Applies a row of seat_changes.sql: [changes, snapshot, now]. Moves the version if a map would change.
+   * False, and nothing applied, when a seat changed that these states do not have: a schedule's seats are
+   * made with it, but one added by hand in SQL must show too (the caller reads the seats whole again).
+   */
+  apply([changes, snapshot, nowUs]: RawRow): boolean {
     const now = Number(text(nowUs))
+    const written = JSON.parse(text(changes)) as [number, string, number, number | null][]
+    if (written.some(([seat]) => seat < 1 || seat > this.statuses.length)) return false
     let changed = this.nextLapseUs <= now
-    for (const [seat, status, price, expiresUs] of JSON.parse(text(changes)) as [number, string, number, number | null][]) {
+    for (const [seat, status, price, expiresUs] of written) {
       const i = seat - 1
-      if (i < 0 || i >= this.statuses.length) continue // seats are never added to a schedule
       this.statuses[i] = status.charCodeAt(0)
       this.prices[i] = price
       this.expiries[i] = expiresUs ?? 0
@@ -79,9 +87,10 @@ export class SeatStates {
     this.snapshot = text(snapshot)
     this.nowUs = now
     if (changed) {
-      this.version++
+      this.version = ++versions
       this.findNextLapse()
     }
+    return true
   }
 
   private findNextLapse() {

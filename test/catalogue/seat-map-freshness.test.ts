@@ -80,6 +80,24 @@ describeWith(['DATABASE_URL'], 'seat map freshness', () => {
     expect(await shop.seatMap(id, false)).toBe(lapsed)
   }, 10_000)
 
+  test('a seat added by hand in SQL shows in every form: the seats are read whole again, and no map drawn before is served for them', async () => {
+    const { scheduleIds } = await createConcert(ctx.server, { seats: 2 })
+    const id = scheduleIds[0]!
+    const shop = catalogue(ctx.db.sql, { cacheMs: 0 })
+    const before = await shop.seatMap(id, false)
+    expect(JSON.parse(await text(await shop.compactSeatMap(id))).status).toBe('AA')
+    await ctx.db.sql`insert into seats (schedule_id, seat_number, price, status, reservation_id) values (${id}, 3, 700, 'SOLD', gen_random_uuid())`
+    const after = await shop.seatMap(id, false)
+    expect(after).not.toBe(before)
+    expect(JSON.parse(await text(after))).toEqual([
+      { number: 1, price: 1000, status: 'AVAILABLE' },
+      { number: 2, price: 1000, status: 'AVAILABLE' },
+      { number: 3, price: 700, status: 'SOLD' },
+    ])
+    expect(JSON.parse(await text(await shop.compactSeatMap(id))).status).toBe('AAS')
+    expect(JSON.parse(await text(await shop.seatMap(id, true))).map((s: { number: number }) => s.number)).toEqual([1, 2])
+  })
+
   test('a seat written by a transaction still running while the map was built shows once that transaction commits', async () => {
     const { scheduleIds } = await createConcert(ctx.server, { seats: 2 })
     const id = scheduleIds[0]!
