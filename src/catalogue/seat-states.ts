@@ -11,13 +11,10 @@
 const A = 65 // 'A'
 const H = 72 // 'H'
 const S = 83 // 'S'
-const FULL_WORDS: Record<number, Uint8Array> = {
-  [A]: new TextEncoder().encode('AVAILABLE"}'),
-  [H]: new TextEncoder().encode('HELD"}'),
-  [S]: new TextEncoder().encode('SOLD"}'),
-}
 const encoder = new TextEncoder()
+/** A seat of the full map is OPEN, its number, `,"price":P,"status":"` and one of these. */
 const OPEN = encoder.encode('{"number":')
+const FULL_WORDS: Record<number, Uint8Array> = { [A]: encoder.encode('AVAILABLE"}'), [H]: encoder.encode('HELD"}'), [S]: encoder.encode('SOLD"}') }
 
 export type Bytes = Uint8Array<ArrayBuffer>
 /** A row of seat_states.sql or seat_changes.sql as Postgres sent it (statements' raw). */

@@ -95,10 +95,11 @@ export function sharedAnswer(content: string | Bytes, { contentType = 'applicati
       const known = variants[encoding]
       if (known) return known
       if (small) return (variants[encoding] = new Blob([compress(small, encoding)]))
+      const body = source() // now, while the bytes are held
       compressing++
       const pending = (async () => {
         try {
-          const blob = new Blob([await compressInBackground(await source(), encoding)]) // source() is taken now
+          const blob = new Blob([await compressInBackground(await body, encoding)])
           variants[encoding] = blob
           return blob
         } catch (error) {
