@@ -20,7 +20,7 @@ export function manners() {
       const encoding = perRequestEncoding(accepts)
       if (encoding === null) return
       const status = typeof set.status === 'number' ? set.status : 200
-      set.headers['content-type'] = 'application/json'
+      set.headers['content-type'] = 'application/json;charset=utf-8' // as Elysia types an answer it sends as it is
       set.headers['content-encoding'] = encoding
       set.headers.vary = set.headers.vary ? `${set.headers.vary}, Accept-Encoding` : 'Accept-Encoding'
       return new Response(compress(new TextEncoder().encode(text), encoding), { status })

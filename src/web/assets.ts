@@ -52,15 +52,3 @@ export function pageAssets() {
   built ??= build()
   return built
 }
-
-/** The body to send for `accept-encoding`: brotli, then gzip, then none. */
-export function encodingFor(acceptEncoding: string | null): 'br' | 'gzip' | null {
-  const accepted = (acceptEncoding ?? '')
-    .split(',')
-    .map((part) => part.trim().split(';'))
-    .filter(([, q]) => !q || Number(q.trim().replace(/^q=/, '')) > 0)
-    .map(([name]) => name!.trim().toLowerCase())
-  if (accepted.includes('br')) return 'br'
-  if (accepted.includes('gzip')) return 'gzip'
-  return null
-}

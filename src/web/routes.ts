@@ -1,7 +1,8 @@
 import { Elysia, t } from 'elysia'
 import { Uuid } from '../http/schemas'
 import { ServiceError } from '../errors'
-import { compressedText, encodingFor, pageAssets, type Asset } from './assets'
+import { compressedText, pageAssets, type Asset } from './assets'
+import { chooseEncoding, stillCurrent } from '../http/shared-answer'
 
 // The waiting-room page people use (GET / and GET /concerts/{id}): one HTML shell and one script that
 // drives the public API from the browser. Nothing is loaded from elsewhere, so the Content-Security-Policy
@@ -47,11 +48,9 @@ function shell(script: Asset, styles: Asset, devTokens: boolean): string {
 
 function compressed(request: Request, asset: Asset, cacheControl: string) {
   const headers: Record<string, string> = { 'content-type': asset.type, etag: asset.etag, 'cache-control': cacheControl, vary: 'Accept-Encoding' }
-  const match = request.headers.get('if-none-match')
-  if (match && match.split(',').some((tag) => tag.trim().replace(/^W\//, '') === asset.etag)) {
-    return new Response(null, { status: 304, headers })
-  }
-  const encoding = encodingFor(request.headers.get('accept-encoding'))
+  // The API's rules (shared-answer.ts): If-None-Match by weak comparison or *, the encoding weighed highest.
+  if (stillCurrent(request.headers.get('if-none-match'), asset.etag)) return new Response(null, { status: 304, headers })
+  const encoding = chooseEncoding(request.headers.get('accept-encoding'))
   if (encoding) headers['content-encoding'] = encoding
   const body = encoding === 'br' ? asset.br : encoding === 'gzip' ? asset.gzip : asset.body
   return new Response(body as Uint8Array<ArrayBuffer>, { headers })

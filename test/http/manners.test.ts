@@ -218,6 +218,9 @@ describeWith(['DATABASE_URL'], 'HTTP manners', () => {
     for (let i = 1; i <= 8; i++) await call(ctx.server, '/v1/balance/charges', { token: buyer.token, body: { amount: i } })
     const list = await raw(ctx.server, '/v1/balance/history', { headers: headers('gzip, br') })
     expect(list.response.headers.get('content-encoding')).toBe('gzip')
+    // The same media type as the answer sent as it is (a hostile probe saw the charset dropped when compressed).
+    const listPlain = await raw(ctx.server, '/v1/balance/history', { headers: headers() })
+    expect(list.response.headers.get('content-type')).toBe(listPlain.response.headers.get('content-type')!)
     expect(JSON.parse(new TextDecoder().decode(Bun.gunzipSync(list.bytes))).entries).toHaveLength(8)
     const small = await raw(ctx.server, '/v1/balance', { headers: headers('gzip') })
     expect(small.response.headers.get('content-encoding')).toBeNull()

@@ -63,10 +63,16 @@ describe('the waiting-room page as served', () => {
       expect(plain.headers.get('content-encoding')).toBeNull()
       expect(gunzipSync(body).toString()).toBe(await plain.text())
       expect((await get(path, { 'accept-encoding': 'gzip, deflate, br' })).headers.get('content-encoding')).toBe('br')
+      // The API's negotiation (a hostile probe found the page's own ignoring weights and *):
+      for (const [accept, encoding] of [['br;q=0.5, gzip;q=0.9', 'gzip'], ['*', 'br'], ['gzip;q=0, *', 'br'], ['Br;Q=0.4, GZip;Q=0.8', 'gzip']]) {
+        expect([accept, (await get(path, { 'accept-encoding': accept! })).headers.get('content-encoding')]).toEqual([accept, encoding])
+      }
       const etag = gz.headers.get('etag')!
-      const again = await get(path, { 'if-none-match': etag })
-      expect(again.status).toBe(304)
-      expect(await again.text()).toBe('')
+      for (const match of [etag, `W/${etag}`, `"other", ${etag}`, '*']) {
+        const again = await get(path, { 'if-none-match': match })
+        expect([match, again.status]).toEqual([match, 304])
+        expect(await again.text()).toBe('')
+      }
     }
     console.log(`page script + styles: ${gzipped} bytes gzipped`)
     expect(gzipped).toBeLessThan(50 * 1024)
