@@ -112,6 +112,26 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'Caddy (.deploy/Caddyfile) in front 
     expect((await servedAll('/v1/concerts', since, 90))[2]).toBeGreaterThan(0)
   }, 60_000)
 
+  test('a client that pipelines gets every answer through Caddy, in order (Bun closes such a connection itself)', async () => {
+    // Bun 1.4.5 closes a connection on which a second request arrives in the same write as one answered
+    // asynchronously, with no answer to either (README, when things fail); Caddy takes pipelined requests
+    // one at a time and does not pipeline to the instances.
+    const { port } = new URL(lb)
+    const requests = ['/v1/concerts', '/health', '/v1/concerts?limit=1', '/health']
+    let received = ''
+    let closed!: () => void
+    const ended = new Promise<void>((resolve) => (closed = resolve))
+    const socket = await Bun.connect({
+      hostname: '127.0.0.1',
+      port: Number(port),
+      socket: { data: (_s, bytes) => void (received += bytes.toString()), close: () => closed(), error: () => closed() },
+    })
+    socket.write(requests.map((path, i) => `GET ${path} HTTP/1.1\r\nHost: localhost\r\n${i === requests.length - 1 ? 'Connection: close\r\n' : ''}\r\n`).join(''))
+    await Promise.race([ended, Bun.sleep(5000)])
+    socket.end()
+    expect(received.match(/HTTP\/1\.1 \d+/g)).toEqual(requests.map(() => 'HTTP/1.1 200'))
+  })
+
   test('a rolling restart of all three instances under load loses no request', async () => {
     const token = await userTokens(TEST_SECRET).issue('rolling-restart-charger')
     const outcomes = new Map<string, number>()
