@@ -129,7 +129,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'Caddy (.deploy/Caddyfile) in front 
     socket.write(requests.map((path, i) => `GET ${path} HTTP/1.1\r\nHost: localhost\r\n${i === requests.length - 1 ? 'Connection: close\r\n' : ''}\r\n`).join(''))
     await Promise.race([ended, Bun.sleep(5000)])
     socket.end()
-    expect(received.match(/HTTP\/1\.1 \d+/g)).toEqual(requests.map(() => 'HTTP/1.1 200'))
+    expect([...received.matchAll(/HTTP\/1\.1 \d+/g)].map((m) => m[0])).toEqual(requests.map(() => 'HTTP/1.1 200'))
   })
 
   test('a rolling restart of all three instances under load loses no request', async () => {
