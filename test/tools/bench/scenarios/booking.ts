@@ -5,7 +5,7 @@ import { ServiceError } from '../../../../src/errors'
 import { paymentCalls } from '../../../../src/payments/payments'
 import type { Ticket } from '../../../../src/waiting-room/store'
 import { auth, type Api, type User } from '../api'
-import { EXHAUSTED, mapLimit, type Operation } from '../driver'
+import { EXHAUSTED, mapLimit, percentile, type Operation } from '../driver'
 import { json } from '../http-client'
 import { connection, Dealer, encodeFor, measure, seatDealer, ticketOf, wrkSeconds, type Context, type Row } from './common'
 
@@ -364,8 +364,8 @@ const MAP_FORMS = ['seats', 'seats?available=true', 'seat-map']
 /**
  * Holds beside readers of the maps they change (maps-changing): MAP_READERS readers of the hold schedules'
  * 100,000-seat maps, every form, `Accept-Encoding: br, gzip`, MAP_READS_PER_SECOND in all (a reader whose
- * read takes longer than its turn reads again at once), while 16 buyers hold a random seat and cancel it. Each cache window the maps have changed, so each is brought up to date and
- * drawn again. The row is the buyers' (hold + cancel pairs; p99 per request in the notes), the notes give
+ * read takes longer than its turn reads again at once), while 16 buyers hold a random seat and cancel it.
+ * Each cache window the maps have changed, so each is brought up to date and drawn again. The row is the buyers' (hold + cancel pairs; p99 per request in the notes), the notes give
  * the readers' rate and p99: what readers of a changing big hall cost the people buying in it.
  */
 export async function mapsChanging(ctx: Context, api: Api, setup: BookingSetup): Promise<Row> {
@@ -411,11 +411,10 @@ export async function mapsChanging(ctx: Context, api: Api, setup: BookingSetup):
       },
     })
     const seconds = (performance.now() - warm) / 1000
-    const sorted = reads.sort((a, b) => a - b)
+    const sorted = Float64Array.from(reads).sort()
     row.notes.push(
       `beside it, ${MAP_READERS} readers of the ${setup.holdSchedules.length} hold schedule(s)' 100,000-seat maps (full, available, compact; br) asking ${MAP_READS_PER_SECOND}/s: ` +
-        `${Math.round(sorted.length / seconds)} reads/s, p50 ${(sorted[Math.floor(sorted.length / 2)] ?? 0).toFixed(1)} ms, ` +
-        `p99 ${(sorted[Math.floor(sorted.length * 0.99)] ?? 0).toFixed(1)} ms, ${readErrors} errors`,
+        `${Math.round(sorted.length / seconds)} reads/s, p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, ${readErrors} errors`,
     )
     return row
   } finally {
