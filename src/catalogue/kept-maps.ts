@@ -41,7 +41,6 @@ const draw = (picture: SeatPicture, form: MapForm) => (form === 'compact' ? comp
  */
 export function keptMaps({ cacheMs, read, byteBudget }: { cacheMs: number; read: ReadSeats; byteBudget: number }) {
   const kept = new Map<string, Kept>()
-
   let bytes = 0
 
   /**
@@ -70,8 +69,8 @@ export function keptMaps({ cacheMs, read, byteBudget }: { cacheMs: number; read:
       if (k.running?.done === done) k.running = null
     }
     done.then((states) => {
-      // A dropped schedule stays dropped.
-      if (kept.get(scheduleId) === k && since >= k.asOf) {
+      // A dropped schedule stays dropped. (Reads of a schedule run one at a time, so none is older than the last.)
+      if (kept.get(scheduleId) === k) {
         k.states = states
         k.asOf = since
         keepWithinBudget(k)
@@ -110,11 +109,10 @@ export function keptMaps({ cacheMs, read, byteBudget }: { cacheMs: number; read:
 
   return (scheduleId: string, form: MapForm): SharedAnswer | Promise<SharedAnswer> => {
     const now = performance.now()
-    let k = kept.get(scheduleId)
-    if (!k) kept.set(scheduleId, (k = { states: null, asOf: -Infinity, lastRead: now, running: null, waiting: null, picture: null, drawn: {}, bytes: 0 }))
+    const k = kept.get(scheduleId) ?? { states: null, asOf: -Infinity, lastRead: now, running: null, waiting: null, picture: null, drawn: {}, bytes: 0 }
+    if (!kept.has(scheduleId)) kept.set(scheduleId, k)
     k.lastRead = now
-    const entry = k
     const states = upToDate(scheduleId, k, now)
-    return states instanceof Promise ? states.then((s) => answer(scheduleId, entry, s, form)) : answer(scheduleId, k, states, form)
+    return states instanceof Promise ? states.then((s) => answer(scheduleId, k, s, form)) : answer(scheduleId, k, states, form)
   }
 }

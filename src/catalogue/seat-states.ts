@@ -1,3 +1,5 @@
+import type { Bytes } from '../http/shared-answer'
+
 // The seats of one schedule as the app keeps them to draw its maps: a status byte, a price and a hold's
 // expiry per seat, read whole once (sql/catalogue/seat_states.sql) and then kept up to date by reading only
 // the seats written since (sql/catalogue/seat_changes.sql). During an on-sale the map of a big hall
@@ -16,7 +18,6 @@ const encoder = new TextEncoder()
 const OPEN = encoder.encode('{"number":')
 const FULL_WORDS: Record<number, Uint8Array> = { [A]: encoder.encode('AVAILABLE"}'), [H]: encoder.encode('HELD"}'), [S]: encoder.encode('SOLD"}') }
 
-export type Bytes = Uint8Array<ArrayBuffer>
 /** A row of seat_states.sql or seat_changes.sql as Postgres sent it (statements' raw). */
 type RawRow = (Uint8Array | null)[]
 

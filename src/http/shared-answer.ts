@@ -9,7 +9,7 @@ export const COMPRESS_ABOVE_BYTES = 1024
 const IN_BACKGROUND_ABOVE_BYTES = 256 * 1024
 
 export type Encoding = 'br' | 'gzip'
-type Bytes = Uint8Array<ArrayBuffer>
+export type Bytes = Uint8Array<ArrayBuffer>
 
 export interface SharedAnswer {
   readonly contentType: string

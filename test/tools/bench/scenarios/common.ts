@@ -199,14 +199,14 @@ const RAMP_MS = 300
 /** The trivial route's rate is steady within a second; one such slice per scenario is enough. */
 const CEILING_SLICE_MS = 1000
 
+/** Whether wrk drives the HTTP side of the scenarios that give it requests (installed, and not turned off). */
+export const wrkDrives = (settings: Settings) => settings.driver === 'wrk' && WRK !== null
+
 /**
  * Drives the HTTP side and the store ceiling of one scenario and makes its row. The window is cut into
  * `rounds` slices, HTTP and store alternating, so that noise from outside (other processes on a shared
  * box) falls on both sides of the ratio alike; the trivial route (HTTP ceiling) gets one slice among them.
  */
-/** Whether wrk drives the HTTP side of the scenarios that give it requests (installed, and not turned off). */
-export const wrkDrives = (settings: Settings) => settings.driver === 'wrk' && WRK !== null
-
 export async function measure(ctx: Context, spec: Spec): Promise<Row> {
   const useWrk = wrkDrives(ctx.settings) && spec.wrk !== undefined
   const connections = spec.connections ?? spec.wrk?.connections ?? ctx.settings.concurrency
