@@ -12,7 +12,7 @@
 -- $1 schedule_id, $2 the earlier read's pg_current_snapshot()
 select
   (select coalesce(json_agg(json_build_array(
-       w.seat_number, left(w.status, 1), w.price, (extract(epoch from w.hold_expires_at) * 1000000)::int8)), '[]')
+       w.seat_number, left(w.status, 1), w.price, epoch_us(w.hold_expires_at))), '[]')
    from (
      select seat_number, status, price, hold_expires_at from seats
      where schedule_id = $1::uuid
@@ -20,4 +20,4 @@ select
        and not pg_visible_in_snapshot(written_by, $2::pg_snapshot)
    ) w)::text as changes,
   pg_current_snapshot()::text as snapshot,
-  (extract(epoch from now()) * 1000000)::int8::text as now_us
+  epoch_us(now())::text as now_us

@@ -18,7 +18,7 @@ with s as (
 select
   (select coalesce(string_agg(c, '' order by seat_number), '') from s) as statuses,
   (select coalesce(json_agg(json_build_array(first, last, price) order by first), '[]') from runs)::text as prices,
-  (select coalesce(json_agg(json_build_array(seat_number, (extract(epoch from hold_expires_at) * 1000000)::int8)), '[]')
+  (select coalesce(json_agg(json_build_array(seat_number, epoch_us(hold_expires_at))), '[]')
    from s where c = 'H')::text as holds,
   pg_current_snapshot()::text as snapshot,
-  (extract(epoch from now()) * 1000000)::int8::text as now_us
+  epoch_us(now())::text as now_us

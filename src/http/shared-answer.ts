@@ -55,8 +55,12 @@ async function compressInBackground(body: Bytes, encoding: Encoding): Promise<By
  * kept once a compressed form of it is made: nearly every reader of a big seat map takes br or gzip, and
  * a 100,000-seat map is ~5 MB as it is against ~0.2 MB compressed. A reader who takes it as it is, or in
  * the other encoding, has it drawn again (milliseconds), and the plain form is kept from then on.
+ * `compressed` gives forms made ahead of time (the page's assets, compressed harder once at start).
  */
-export function sharedAnswer(content: string | Bytes, { contentType = 'application/json', redraw }: { contentType?: string; redraw?: () => Bytes } = {}): SharedAnswer {
+export function sharedAnswer(
+  content: string | Bytes,
+  { contentType = 'application/json', redraw, compressed = {} }: { contentType?: string; redraw?: () => Bytes; compressed?: Partial<Record<Encoding, Bytes>> } = {},
+): SharedAnswer {
   const bytes = (typeof content === 'string' ? new TextEncoder().encode(content) : content) as Bytes
   const big = bytes.byteLength > IN_BACKGROUND_ABOVE_BYTES
   // A small body keeps a copy of its bytes (they may be a view into a larger buffer) to compress on the
@@ -76,6 +80,7 @@ export function sharedAnswer(content: string | Bytes, { contentType = 'applicati
     held = null
   }
   const variants: Partial<Record<Encoding, Blob | Promise<Blob>>> = {}
+  for (const [encoding, body] of Object.entries(compressed)) variants[encoding as Encoding] = new Blob([body])
   const variantBytes = () => Object.values(variants).reduce((n, v) => n + (v instanceof Blob ? v.size : 0), 0)
   return {
     contentType,

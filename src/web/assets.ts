@@ -2,31 +2,27 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
+import { sharedAnswer, type SharedAnswer } from '../http/shared-answer'
 
 // The page's script and styles: TypeScript in src/web/client built by Bun's bundler when the process
 // first serves the page (once per process, in memory), compressed once, named by their content hash so
 // that browsers may keep them for a year.
 export interface Asset {
   path: string
-  type: string
-  body: Uint8Array
-  gzip: Uint8Array
-  br: Uint8Array
-  etag: string
+  answer: SharedAnswer
 }
 
 /** A text body with its compressed forms, made once; `path` of an asset includes its content hash. */
-export function compressedText(type: string, text: string, pathOf: (hash: string) => string = () => ''): Asset {
+export function compressedText(contentType: string, text: string, pathOf: (hash: string) => string = () => ''): Asset {
   const body = new TextEncoder().encode(text)
   const hash = createHash('sha256').update(body).digest('base64url').slice(0, 16)
-  return {
-    path: pathOf(hash),
-    type,
-    body,
-    gzip: gzipSync(body, { level: 9 }),
-    br: brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }),
-    etag: `"${hash}"`,
+  // Made once per process, so compressed as hard as the formats go (a shared answer made per cache
+  // period uses cheaper levels).
+  const compressed = {
+    gzip: new Uint8Array(gzipSync(body, { level: 9 })),
+    br: new Uint8Array(brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } })),
   }
+  return { path: pathOf(hash), answer: sharedAnswer(body, { contentType, compressed }) }
 }
 
 const clientDir = join(import.meta.dir, 'client')

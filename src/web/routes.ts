@@ -2,7 +2,7 @@ import { Elysia, t } from 'elysia'
 import { Uuid } from '../http/schemas'
 import { ServiceError } from '../errors'
 import { compressedText, pageAssets, type Asset } from './assets'
-import { chooseEncoding, stillCurrent } from '../http/shared-answer'
+import { answerShared } from '../http/shared-answer'
 
 // The waiting-room page people use (GET / and GET /concerts/{id}): one HTML shell and one script that
 // drives the public API from the browser. Nothing is loaded from elsewhere, so the Content-Security-Policy
@@ -46,16 +46,6 @@ function shell(script: Asset, styles: Asset, devTokens: boolean): string {
 `
 }
 
-function compressed(request: Request, asset: Asset, cacheControl: string) {
-  const headers: Record<string, string> = { 'content-type': asset.type, etag: asset.etag, 'cache-control': cacheControl, vary: 'Accept-Encoding' }
-  // The API's rules (shared-answer.ts): If-None-Match by weak comparison or *, the encoding weighed highest.
-  if (stillCurrent(request.headers.get('if-none-match'), asset.etag)) return new Response(null, { status: 304, headers })
-  const encoding = chooseEncoding(request.headers.get('accept-encoding'))
-  if (encoding) headers['content-encoding'] = encoding
-  const body = encoding === 'br' ? asset.br : encoding === 'gzip' ? asset.gzip : asset.body
-  return new Response(body as Uint8Array<ArrayBuffer>, { headers })
-}
-
 export function webRoutes(options: { devTokens: boolean }) {
   let loading: Promise<{ page: Asset; byPath: Map<string, Asset> }> | null = null
   const load = () =>
@@ -66,11 +56,9 @@ export function webRoutes(options: { devTokens: boolean }) {
   // Built while the instance starts, not on the first visitor's request.
   load().catch(() => {})
 
-  const htmlAnswer = async ({ request }: { request: Request }) => {
-    const response = compressed(request, (await load()).page, 'no-cache')
-    for (const [name, value] of Object.entries(securityHeaders)) response.headers.set(name, value)
-    return response
-  }
+  // The API's rules for an answer many read (shared-answer.ts): If-None-Match by weak comparison or *,
+  // the encoding weighed highest.
+  const htmlAnswer = async ({ request }: { request: Request }) => answerShared(request, (await load()).page.answer, 'no-cache', securityHeaders)
 
   return new Elysia({ name: 'web' })
     .get('/', htmlAnswer, { detail: { hide: true } })
@@ -81,7 +69,7 @@ export function webRoutes(options: { devTokens: boolean }) {
         const asset = (await load()).byPath.get(`/assets/${params.name}`)
         if (!asset) throw new ServiceError('NOT_FOUND', 'No such asset')
         // Named by content: a new build is a new name, so the old one may be kept forever.
-        return compressed(request, asset, 'public, max-age=31536000, immutable')
+        return answerShared(request, asset.answer, 'public, max-age=31536000, immutable')
       },
       { params: t.Object({ name: t.String({ maxLength: 100 }) }), detail: { hide: true } },
     )

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { brotliDecompressSync } from 'node:zlib'
+import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib'
 import { answerShared, chooseEncoding, perRequestEncoding, sharedAnswer, stillCurrent } from '../../src/http/shared-answer'
 import { methodTable } from '../../src/http/methods'
 import { toOas30 } from '../../src/http/openapi/schema'
@@ -52,6 +52,18 @@ describe('shared answers', () => {
     expect(draws).toBe(3)
     expect(brotliDecompressSync(await br.bytes()).toString()).toBe(big)
     expect(shared.etag).toBe(sharedAnswer(big).etag)
+  })
+
+  test('forms compressed ahead of time are sent as they were given, not compressed again', async () => {
+    const bytes = new TextEncoder().encode(seatMap)
+    const hard = { br: new Uint8Array(brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } })), gzip: Bun.gzipSync(bytes, { level: 9 }) }
+    const shared = sharedAnswer(bytes, { contentType: 'text/plain', compressed: hard })
+    expect(shared.kept).toBe(bytes.byteLength * 2 + hard.br.byteLength + hard.gzip.byteLength) // the plain form and the small body's copy, and both given forms
+    for (const encoding of ['br', 'gzip'] as const) {
+      const response = await answerShared(new Request('http://x/', { headers: { 'accept-encoding': encoding } }), shared, 'no-cache', { 'x-extra': 'kept' })
+      expect([response.headers.get('content-encoding'), response.headers.get('content-type'), response.headers.get('x-extra')]).toEqual([encoding, 'text/plain', 'kept'])
+      expect(await response.bytes()).toEqual(hard[encoding])
+    }
   })
 
   test('the ETag is strong and a function of the bytes alone (the same on every instance)', () => {
