@@ -54,6 +54,14 @@ describe('shared answers', () => {
     expect(shared.etag).toBe(sharedAnswer(big).etag)
   })
 
+  test("a big body's brotli form uses a 256 KB window, not brotli's 4 MB (less memory for each compression under way)", async () => {
+    const big = JSON.stringify(Array.from({ length: 20_000 }, (_, i) => ({ number: i + 1, price: 1000, status: i % 3 ? 'AVAILABLE' : 'HELD' })))
+    const first = (await (await sharedAnswer(big).encoded('br')).bytes())[0]!
+    // RFC 7932 9.1: the stream starts with WBITS; 18 is the bit 1, then 1 in the next three bits.
+    expect(first & 0x0f).toBe(0b0011)
+    expect((await (await sharedAnswer(seatMap).encoded('br')).bytes())[0]! & 0x0f).toBe(0b0011) // a small body's too
+  })
+
   test('forms compressed ahead of time are sent as they were given, not compressed again', async () => {
     const bytes = new TextEncoder().encode(seatMap)
     const hard = { br: new Uint8Array(brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } })), gzip: Bun.gzipSync(bytes, { level: 9 }) }
