@@ -22,6 +22,24 @@ onEachDatabase('seat holds', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_SECONDS: '300' 
     expect(schedules.body[0]).toMatchObject({ totalSeats: 3, availableSeats: 2 })
   })
 
+  test('a hold lapses at the very millisecond of its expiresAt: the times it is shown are the times it is decided by', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 4 })
+    const alice = await shopper(ctx.server, 'h-alice-ms', concertId)
+    for (const seat of [1, 2, 3]) {
+      const held = await hold(ctx.server, alice, scheduleIds[0]!, seat)
+      if (held.status === 409) break // the hold limit (2)
+      const [row] = await ctx.db.sql`
+        select epoch_us(r.expires_at)::text as expires, epoch_us(r.created_at)::text as created, epoch_us(s.hold_expires_at)::text as seat
+        from reservations r join seats s using (schedule_id, seat_number) where r.reservation_id = ${held.body.reservationId}`
+      // Exact to the microsecond: a lapse decided after the shown expiresAt would refuse a hold sent just after it.
+      expect(row).toEqual({
+        expires: String(Date.parse(held.body.expiresAt) * 1000),
+        created: String(Date.parse(held.body.createdAt) * 1000),
+        seat: String(Date.parse(held.body.expiresAt) * 1000),
+      })
+    }
+  })
+
   test('a held seat cannot be held by anyone else: 409 SEAT_UNAVAILABLE', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1 })
     const alice = await shopper(ctx.server, 'h-alice2', concertId)
