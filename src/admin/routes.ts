@@ -8,6 +8,7 @@ import { CreatedConcert, newConcertModel, type NewConcert } from '../catalogue/m
 import { isUserId } from '../identity/user-tokens'
 import { LinePatch, LineReadout } from '../waiting-room/model'
 import type { LineOperator } from '../waiting-room/operator'
+import { jsonBody } from '../http/json-body'
 
 const CALENDAR_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(?:Z|[+-](\d{2}):(\d{2}))$/i
 
@@ -76,7 +77,7 @@ export function adminRoutes(catalogue: Catalogue, operator: LineOperator, adminA
         return created
       },
       {
-        parse: 'json',
+        parse: jsonBody,
         body: newConcertModel(maxPrice),
         response: {
           201: CreatedConcert,
@@ -104,7 +105,7 @@ export function adminRoutes(catalogue: Catalogue, operator: LineOperator, adminA
       checkSalesOpenAt(body.salesOpenAt)
       return operator.updateLine(params.concertId, body)
     }, {
-      parse: 'json',
+      parse: jsonBody,
       params: t.Object({ concertId: Uuid() }),
       body: LinePatch,
       response: { 200: LineReadout, ...errors('UNAUTHENTICATED', 'NOT_FOUND') },

@@ -5,6 +5,7 @@ import { nextLink } from '../http/pages'
 import { checkKey, respond } from '../idempotency/idempotency'
 import type { Balance } from './balance'
 import { BalanceBody, Charge, chargeRequestModel, LedgerPage } from './model'
+import { jsonBody } from '../http/json-body'
 
 export function balanceRoutes(balance: Balance, users: Users, maxCharge: number) {
   return new Elysia({ prefix: '/v1/balance' })
@@ -20,7 +21,7 @@ export function balanceRoutes(balance: Balance, users: Users, maxCharge: number)
         respond(await balance.chargeOnce(userId, body.amount, checkKey(request.headers.get('idempotency-key'))), set),
       {
         auth: true,
-        parse: 'json',
+        parse: jsonBody,
         body: chargeRequestModel(maxCharge),
         response: { 201: Charge, ...errors('UNAUTHENTICATED', 'BALANCE_LIMIT', 'IDEMPOTENCY_IN_PROGRESS', 'IDEMPOTENCY_KEY_REUSED') },
         detail: {

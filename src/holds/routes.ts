@@ -5,6 +5,7 @@ import { decodeCursor, nextLink, PageQuery, pageOf } from '../http/pages'
 import { identity, type Users } from '../identity/plugin'
 import { HoldRequest, Reservation } from './model'
 import type { SeatHolds } from './seat-holds'
+import { jsonBody } from '../http/json-body'
 
 const DEFAULT_PAGE = 50
 
@@ -21,7 +22,7 @@ export function holdRoutes(holds: SeatHolds, users: Users, holdTtlSeconds: numbe
       },
       {
         auth: true,
-        parse: 'json',
+        parse: jsonBody,
         body: HoldRequest,
         response: {
           201: Reservation,

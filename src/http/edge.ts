@@ -165,8 +165,11 @@ export function httpEdge({ production, log, metrics, logRequests, methodsOf, dis
       switch (code) {
         case 'VALIDATION':
           return answer(request, new ServiceError('VALIDATION_FAILED', validationDetail(error, production)))
-        case 'PARSE':
-          return answer(request, new ServiceError('VALIDATION_FAILED', 'The body is not valid JSON'))
+        case 'PARSE': {
+          // A route's own parser (json-body.ts) says why; Elysia wraps what it throws.
+          const cause = (error as { cause?: unknown }).cause
+          return answer(request, cause instanceof ServiceError ? cause : new ServiceError('VALIDATION_FAILED', 'The body is not valid JSON'))
+        }
         case 'NOT_FOUND': {
           // A known path asked with another method is a 405 naming the methods it has (RFC 9110).
           const allow = methodsOf(new URL(request.url).pathname).join(', ')

@@ -3,6 +3,7 @@ import { isUserId, type UserTokens } from './user-tokens'
 import { ServiceError } from '../errors'
 import { errors } from '../http/schemas'
 import { DevToken, DevTokenRequest } from './model'
+import { jsonBody } from '../http/json-body'
 
 // Dev tokens: only when AUTH_DEV_TOKENS=true (embedded default, never in production). Real deployments
 // verify tokens from their identity provider with the shared AUTH_JWT_SECRET.
@@ -15,7 +16,7 @@ export function devTokenRoutes(tokens: UserTokens) {
       return { token: await tokens.issue(body.userId) }
     },
     {
-      parse: 'json',
+      parse: jsonBody,
       body: DevTokenRequest,
       response: { 201: DevToken, ...errors() },
       detail: {

@@ -4,6 +4,7 @@ import { identity, type Users } from '../identity/plugin'
 import { checkKey, respond } from '../idempotency/idempotency'
 import { Payment, PaymentRequest } from './model'
 import type { Payments } from './payments'
+import { jsonBody } from '../http/json-body'
 
 export function paymentRoutes(payments: Payments, users: Users) {
   return new Elysia({ prefix: '/v1' }).use(identity(users)).post(
@@ -19,7 +20,7 @@ export function paymentRoutes(payments: Payments, users: Users) {
     },
     {
       auth: true,
-      parse: 'json',
+      parse: jsonBody,
       body: PaymentRequest,
       response: {
         201: Payment,

@@ -5,6 +5,7 @@ import { bearer, bearerAndQueue, errors } from '../http/schemas'
 import { identity, type Users } from '../identity/plugin'
 import { JoinRequest, QueueJoin, QueueStatus } from './model'
 import type { WaitingRoom } from './waiting-room'
+import { jsonBody } from '../http/json-body'
 
 export function waitingRoomRoutes(room: WaitingRoom, users: Users) {
   return new Elysia({ prefix: '/v1/queue' })
@@ -20,7 +21,7 @@ export function waitingRoomRoutes(room: WaitingRoom, users: Users) {
       },
       {
         auth: true,
-        parse: 'json',
+        parse: jsonBody,
         body: JoinRequest,
         response: { 200: QueueJoin, 201: QueueJoin, ...errors('UNAUTHENTICATED', 'NOT_FOUND', 'SOLD_OUT') },
         detail: {

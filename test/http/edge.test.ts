@@ -1,6 +1,6 @@
 import { expect, test } from 'bun:test'
 import { ADMIN_KEY, call, onFreshDatabase, testServer } from '../support/app'
-import { createConcert, hold, shopper, userToken } from '../support/scenario'
+import { createConcert, hold, newConcert, shopper, userToken } from '../support/scenario'
 import { describeWith, serviceUrl } from '../support/services'
 import { createTestDatabase } from '../support/database'
 
@@ -48,6 +48,28 @@ describeWith(['DATABASE_URL'], 'the HTTP edge', () => {
       expect(reply.status).toBe(400)
       expect(reply.body.code).toBe('VALIDATION_FAILED')
     }
+  })
+
+  test('a body that is not UTF-8 is a 400 and changes nothing (read as U+FFFD, two different bodies would be one)', async () => {
+    const token = await userToken(ctx.server, 'e-utf8')
+    const bytes = (text: string, ...tail: number[]) => new Uint8Array([...new TextEncoder().encode(text), ...tail, ...new TextEncoder().encode('"}')])
+    for (const rawBody of [bytes('{"title":"bad \u00ff', 0xff, 0xfe), bytes('{"title":"', 0xc3), bytes('{"title":"', 0xed, 0xa0, 0x80)]) {
+      const created = await call(ctx.server, '/v1/admin/concerts', { rawBody, headers: { 'x-admin-key': ADMIN_KEY, 'content-type': 'application/json' } })
+      expect([created.status, created.body.code, created.body.detail]).toEqual([400, 'VALIDATION_FAILED', 'The body is not valid UTF-8'])
+    }
+    const named = await call(ctx.server, '/v1/dev/user-tokens', { rawBody: bytes('{"userId":"u', 0xff) })
+    expect([named.status, named.body.code]).toEqual([400, 'VALIDATION_FAILED'])
+    const charged = await call(ctx.server, '/v1/balance/charges', { token, rawBody: new Uint8Array([...new TextEncoder().encode('{"amount":10'), 0x80, 0x7d]) })
+    expect([charged.status, charged.body.code]).toEqual([400, 'VALIDATION_FAILED'])
+    expect((await call(ctx.server, '/v1/balance', { token })).body.balance).toBe(0)
+    // Well-formed UTF-8 beyond ASCII, U+FFFD itself included, is taken as sent.
+    const kept = await call(ctx.server, '/v1/admin/concerts', {
+      headers: { 'x-admin-key': ADMIN_KEY },
+      body: newConcert({ seats: 1, title: 'Caf\u00e9 \ufffd \u{1F3B5}' }),
+    })
+    expect(kept.status).toBe(201)
+    const listed = await call(ctx.server, '/v1/concerts?limit=100')
+    expect(listed.body.find((c: { concertId: string }) => c.concertId === kept.body.concertId)?.title).toBe('Caf\u00e9 \ufffd \u{1F3B5}')
   })
 
   test('a body over 16 KiB is a 413', async () => {

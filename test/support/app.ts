@@ -35,7 +35,7 @@ export interface Call {
   token?: string
   queueToken?: string
   body?: unknown
-  rawBody?: string
+  rawBody?: string | Uint8Array<ArrayBuffer>
   headers?: Record<string, string>
 }
 
@@ -51,11 +51,11 @@ export async function call<T = any>(server: Server, path: string, c: Call = {}):
   const headers: Record<string, string> = { ...c.headers }
   if (c.token) headers.authorization = `Bearer ${c.token}`
   if (c.queueToken) headers['x-queue-token'] = c.queueToken
-  let body: string | undefined = c.rawBody
+  let body: string | Uint8Array<ArrayBuffer> | undefined = c.rawBody
   if (c.body !== undefined) body = JSON.stringify(c.body)
   if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json'
   // As a real client does; app.handle() does not compute it.
-  if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body))
+  if (body !== undefined) headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength)
   const response = await server.app.handle(
     new Request(`http://localhost${path}`, { method: c.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body }),
   )
