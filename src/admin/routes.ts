@@ -10,20 +10,27 @@ import { LinePatch, LineReadout } from '../waiting-room/model'
 import type { LineOperator } from '../waiting-room/operator'
 import { jsonBody } from '../http/json-body'
 
-const CALENDAR_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(?:Z|[+-](\d{2}):(\d{2}))$/i
+const CALENDAR_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(?:Z|[+-](\d{2}):(\d{2}))$/i
+const WHEN = '(YYYY-MM-DDThh:mm[:ss[.fraction]]Z or an offset, year 1970-9999)'
 
 /**
  * An ISO 8601 date-time that names a real moment: a day that exists in its month (no February 30th, which
  * Date and Postgres would roll over into March), hours 0-23, a year from 1970 to 9999 and an explicit
- * offset. The schema's `date-time` format checks the shape only.
+ * offset. The schema's `date-time` format checks the shape only. Returns it with at most six digits of
+ * fraction, or null. RFC 3339 allows any number (Go's RFC3339Nano writes nine); Postgres keeps
+ * microseconds and would round the rest, which can carry into the next day or year: they are cut off.
  */
-export function isCalendarTime(text: string): boolean {
+export function calendarTime(text: string): string | null {
   const m = CALENDAR_TIME.exec(text)
-  if (!m) return false
-  const [year, month, day, hour, minute, second = 0, offsetHours = 0, offsetMinutes = 0] = m.slice(1).map((v) => (v === undefined ? undefined : Number(v)))
-  if (year! < 1970 || month! < 1 || month! > 12 || day! < 1) return false
-  if (day! > new Date(Date.UTC(year!, month!, 0)).getUTCDate()) return false
-  return hour! <= 23 && minute! <= 59 && second! <= 59 && offsetHours! <= 23 && offsetMinutes! <= 59
+  if (!m) return null
+  const fraction = m[7]
+  const [year, month, day, hour, minute, second = 0, offsetHours = 0, offsetMinutes = 0] = [...m.slice(1, 7), ...m.slice(8)].map((v) =>
+    v === undefined ? undefined : Number(v),
+  )
+  if (year! < 1970 || month! < 1 || month! > 12 || day! < 1) return null
+  if (day! > new Date(Date.UTC(year!, month!, 0)).getUTCDate()) return null
+  if (!(hour! <= 23 && minute! <= 59 && second! <= 59 && offsetHours! <= 23 && offsetMinutes! <= 59)) return null
+  return fraction && fraction.length > 7 ? text.replace(fraction, fraction.slice(0, 7)) : text
 }
 
 function checkNewConcert(body: NewConcert) {
@@ -31,17 +38,19 @@ function checkNewConcert(body: NewConcert) {
     throw new ServiceError('VALIDATION_FAILED', 'body.title: 1-200 characters of visible text, no control characters')
   }
   body.schedules.forEach((s, i) => {
-    if (!isCalendarTime(s.startsAt)) {
-      throw new ServiceError('VALIDATION_FAILED', `body.schedules.${i}.startsAt: not a real calendar time (YYYY-MM-DDThh:mm[:ss]Z or an offset, year 1970-9999)`)
-    }
+    const startsAt = calendarTime(s.startsAt)
+    if (startsAt === null) throw new ServiceError('VALIDATION_FAILED', `body.schedules.${i}.startsAt: not a real calendar time ${WHEN}`)
+    s.startsAt = startsAt
   })
-  checkSalesOpenAt(body.salesOpenAt)
+  if (body.salesOpenAt !== undefined) body.salesOpenAt = checkSalesOpenAt(body.salesOpenAt)
 }
 
-function checkSalesOpenAt(salesOpenAt: string | null | undefined) {
-  if (typeof salesOpenAt === 'string' && !isCalendarTime(salesOpenAt)) {
-    throw new ServiceError('VALIDATION_FAILED', 'body.salesOpenAt: not a real calendar time (YYYY-MM-DDThh:mm[:ss]Z or an offset, year 1970-9999)')
-  }
+/** The opening as Postgres is to read it (see calendarTime); null (no opening) stays null. */
+function checkSalesOpenAt<T extends string | null>(salesOpenAt: T): T {
+  if (salesOpenAt === null) return salesOpenAt
+  const time = calendarTime(salesOpenAt)
+  if (time === null) throw new ServiceError('VALIDATION_FAILED', `body.salesOpenAt: not a real calendar time ${WHEN}`)
+  return time as T
 }
 
 function sameKey(given: string | null, expected: string): boolean {
@@ -102,7 +111,7 @@ export function adminRoutes(catalogue: Catalogue, operator: LineOperator, adminA
       },
     })
     .patch('/concerts/:concertId/queue', ({ params, body }) => {
-      checkSalesOpenAt(body.salesOpenAt)
+      if (body.salesOpenAt !== undefined) body.salesOpenAt = checkSalesOpenAt(body.salesOpenAt)
       return operator.updateLine(params.concertId, body)
     }, {
       parse: jsonBody,

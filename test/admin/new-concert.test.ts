@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import { isCalendarTime } from '../../src/admin/routes'
+import { calendarTime } from '../../src/admin/routes'
 import { ADMIN_KEY, call, onEachDatabase } from '../support/app'
 
 // POST /v1/admin/concerts: what reaches Postgres is a real moment and visible text. Date and Postgres
@@ -9,14 +9,21 @@ import { ADMIN_KEY, call, onEachDatabase } from '../support/app'
 const admin = { 'x-admin-key': ADMIN_KEY }
 const body = (startsAt: string, title = 'Calendar test') => ({ title, schedules: [{ startsAt, seatCount: 2, price: 100 }] })
 
+test('a fraction of any length passes (RFC 3339; Go writes nine digits), cut to the microseconds Postgres keeps, never rounded into the next day', () => {
+  expect(calendarTime('2026-12-31T23:59:59.9999999Z')).toBe('2026-12-31T23:59:59.999999Z')
+  expect(calendarTime('9999-12-31T23:59:59.123456789+09:00')).toBe('9999-12-31T23:59:59.123456+09:00')
+  expect(calendarTime('2026-06-01T19:00:00.5Z')).toBe('2026-06-01T19:00:00.5Z')
+  expect(calendarTime('2026-06-01T19:00:00.Z')).toBeNull()
+})
+
 test('real calendar times pass; days a month does not have, hour 24, year 0000 and missing offsets do not', () => {
   for (const ok of ['2026-02-28T19:00:00Z', '2028-02-29T19:00:00Z', '2026-12-31T23:59:59.999Z', '2026-06-01T19:00+09:00', '2026-06-01T19:00:00-03:30']) {
-    expect([ok, isCalendarTime(ok)]).toEqual([ok, true])
+    expect(calendarTime(ok)).toBe(ok)
   }
   for (const bad of ['2026-02-30T19:00:00Z', '2027-02-29T19:00:00Z', '2026-04-31T19:00:00Z', '2026-01-01T24:00:00Z', '2026-01-01T19:60:00Z',
     '2026-01-01T19:00:60Z', '0000-01-01T19:00:00Z', '1969-12-31T23:00:00Z', '2026-13-01T19:00:00Z', '2026-00-10T19:00:00Z',
     '2026-01-01T19:00:00', '2026-01-01T19:00:00+24:00', '2026-01-01', '+012026-01-01T19:00:00Z']) {
-    expect([bad, isCalendarTime(bad)]).toEqual([bad, false])
+    expect([bad, calendarTime(bad)]).toEqual([bad, null])
   }
 })
 
@@ -40,6 +47,20 @@ onEachDatabase('creating a concert', {}, (ctx) => {
     expect(reply.status).toBe(201)
     const [row] = await ctx.db.sql`select starts_at from schedules where schedule_id = ${reply.body.schedules[0].scheduleId}`
     expect((row!.starts_at as Date).toISOString()).toBe('2028-02-29T10:30:00.000Z')
+  })
+
+  test('nine digits of a second are stored to the microsecond, not rounded into the next year', async () => {
+    const reply = await call(ctx.server, '/v1/admin/concerts', {
+      headers: admin,
+      body: { ...body('2027-12-31T23:59:59.999999999Z'), salesOpenAt: '2027-12-30T23:59:59.999999999Z' },
+    })
+    expect(reply.status).toBe(201)
+    const [row] = await ctx.db.sql`
+      select to_char(starts_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') as starts
+      from schedules where schedule_id = ${reply.body.schedules[0].scheduleId}`
+    expect(row!.starts).toStartWith('2027-12-31 23:59:59.999') // milliseconds, as every time here is shown
+    const patched = await call(ctx.server, `/v1/admin/concerts/${reply.body.concertId}/queue`, { method: 'PATCH', headers: admin, body: { salesOpenAt: '2027-12-29T10:00:00.1234567891Z' } })
+    expect(patched.status).toBe(200)
   })
 })
 
