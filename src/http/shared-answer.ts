@@ -136,7 +136,8 @@ const QVALUE = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/
 
 /**
  * The encoding to send for an Accept-Encoding header, or null for identity: the one the client weighs
- * highest, `first` first among equals (br, then gzip). A malformed weight accepts nothing.
+ * highest, `first` first among equals (br, then gzip), or none where the client names identity with a
+ * higher weight than both. A malformed weight accepts nothing.
  */
 export function chooseEncoding(acceptEncoding: string | null, first: Encoding[] = ['br', 'gzip']): Encoding | null {
   if (!acceptEncoding) return null
@@ -149,6 +150,7 @@ export function chooseEncoding(acceptEncoding: string | null, first: Encoding[] 
   const weightOf = (e: string) => accepted.get(e) ?? (accepted.has('*') ? accepted.get('*')! : 0)
   let best: Encoding | null = null
   for (const encoding of first) if (weightOf(encoding) > 0 && (best === null || weightOf(encoding) > weightOf(best))) best = encoding
+  if (best !== null && accepted.has('identity') && accepted.get('identity')! > weightOf(best)) return null
   return best
 }
 

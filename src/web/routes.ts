@@ -24,6 +24,9 @@ const securityHeaders = {
   'referrer-policy': 'no-referrer',
 }
 
+// A script or stylesheet is taken only as the type it is sent with.
+const ASSET_HEADERS = { 'x-content-type-options': 'nosniff' }
+
 function shell(script: Asset, styles: Asset, devTokens: boolean): string {
   return `<!doctype html>
 <html lang="en">
@@ -69,7 +72,7 @@ export function webRoutes(options: { devTokens: boolean }) {
         const asset = (await load()).byPath.get(`/assets/${params.name}`)
         if (!asset) throw new ServiceError('NOT_FOUND', 'No such asset')
         // Named by content: a new build is a new name, so the old one may be kept forever.
-        return answerShared(request, asset.answer, 'public, max-age=31536000, immutable')
+        return answerShared(request, asset.answer, 'public, max-age=31536000, immutable', ASSET_HEADERS)
       },
       { params: t.Object({ name: t.String({ maxLength: 100 }) }), detail: { hide: true } },
     )

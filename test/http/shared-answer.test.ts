@@ -80,7 +80,7 @@ describe('shared answers', () => {
     expect(sharedAnswer(seatMap).etag).toMatch(/^"[0-9a-z-]+"$/)
   })
 
-  test('Accept-Encoding: the highest weight wins, br first among equals; q=0 refuses, * accepts, nothing means identity', () => {
+  test('Accept-Encoding: the highest weight wins, br first among equals, identity only when weighed above them; q=0 refuses, * accepts, nothing means identity', () => {
     const chosen: [string | null, string | null][] = [
       ['gzip, deflate, br', 'br'],
       ['gzip', 'gzip'],
@@ -99,6 +99,12 @@ describe('shared answers', () => {
       ['br;q=0.0001', null],
       ['br;q=-1', null],
       ['BR; Q=0.7, gzip; q=0.6', 'br'],
+      // identity named with a higher weight is preferred; with an equal or lower one, or unnamed, it is not.
+      ['identity;q=1, gzip;q=0.5', null],
+      ['identity;q=0.5, gzip;q=0.6', 'gzip'],
+      ['identity, gzip', 'gzip'],
+      ['identity;q=0.9, *', 'br'],
+      ['identity;q=0, br', 'br'],
     ]
     for (const [header, encoding] of chosen) expect([header, chooseEncoding(header)]).toEqual([header, encoding])
     expect(perRequestEncoding('gzip, br')).toBe('gzip')

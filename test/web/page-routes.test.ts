@@ -57,6 +57,7 @@ describe('the waiting-room page as served', () => {
       expect(gz.status).toBe(200)
       expect(gz.headers.get('content-encoding')).toBe('gzip')
       expect(gz.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+      expect(gz.headers.get('x-content-type-options')).toBe('nosniff')
       const body = new Uint8Array(await gz.arrayBuffer())
       gzipped += body.byteLength
       const plain = await get(path)
@@ -70,7 +71,7 @@ describe('the waiting-room page as served', () => {
       const etag = gz.headers.get('etag')!
       for (const match of [etag, `W/${etag}`, `"other", ${etag}`, '*']) {
         const again = await get(path, { 'if-none-match': match })
-        expect([match, again.status]).toEqual([match, 304])
+        expect([match, again.status, again.headers.get('x-content-type-options')]).toEqual([match, 304, 'nosniff'])
         expect(await again.text()).toBe('')
       }
     }
