@@ -13,8 +13,13 @@ export type Bytes = Uint8Array<ArrayBuffer>
 
 export interface SharedAnswer {
   readonly contentType: string
-  /** Strong: the same bytes give the same tag on every instance. */
+  /** Strong: the same bytes give the same tag on every instance. The tag of the body as it is. */
   readonly etag: string
+  /**
+   * The tag of the body in `encoding` (null: as it is). Each content coding is a representation of its
+   * own with a tag of its own (RFC 9110 8.8.3.3): `"<tag>-br"`, `"<tag>-gzip"`.
+   */
+  etagOf(encoding: Encoding | null): string
   /** Bytes of the body as it is. */
   readonly size: number
   /**
@@ -84,9 +89,12 @@ export function sharedAnswer(
   const variants: Partial<Record<Encoding, Blob | Promise<Blob>>> = {}
   for (const [encoding, body] of Object.entries(compressed)) variants[encoding as Encoding] = new Blob([body])
   const variantBytes = () => Object.values(variants).reduce((n, v) => n + (v instanceof Blob ? v.size : 0), 0)
+  const tag = `${Bun.hash(bytes).toString(36)}-${bytes.byteLength.toString(36)}`
+  const etags = { identity: `"${tag}"`, br: `"${tag}-br"`, gzip: `"${tag}-gzip"` }
   return {
     contentType,
-    etag: `"${Bun.hash(bytes).toString(36)}-${bytes.byteLength.toString(36)}"`,
+    etag: etags.identity,
+    etagOf: (encoding) => etags[encoding ?? 'identity'],
     size: bytes.byteLength,
     get plain() {
       if (!plain) {
@@ -163,18 +171,22 @@ export function stillCurrent(ifNoneMatch: string | null, etag: string): boolean 
   })
 }
 
-/** 304 when the client has it, else the body, compressed when it is worth it and the client accepts. */
+/**
+ * 304 when the client has the representation it would be sent (the body in the encoding chosen for it),
+ * else that representation: the body, compressed when it is worth it and the client accepts.
+ */
 export function answerShared(
   request: Request,
   shared: SharedAnswer,
   cacheControl: string,
   extra: Record<string, string> = {},
 ): Response | Promise<Response> {
-  // Vary on Origin too: with CORS_ORIGINS the same bytes carry a different Access-Control-Allow-Origin.
-  const headers: Record<string, string> = { etag: shared.etag, 'cache-control': cacheControl, vary: 'Accept-Encoding, Origin', ...extra }
-  if (stillCurrent(request.headers.get('if-none-match'), shared.etag)) return new Response(null, { status: 304, headers })
-  headers['content-type'] = shared.contentType
   const encoding = shared.size > COMPRESS_ABOVE_BYTES ? chooseEncoding(request.headers.get('accept-encoding')) : null
+  const etag = shared.etagOf(encoding)
+  // Vary on Origin too: with CORS_ORIGINS the same bytes carry a different Access-Control-Allow-Origin.
+  const headers: Record<string, string> = { etag, 'cache-control': cacheControl, vary: 'Accept-Encoding, Origin', ...extra }
+  if (stillCurrent(request.headers.get('if-none-match'), etag)) return new Response(null, { status: 304, headers })
+  headers['content-type'] = shared.contentType
   if (encoding === null) return new Response(shared.plain, { headers })
   headers['content-encoding'] = encoding
   const encoded = shared.encoded(encoding)

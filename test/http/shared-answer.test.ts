@@ -74,6 +74,26 @@ describe('shared answers', () => {
     }
   })
 
+  test('each content coding is a representation with a tag of its own; a 304 answers for the form the client would be sent', async () => {
+    const shared = sharedAnswer(seatMap)
+    const ask = (encoding: string | null, ifNoneMatch?: string) =>
+      answerShared(new Request('http://x/', { headers: { ...(encoding ? { 'accept-encoding': encoding } : {}), ...(ifNoneMatch ? { 'if-none-match': ifNoneMatch } : {}) } }), shared, 'no-cache')
+    const tags = await Promise.all([null, 'gzip', 'br'].map(async (e) => (await ask(e)).headers.get('etag')!))
+    expect(tags).toEqual([shared.etag, shared.etag.replace(/"$/, '-gzip"'), shared.etag.replace(/"$/, '-br"')])
+    expect(new Set(tags).size).toBe(3)
+    for (const [i, encoding] of [null, 'gzip', 'br'].entries()) {
+      for (const [j, tag] of tags.entries()) {
+        const again = await ask(encoding, tag)
+        expect([encoding, j, again.status]).toEqual([encoding, j, i === j ? 304 : 200])
+        if (i === j) expect(again.headers.get('etag')).toBe(tag)
+      }
+    }
+    // A body too small to compress has one form, and one tag, whatever is accepted.
+    const small = sharedAnswer('{"ok":true}')
+    const tag = (await answerShared(new Request('http://x/', { headers: { 'accept-encoding': 'br' } }), small, 'no-cache')).headers.get('etag')
+    expect(tag).toBe(small.etag)
+  })
+
   test('the ETag is strong and a function of the bytes alone (the same on every instance)', () => {
     expect(sharedAnswer(seatMap).etag).toBe(sharedAnswer(seatMap).etag)
     expect(sharedAnswer(seatMap).etag).not.toBe(sharedAnswer(seatMap.replace('"AVAILABLE"', '"HELD"')).etag)
