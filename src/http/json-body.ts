@@ -1,7 +1,8 @@
 import { ServiceError } from '../errors'
 
 // Fatal: Bun's request.json() reads bytes that are not UTF-8 as U+FFFD, so two different bodies could
-// read as one (the same user id or title from different bytes). JSON is UTF-8 (RFC 8259 8.1).
+// read as one (the same user id or title from different bytes). JSON is UTF-8 (RFC 8259 8.1). One byte
+// order mark before the text is dropped, as that section allows a parser to (some Windows tools write it).
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /**

@@ -62,6 +62,12 @@ describeWith(['DATABASE_URL'], 'the HTTP edge', () => {
     const charged = await call(ctx.server, '/v1/balance/charges', { token, rawBody: new Uint8Array([...new TextEncoder().encode('{"amount":10'), 0x80, 0x7d]) })
     expect([charged.status, charged.body.code]).toEqual([400, 'VALIDATION_FAILED'])
     expect((await call(ctx.server, '/v1/balance', { token })).body.balance).toBe(0)
+    // One byte order mark before the text is ignored (RFC 8259 8.1 lets a parser); a second is not JSON.
+    const bom = [0xef, 0xbb, 0xbf]
+    const once = await call(ctx.server, '/v1/balance/charges', { token, rawBody: new Uint8Array([...bom, ...new TextEncoder().encode('{"amount":10}')]) })
+    const twice = await call(ctx.server, '/v1/balance/charges', { token, rawBody: new Uint8Array([...bom, ...bom, ...new TextEncoder().encode('{"amount":10}')]) })
+    expect([once.status, twice.status, twice.body.code]).toEqual([201, 400, 'VALIDATION_FAILED'])
+    expect((await call(ctx.server, '/v1/balance', { token })).body.balance).toBe(10)
     // Well-formed UTF-8 beyond ASCII, U+FFFD itself included, is taken as sent.
     const kept = await call(ctx.server, '/v1/admin/concerts', {
       headers: { 'x-admin-key': ADMIN_KEY },
