@@ -109,8 +109,8 @@ export function keptMaps({ cacheMs, read, byteBudget }: { cacheMs: number; read:
 
   return (scheduleId: string, form: MapForm): SharedAnswer | Promise<SharedAnswer> => {
     const now = performance.now()
-    const k = kept.get(scheduleId) ?? { states: null, asOf: -Infinity, lastRead: now, running: null, waiting: null, picture: null, drawn: {}, bytes: 0 }
-    if (!kept.has(scheduleId)) kept.set(scheduleId, k)
+    let k = kept.get(scheduleId)
+    if (!k) kept.set(scheduleId, (k = { states: null, asOf: -Infinity, lastRead: now, running: null, waiting: null, picture: null, drawn: {}, bytes: 0 }))
     k.lastRead = now
     const states = upToDate(scheduleId, k, now)
     return states instanceof Promise ? states.then((s) => answer(scheduleId, k, s, form)) : answer(scheduleId, k, states, form)

@@ -367,8 +367,9 @@ const MAP_FORMS = ['seats', 'seats?available=true', 'seat-map']
  * Holds beside readers of the maps they change (maps-changing): MAP_READERS readers of the hold schedules'
  * 100,000-seat maps, every form, `Accept-Encoding: br, gzip`, MAP_READS_PER_SECOND in all (a reader whose
  * read takes longer than its turn reads again at once), while 16 buyers hold a random seat and cancel it.
- * Each cache window the maps have changed, so each is brought up to date and drawn again. The row is the buyers' (hold + cancel pairs; p99 per request in the notes), the notes give
- * the readers' rate and p99: what readers of a changing big hall cost the people buying in it.
+ * Each cache window the maps have changed, so each is brought up to date and drawn again. The row is the
+ * buyers' (hold + cancel pairs; p99 per request in the notes), the notes give the readers' rate and p99:
+ * what readers of a changing big hall cost the people buying in it.
  */
 export async function mapsChanging(ctx: Context, api: Api, setup: BookingSetup): Promise<Row> {
   const buyers = await api.users('changer', 16, { join: setup.concertId, admit: true })
