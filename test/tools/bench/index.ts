@@ -13,7 +13,7 @@ import { machineInfo, machineLine } from './machine'
 import { parseOptions, QUEUE_SCENARIOS, USAGE, type Options, type ScenarioName } from './options'
 import { freePort } from '../../support/ports'
 import { httpReady, repoRoot, spawnChild, type Child } from './processes'
-import { ceilingsTable, jsonReport, resultsTable, storeComparison, type StoreSummary } from './report'
+import { ceilingsTable, jsonReport, postgresBoundTable, resultsTable, storeComparison, type StoreSummary } from './report'
 import { postgresCeilings, redisCeilings, type IndependentCeiling } from './independent'
 import { countRoundTrips, type RoundTrips } from './roundtrips'
 import { profileWindows } from './profile-report'
@@ -315,6 +315,9 @@ async function main() {
     '## Ceilings independent of our code (once per run)',
     independentTable(independent),
     '',
+    "## Postgres-bound rows against this box's Postgres (informational)",
+    postgresBoundTable(rows, independent),
+    '',
     '## Store comparison (Redis suitability check)',
     storeComparison(rows, summaries),
     ...skipped.map((s) => `(${s.kind} not measured: ${s.reason})`),
@@ -327,7 +330,7 @@ async function main() {
   ]
   console.log(out.join('\n'))
   const settingsOut = { connections: o.connections, warmupMs: o.warmupMs, durationMs: o.durationMs, rounds: o.rounds, quick: o.quick, httpCeilingRps: ceiling.rps }
-  const json = `${JSON.stringify(jsonReport(machine, rows, summaries, settingsOut, { commit: gitCommit(), independentCeilings: independent }), null, 2)}\n`
+  const json = `${JSON.stringify(jsonReport(machine, rows, summaries, settingsOut, independent, { commit: gitCommit() }), null, 2)}\n`
   // Every run keeps its report beside the logs of its child processes.
   writeFileSync(join(runDir, 'report.md'), `${out.join('\n')}\n`)
   writeFileSync(join(runDir, 'results.json'), json)
