@@ -592,6 +592,22 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       expect(stats.oldestJoinedMs!).toBeLessThanOrEqual(after + 1000)
     })
 
+    test('the oldest wait is known after the line emptied and filled again (helper-33: null while one waited)', async () => {
+      const concertId = await sut.newConcert()
+      const idle = limits({ waitingIdleSeconds: IDLE_SECONDS })
+      await joinAll(concertId, ['a'], idle)
+      await sleep(PAST_LIMIT_MS)
+      await store.admit(concertId, idle) // a went idle: the line is empty
+      const before = Date.now()
+      await joinAll(concertId, ['b'], idle)
+
+      const stats = await store.stats(concertId, idle)
+
+      expect(stats.waiting).toBe(1)
+      expect(stats.oldestJoinedMs).not.toBeNull()
+      expect(stats.oldestJoinedMs!).toBeGreaterThanOrEqual(before - 1000)
+    })
+
     test('stats of a line nobody joined: all zero, no oldest wait', async () => {
       const concertId = await sut.newConcert()
       expect(await store.stats(concertId, limits())).toEqual({

@@ -57,6 +57,10 @@ local function write_places()
 end
 local heartbeats = {}
 local samples = {} -- join-time samples (JOIN_SAMPLE), written at the end
+-- A line that emptied lost its samples (admit.lua): the first place after that is sampled whatever its
+-- seq, or the front of the line would have no sample dating it (the operator's oldest wait read null
+-- while people waited: helper-33).
+local dated = redis.call('EXISTS', K_JOINED) == 1
 local now_text = int(now)
 local function heartbeat(user)
   heartbeats[#heartbeats + 1] = now_text
@@ -91,7 +95,8 @@ local function join(user)
 
   last_seq = last_seq + 1
   local seq = last_seq
-  if seq % JOIN_SAMPLE == 1 then
+  if seq % JOIN_SAMPLE == 1 or not dated then
+    dated = true
     samples[#samples + 1] = seq
     samples[#samples + 1] = now_text .. ':' .. seq
   end
