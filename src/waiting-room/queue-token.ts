@@ -28,7 +28,7 @@ const OPENED_LIMIT = 50_000
 
 export function queueTokens(secret: string): QueueTokens {
   const mac = hmacSha256(secret)
-  const invalid = () => new ServiceError('QUEUE_TOKEN_INVALID', 'Send the X-Queue-Token returned by POST /v1/queue/tokens')
+  const invalid = () => new ServiceError('QUEUE_TOKEN_INVALID', 'Send the queue token returned by POST /v1/queue/tokens (the X-Queue-Token header; the token query parameter of /v1/queue/events)')
   const opened = new Map<string, Ticket>()
 
   function open(token: string | null | undefined): Ticket {

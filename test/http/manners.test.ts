@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { brotliDecompressSync } from 'node:zlib'
 import { ConfigError, loadConfig } from '../../src/config'
 import { ADMIN_KEY, call, onFreshDatabase, testServer } from '../support/app'
-import { createConcert, hold, shopper, userToken } from '../support/scenario'
+import { createConcert, hold, join, shopper, userToken } from '../support/scenario'
 import { describeWith } from '../support/services'
 
 const ORIGIN = 'https://tickets.example.com'
@@ -241,11 +241,20 @@ describeWith(['DATABASE_URL'], 'HTTP manners', () => {
     const first = await call(ctx.server, '/v1/balance', { token })
     expect(first.headers.get('ratelimit-policy')).toBe('"per-user";q=40;w=2')
     expect(first.headers.get('ratelimit')).toMatch(/^"per-user";r=39;t=1$/)
+    const { concertId } = await createConcert(ctx.server)
+    const { token: queueToken } = await join(ctx.server, token, concertId)
     let last = first
     for (let i = 0; i < 45 && last.status !== 429; i++) last = await call(ctx.server, '/v1/balance', { token })
     expect(last.status).toBe(429)
     expect(last.headers.get('ratelimit')).toMatch(/^"per-user";r=0;t=\d+$/)
     expect(Number(last.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    // Opening a status stream spends the budget of the user its queue token names: a 429 too (documented
+    // in OpenAPI since a hostile probe found it was not: test/system/openapi/openapi-client.test.ts).
+    const stream = await call(ctx.server, `/v1/queue/events?token=${encodeURIComponent(queueToken)}`)
+    expect(stream.status).toBe(429)
+    expect(stream.headers.get('content-type')).toBe('application/problem+json')
+    expect(stream.body.code).toBe('RATE_LIMITED')
+    expect(Number(stream.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
     // Public routes spend no budget and say nothing about one.
     expect((await call(ctx.server, '/v1/concerts')).headers.get('ratelimit')).toBeNull()
   })

@@ -13,6 +13,11 @@ import { hoist, openForReading, toOas30, type Json } from './schema'
 
 /** Operations whose answers carry a strong ETag (see src/http/shared-answer.ts). */
 const CONDITIONAL = new Set(['listConcerts', 'listSchedules', 'listSeats', 'getSeatMap'])
+/**
+ * Operations that spend the user's request budget though no bearer token names the user: opening a status
+ * stream (the queue token does; src/waiting-room/routes.ts). They can answer 429, without RateLimit headers.
+ */
+const BUDGETED_WITHOUT_BEARER = new Set(['watchQueueStatus'])
 /** Operations whose 201 names what it made in Location. */
 const LOCATED = new Set(['joinQueue', 'holdSeat', 'createConcert'])
 
@@ -159,8 +164,8 @@ export function contractDocument(generated: Json, options: { serverUrl?: string 
             ? problemResponse(response.content['application/json'].schema, status)
             : successResponse(response, status, models, id)
       }
-      // Only routes that spend the caller's budget (bearer routes) can answer 429.
-      if (!manners.rateLimited) delete responses['429']
+      // Only routes that spend the caller's budget (bearer routes, and the status stream) can answer 429.
+      if (!manners.rateLimited && !BUDGETED_WITHOUT_BEARER.has(id)) delete responses['429']
       if (body && !responses['415']) {
         responses['415'] = problemResponse({ properties: { code: { enum: ['UNSUPPORTED_MEDIA_TYPE'] } } }, 415)
       }

@@ -52,8 +52,9 @@ describeWith(['DATABASE_URL'], 'the OpenAPI document', () => {
       expect(statuses.some((s) => s.startsWith('2')), `${where} success`).toBe(true)
       if (path.startsWith('/v1/')) {
         expect(statuses, where).toEqual(expect.arrayContaining(['400', '500', '503']))
-        // 429 exactly where the caller's budget is spent: the routes of a signed-in user.
-        const spendsBudget = op.security.some((s: Record<string, unknown>) => 'bearerAuth' in s)
+        // 429 exactly where the caller's budget is spent: the routes of a signed-in user, and opening a
+        // status stream, which spends the budget of the user its queue token names (helper-33: undocumented).
+        const spendsBudget = op.security.some((s: Record<string, unknown>) => 'bearerAuth' in s) || op.operationId === 'watchQueueStatus'
         expect(statuses.includes('429'), `${where} 429`).toBe(spendsBudget)
         for (const s of statuses.filter((s) => Number(s) >= 400)) {
           const response = op.responses[s].$ref ? doc.components.responses[op.responses[s].$ref.split('/').pop()] : op.responses[s]
