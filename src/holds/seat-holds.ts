@@ -51,9 +51,9 @@ export function seatHolds({ holds, catalogue, room, metrics, log }: SeatHoldDeps
         if (!checked && error instanceof ServiceError) await room.requireActiveForHold(userId, token, concertId)
         throw error
       }
-      let payable: boolean
+      let refusal: ServiceError | null
       try {
-        payable = await room.holdMade(ticket, Date.parse(reservation.expiresAt))
+        refusal = await room.holdMade(ticket, Date.parse(reservation.expiresAt))
       } catch (error) {
         // The store could not be asked (503): the hold is undone, as nobody can tell whether it is payable.
         await holds.undo(userId, reservation.reservationId).catch((undo) =>
@@ -61,9 +61,9 @@ export function seatHolds({ holds, catalogue, room, metrics, log }: SeatHoldDeps
         )
         throw error
       }
-      if (!payable) {
+      if (refusal) {
         await holds.undo(userId, reservation.reservationId)
-        throw new ServiceError('QUEUE_NOT_ACTIVE', 'The queue session ended while the seat was being held')
+        throw refusal
       }
       metrics.holdsMade.inc()
       return reservation

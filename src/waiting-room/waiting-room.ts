@@ -72,9 +72,13 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
   const trust = (ticket: Ticket, view: SessionView) => {
     if (view.status !== 'ACTIVE' || view.activeUntilMs === null) return
     if (trusted.size >= READ_CACHE_LIMIT) trusted.clear()
-    trusted.set(cacheKey(ticket), { until: Math.min(view.activeUntilMs, Date.now() + READ_TRUST_MS), ownUntil: view.ownUntilMs })
+    const key = cacheKey(ticket)
+    // A session's own time is fixed at admission: a view that does not carry it (a poll's) keeps the one known.
+    const ownUntil = view.ownUntilMs ?? trusted.get(key)?.ownUntil ?? null
+    trusted.set(key, { until: Math.min(view.activeUntilMs, Date.now() + READ_TRUST_MS), ownUntil })
   }
   const distrust = (ticket: Ticket) => trusted.delete(cacheKey(ticket))
+  const pastOwnTime = () => new ServiceError('QUEUE_NOT_ACTIVE', "The session's time is over; it lasts only to pay the seats already held")
 
   const soldOutCheck = afterEverySale((concertId) =>
     markSoldOut(catalogue, store, [concertId]).then(
@@ -187,24 +191,30 @@ export function waitingRoom({ store, tokens, catalogue, settings, log = () => {}
       trust(ticket, view)
       // Past its own time a session lives on only to pay the holds it has: a new hold would keep it
       // alive without end (hold, let it lapse, hold again).
-      if (view.ownUntilMs !== null && Date.now() >= view.ownUntilMs) {
-        throw new ServiceError('QUEUE_NOT_ACTIVE', "The session's time is over; it lasts only to pay the seats already held")
-      }
+      if (view.ownUntilMs !== null && Date.now() >= view.ownUntilMs) throw pastOwnTime()
       return ticket
     },
 
     /**
      * A hold was made in this session: the session lasts until the hold can no longer be paid. Returns
-     * false when the session is no longer ACTIVE (it ran out, an operator ended it, or a payment's end of
-     * it reached the store first): the hold must then be undone, as it could not be paid. A payment that
-     * ended the session decided so before this hold, under the same user lock, and the hold itself already
-     * refuses such a session (sql/functions/hold_seats.sql); this is the look at the store's side of it.
+     * null when it does, else why the hold must be undone, as it could not be paid: the session is no
+     * longer ACTIVE (it ran out, an operator ended it, or a payment's end of it reached the store first),
+     * or it is past its own time, where the store does not extend it (a session seen ACTIVE moments ago
+     * is not checked before the hold: this is where its own time is enforced; helper-34 kept a session
+     * alive by holding, cancelling and holding again). A payment that ended the session decided so
+     * before this hold, under the same user lock, and the hold itself already refuses such a session
+     * (sql/functions/hold_seats.sql); this is the look at the store's side of it.
      */
-    async holdMade(ticket: Ticket, holdExpiresAtMs: number): Promise<boolean> {
-      const view = await store.extend(ticket, holdExpiresAtMs + HOLD_MARGIN_MS, limitsOf(ticket.concertId))
-      if (view.status !== 'ACTIVE') distrust(ticket)
+    async holdMade(ticket: Ticket, holdExpiresAtMs: number): Promise<ServiceError | null> {
+      const until = holdExpiresAtMs + HOLD_MARGIN_MS
+      const view = await store.extend(ticket, until, limitsOf(ticket.concertId))
+      if (view.status !== 'ACTIVE') {
+        distrust(ticket)
+        return new ServiceError('QUEUE_NOT_ACTIVE', 'The queue session ended while the seat was being held')
+      }
       trust(ticket, view)
-      return view.status === 'ACTIVE'
+      if (view.activeUntilMs === null || view.activeUntilMs < until) return pastOwnTime()
+      return null
     },
 
     /**

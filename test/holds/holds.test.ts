@@ -351,3 +351,28 @@ onEachDatabase('holds decided together', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_SEC
     expect(rows!.n).toBe(4)
   })
 })
+
+onEachDatabase('a session past its own time', { QUEUE_ACTIVE_TTL_SECONDS: '2', HOLD_TTL_SECONDS: '30' }, (ctx) => {
+  test('lives on only to pay what it holds: a new hold is 403 on the instance that just saw it ACTIVE, and extends nothing (helper-34)', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3 })
+    const alice = await shopper(ctx.server, 'own-alice', concertId)
+    const first = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    expect(first.status).toBe(201)
+    const ownEnd = Date.now() + 2_000
+    await Bun.sleep(Math.max(0, ownEnd - Date.now()) + 300)
+    // A poll here has this instance trust the session (ACTIVE: the live hold keeps it so) and skip the
+    // check before the next hold; holding, cancelling and holding again kept a session alive without end.
+    const polled = await call(ctx.server, '/v1/queue/status', alice)
+    expect(polled.body.status).toBe('ACTIVE')
+
+    const second = await hold(ctx.server, alice, scheduleIds[0]!, 2)
+    expect(second.status).toBe(403)
+    expect(second.body.code).toBe('QUEUE_NOT_ACTIVE')
+    const [left] = await ctx.db.sql`select count(*)::int as n from reservations where user_id = 'own-alice' and seat_number = 2`
+    expect(left!.n).toBe(0)
+    const after = await call(ctx.server, '/v1/queue/status', alice)
+    expect(after.body).toMatchObject({ status: 'ACTIVE', activeUntil: polled.body.activeUntil })
+    // What it holds it can still cancel (and, with a balance, pay).
+    expect((await call(ctx.server, `/v1/reservations/${first.body.reservationId}`, { ...alice, method: 'DELETE' })).status).toBe(200)
+  })
+})

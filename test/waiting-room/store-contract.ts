@@ -398,6 +398,20 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       expect(extended.activeUntilMs!).toBeGreaterThan(checked.ownUntilMs!)
     })
 
+    test('past its own time an ACTIVE session is not extended: it lives on only to pay what it holds (helper-34)', async () => {
+      const concertId = await sut.newConcert()
+      const l = limits({ activeTtlSeconds: 1 })
+      const [a] = await joinAll(concertId, ['own-over'])
+      await store.admit(concertId, l)
+      const held = await store.extend(a!, Date.now() + 60_000, l) // a hold made within its own time
+      await sleep(PAST_LIMIT_MS)
+
+      const again = await store.extend(a!, Date.now() + 120_000, l) // a hold, cancel, hold again
+      expect(again).toMatchObject({ status: 'ACTIVE', activeUntilMs: held.activeUntilMs })
+      expect(again.ownUntilMs!).toBeLessThan(Date.now())
+      expect((await store.check(a!, l)).activeUntilMs).toBe(held.activeUntilMs)
+    })
+
     test('shrink ends an extension: the session lasts to its own time or the given end, whichever is later, and never longer than before', async () => {
       const concertId = await sut.newConcert()
       const [a, b] = await joinAll(concertId, ['shrink-a', 'shrink-b'])
