@@ -30,7 +30,7 @@ export async function composeServices(config: Config, sql: Sql, { authSecret, lo
     admitPerSecond: config.queue.admitPerSecond,
     activeTtlSeconds: config.queue.activeTtlSeconds,
     waitingIdleSeconds: config.queue.waitingIdleSeconds,
-  })
+  }, { openingCleared: (concertId) => store.settlePreQueue(concertId) })
   await settings.refresh()
   metrics.watchLines(store, (concertId) => settings.limitsFor(concertId))
   const lines = { store, settings, catalogue: shop }

@@ -109,7 +109,7 @@ export function createMetrics() {
   /** The store with every call timed. */
   function timedStore(store: WaitingRoomStore): WaitingRoomStore {
     const timed = { ...store } as Record<string, unknown>
-    for (const op of ['join', 'poll', 'pollMany', 'check', 'extend', 'shrink', 'finish', 'admit', 'setSoldOut', 'stats', 'endSession', 'lines', 'ping'] as const) {
+    for (const op of ['join', 'poll', 'pollMany', 'check', 'extend', 'shrink', 'finish', 'admit', 'setSoldOut', 'settlePreQueue', 'stats', 'endSession', 'lines', 'ping'] as const) {
       const original = store[op] as (...args: unknown[]) => Promise<unknown>
       const ok = { store: store.kind, op, outcome: 'ok' }
       const failed = { store: store.kind, op, outcome: 'error' }

@@ -19,6 +19,7 @@ const q = statements('waiting-room', [
   'pg_admit',
   'pg_draw',
   'pg_draw_settle',
+  'pg_settle_pre_queue',
   'pg_rank_line',
   'pg_set_sold_out',
   'pg_lines',
@@ -185,6 +186,10 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
         if (rankingDue) await q.pg_rank_line(tx, [concertId, limits.waitingIdleSeconds])
         return result
       }) as Promise<AdmitResult>
+    },
+
+    async settlePreQueue(concertId) {
+      await q.pg_settle_pre_queue(sql, [concertId])
     },
 
     async setSoldOut(concertId, soldOut) {

@@ -162,6 +162,10 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
       return { admitted: Number(admitted), expired: Number(expired), waiting: Number(waiting), active: Number(active) }
     },
 
+    async settlePreQueue(concertId) {
+      await run(scripts.settle_pre_queue, keysOf(concertId), [])
+    },
+
     async setSoldOut(concertId, soldOut) {
       await run(scripts.set_sold_out, keysOf(concertId), [soldOut ? '1' : '0'])
     },

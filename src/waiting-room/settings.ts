@@ -29,8 +29,22 @@ const LIMITS_CACHE = 10_000
 // A line this instance has not met is read before it first answers for it (know): a concert created
 // with an opening a moment ago on another instance must put its first joiners in the pre-queue, not at
 // ordinary places they would keep for good (hostile probe: 3 of 3 joins within 100 ms of the creation).
-export function lineSettings(sql: Sql, defaults: LineLimits) {
+export function lineSettings(sql: Sql, defaults: LineLimits, { openingCleared = async () => {} }: { openingCleared?: (concertId: string) => Promise<void> } = {}) {
   let overrides = new Map<string, Row>()
+  // Lines whose opening this instance saw cleared (an opening, then none) and whose pre-queue it has not
+  // settled yet (openingCleared: the store's settlePreQueue). Every instance settles once it hears of the
+  // change, so a place it gave in the pre-queue before it heard is settled too; one that failed is tried
+  // again at the next refresh.
+  const unsettled = new Set<string>()
+  const noteCleared = (concertId: string, before: Row | undefined, after: Row | undefined) => {
+    if (before?.sales_open_at != null && after?.sales_open_at == null) unsettled.add(concertId)
+  }
+  async function settle() {
+    for (const concertId of [...unsettled]) {
+      await openingCleared(concertId)
+      unsettled.delete(concertId)
+    }
+  }
   // Lines read by know() and found without settings of their own; a later change arrives with refresh.
   const withoutOverrides = new Set<string>()
   // The limits of each line as last built: every join and poll asks for them. Built again after any change.
@@ -85,8 +99,11 @@ export function lineSettings(sql: Sql, defaults: LineLimits) {
 
     async refresh() {
       const rows = await q.list_line_settings<Row>(sql)
-      overrides = new Map(rows.map((r) => [r.concert_id, r]))
+      const next = new Map(rows.map((r) => [r.concert_id, r]))
+      for (const [concertId, before] of overrides) noteCleared(concertId, before, next.get(concertId))
+      overrides = next
       limits = new Map()
+      await settle()
     },
 
     /**
@@ -114,7 +131,10 @@ export function lineSettings(sql: Sql, defaults: LineLimits) {
         patch.salesOpenAt !== undefined,
         patch.salesOpenAt ?? null,
       ])
+      noteCleared(concertId, overrides.get(concertId), row)
       override(concertId, row!)
+      // The change is made; a pre-queue the store could not settle now is settled at the next refresh.
+      await settle().catch(() => {})
       return settingsOf(concertId)
     },
   }

@@ -94,6 +94,11 @@ export interface WaitingRoomStore {
    * callers run it at once.
    */
   admit(concertId: string, limits: LineLimits): Promise<AdmitResult>
+  /**
+   * The line's opening was cleared before its draw: its pre-queue becomes ordinary places in join order,
+   * ahead of later joiners, each told its position. A drawn line is left as it is.
+   */
+  settlePreQueue(concertId: string): Promise<void>
   /** Marks the line sold out (waiting users learn it on their next poll) or open again. */
   setSoldOut(concertId: string, soldOut: boolean): Promise<void>
   /** The operator's read-out of one line. */

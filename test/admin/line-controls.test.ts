@@ -72,6 +72,35 @@ describeWith(['DATABASE_URL'], 'operating a line (admin API)', () => {
     }
   })
 
+  test('an opening cleared before it came: the pre-queue is told its places in join order, also one given by an instance that had not heard yet (helper-34)', async () => {
+    const other = await testServer({ DATABASE_URL: ctx.db.url, QUEUE_MAX_ACTIVE: '10', QUEUE_ADMIT_PER_SECOND: '100' })
+    try {
+      const { concertId } = await createConcert(ctx.server)
+      const opening = new Date(Date.now() + 60_000).toISOString()
+      await call(ctx.server, line(concertId), { method: 'PATCH', headers: admin, body: { salesOpenAt: opening, paused: true } })
+      const early = await queue(concertId, ['o-1', 'o-2'])
+      const onOther = async (name: string) => {
+        const token = await userToken(other, name)
+        return { token, queueToken: (await join(other, token, concertId)).token }
+      }
+      const third = await onOther('o-3')
+      const position = async (p: { token: string; queueToken: string }) => (await call(ctx.server, '/v1/queue/status', p)).body
+      expect(await position(third)).toMatchObject({ status: 'WAITING', position: null, opensAt: opening })
+
+      const cleared = await call(ctx.server, line(concertId), { method: 'PATCH', headers: admin, body: { salesOpenAt: null } })
+      expect(cleared.body).toMatchObject({ salesOpenAt: null })
+      // At once, for every place of the pre-queue, whichever instance gave it.
+      expect(await Promise.all([...early, third].map(async (p) => (await position(p)).position))).toEqual([1, 2, 3])
+      // The other instance has not heard yet: it still gives a place in the pre-queue, until its refresh.
+      const late = await onOther('o-4')
+      expect((await position(late)).position).toBeNull()
+      await other.admission.refreshSettings()
+      expect(await position(late)).toMatchObject({ status: 'WAITING', position: 4, opensAt: null })
+    } finally {
+      await other.stop()
+    }
+  })
+
   test("ending a user's session frees the slot for the next person at the next tick", async () => {
     const { concertId } = await createConcert(ctx.server)
     await call(ctx.server, line(concertId), { method: 'PATCH', headers: admin, body: { maxActive: 1 } })

@@ -751,6 +751,36 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       expect((await store.pollMany(concertId, [first!, middle!, last!, later!], opened)).map((v) => v.position)).toEqual([6, 7, 8, 9])
     })
 
+    test('an opening cleared before its draw: the pre-queue is settled in join order, ahead of later joiners, with positions (helper-34)', async () => {
+      const concertId = await sut.newConcert()
+      const early = limits({ opensAtMs: Date.now() + 60_000, maxActive: 0 })
+      const pre = await joinAll(concertId, ['settle-a', 'settle-b', 'settle-c'], early)
+      const open = limits({ maxActive: 0 })
+      const [later] = await joinAll(concertId, ['settle-later'], open)
+      // Before the settle: the pre-queue has no position, and no opening is left to give one.
+      expect((await store.pollMany(concertId, pre, open)).map((v) => v.position)).toEqual([null, null, null])
+
+      await store.settlePreQueue(concertId)
+      await store.admit(concertId, open)
+
+      expect((await store.pollMany(concertId, [...pre, later!], open)).map((v) => v.position)).toEqual([1, 2, 3, 4])
+      await store.settlePreQueue(concertId) // twice is harmless
+      expect((await store.pollMany(concertId, [later!, ...pre], open)).map((v) => v.position)).toEqual([4, 1, 2, 3])
+    })
+
+    test('settling a drawn line leaves its order alone', async () => {
+      const concertId = await sut.newConcert()
+      const tickets = await joinAll(concertId, Array.from({ length: 12 }, (_, i) => `drawn-${i}`), limits({ opensAtMs: Date.now() + 60_000, maxActive: 0 }))
+      const opened = limits({ opensAtMs: Date.now() - 1, maxActive: 0 })
+      await store.admit(concertId, opened)
+      const drawn = (await store.pollMany(concertId, tickets, opened)).map((v) => v.position)
+
+      await store.settlePreQueue(concertId)
+      await store.admit(concertId, limits({ maxActive: 0 }))
+
+      expect((await store.pollMany(concertId, tickets, limits({ maxActive: 0 }))).map((v) => v.position)).toEqual(drawn)
+    })
+
     test('the draw happens once: a second step, or a step from another caller, leaves the order alone', async () => {
       const concertId = await sut.newConcert()
       const tickets = await joinAll(concertId, Array.from({ length: 30 }, (_, i) => `once-${i}`), limits({ opensAtMs: Date.now() + 60_000, maxActive: 0 }))

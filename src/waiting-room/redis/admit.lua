@@ -34,7 +34,7 @@ local function draw()
 end
 
 -- A line with no opening time is never marked, so that an opening set later still gets its pre-queue.
--- (An opening cleared before it came leaves its pre-queue undrawn: it is admitted first, in join order.)
+-- (An opening cleared before it came: settle_pre_queue.lua makes its pre-queue ordinary places, in join order.)
 if opens_at >= 0 and not before_opening and redis.call('EXISTS', K_DRAWN) == 0 then draw() end
 local cutoff = now - idle_ms
 local expired = 0
