@@ -56,7 +56,7 @@ export function resultsTable(rows: Row[]): string {
 /** The independent Postgres ceiling the booking writes are set against: pgbench, the conditional seat UPDATE. */
 const SEAT_UPDATE = 'conditional seat UPDATE (hold)'
 
-export function pgbenchSeatUpdates(independent: IndependentCeiling[]): number | null {
+function pgbenchSeatUpdates(independent: IndependentCeiling[]): number | null {
   return independent.find((c) => c.tool === 'pgbench' && c.what === SEAT_UPDATE)?.opsPerSecond ?? null
 }
 
@@ -66,7 +66,7 @@ export function pgbenchSeatUpdates(independent: IndependentCeiling[]): number | 
  * ours). The goals there, as a share of that box's pgbench: the hold 10x the peer's 680/s = 6,800/s, pay
  * 1,500 pairs/s. Informational: the goals stay as TARGETS.md writes them.
  */
-export const REFERENCE_PGBENCH_SHARE: Record<string, number> = { hold: 6_800 / 36_000, pay: 1_500 / 36_000 }
+const REFERENCE_PGBENCH_SHARE: Record<string, number> = { hold: 6_800 / 36_000, pay: 1_500 / 36_000 }
 
 export function postgresBoundTable(rows: Row[], independent: IndependentCeiling[]): string {
   const pgbench = pgbenchSeatUpdates(independent)
