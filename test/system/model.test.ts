@@ -41,7 +41,14 @@ const ENV = {
   DATABASE_POOL_SIZE: '4',
 }
 
-describeWith(['DATABASE_URL', 'REDIS_URL'], 'model: booking and waiting-room rules over two instances', () => {
+// The Redis store in CI; MODEL_STORE=postgres runs it on the Postgres store, whose views differ from
+// Redis's in what they carry (a poll has no session's own time there): a rule broken only there (a
+// session kept ACTIVE without end by holding, polling and holding again; helper-34) went unseen while the
+// model ran on Redis alone. Not yet in CI: on the Postgres store one seed in ~40 runs ends in a position
+// the model does not allow (MODEL_STORE=postgres MODEL_SEED=1090928539 MODEL_PATH="34": a fresh place at
+// position 2 where the model counts nobody waiting), not yet explained.
+const store = process.env.MODEL_STORE === 'postgres' ? 'postgres' : 'redis'
+describeWith(store === 'redis' ? ['DATABASE_URL', 'REDIS_URL'] : ['DATABASE_URL'], `model: booking and waiting-room rules over two instances (${store} store)`, () => {
   let cluster: Cluster
   let run = 0
   let steps = 0
@@ -50,7 +57,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'model: booking and waiting-room rul
   // What the runs went through, so a green run shows it reached the interesting states.
   const seen = { 'holds made': 0, payments: 0, 'requests at once': 0, 'steps at a deadline': 0, 'runs sold out': 0, 'sessions DONE': 0 }
   beforeAll(async () => {
-    cluster = await startCluster({ instances: 2, env: ENV })
+    cluster = await startCluster({ instances: 2, env: ENV, ...(store === 'postgres' ? { redisUrl: null } : {}) })
   }, 60_000)
   afterAll(async () => {
     await cluster?.stop()
