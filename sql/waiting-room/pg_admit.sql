@@ -15,7 +15,11 @@
 --   the sweep reads the candidates and the ACTIVE sessions that ran out (by their index), not the line.
 --   Either way the sweep leaves no lapsed WAITING row, as a ranking that follows counts every one as live.
 -- * Every waiting place that leaves here (admitted or expired) is flagged left_line, so that positions
---   derived from the ranking stop counting it until the next ranking clears the flags.
+--   derived from the ranking stop counting it until the next ranking clears the flags. A session that
+--   ends keeps the flag its admission set: clearing it (left_line = status = 'WAITING' once said so) had
+--   the positions behind count an admitted place again until the next ranking (a model-based run on the
+--   Postgres store: a fresh place told 2 with nobody ahead). Only a place never admitted (admitted_at is
+--   null) was waiting.
 -- * The number waiting: derived from the fresh ranking as a place at the back is; counted when the line
 --   is swept whole. Reported only; nothing decides on it.
 with now_second as (
@@ -29,10 +33,10 @@ with now_second as (
 ), swept as (
   -- The whole line, when there is no ranking to go by (never made, made with another idle limit, older
   -- than its window: no step ran for seconds, or a draw cleared it).
-  update queue_sessions s set status = 'EXPIRED', ended_at = now(), left_line = (s.status = 'WAITING')
+  update queue_sessions s set status = 'EXPIRED', ended_at = now(), left_line = s.left_line or s.status = 'WAITING'
   where not (select fresh from line) and s.concert_id = $1::uuid and s.status in ('WAITING', 'ACTIVE')
     and queue_effective_status(s.status, s.last_seen_at, s.active_until, false, $5::int) = 'EXPIRED'
-  returning s.left_line as was_waiting
+  returning s.admitted_at is null as was_waiting
 ), stale as (
   -- Otherwise the lapse candidates, and the ACTIVE sessions past their end.
   select c.seq from queue_lapse_candidates c
@@ -41,7 +45,7 @@ with now_second as (
   select s.seq from queue_sessions s
   where (select fresh from line) and s.concert_id = $1::uuid and s.status = 'ACTIVE' and s.active_until <= now()
 ), lapsed as (
-  update queue_sessions s set status = 'EXPIRED', ended_at = now(), left_line = (s.status = 'WAITING')
+  update queue_sessions s set status = 'EXPIRED', ended_at = now(), left_line = s.left_line or s.status = 'WAITING'
   -- By key, row by row (= any of an array): joined to the list, the plan read the whole line once.
   -- The rest is one IS TRUE test no index serves: as plain conditions, a plan made while queue_sessions
   -- had no statistics ANDed the keys with the whole index of live places (every line's, 16,700 entries
@@ -49,7 +53,7 @@ with now_second as (
   where s.seq = any(array(select seq from stale))
     and (s.status in ('WAITING', 'ACTIVE')
       and queue_effective_status(s.status, s.last_seen_at, s.active_until, false, $5::int) = 'EXPIRED') is true
-  returning s.left_line as was_waiting
+  returning s.admitted_at is null as was_waiting
 ), expired as (
   select was_waiting from swept union all select was_waiting from lapsed
 ), active as (

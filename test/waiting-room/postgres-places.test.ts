@@ -125,6 +125,24 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: positions from the adm
     return row!.n
   }
 
+  test('a session admitted after the ranking that ends before the next one (its rejoin, an operator, a step) is not counted again', async () => {
+    const concertId = await newConcert()
+    const none = limits({ maxActive: 0, activeTtlSeconds: 1 })
+    for (let i = 0; i < 6; i++) await join(concertId, `ended-${i}`, none)
+    await store.admit(concertId, none) // ranks the line: six waiting
+    const three = limits({ maxActive: 3, activeTtlSeconds: 1 })
+    expect(await store.admit(concertId, three)).toMatchObject({ admitted: 3 }) // keeps that ranking
+    await Bun.sleep(1_100) // the three sessions run out
+
+    await join(concertId, 'ended-0', three) // its own rejoin closes it, and takes a place at the back
+    await store.endSession(concertId, 'ended-1') // an operator ends it
+    await store.admit(concertId, limits({ maxActive: 0, activeTtlSeconds: 1 })) // a step expires the last
+
+    // A model-based run on the Postgres store met it: ending cleared the flag the admission had set, and
+    // those behind counted the place again until the next ranking (a fresh place told 2, nobody ahead).
+    expect(await compare(db.sql, concertId, 60)).toMatchObject({ waiters: 4, wrong: 0, derived: true })
+  })
+
   test('steps that admit keep a recent ranking: positions and the count of waiters stay exact across them', async () => {
     const concertId = await newConcert()
     const next = random(7)
