@@ -11,7 +11,6 @@ import type { LineOperator } from '../waiting-room/operator'
 import { jsonBody } from '../http/json-body'
 
 const CALENDAR_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(?:Z|[+-](\d{2}):(\d{2}))$/i
-const WHEN = '(YYYY-MM-DDThh:mm[:ss[.fraction]]Z or an offset, year 1970-9999)'
 
 /**
  * An ISO 8601 date-time that names a real moment: a day that exists in its month (no February 30th, which
@@ -33,24 +32,26 @@ export function calendarTime(text: string): string | null {
   return fraction && fraction.length > 7 ? text.replace(fraction, fraction.slice(0, 7)) : text
 }
 
+/** The calendar time at `field` as Postgres is to read it (see calendarTime), or a 400 naming the field. */
+function realTime(field: string, text: string): string {
+  const time = calendarTime(text)
+  if (time === null) throw new ServiceError('VALIDATION_FAILED', `${field}: not a real calendar time (YYYY-MM-DDThh:mm[:ss[.fraction]]Z or an offset, year 1970-9999)`)
+  return time
+}
+
+/** The opening of a created or patched line, if one is given (null, no opening, stays null). */
+function checkOpening(body: { salesOpenAt?: string | null }) {
+  if (typeof body.salesOpenAt === 'string') body.salesOpenAt = realTime('body.salesOpenAt', body.salesOpenAt)
+}
+
 function checkNewConcert(body: NewConcert) {
   if (/\p{Cc}/u.test(body.title) || !body.title.isWellFormed() || body.title.trim() === '' || [...body.title].length > 200) {
     throw new ServiceError('VALIDATION_FAILED', 'body.title: 1-200 characters of visible text, no control characters')
   }
   body.schedules.forEach((s, i) => {
-    const startsAt = calendarTime(s.startsAt)
-    if (startsAt === null) throw new ServiceError('VALIDATION_FAILED', `body.schedules.${i}.startsAt: not a real calendar time ${WHEN}`)
-    s.startsAt = startsAt
+    s.startsAt = realTime(`body.schedules.${i}.startsAt`, s.startsAt)
   })
-  if (body.salesOpenAt !== undefined) body.salesOpenAt = checkSalesOpenAt(body.salesOpenAt)
-}
-
-/** The opening as Postgres is to read it (see calendarTime); null (no opening) stays null. */
-function checkSalesOpenAt<T extends string | null>(salesOpenAt: T): T {
-  if (salesOpenAt === null) return salesOpenAt
-  const time = calendarTime(salesOpenAt)
-  if (time === null) throw new ServiceError('VALIDATION_FAILED', `body.salesOpenAt: not a real calendar time ${WHEN}`)
-  return time as T
+  checkOpening(body)
 }
 
 function sameKey(given: string | null, expected: string): boolean {
@@ -111,7 +112,7 @@ export function adminRoutes(catalogue: Catalogue, operator: LineOperator, adminA
       },
     })
     .patch('/concerts/:concertId/queue', ({ params, body }) => {
-      if (body.salesOpenAt !== undefined) body.salesOpenAt = checkSalesOpenAt(body.salesOpenAt)
+      checkOpening(body)
       return operator.updateLine(params.concertId, body)
     }, {
       parse: jsonBody,
