@@ -4,8 +4,10 @@ import { Elysia } from 'elysia'
 // keeps the answer from the page; servers and SDKs outside a browser are unaffected either way.
 // This runs first and only sets headers, so every answer carries them, the edge's early 413 and 415
 // included (a page must be able to read why it was refused). A preflight is an OPTIONS request, which
-// the edge answers 204 with Allow on a known path and 404 elsewhere.
-const ALLOWED_HEADERS = 'Authorization, Content-Type, X-Queue-Token, Idempotency-Key, X-Request-Id, If-None-Match, X-Admin-Key'
+// the edge answers 204 with Allow on a known path and 404 elsewhere. Last-Event-ID is what a browser's
+// EventSource sends when it reconnects to the status stream (its events carry ids); a browser that does not
+// count it as a simple header asks first, and must not be refused.
+const ALLOWED_HEADERS = 'Authorization, Content-Type, X-Queue-Token, Idempotency-Key, X-Request-Id, If-None-Match, X-Admin-Key, Last-Event-ID'
 const EXPOSED_HEADERS = 'X-Request-Id, Retry-After, Location, ETag, Idempotent-Replayed, RateLimit, RateLimit-Policy, Link'
 const PREFLIGHT_MAX_AGE_SECONDS = 600
 

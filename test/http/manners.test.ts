@@ -44,7 +44,8 @@ describeWith(['DATABASE_URL'], 'HTTP manners', () => {
     expect(allowed.headers.get('access-control-allow-origin')).toBe(ORIGIN)
     expect(allowed.headers.get('access-control-allow-methods')).toContain('POST')
     const allowHeaders = allowed.headers.get('access-control-allow-headers')!.toLowerCase()
-    for (const h of ['authorization', 'x-queue-token', 'idempotency-key', 'content-type', 'if-none-match']) expect(allowHeaders).toContain(h)
+    // last-event-id: the status stream's EventSource sends it when it reconnects (helper-37).
+    for (const h of ['authorization', 'x-queue-token', 'idempotency-key', 'content-type', 'if-none-match', 'last-event-id']) expect(allowHeaders).toContain(h)
     expect(allowed.headers.get('vary')).toContain('Origin')
 
     const stranger = await preflight('https://evil.example.net')

@@ -18,6 +18,11 @@ const CONDITIONAL = new Set(['listConcerts', 'listSchedules', 'listSeats', 'getS
  * stream (the queue token does; src/waiting-room/routes.ts). They can answer 429, without RateLimit headers.
  */
 const BUDGETED_WITHOUT_BEARER = new Set(['watchQueueStatus'])
+/**
+ * Query parameters that are an operation's whole credential: required in the document, though the route's
+ * schema leaves them optional so that a missing one is answered as a missing credential (401), not a 400.
+ */
+const CREDENTIAL_PARAMETERS: Record<string, string> = { watchQueueStatus: 'token' }
 /** Operations whose 201 names what it made in Location. */
 const LOCATED = new Set(['joinQueue', 'holdSeat', 'createConcert'])
 
@@ -139,6 +144,7 @@ export function contractDocument(generated: Json, options: { serverUrl?: string 
     for (const [method, operation] of Object.entries(item) as [string, Json][]) {
       const id: string = operation.operationId ?? `${method} ${path}`
       const parameters: Json[] = (operation.parameters ?? []).map(tidyParameter)
+      for (const p of parameters) if (p.in === 'query' && p.name === CREDENTIAL_PARAMETERS[id]) p.required = true
       const manners: Manners = {
         rateLimited: (operation.security ?? []).some((s: Json) => 'bearerAuth' in s),
         idempotent: parameters.some((p) => p.in === 'header' && p.name === 'Idempotency-Key'),
