@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type { Browser, Page, Request, Route } from 'playwright-core'
-import { ADMIN_KEY } from '../support/app'
+import { userTokens } from '../../src/identity/user-tokens'
+import { ADMIN_KEY, TEST_SECRET } from '../support/app'
 import { haveChromium, launchChromium, person, pageInstance, seriousViolations, tabTo, type Person } from '../support/browser'
 import type { TestDatabase } from '../support/database'
 import { http, type Instance } from '../support/instances'
@@ -77,6 +78,16 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'what the page shows for each answer
     return () => page.evaluate(() => (globalThis as any).alertsSeen as string[])
   }
   const announced = (page: Page) => page.locator('[aria-live="polite"]')
+  const told = (page: Page) => page.locator('.notice[role="status"]')
+
+  /** A person signed in, in line and admitted: the dates showing. */
+  async function admitted(name: string, concertId: string) {
+    const p = await signedIn(name, concertId)
+    await p.page.getByRole('button', { name: 'Join the waiting room' }).click()
+    await p.page.getByRole('heading', { name: "It's your turn" }).waitFor(VISIBLE)
+    await p.page.getByRole('button', { name: /2027/ }).waitFor(VISIBLE)
+    return p
+  }
 
   /** Answers the first request matching `url` (and `method`) with a problem+json and Retry-After: 2; later ones go through. Records when each was made. */
   async function answerOnce(page: Page, url: string, status: 429 | 503, method = 'GET') {
@@ -330,5 +341,94 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'what the page shows for each answer
     expect(sold.map((r: any) => [r.user_id, r.seat_number])).toEqual([['kim', 2]])
     expect(kim.problems.filter((p) => !/503|409/.test(p))).toEqual([])
     await kim.close()
+  }, 60_000)
+
+  test.skipIf(!haveChromium)('a hold made before a reload is still the person\'s: the page shows it with its countdown, Pay and Release, and the map marks it as theirs', async () => {
+    const { concertId } = await concert('Held across a reload', 10, false)
+    const mia = await admitted('mia', concertId)
+    await mia.page.getByRole('button', { name: /2027/ }).click()
+    await mia.page.getByRole('button', { name: 'Seat 3, available' }).click()
+    await mia.page.getByRole('heading', { name: 'Seat 3 is held for you' }).waitFor(VISIBLE)
+
+    await mia.page.reload()
+
+    await mia.page.getByRole('heading', { name: 'Seat 3 is held for you' }).waitFor(VISIBLE)
+    expect(await mia.page.locator('.hold .countdown').textContent()).toMatch(/^\d+:\d\d$/)
+    await mia.page.getByRole('button', { name: 'Seat 3, held for you' }).waitFor(VISIBLE)
+    expect(await mia.page.getByRole('button', { name: `Pay ${PRICE.toLocaleString('en-US')} won` }).count()).toBe(1)
+    // The hold is the one that counts toward the limit of one: releasing it lets the person take another.
+    await mia.page.getByRole('button', { name: 'Release the seat' }).click()
+    await mia.page.getByRole('button', { name: 'Seat 3, available' }).waitFor(VISIBLE)
+    await mia.page.getByRole('button', { name: 'Seat 4, available' }).click()
+    await mia.page.getByRole('heading', { name: 'Seat 4 is held for you' }).waitFor(VISIBLE)
+    expect(mia.problems).toEqual([])
+    await mia.close()
+  }, 60_000)
+
+  test.skipIf(!haveChromium)('a success (the balance charged) is told in the polite status region, never in the alert, and is gone once the seat is paid', async () => {
+    const { concertId } = await concert('Charged politely', 10, false)
+    const ned = await admitted('ned', concertId)
+    await ned.page.getByRole('button', { name: /2027/ }).click()
+    await ned.page.getByRole('button', { name: 'Seat 1, available' }).click()
+    await ned.page.getByRole('heading', { name: 'Seat 1 is held for you' }).waitFor(VISIBLE)
+    const alerts = await alertsOf(ned.page)
+
+    await ned.page.getByRole('button', { name: `Charge ${PRICE.toLocaleString('en-US')} won` }).click()
+
+    await told(ned.page).filter({ hasText: `Charged ${PRICE.toLocaleString('en-US')} won.` }).waitFor(VISIBLE)
+    await ned.page.locator('.hold button.primary:not([disabled])').click()
+    await ned.page.getByRole('heading', { name: 'Receipt: your seat is booked' }).waitFor(VISIBLE)
+    expect(await told(ned.page).textContent()).toBe('')
+    expect(await alert(ned.page).textContent()).toBe('')
+    expect((await alerts()).filter((text) => text !== '')).toEqual([])
+    expect(ned.problems).toEqual([])
+    await ned.close()
+  }, 60_000)
+
+  test.skipIf(!haveChromium)('401 UNAUTHENTICATED (the stored sign-in expired): the page signs the person out, says why at the sign-in form, and signing in again carries on', async () => {
+    const { concertId } = await concert('Signed in too long ago', 10, false)
+    const oli = await admitted('oli', concertId)
+    // The tab keeps a token that has since expired (issued for 1 s), with the place in line.
+    const expired = await userTokens(TEST_SECRET).issue('oli', 1)
+    await oli.page.evaluate((token) => sessionStorage.setItem('cwr.token', token), expired)
+    await Bun.sleep(2100)
+
+    await oli.page.reload()
+
+    await oli.page.getByText('You were signed out: your sign-in has expired or is not valid.').waitFor(VISIBLE)
+    expect(await oli.page.getByText('Signed in as').count()).toBe(0)
+    expect(await oli.page.evaluate(() => sessionStorage.getItem('cwr.token'))).toBeNull()
+    expect(await oli.page.evaluate(() => document.activeElement?.id)).toBe('user-name')
+    expect(await oli.page.locator('#user-name').getAttribute('aria-describedby')).toBe('signed-out')
+    expect(await seriousViolations(oli.page)).toEqual([])
+    // Signing in again: joining gives back the place, still admitted.
+    await oli.page.keyboard.type('oli')
+    await oli.page.keyboard.press('Enter')
+    await oli.page.getByRole('button', { name: 'Join the waiting room' }).click()
+    await oli.page.getByRole('heading', { name: "It's your turn" }).waitFor(VISIBLE)
+    expect(oli.problems.filter((p) => !p.includes('401'))).toEqual([])
+    await oli.close()
+  }, 60_000)
+
+  test.skipIf(!haveChromium)('while the status stream is down the page says, politely, that it is reconnecting, and stops saying so once an event arrives', async () => {
+    const { concertId } = await concert('Stream down for a while', 10, true)
+    const pia = await signedIn('pia', concertId)
+    // Every attempt to open the stream fails as a dropped connection would, until `down` is cleared.
+    let down = true
+    await pia.page.route('**/v1/queue/events?*', (route: Route) => (down ? route.abort('connectionfailed') : route.continue()))
+    await pia.page.getByRole('button', { name: 'Join the waiting room' }).click()
+    await pia.page.locator('#position', { hasText: '1' }).waitFor(VISIBLE)
+
+    const connection = pia.page.locator('.connection')
+    await connection.filter({ hasText: 'Reconnecting' }).waitFor(VISIBLE)
+    expect(await connection.getAttribute('role')).toBe('status')
+    expect(await alert(pia.page).textContent()).toBe('')
+
+    down = false
+    await pia.page.waitForFunction(() => document.querySelector('.connection')?.textContent === '', null, VISIBLE)
+    expect((await admin(`/${concertId}/queue`, 'PATCH', { paused: false })).status).toBe(200)
+    await pia.page.getByRole('heading', { name: "It's your turn" }).waitFor(VISIBLE)
+    expect(pia.problems.filter((p) => !p.includes('ERR_CONNECTION_FAILED'))).toEqual([])
+    await pia.close()
   }, 60_000)
 })

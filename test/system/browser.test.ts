@@ -176,6 +176,64 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'the waiting-room page in a real bro
     }
   }, 30_000)
 
+  const focused = (page: Page) => page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName)
+
+  test.skipIf(!haveChromium)('signing in moves the focus on to the next step: the Join button on a concert page, the heading of the list on /', async () => {
+    const created = await http(instance.url, '/v1/admin/concerts', {
+      headers: { 'x-admin-key': ADMIN_KEY },
+      body: { title: 'Focus after signing in', schedules: [{ startsAt: '2027-09-03T19:00:00Z', seatCount: 10, price: PRICE }] },
+    })
+    const dee = await person('dee', 'push')
+    const eli = await person('eli', 'push')
+    try {
+      await dee.page.goto(`${instance.url}/concerts/${created.body.concertId}`)
+      await dee.page.getByLabel('Your name').fill('dee')
+      await dee.page.keyboard.press('Enter')
+      await dee.page.getByRole('button', { name: 'Join the waiting room' }).waitFor()
+      expect(await focused(dee.page)).toBe('join')
+
+      await eli.page.goto(instance.url)
+      await eli.page.getByLabel('Your name').fill('eli')
+      await eli.page.keyboard.press('Enter')
+      await eli.page.getByText('Signed in as').waitFor()
+      await eli.page.getByRole('link', { name: 'Focus after signing in' }).waitFor()
+      expect(await eli.page.evaluate(() => document.activeElement?.textContent)).toBe('Concerts')
+      expect(dee.problems).toEqual([])
+      expect(eli.problems).toEqual([])
+    } finally {
+      await dee.close()
+      await eli.close()
+    }
+  }, 30_000)
+
+  test.skipIf(!haveChromium)('being admitted moves the focus to the heading of the booking once the dates are shown, not to <body>', async () => {
+    const created = await http(instance.url, '/v1/admin/concerts', {
+      headers: { 'x-admin-key': ADMIN_KEY },
+      body: { title: 'Focus after admission', schedules: [{ startsAt: '2027-09-04T19:00:00Z', seatCount: 10, price: PRICE }] },
+    })
+    const line = `/v1/admin/concerts/${created.body.concertId}/queue`
+    expect((await http(instance.url, line, { method: 'PATCH', headers: { 'x-admin-key': ADMIN_KEY }, body: { paused: true } })).status).toBe(200)
+    const fin = await person('fin', 'push')
+    try {
+      await fin.page.goto(`${instance.url}/concerts/${created.body.concertId}`)
+      await fin.page.getByLabel('Your name').fill('fin')
+      await fin.page.keyboard.press('Enter')
+      await fin.page.getByRole('button', { name: 'Join the waiting room' }).click()
+      await fin.page.locator('#position', { hasText: '1' }).waitFor()
+
+      expect((await http(instance.url, line, { method: 'PATCH', headers: { 'x-admin-key': ADMIN_KEY }, body: { paused: false } })).status).toBe(200)
+
+      await fin.page.getByRole('button', { name: /2027/ }).waitFor({ timeout: 10_000 })
+      expect(await focused(fin.page)).toBe('booking-title')
+      // The next Tab reaches the first date.
+      await fin.page.keyboard.press('Tab')
+      expect(await fin.page.evaluate(() => document.activeElement?.classList.contains('date'))).toBe(true)
+      expect(fin.problems).toEqual([])
+    } finally {
+      await fin.close()
+    }
+  }, 30_000)
+
   test.skipIf(!haveChromium)('two people through the page at once, with pushed status', () => flow('push'), 90_000)
   test.skipIf(!haveChromium)('the same with pushed status off (polling with pollAfterMs)', () => flow('poll'), 90_000)
 })

@@ -13,6 +13,8 @@ export interface Answer<T = any> {
   body: T
   /** Seconds from Retry-After (429, 503), else null. */
   retryAfter: number | null
+  /** The next page of a list (Link rel="next"), else null. */
+  next: string | null
 }
 
 export interface Call {
@@ -21,6 +23,15 @@ export interface Call {
   token?: string | null
   queueToken?: string | null
   idempotencyKey?: string
+}
+
+let signedOut: () => void = () => {}
+/**
+ * What to do when the API refuses the person's bearer token (401 UNAUTHENTICATED: expired, or not a token
+ * it issued). Heard here, once for every call, so that no caller can leave the page signed in on a dead token.
+ */
+export function onSignedOut(listener: () => void) {
+  signedOut = listener
 }
 
 export async function api<T = any>(path: string, call: Call = {}): Promise<Answer<T>> {
@@ -37,14 +48,16 @@ export async function api<T = any>(path: string, call: Call = {}): Promise<Answe
       body: call.body === undefined ? undefined : JSON.stringify(call.body),
     })
   } catch {
-    return { status: 0, ok: false, body: { title: 'No connection', detail: 'The server could not be reached. Check your connection.' } as T, retryAfter: 5 }
+    return { status: 0, ok: false, body: { title: 'No connection', detail: 'The server could not be reached. Check your connection.' } as T, retryAfter: 5, next: null }
   }
   let body: any = null
   try {
     body = await response.json()
   } catch {}
+  if (response.status === 401 && call.token && body?.code === 'UNAUTHENTICATED') signedOut()
   const retry = Number(response.headers.get('retry-after'))
-  return { status: response.status, ok: response.ok, body, retryAfter: Number.isFinite(retry) && retry > 0 ? retry : null }
+  const next = /<([^>]+)>\s*;\s*rel="next"/.exec(response.headers.get('link') ?? '')?.[1] ?? null
+  return { status: response.status, ok: response.ok, body, retryAfter: Number.isFinite(retry) && retry > 0 ? retry : null, next }
 }
 
 /** What a person reads for a problem: its title, and the detail when it says more. */

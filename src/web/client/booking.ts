@@ -30,8 +30,10 @@ export interface BookingContext {
   token: string
   queueToken: string
   section: HTMLElement
-  /** Errors and notices for everyone (role=alert). */
+  /** Problems (role=alert); '' takes the last one back. */
   say(text: string): void
+  /** Success notices (role=status, polite); '' takes the last one back. */
+  tell(text: string): void
   /** The page waits out Retry-After (null: the retry got through). */
   retryNotice(answer: Answer | null): void
   /** The session may have changed (403, payment): ask the line now. */
@@ -53,8 +55,11 @@ export function booking(ctx: BookingContext) {
   const { token, queueToken } = ctx
   const call = <T>(path: string, c: Parameters<typeof api>[1] = {}) =>
     patiently(() => api<T>(path, { token, queueToken, ...c }), ctx.retryNotice)
+  let schedules: Schedule[] = []
   let schedule: Schedule | null = null
   let seats: Seat[] = []
+  /** The person's own holds by reservation id: the map shows them as theirs, and a click shows the hold again. */
+  const mine = new Map<string, Reservation>()
   let page = 0
   let focusSeat = 1
   let busy = false
@@ -71,10 +76,14 @@ export function booking(ctx: BookingContext) {
   }
 
   async function start() {
-    replace(ctx.section, h('h2', { id: 'booking-title', tabindex: -1 }, 'Choose a date'), h('p', {}, 'Loading dates…'))
-    ;(ctx.section.querySelector('#booking-title') as HTMLElement).focus()
-    const answer = await call<Schedule[]>(`/v1/concerts/${concertIdOf()}/schedules`)
+    // The heading stays when the dates arrive: redrawing it would drop the focus to <body>.
+    const heading = h('h2', { id: 'booking-title', tabindex: -1 }, 'Choose a date')
+    const loading = h('p', {}, 'Loading dates…')
+    replace(ctx.section, heading, loading)
+    heading.focus()
+    const [answer, held] = await Promise.all([call<Schedule[]>(`/v1/concerts/${concertIdOf()}/schedules`), liveHolds()])
     if (refused(answer)) return
+    schedules = answer.body
     const list = h('ul', { class: 'dates' })
     for (const s of answer.body) {
       list.append(
@@ -90,7 +99,41 @@ export function booking(ctx: BookingContext) {
         ),
       )
     }
-    replace(ctx.section, h('h2', { id: 'booking-title', tabindex: -1 }, 'Choose a date'), list, mapArea, holdArea)
+    loading.replaceWith(list)
+    ctx.section.append(mapArea, holdArea)
+    for (const r of held) if (schedules.some((s) => s.scheduleId === r.scheduleId)) mine.set(r.reservationId, r)
+    // Holds made before a reload are still the person's (and count toward their limit): show the newest
+    // on its date, with its countdown, Pay and Release, as before the reload.
+    const newest = [...mine.values()][0]
+    if (newest) {
+      await chooseSchedule(schedules.find((s) => s.scheduleId === newest.scheduleId)!)
+      await showHold(newest)
+    }
+  }
+
+  /**
+   * The person's live holds, newest first. Every hold lasts the same time, so once a page of the list
+   * (newest first) ends in a lapsed one, the older pages hold nothing live.
+   */
+  async function liveHolds(): Promise<Reservation[]> {
+    const found: Reservation[] = []
+    let path: string | null = '/v1/reservations?limit=100'
+    for (let pages = 0; path && pages < 10; pages++) {
+      const answer: Answer<Reservation[]> = await call<Reservation[]>(path)
+      if (refused(answer)) break
+      const now = Date.now()
+      found.push(...answer.body.filter((r) => r.status === 'HELD' && Date.parse(r.expiresAt) > now))
+      const last = answer.body.at(-1)
+      path = last && Date.parse(last.expiresAt) > now ? answer.next : null
+    }
+    return found
+  }
+
+  /** The person's live hold of a seat on the date shown, if any. */
+  function mineAt(seatNumber: number): Reservation | undefined {
+    for (const r of mine.values()) {
+      if (r.scheduleId === schedule?.scheduleId && r.seatNumber === seatNumber && Date.parse(r.expiresAt) > Date.now()) return r
+    }
   }
 
   function concertIdOf() {
@@ -126,7 +169,10 @@ export function booking(ctx: BookingContext) {
     for (let r = 0; r < shown.length; r += COLUMNS) {
       const row = h('div', { role: 'row', class: 'seat-row' })
       for (const seat of shown.slice(r, r + COLUMNS)) {
-        const free = seat.status === 'AVAILABLE'
+        // The person's own live hold is theirs even on a map read a moment before it (one shared read per
+        // CATALOGUE_CACHE_MS: a reload right after holding can meet one).
+        const own = seat.status === 'SOLD' ? undefined : mineAt(seat.number)
+        const free = seat.status === 'AVAILABLE' && !own
         row.append(
           h(
             'div',
@@ -135,12 +181,12 @@ export function booking(ctx: BookingContext) {
               'button',
               {
                 type: 'button',
-                class: `seat ${seat.status.toLowerCase()}`,
+                class: `seat ${own ? 'held mine' : seat.status.toLowerCase()}`,
                 'data-seat': seat.number,
                 tabindex: seat.number === focusSeat ? 0 : -1,
-                'aria-disabled': free ? undefined : 'true',
-                'aria-label': `Seat ${seat.number}, ${free ? 'available' : seat.status === 'HELD' ? 'held' : 'sold'}, ${won(seat.price)}`,
-                onclick: () => pick(seat),
+                'aria-disabled': free || own ? undefined : 'true',
+                'aria-label': `Seat ${seat.number}, ${free ? 'available' : own ? 'held for you' : seat.status === 'HELD' ? 'held' : 'sold'}, ${won(seat.price)}`,
+                onclick: () => (own ? showHold(own) : pick(seat)),
               },
               seat.number,
             ),
@@ -149,7 +195,7 @@ export function booking(ctx: BookingContext) {
       }
       grid.append(row)
     }
-    const free = seats.filter((s) => s.status === 'AVAILABLE').length
+    const free = seats.filter((s) => s.status === 'AVAILABLE' && !mineAt(s.number)).length
     const pager = h(
       'div',
       { class: 'pager' },
@@ -177,7 +223,7 @@ export function booking(ctx: BookingContext) {
     replace(
       mapArea,
       h('h3', { id: 'map-title', tabindex: -1 }, `Seats on ${dateTime(schedule.startsAt)}`),
-      h('p', { class: 'legend' }, h('span', { class: 'key available' }, 'Available'), h('span', { class: 'key held' }, 'Held'), h('span', { class: 'key sold' }, 'Sold'), ` ${free.toLocaleString('en-US')} free. Use the arrow keys to move between seats.`),
+      h('p', { class: 'legend' }, h('span', { class: 'key available' }, 'Available'), h('span', { class: 'key held mine' }, 'Yours'), h('span', { class: 'key held' }, 'Held'), h('span', { class: 'key sold' }, 'Sold'), ` ${free.toLocaleString('en-US')} free. Use the arrow keys to move between seats.`),
       pages > 1 ? pager : null,
       pages > 1 ? jump : null,
       grid,
@@ -222,6 +268,8 @@ export function booking(ctx: BookingContext) {
       }
       if (refused(answer)) return
       ctx.say('')
+      ctx.tell('')
+      mine.set(answer.body.reservationId, answer.body)
       ownChanges.set(seat.number, { status: 'HELD', at: Date.now() })
       ctx.sessionChanged() // a hold extends the session: the countdown moves
       await showHold(answer.body)
@@ -260,7 +308,7 @@ export function booking(ctx: BookingContext) {
   async function charge(r: Reservation, amount: number, key: string, payKey: string) {
     const answer = await call('/v1/balance/charges', { body: { amount }, idempotencyKey: key })
     if (refused(answer)) return
-    ctx.say(`Charged ${won(amount)}.`)
+    ctx.tell(`Charged ${won(amount)}.`)
     await showHold(r, payKey)
   }
 
@@ -274,6 +322,7 @@ export function booking(ctx: BookingContext) {
       ctx.say(problemText(answer))
       if (code === 'INSUFFICIENT_BALANCE') return showHold(r) // a declined key replays its 402: a new attempt gets a new key
       if (code === 'HOLD_EXPIRED') {
+        mine.delete(r.reservationId)
         replace(holdArea)
         await loadSeats()
       }
@@ -286,10 +335,16 @@ export function booking(ctx: BookingContext) {
   async function release(r: Reservation) {
     const answer = await call(`/v1/reservations/${r.reservationId}`, { method: 'DELETE' })
     if (refused(answer)) return
+    mine.delete(r.reservationId)
     replace(holdArea)
     ownChanges.set(r.seatNumber, { status: 'AVAILABLE', at: Date.now() })
-    ctx.say(`Seat ${r.seatNumber} released.`)
+    ctx.tell(`Seat ${r.seatNumber} released.`)
     await loadSeats()
+  }
+
+  const dateOf = (r: Reservation) => {
+    const s = schedules.find((s) => s.scheduleId === r.scheduleId)
+    return s ? dateTime(s.startsAt) : ''
   }
 
   function receipt(r: Reservation, paid: { paymentId: string; amount: number; balance: number }) {
@@ -301,7 +356,7 @@ export function booking(ctx: BookingContext) {
         h('h2', { id: 'receipt-title', tabindex: -1 }, 'Receipt: your seat is booked'),
         h('dl', {},
           h('dt', {}, 'Concert'), h('dd', {}, ctx.concertTitle),
-          h('dt', {}, 'Date'), h('dd', {}, schedule ? dateTime(schedule.startsAt) : ''),
+          h('dt', {}, 'Date'), h('dd', {}, dateOf(r)),
           h('dt', {}, 'Seat'), h('dd', {}, String(r.seatNumber)),
           h('dt', {}, 'Paid'), h('dd', {}, won(paid.amount)),
           h('dt', {}, 'Balance left'), h('dd', {}, won(paid.balance)),

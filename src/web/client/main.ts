@@ -1,4 +1,4 @@
-import { api, codeOf, patiently, problemText, waitText, type Answer } from './api'
+import { api, codeOf, onSignedOut, patiently, problemText, waitText, type Answer } from './api'
 import { booking } from './booking'
 import { aboutWait, clock, dateTime, h, replace } from './dom'
 import { isTerminal, pushWanted, watchQueue, type QueueStatus, type Watch } from './queue'
@@ -17,9 +17,17 @@ const store = {
   signIn(user: string, token: string) {
     sessionStorage.setItem('cwr.user', user)
     sessionStorage.setItem('cwr.token', token)
+    sessionStorage.setItem('cwr.arrived', 'signed-in')
   },
-  signOut() {
+  signOut(why?: 'refused') {
     sessionStorage.clear()
+    if (why) sessionStorage.setItem('cwr.arrived', 'signed-out')
+  },
+  /** How the page was reached, once: right after signing in, or after the API refused the token (signing in reloads the page, so it is kept across that). */
+  arrived() {
+    const how = sessionStorage.getItem('cwr.arrived')
+    sessionStorage.removeItem('cwr.arrived')
+    return how
   },
   queueToken: (concertId: string) => sessionStorage.getItem(`cwr.queue.${concertId}`),
   setQueueToken(concertId: string, token: string | null) {
@@ -31,13 +39,35 @@ const store = {
 const main = document.getElementById('main')!
 const account = document.getElementById('account')!
 const alertBox = h('div', { class: 'alert', role: 'alert' })
+const statusBox = h('div', { class: 'notice', role: 'status' })
 const announcer = h('p', { class: 'sr-only', 'aria-live': 'polite' })
-document.body.append(alertBox, announcer)
+document.body.append(alertBox, statusBox, announcer)
+const arrived = store.arrived()
 
+/** A problem, in the alert (it interrupts a screen reader); it replaces a notice, which would be out of date. */
 function say(text: string) {
   alertBox.textContent = text
   alertBox.classList.toggle('shown', text !== '')
+  if (text !== '') tell('')
 }
+
+/** A success notice (charged, released), in a polite status region: never in the alert, which is for problems. */
+function tell(text: string) {
+  statusBox.textContent = text
+  statusBox.classList.toggle('shown', text !== '')
+  if (text !== '') say('')
+}
+
+// The API refused the person's token (expired, or not one it issued): sign out and ask to sign in again.
+// Reloading drops whatever the dead token was doing (watching the line, booking); the place in line is
+// not lost, as joining again returns the same place.
+let signingOut = false
+onSignedOut(() => {
+  if (signingOut) return
+  signingOut = true
+  store.signOut('refused')
+  location.reload()
+})
 
 /** Says that the page waits out Retry-After; null takes it back once the retry got through (unless something else was said since). */
 let waitSaid = ''
@@ -74,9 +104,11 @@ function renderAccount() {
     )
     return
   }
+  const refused = arrived === 'signed-out'
+  const describedBy = refused ? 'signed-out' : undefined
   const field = devTokens
-    ? h('input', { id: 'user-name', name: 'user', autocomplete: 'username', required: true, maxlength: 128 })
-    : h('input', { id: 'user-name', name: 'token', autocomplete: 'off', required: true, spellcheck: 'false' })
+    ? h('input', { id: 'user-name', name: 'user', autocomplete: 'username', required: true, maxlength: 128, 'aria-describedby': describedBy })
+    : h('input', { id: 'user-name', name: 'token', autocomplete: 'off', required: true, spellcheck: 'false', 'aria-describedby': describedBy })
   const form = h(
     'form',
     {
@@ -95,11 +127,14 @@ function renderAccount() {
         location.reload()
       },
     },
+    refused ? h('p', { id: 'signed-out', class: 'signed-out' }, 'You were signed out: your sign-in has expired or is not valid. Sign in again to carry on.') : null,
     h('label', { for: 'user-name' }, devTokens ? 'Your name' : 'Your access token'),
     field,
     h('button', { type: 'submit' }, 'Sign in'),
   )
   replace(account, form)
+  // Straight to the field, which reads out why (its description).
+  if (refused) field.focus()
 }
 
 async function concertList() {
@@ -108,7 +143,7 @@ async function concertList() {
   if (!answer.ok) return replace(main, h('h1', {}, 'Concerts'), h('p', {}, problemText(answer)))
   replace(
     main,
-    h('h1', {}, 'Concerts'),
+    h('h1', { tabindex: -1 }, 'Concerts'),
     answer.body.length === 0
       ? h('p', {}, 'No concerts on sale yet.')
       : h(
@@ -119,6 +154,8 @@ async function concertList() {
           ),
         ),
   )
+  // Signing in reloads the page: the person carries on from the top of the list, not from nowhere.
+  if (arrived === 'signed-in') main.querySelector('h1')!.focus()
 }
 
 async function concertPage(concertId: string) {
@@ -128,7 +165,12 @@ async function concertPage(concertId: string) {
   document.title = `${title} — Concert tickets`
   const line = h('section', { class: 'line', 'aria-labelledby': 'line-title' })
   const bookingArea = h('section', { class: 'booking', 'aria-labelledby': 'booking-title' })
-  replace(main, h('h1', {}, title), line, bookingArea)
+  // Outside the line's panel, which is redrawn as the status changes: a live region must stay in place to be heard.
+  const connection = h('p', { class: 'connection', role: 'status' })
+  replace(main, h('h1', {}, title), connection, line, bookingArea)
+  const reconnecting = (on: boolean) => {
+    connection.textContent = on ? 'Reconnecting… Your place is kept; what you see may be out of date until then.' : ''
+  }
 
   const token = store.token
   if (!token) return replace(line, h('h2', { id: 'line-title' }, 'Waiting room'), h('p', {}, 'Sign in above to join the waiting room.'))
@@ -173,7 +215,7 @@ async function concertPage(concertId: string) {
     watch?.stop()
     const onStatus = (s: QueueStatus) => show(s, queueToken)
     if (first) onStatus(first)
-    watch = watchQueue(token!, queueToken, onStatus, retryNotice)
+    watch = watchQueue(token!, queueToken, onStatus, retryNotice, reconnecting)
   }
 
   function show(s: QueueStatus, queueToken: string) {
@@ -260,10 +302,13 @@ async function concertPage(concertId: string) {
         queueToken,
         section: bookingArea,
         say,
+        tell,
         retryNotice,
         sessionChanged: () => watch?.refresh(),
         onPaid: () => {
           booked = true
+          say('')
+          tell('')
           replace(line, h('h2', { id: 'line-title' }, 'Booked'), h('p', {}, 'Thank you. Your receipt is below.'))
         },
       }).start()
@@ -272,7 +317,11 @@ async function concertPage(concertId: string) {
 
   const saved = store.queueToken(concertId)
   if (saved) follow(saved)
-  else joinView()
+  else {
+    joinView()
+    // Signing in reloads the page: the person carries on at the next step, not from nowhere.
+    if (arrived === 'signed-in') line.querySelector<HTMLElement>('#join')!.focus()
+  }
 }
 
 renderAccount()

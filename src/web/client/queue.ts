@@ -1,4 +1,4 @@
-import { api, secondsToWait, type Answer } from './api'
+import { api, codeOf, secondsToWait, type Answer } from './api'
 
 export interface QueueStatus {
   concertId: string
@@ -31,6 +31,8 @@ export function watchQueue(
   onStatus: (s: QueueStatus) => void,
   /** A poll that failed (the next one waits out Retry-After, 2 s without it); null once one got through. */
   onTrouble: (answer: Answer | null) => void,
+  /** The event stream broke and the browser is reconnecting (true); false once an event came again, or the stream was given up. */
+  onReconnecting: (reconnecting: boolean) => void,
 ): Watch {
   let stopped = false
   let troubled = false
@@ -59,6 +61,9 @@ export function watchQueue(
     if (answer.ok) {
       handle(answer.body)
       if (!stopped && repeat) schedule(Math.max(500, answer.body.pollAfterMs))
+    } else if (codeOf(answer) === 'UNAUTHENTICATED') {
+      // The person's sign-in is over, not the place (api.ts signs the page out; joining again keeps the place).
+      stop()
     } else if (answer.status === 401) {
       // The token no longer names a place we can read: treat it as over, so the person can join again.
       handle({ concertId: '', status: 'EXPIRED', position: null, estimatedWaitSeconds: null, activeUntil: null, pollAfterMs: 0 })
@@ -72,6 +77,7 @@ export function watchQueue(
 
   function stop() {
     stopped = true
+    if (source) onReconnecting(false)
     source?.close()
     source = null
     if (timer) clearTimeout(timer)
@@ -79,13 +85,18 @@ export function watchQueue(
 
   if (pushWanted()) {
     source = new EventSource(`/v1/queue/events?token=${encodeURIComponent(queueToken)}`)
-    source.addEventListener('status', (event) => handle(JSON.parse((event as MessageEvent).data)))
+    source.addEventListener('status', (event) => {
+      onReconnecting(false)
+      handle(JSON.parse((event as MessageEvent).data))
+    })
     source.addEventListener('error', () => {
-      // CONNECTING: the browser reconnects by itself (and hears the current status at once).
-      if (source && source.readyState === EventSource.CLOSED) {
-        source = null
-        void poll()
-      }
+      if (!source) return
+      // CONNECTING: the browser reconnects by itself (and hears the current status at once); until then
+      // the place shown may be out of date, and the person should know.
+      if (source.readyState === EventSource.CONNECTING) return onReconnecting(true)
+      onReconnecting(false)
+      source = null
+      void poll()
     })
   } else {
     void poll()
