@@ -51,18 +51,24 @@ export function seatHolds({ holds, catalogue, room, metrics, log }: SeatHoldDeps
         if (!checked && error instanceof ServiceError) await room.requireActiveForHold(userId, token, concertId)
         throw error
       }
+      // A hold taken back may have been the last thing its session had to pay (a payment of its other
+      // hold ran meanwhile): the session then ends, as a cancel would end it.
+      const takeBack = async () => {
+        const { endsSession } = await holds.undo(userId, reservation.reservationId, ticket)
+        if (endsSession) await room.sessionPaid(ticket)
+      }
       let refusal: ServiceError | null
       try {
         refusal = await room.holdMade(ticket, Date.parse(reservation.expiresAt))
       } catch (error) {
         // The store could not be asked (503): the hold is undone, as nobody can tell whether it is payable.
-        await holds.undo(userId, reservation.reservationId).catch((undo) =>
+        await takeBack().catch((undo) =>
           log({ level: 'error', msg: 'could not undo a hold the queue store did not confirm', reservationId: reservation.reservationId, error: String(undo) }),
         )
         throw error
       }
       if (refusal) {
-        await holds.undo(userId, reservation.reservationId)
+        await takeBack()
         throw refusal
       }
       metrics.holdsMade.inc()

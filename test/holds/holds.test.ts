@@ -375,4 +375,25 @@ onEachDatabase('a session past its own time', { QUEUE_ACTIVE_TTL_SECONDS: '2', H
     // What it holds it can still cancel (and, with a balance, pay).
     expect((await call(ctx.server, `/v1/reservations/${first.body.reservationId}`, { ...alice, method: 'DELETE' })).status).toBe(200)
   })
+
+  test('a hold taken back after its session paid the other one ends the session: DONE, never ACTIVE with nothing held (model-based test)', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3, price: 1000 })
+    const bob = await shopper(ctx.server, 'own-bob', concertId, 1000)
+    const first = await hold(ctx.server, bob, scheduleIds[0]!, 1)
+    expect(first.status).toBe(201)
+    const ownEnd = Date.now() + 2_000
+    // The second hold is made within the session's own time; before the store is asked to extend the
+    // session for it, the first hold is paid (the second, live, is still to pay: the session goes on)
+    // and the own time passes, so the store does not extend it and the second hold is taken back.
+    const { reply: second } = await holdWatchingExtend(ctx.server, bob, scheduleIds[0]!, 2, async () => {
+      const paid = await call(ctx.server, '/v1/payments', { ...bob, body: { reservationId: first.body.reservationId } })
+      expect(paid.status).toBe(201)
+      await Bun.sleep(Math.max(0, ownEnd - Date.now()) + 300)
+    })
+    expect([second.status, second.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
+    const [live] = await ctx.db.sql`select count(*)::int as n from reservations where user_id = 'own-bob' and status = 'HELD'`
+    expect(live!.n).toBe(0)
+    // Nothing is left to pay in the session: it is over, its slot goes to the next person.
+    expect((await call(ctx.server, '/v1/queue/status', bob)).body.status).toBe('DONE')
+  })
 })
