@@ -12,6 +12,7 @@ import { answerShared, sharedAnswer, type SharedAnswer } from './http/shared-ans
 import { Problem } from './http/schemas'
 import type { Log } from './log'
 import type { Metrics } from './metrics/metrics'
+import type { Exposition } from './metrics/metrics-server'
 import { adminRoutes } from './admin/routes'
 import { balanceRoutes } from './balance/routes'
 import type { Balance } from './balance/balance'
@@ -46,6 +47,8 @@ export interface Services {
   users: Users
   log: Log
   metrics: Metrics
+  /** What a scrape of this instance answers: this process's metrics, or with WORKERS every worker's. */
+  exposition: Exposition
   isShuttingDown: () => boolean
 }
 
@@ -111,7 +114,7 @@ export function buildApp(s: Services) {
         },
       }),
     )
-    .use(healthRoutes(s.sql, s.store, s.metrics, s.isShuttingDown, config.metricsPort === null))
+    .use(healthRoutes(s.sql, s.store, config.metricsPort === null ? s.exposition : null, s.isShuttingDown))
     .use(config.authDevTokens ? devTokenRoutes(s.userTokens) : new Elysia())
     .use(waitingRoomRoutes(s.room, s.users))
     .use(catalogueRoutes(s.catalogue, s.room, s.users))

@@ -15,7 +15,7 @@ try {
 }
 
 if (config.workers > 1 && !isWorker()) {
-  await superviseWorkers(config.workers, jsonLog({ supervisor: process.pid }, config.logLevel))
+  await superviseWorkers(config.workers, jsonLog({ supervisor: process.pid }, config.logLevel), config.metricsPort)
 }
 
 const server = await startServer(config)

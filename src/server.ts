@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto'
 import type { Config } from './config'
 import { openDatabase } from './db/database'
 import { buildApp } from './app'
-import { scrape } from './health/routes'
 import { embeddedSecret } from './identity/embedded-secret'
 import { jobs } from './jobs/jobs'
 import { createMetrics } from './metrics/metrics'
+import { supervisedScrapes } from './metrics/instance-scrape'
+import { metricsServer, type Exposition } from './metrics/metrics-server'
 import { jsonLog, type Log } from './log'
 import { composeServices } from './services'
+import { isWorker, watchSupervisor } from './workers'
 
 const SHUTDOWN_DRAIN_MS = 1000
 
@@ -31,7 +33,14 @@ export async function startServer(config: Config, options: StartOptions = {}) {
   const { store } = services
 
   let shuttingDown = false
-  const app = buildApp({ ...services, config, sql, log, metrics, isShuttingDown: () => shuttingDown })
+  const ownExposition: Exposition = () => metrics.registry.metrics()
+  // A worker of an instance (WORKERS > 1) answers a scrape with every worker's series, gathered by its
+  // supervisor, which also serves METRICS_PORT; and it stops, as SIGTERM would stop it, once its
+  // supervisor is gone (src/workers.ts).
+  const worker = isWorker()
+  const exposition = worker ? supervisedScrapes(ownExposition).gather : ownExposition
+  if (worker) watchSupervisor(() => process.kill(process.pid, 'SIGTERM'))
+  const app = buildApp({ ...services, config, sql, log, metrics, exposition, isShuttingDown: () => shuttingDown })
   const cron =
     options.runJobs ?? true
       ? jobs({ sql, singleConnection: database.mode === 'embedded', admission: services.admission, holds: services.seatHolds, log, metrics, tickMs: config.queue.tickMs })
@@ -49,18 +58,9 @@ export async function startServer(config: Config, options: StartOptions = {}) {
       queueStore: store.kind,
     })
   }
-  // METRICS_PORT: the scrape endpoint on a port of its own (kept off the public API port), nothing else there.
-  const metricsServer =
-    config.metricsPort === null
-      ? null
-      : Bun.serve({
-          port: config.metricsPort,
-          hostname: '0.0.0.0',
-          fetch: (request) =>
-            new URL(request.url).pathname === '/metrics' && (request.method === 'GET' || request.method === 'HEAD')
-              ? scrape(metrics, request)
-              : new Response('Only /metrics is served on this port\n', { status: 404, headers: { 'content-type': 'text/plain' } }),
-        })
+  // METRICS_PORT: the scrape endpoint on a port of its own (kept off the public API port); the supervisor's
+  // when there are workers.
+  const scrapeServer = config.metricsPort === null || worker ? null : metricsServer(config.metricsPort, exposition)
 
   return {
     app,
@@ -76,7 +76,7 @@ export async function startServer(config: Config, options: StartOptions = {}) {
     },
     /** The METRICS_PORT server's port, or null when /metrics is on the API port. */
     get metricsPort() {
-      return metricsServer?.port ?? null
+      return scrapeServer?.port ?? null
     },
     /** Graceful stop: refuse new work, let requests in flight finish, then close connections. */
     async stop() {
@@ -90,7 +90,7 @@ export async function startServer(config: Config, options: StartOptions = {}) {
       // Status streams never finish by themselves; ended now, their clients reconnect elsewhere.
       services.room.push.closeAll()
       await app.server?.stop(false)
-      await metricsServer?.stop(true)
+      await scrapeServer?.stop(true)
       metrics.stop()
       await store.close()
       await database.close()

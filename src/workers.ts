@@ -1,13 +1,18 @@
 import type { Subprocess } from 'bun'
 import type { Log } from './log'
+import { workerScrapes } from './metrics/instance-scrape'
+import { metricsServer } from './metrics/metrics-server'
 
 // WORKERS=N: one instance is N processes of this same program, all listening on its port. The kernel
 // spreads incoming connections over them (SO_REUSEPORT, Bun.serve's `reusePort`), so one instance uses
 // N cores. The processes share nothing but Postgres and the queue store, exactly like separate
 // instances: every job stays elected in SQL, so N workers run each tick once between them.
 //
-// This supervisor serves nothing itself: it starts the workers, starts a worker again if one dies, and on
-// SIGTERM/SIGINT passes the signal on and exits when every worker has drained and exited.
+// The supervisor starts the workers, starts a worker again if one dies, and on SIGTERM/SIGINT passes the
+// signal on and exits when every worker has drained and exited. It answers the instance's scrapes: on
+// METRICS_PORT itself (one process can bind it; a worker each tried and all but one crashed in a loop),
+// and for a worker asked at /metrics on the API port; either way with every worker's series
+// (src/metrics/instance-scrape.ts). A worker stops when its supervisor is gone (watchSupervisor).
 export const WORKER_ENV = 'CWR_WORKER_INDEX'
 
 const RESTART_PAUSE_MS = 1000
@@ -16,9 +21,11 @@ export function isWorker(): boolean {
   return process.env[WORKER_ENV] !== undefined
 }
 
-export async function superviseWorkers(count: number, log: Log): Promise<never> {
+export async function superviseWorkers(count: number, log: Log, metricsPort: number | null): Promise<never> {
   const workers = new Map<number, Subprocess>()
   let stopping = false
+  const scrapes = workerScrapes(() => workers)
+  const metrics = metricsPort === null ? null : metricsServer(metricsPort, scrapes.gather)
 
   const start = (index: number) => {
     const child = Bun.spawn([process.execPath, ...process.argv.slice(1)], {
@@ -26,6 +33,7 @@ export async function superviseWorkers(count: number, log: Log): Promise<never> 
       stdin: 'ignore',
       stdout: 'inherit',
       stderr: 'inherit',
+      ipc: (message, from) => void scrapes.heard(message, from),
     })
     workers.set(index, child)
     void child.exited.then((code) => {
@@ -50,9 +58,27 @@ export async function superviseWorkers(count: number, log: Log): Promise<never> 
         const running = [...workers.values()]
         for (const worker of running) worker.kill(signal)
         const codes = await Promise.all(running.map((w) => w.exited))
+        await metrics?.stop(true)
         log({ level: 'info', msg: 'workers stopped', codes })
         process.exit(codes.every((c) => c === 0) ? 0 : 1)
       })
     }
   })
+}
+
+const SUPERVISOR_CHECK_MS = 1000
+
+/**
+ * In a worker: stops it (as SIGTERM would: drained, then exit) once its supervisor is gone. A supervisor
+ * killed with SIGKILL cannot pass anything on, and its workers went on serving the port as orphans beside
+ * the next supervisor's.
+ */
+export function watchSupervisor(stop: () => void) {
+  const supervisor = process.ppid
+  const timer = setInterval(() => {
+    if (process.ppid === supervisor) return
+    clearInterval(timer)
+    stop()
+  }, SUPERVISOR_CHECK_MS)
+  timer.unref()
 }

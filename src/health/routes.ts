@@ -4,8 +4,7 @@ import type { Sql } from '../db/client'
 import { statements } from '../db/statements'
 import { ServiceError } from '../errors'
 import { errors } from '../http/schemas'
-import { compress, COMPRESS_ABOVE_BYTES, perRequestEncoding } from '../http/shared-answer'
-import type { Metrics } from '../metrics/metrics'
+import { scrape, type Exposition } from '../metrics/metrics-server'
 import type { WaitingRoomStore } from '../waiting-room/store'
 
 const q = statements('setup', ['ping'])
@@ -24,22 +23,11 @@ async function up(probe: () => Promise<unknown>): Promise<boolean> {
   }
 }
 
-/**
- * The Prometheus scrape answer of this instance, compressed when the scraper accepts it (Prometheus
- * sends Accept-Encoding: gzip; the text is tens of KB).
- */
-export async function scrape(metrics: Metrics, request: Request): Promise<Response> {
-  const text = await metrics.registry.metrics()
-  const headers: Record<string, string> = { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store', vary: 'Accept-Encoding' }
-  const encoding = text.length > COMPRESS_ABOVE_BYTES ? perRequestEncoding(request.headers.get('accept-encoding')) : null
-  if (encoding === null) return new Response(text, { headers })
-  return new Response(compress(new TextEncoder().encode(text), encoding), { headers: { ...headers, 'content-encoding': encoding } })
-}
-
-// With METRICS_PORT set, /metrics is served on that port only (src/server.ts) and not here.
-export function healthRoutes(sql: Sql, store: WaitingRoomStore, metrics: Metrics, isShuttingDown: () => boolean, metricsHere = true) {
+// With METRICS_PORT set, /metrics is served on that port only (src/server.ts, src/workers.ts) and not here:
+// `exposition` is then null.
+export function healthRoutes(sql: Sql, store: WaitingRoomStore, exposition: Exposition | null, isShuttingDown: () => boolean) {
   return new Elysia()
-    .use(metricsHere ? metricsRoute(metrics) : new Elysia())
+    .use(exposition ? metricsRoute(exposition) : new Elysia())
     .get('/health', () => ({ status: 'ok' as const }), {
       response: { 200: Type.Object({ status: Type.Literal('ok') }) },
       detail: { operationId: 'health', tags: ['health'], summary: 'The process is alive', security: [] },
@@ -65,8 +53,8 @@ export function healthRoutes(sql: Sql, store: WaitingRoomStore, metrics: Metrics
     )
 }
 
-function metricsRoute(metrics: Metrics) {
-  return new Elysia().get('/metrics', ({ request }) => scrape(metrics, request), {
+function metricsRoute(exposition: Exposition) {
+  return new Elysia().get('/metrics', ({ request }) => scrape(exposition, request), {
     detail: {
       operationId: 'metrics',
       tags: ['health'],

@@ -1,0 +1,29 @@
+import client from 'prom-client'
+import { compress, COMPRESS_ABOVE_BYTES, perRequestEncoding } from '../http/shared-answer'
+
+/** The Prometheus text an instance exposes: its process's registry, or with WORKERS every worker's. */
+export type Exposition = () => Promise<string>
+
+/**
+ * The answer to a scrape, compressed when the scraper accepts it (Prometheus sends Accept-Encoding: gzip;
+ * the text is tens of KB).
+ */
+export async function scrape(exposition: Exposition, request: Request): Promise<Response> {
+  const text = await exposition()
+  const headers: Record<string, string> = { 'content-type': client.Registry.PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store', vary: 'Accept-Encoding' }
+  const encoding = text.length > COMPRESS_ABOVE_BYTES ? perRequestEncoding(request.headers.get('accept-encoding')) : null
+  if (encoding === null) return new Response(text, { headers })
+  return new Response(compress(new TextEncoder().encode(text), encoding), { headers: { ...headers, 'content-encoding': encoding } })
+}
+
+/** METRICS_PORT: the scrape endpoint on a port of its own (kept off the public API port), nothing else there. */
+export function metricsServer(port: number, exposition: Exposition) {
+  return Bun.serve({
+    port,
+    hostname: '0.0.0.0',
+    fetch: (request) =>
+      new URL(request.url).pathname === '/metrics' && (request.method === 'GET' || request.method === 'HEAD')
+        ? scrape(exposition, request)
+        : new Response('Only /metrics is served on this port\n', { status: 404, headers: { 'content-type': 'text/plain' } }),
+  })
+}
