@@ -1,5 +1,6 @@
 import { expect, test } from 'bun:test'
-import { call, onEachDatabase, type Reply } from '../support/app'
+import { RedisClient } from 'bun'
+import { call, onEachDatabase, onFreshDatabase, type Reply } from '../support/app'
 import { admit, createConcert, hold, pay, shopper, userToken } from '../support/scenario'
 import { advisoryLocks } from '../../src/db/locks'
 import { problemBody } from '../../src/http/problems'
@@ -7,6 +8,7 @@ import { problemTemplates } from '../../src/idempotency/idempotency'
 import { paymentCalls } from '../../src/payments/payments'
 import { keptLocks, watched } from '../support/locks'
 import type { ServiceError } from '../../src/errors'
+import { describeWith, serviceUrl } from '../support/services'
 
 onEachDatabase('payments', { MAX_HOLDS_PER_USER: '4' }, (ctx, kind) => {
 
@@ -595,5 +597,50 @@ onEachDatabase('payments decided together', { MAX_HOLDS_PER_USER: '4' }, (ctx, k
         (select sum(amount)::int from ledger where user_id like 'pm-%') as ledger
       from payments where user_id like 'pm-%'`
     expect(sums).toEqual({ payments: 40, sold: 40, balances: 36_000, ledger: 36_000 })
+  })
+})
+
+describeWith(['DATABASE_URL', 'REDIS_URL'], 'payments when the queue store has lost the line', () => {
+  const ctx = onFreshDatabase({ REDIS_URL: serviceUrl('REDIS_URL')! })
+
+  /** What a Redis restarted empty does to one line: its keys are gone, and so is its entry in the registry. */
+  async function forgetLine(concertId: string) {
+    const redis = new RedisClient(serviceUrl('REDIS_URL')!)
+    try {
+      const [, keys] = (await redis.send('SCAN', ['0', 'MATCH', `wr:{${concertId}}:*`, 'COUNT', '10000'])) as [string, string[]]
+      expect(keys.length).toBeGreaterThan(0)
+      await redis.send('UNLINK', keys)
+      await redis.send('SREM', ['wr:lines', concertId])
+    } finally {
+      redis.close()
+    }
+  }
+
+  test('a hold answered 201 can still be paid with its session\'s token; nothing else is let through (helper-36: a Redis restarted empty)', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 4, price: 1000 })
+    const ann = await shopper(ctx.server, 'lost-line-ann', concertId, 5000)
+    const held = await hold(ctx.server, ann, scheduleIds[0]!, 1)
+    expect(held.status).toBe(201)
+    const other = await shopper(ctx.server, 'lost-line-ben', concertId, 5000)
+    const hisHold = await hold(ctx.server, other, scheduleIds[0]!, 2)
+    expect(hisHold.status).toBe(201)
+    await forgetLine(concertId)
+
+    // The line has forgotten Ann's session: no new hold.
+    expect((await call(ctx.server, '/v1/queue/status', ann)).body.status).toBe('EXPIRED')
+    const refused = await hold(ctx.server, ann, scheduleIds[0]!, 3)
+    expect([refused.status, refused.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
+    // Her session's token does not pay someone else's hold; the token of her next place does not pay hers.
+    expect((await pay(ctx.server, ann, hisHold.body.reservationId)).status).toBe(403)
+    // (The forgotten line numbers its places from 1 again: Ben takes Ann's old number, so hers is new.)
+    expect((await call(ctx.server, '/v1/queue/tokens', { token: other.token, body: { concertId } })).status).toBe(201)
+    const rejoined = await call(ctx.server, '/v1/queue/tokens', { token: ann.token, body: { concertId } })
+    expect(rejoined.status).toBe(201)
+    expect((await pay(ctx.server, { token: ann.token, queueToken: rejoined.body.token }, held.body.reservationId)).status).toBe(403)
+    // What she held she pays, once.
+    const paid = await pay(ctx.server, ann, held.body.reservationId, 'lost-line-ann-1')
+    expect([paid.status, paid.body.status]).toEqual([201, 'PAID'])
+    expect((await pay(ctx.server, ann, held.body.reservationId, 'lost-line-ann-1')).body.paymentId).toBe(paid.body.paymentId)
+    expect((await call(ctx.server, '/v1/balance', ann)).body.balance).toBe(4000)
   })
 })
