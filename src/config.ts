@@ -5,9 +5,17 @@ import type { QueueStoreKind } from './waiting-room/store'
 
 export class ConfigError extends Error {}
 
+/**
+ * A start that cannot go on for a reason outside the process (a port taken, a data directory that is a file,
+ * a database that cannot be reached). Its message is one line that names the variable to look at, like
+ * ConfigError's; src/index.ts prints it instead of a stack.
+ */
+export class StartupError extends Error {}
+
 export interface Config {
   port: number
-  nodeEnv: string
+  /** production, development or test (lowercase, whatever case it was given in). */
+  nodeEnv: NodeEnv
   production: boolean
   databaseUrl: string | null // null = embedded mode
   embedded: boolean
@@ -52,13 +60,17 @@ export interface Config {
   metricsPort: number | null
 }
 
+export const nodeEnvs = ['production', 'development', 'test'] as const
+export type NodeEnv = (typeof nodeEnvs)[number]
+
 export const logLevels = ['debug', 'info', 'warn', 'error'] as const
 export type LogLevel = (typeof logLevels)[number]
 
 type Env = Record<string, string | undefined>
 
-function fail(name: string, rule: string, raw: string | undefined): never {
-  throw new ConfigError(`${name} ${rule} (got ${JSON.stringify(raw)})`)
+// `got` says what was given: the raw value, "not set", or (for a rule between two variables) both of them.
+function fail(name: string, rule: string, raw: string | undefined, got?: string): never {
+  throw new ConfigError(`${name} ${rule} (${got ?? (raw === undefined ? 'not set' : `got ${JSON.stringify(raw)}`)})`)
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -137,7 +149,10 @@ function origins(env: Env, name: string): string[] {
 }
 
 export function loadConfig(env: Env = process.env): Config {
-  const nodeEnv = text(env, 'NODE_ENV') ?? 'development'
+  // Only production changes behaviour, so a value that is not exactly one of the three words (`prod`,
+  // `staging`, `live`) stops the start rather than running as development with dev tokens and error details.
+  // Case is not a spelling: `PRODUCTION` is production.
+  const nodeEnv = oneOf(env, 'NODE_ENV', nodeEnvs, 'development')
   const production = nodeEnv === 'production'
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'])
   const embedded = databaseUrl === null
@@ -186,7 +201,10 @@ export function loadConfig(env: Env = process.env): Config {
 
   const maxBalance = integer(env, 'MAX_BALANCE', 1_000_000_000, 1, Number.MAX_SAFE_INTEGER)
   const maxCharge = integer(env, 'MAX_CHARGE', 10_000_000, 1, Number.MAX_SAFE_INTEGER)
-  if (maxCharge > maxBalance) fail('MAX_CHARGE', 'must not exceed MAX_BALANCE', env.MAX_CHARGE)
+  if (maxCharge > maxBalance) {
+    const given = (name: string, value: number) => `${name}=${value}${env[name]?.trim() ? '' : ' (default)'}`
+    fail('MAX_CHARGE', 'must not exceed MAX_BALANCE', env.MAX_CHARGE, `got ${given('MAX_CHARGE', maxCharge)}, ${given('MAX_BALANCE', maxBalance)}`)
+  }
 
   const port = integer(env, 'PORT', 3000, 0, 65535)
   const metricsPort = env.METRICS_PORT?.trim() ? integer(env, 'METRICS_PORT', 0, 0, 65535) : null
@@ -237,4 +255,25 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins: origins(env, 'CORS_ORIGINS'),
     metricsPort,
   }
+}
+
+/**
+ * The one line a failed start prints when its cause is outside the process and a variable can fix it
+ * (StartupError, or a port another program holds); null for anything else, which is a bug and keeps its stack.
+ */
+export function startupFailure(error: unknown, config: Config, env: Env = process.env): string | null {
+  if (error instanceof StartupError) return error.message
+  const e = error as NodeJS.ErrnoException | null
+  if (e?.syscall !== 'listen' || !e.code) return null
+  // Bun's error names the port only in its message ("Failed to start server. Is port 3000 in use?").
+  const port = Number(/port (\d+)/.exec(e.message)?.[1])
+  const which =
+    config.metricsPort !== null && port === config.metricsPort
+      ? `METRICS_PORT ${port}`
+      : port === config.port || config.metricsPort === null
+        ? `PORT ${config.port}${env.PORT?.trim() ? '' : ` (the default: PORT is ${env.PORT === undefined ? 'not set' : 'empty'})`}`
+        : `PORT ${config.port} or METRICS_PORT ${config.metricsPort}`
+  if (e.code === 'EADDRINUSE') return `${which} is in use by another program (EADDRINUSE)`
+  if (e.code === 'EACCES') return `${which} may not be listened on by this user (EACCES: ports below 1024 need privileges)`
+  return `${which} cannot be listened on (${e.code})`
 }

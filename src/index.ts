@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from './config'
+import { ConfigError, loadConfig, startupFailure, type Config } from './config'
 import { flush, jsonLog } from './log'
 import { startServer } from './server'
 import { isWorker, superviseWorkers } from './workers'
@@ -18,7 +18,9 @@ if (config.workers > 1 && !isWorker()) {
   await superviseWorkers(config.workers, jsonLog({ supervisor: process.pid }, config.logLevel), config.metricsPort)
 }
 
-const server = await startServer(config)
+const server = await startServer(config).catch((error) => stopStart(error, config))
+// METRICS_PORT=0 binds a free port, as PORT=0 does: say which one (the API's is in the "listening" line).
+if (server.metricsPort !== null) server.log({ level: 'info', msg: 'metrics listening', url: `http://localhost:${server.metricsPort}/metrics` })
 let stopping = false
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, async () => {
@@ -31,4 +33,14 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     flush()
     process.exit(0)
   })
+}
+
+// A cause outside the process (a port taken, DATA_DIR a file, the database unreachable) ends the start with
+// one line naming the variable to fix, as a bad value does; anything else is a bug and keeps its stack.
+function stopStart(error: unknown, config: Config): never {
+  const line = startupFailure(error, config)
+  if (line === null) throw error
+  console.error(`Cannot start: ${line}`)
+  flush()
+  process.exit(1)
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { ConfigError, loadConfig } from '../src/config'
+import { ConfigError, loadConfig, startupFailure } from '../src/config'
 
 const server = { DATABASE_URL: 'postgres://u@localhost/db', AUTH_JWT_SECRET: 'x'.repeat(32) }
 
@@ -63,6 +63,74 @@ describe('configuration', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', AUTH_DEV_TOKENS: 'true' })).toThrow(/AUTH_DEV_TOKENS/)
   })
 
+  test('NODE_ENV is production in any case and spacing, with all its refusals', () => {
+    for (const value of ['PRODUCTION', 'Production', ' production ']) {
+      const c = loadConfig({ NODE_ENV: value })
+      expect(c).toMatchObject({ production: true, nodeEnv: 'production', authDevTokens: false })
+      expect(() => loadConfig({ NODE_ENV: value, AUTH_DEV_TOKENS: 'true' })).toThrow(/^AUTH_DEV_TOKENS cannot be true when NODE_ENV=production/)
+    }
+  })
+
+  test('NODE_ENV is production, development or test; a look-alike (prod, staging) stops the start', () => {
+    expect(loadConfig({})).toMatchObject({ production: false, nodeEnv: 'development' })
+    expect(loadConfig({ NODE_ENV: 'Development' })).toMatchObject({ production: false, nodeEnv: 'development' })
+    expect(loadConfig({ NODE_ENV: 'test' })).toMatchObject({ production: false, nodeEnv: 'test' })
+    for (const value of ['prod', 'PROD', 'production1', 'prduction', 'staging', 'live']) {
+      expect(() => loadConfig({ NODE_ENV: value, AUTH_DEV_TOKENS: 'true' })).toThrow(
+        `NODE_ENV must be one of production, development, test (got ${JSON.stringify(value)})`,
+      )
+    }
+  })
+
+  test('MAX_CHARGE above MAX_BALANCE shows both values, saying which one is the default', () => {
+    expect(() => loadConfig({ MAX_BALANCE: '1' })).toThrow(
+      new ConfigError('MAX_CHARGE must not exceed MAX_BALANCE (got MAX_CHARGE=10000000 (default), MAX_BALANCE=1)'),
+    )
+    expect(() => loadConfig({ MAX_CHARGE: '5', MAX_BALANCE: '4' })).toThrow(
+      new ConfigError('MAX_CHARGE must not exceed MAX_BALANCE (got MAX_CHARGE=5, MAX_BALANCE=4)'),
+    )
+  })
+
+  test('a required variable that is missing is said to be not set, never "undefined"', () => {
+    const messages = [
+      { DATABASE_URL: server.DATABASE_URL },
+      { UPSTASH_REDIS_REST_URL: 'http://localhost:8079' },
+      { UPSTASH_REDIS_REST_TOKEN: 't' },
+      { MAX_BALANCE: '1' },
+    ].map((env) => {
+      try {
+        loadConfig(env)
+      } catch (error) {
+        return (error as Error).message
+      }
+      return 'started'
+    })
+    expect(messages).toEqual([
+      'AUTH_JWT_SECRET is required when DATABASE_URL is set (not set)',
+      'UPSTASH_REDIS_REST_TOKEN must be set together with its pair (not set)',
+      'UPSTASH_REDIS_REST_URL must be set together with its pair (not set)',
+      expect.stringContaining('MAX_BALANCE=1'),
+    ])
+    for (const message of messages) expect(message).not.toContain('undefined')
+  })
+
+  test('a port another program holds is named in one line: PORT, its default, or METRICS_PORT', () => {
+    // Bun's error when a port is taken names it only in its message.
+    const inUse = (port: number) => Object.assign(new Error(`Failed to start server. Is port ${port} in use?`), { code: 'EADDRINUSE', syscall: 'listen' })
+    expect(startupFailure(inUse(4300), loadConfig({ PORT: '4300' }), { PORT: '4300' })).toBe('PORT 4300 is in use by another program (EADDRINUSE)')
+    expect(startupFailure(inUse(3000), loadConfig({ PORT: '' }), { PORT: '' })).toBe('PORT 3000 (the default: PORT is empty) is in use by another program (EADDRINUSE)')
+    expect(startupFailure(inUse(3000), loadConfig({}), {})).toBe('PORT 3000 (the default: PORT is not set) is in use by another program (EADDRINUSE)')
+    const withMetrics = { PORT: '4300', METRICS_PORT: '4301' }
+    expect(startupFailure(inUse(4301), loadConfig(withMetrics), withMetrics)).toBe('METRICS_PORT 4301 is in use by another program (EADDRINUSE)')
+    expect(startupFailure(inUse(4300), loadConfig(withMetrics), withMetrics)).toBe('PORT 4300 is in use by another program (EADDRINUSE)')
+    // Anything else is a bug, not a setting: no line, the stack is printed.
+    expect(startupFailure(new TypeError('x is not a function'), loadConfig({}))).toBeNull()
+  })
+
+  test('METRICS_PORT 0 is a free port of the system, as PORT 0 is (the process logs which)', () => {
+    expect(loadConfig({ PORT: '0', METRICS_PORT: '0' })).toMatchObject({ port: 0, metricsPort: 0 })
+  })
+
   test.each([
     ['PORT', 'abc'],
     ['PORT', '70000'],
@@ -76,6 +144,8 @@ describe('configuration', () => {
     ['SEED_DEMO', 'maybe'],
     ['DATABASE_URL', 'mysql://x'],
     ['REDIS_URL', 'http://x'],
+    ['NODE_ENV', 'prod'],
+    ['METRICS_PORT', '-1'],
   ])('a bad %s (%s) stops the start with one line naming it', (name, value) => {
     let error: unknown
     try {
@@ -86,5 +156,6 @@ describe('configuration', () => {
     expect(error).toBeInstanceOf(ConfigError)
     expect((error as Error).message).toStartWith(name)
     expect((error as Error).message).not.toContain('\n')
+    expect((error as Error).message).not.toContain('undefined')
   })
 })

@@ -1,4 +1,4 @@
-import type { Config } from '../config'
+import { StartupError, type Config } from '../config'
 import { connect, type Sql } from './client'
 import type { EmbeddedDatabase } from './embedded'
 import { migrate } from './migrate'
@@ -29,6 +29,7 @@ export async function openDatabase(config: Config): Promise<Database> {
     // Embedded mode has one connection by design and queues on it; a server pool must not hang.
     queueTimeoutMs: embedded ? undefined : config.dbQueueTimeoutMs,
   })
+  if (!embedded) await reach(sql, url)
   const applied = await migrate(sql)
   return {
     sql,
@@ -38,5 +39,24 @@ export async function openDatabase(config: Config): Promise<Database> {
       await sql.end({ timeout: 5 })
       await embedded?.close()
     },
+  }
+}
+
+// DATABASE_URL as it may be printed: no password, no query (which may carry one).
+function shown(url: string): string {
+  const u = new URL(url)
+  return `${u.protocol}//${u.username ? `${u.username}@` : ''}${u.host}${u.pathname}`
+}
+
+// The first statement tells a database that cannot be reached, or refuses us, apart from the failures of a
+// running service: the start then stops with one line naming DATABASE_URL and the cause, not a driver stack.
+// No retry: an orchestrator restarts the process, and a wrong URL never fixes itself.
+async function reach(sql: Sql, url: string) {
+  try {
+    await sql`select 1`
+  } catch (error) {
+    await sql.end({ timeout: 1 }).catch(() => {})
+    const cause = String((error as Error).message ?? error).split('\n')[0]
+    throw new StartupError(`DATABASE_URL ${shown(url)} cannot be connected to (${cause})`)
   }
 }

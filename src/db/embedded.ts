@@ -2,44 +2,88 @@ import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { StartupError } from '../config'
 
 export interface EmbeddedDatabase {
   url: string
   close(): Promise<void>
 }
 
-function processAlive(pid: number): boolean {
+const procStat = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8')
+
+// The short reason of a file-system error, without the path Node appends ("EEXIST: file already exists").
+const reason = (error: unknown) => String((error as Error).message ?? error).split(', ')[0]
+
+/**
+ * Whether process `pid` still runs. A process killed with SIGKILL stays a zombie (state Z) until its
+ * parent reaps it, and signal 0 still reaches a zombie: without the state check, a restart right after
+ * `kill -9` would find the dead instance "alive" and refuse the data directory. `readStat` reads
+ * /proc/<pid>/stat; where there is no /proc, signal 0 alone decides.
+ */
+export function processAlive(pid: number, readStat: (pid: number) => string = procStat): boolean {
   try {
     process.kill(pid, 0)
-    return true
-  } catch {
-    return false
+  } catch (error) {
+    // EPERM: it exists but belongs to another user; ESRCH: no such process.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false
   }
+  let stat: string
+  try {
+    stat = readStat(pid)
+  } catch {
+    return true
+  }
+  // "pid (comm) S ...": the name may hold spaces and parentheses, the state follows its last ')'.
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+  return state !== 'Z' && state !== 'X'
 }
 
 // PGlite keeps its files in one directory and must never be opened by two processes at once;
 // a pid file makes a second instance on the same DATA_DIR stop with a clear message.
 function lockDataDir(dir: string): () => void {
   const lockFile = join(dir, 'instance.pid')
+  let pid = 0
   try {
-    const pid = Number(readFileSync(lockFile, 'utf8'))
-    if (pid && pid !== process.pid && processAlive(pid)) {
-      throw new Error(`DATA_DIR ${dir} is in use by process ${pid}; embedded mode serves one instance per data directory`)
-    }
+    pid = Number(readFileSync(lockFile, 'utf8'))
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new StartupError(`DATA_DIR ${dir} cannot be read (${reason(error)})`)
   }
-  writeFileSync(lockFile, String(process.pid))
+  if (pid && pid !== process.pid && processAlive(pid)) {
+    throw new StartupError(`DATA_DIR ${dir} is in use by process ${pid}; embedded mode serves one instance per data directory`)
+  }
+  try {
+    writeFileSync(lockFile, String(process.pid))
+  } catch (error) {
+    throw new StartupError(`DATA_DIR ${dir} is not writable (${reason(error)})`)
+  }
   return () => rmSync(lockFile, { force: true })
+}
+
+function makeDataDir(dir: string) {
+  try {
+    mkdirSync(dir, { recursive: true })
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') throw new StartupError(`DATA_DIR ${dir} is a file, not a directory`)
+    if (code === 'ENOTDIR') throw new StartupError(`DATA_DIR ${dir} cannot be created: a part of its path is a file`)
+    throw new StartupError(`DATA_DIR ${dir} cannot be created (${reason(error)})`)
+  }
 }
 
 // Embedded mode: PGlite (Postgres compiled to WASM) persisted under DATA_DIR, served on a loopback
 // socket so that postgres.js and the same SQL files run unchanged. PGlite serves one connection at a time.
 export async function startEmbeddedDatabase(dataDir: string): Promise<EmbeddedDatabase> {
   const dir = resolve(dataDir)
-  mkdirSync(dir, { recursive: true })
+  makeDataDir(dir)
   const unlock = lockDataDir(dir)
-  const db = await PGlite.create(join(dir, 'pgdata'))
+  let db: PGlite
+  try {
+    db = await PGlite.create(join(dir, 'pgdata'))
+  } catch (error) {
+    unlock()
+    const message = String((error as Error).message ?? error).split('\n')[0]
+    throw new StartupError(`DATA_DIR ${dir}: the embedded database in pgdata/ cannot be opened (${message})`)
+  }
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0 })
   await server.start()
   const address = (server as unknown as { server: { address(): { port: number } } }).server.address()
