@@ -15,7 +15,7 @@ try {
 }
 
 if (config.workers > 1 && !isWorker()) {
-  await superviseWorkers(config.workers, jsonLog({ supervisor: process.pid }, config.logLevel), config.metricsPort)
+  await superviseWorkers(config.workers, jsonLog({ supervisor: process.pid }, config.logLevel), config.metricsPort).catch((error) => stopStart(error, config))
 }
 
 const server = await startServer(config).catch((error) => stopStart(error, config))

@@ -26,6 +26,7 @@ export async function superviseWorkers(count: number, log: Log, metricsPort: num
   let stopping = false
   const scrapes = workerScrapes(() => workers)
   const metrics = metricsPort === null ? null : metricsServer(metricsPort, scrapes.gather)
+  if (metrics) log({ level: 'info', msg: 'metrics listening', url: `http://localhost:${metrics.port}/metrics` })
 
   const start = (index: number) => {
     const child = Bun.spawn([process.execPath, ...process.argv.slice(1)], {
