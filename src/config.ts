@@ -106,16 +106,21 @@ function text(env: Env, name: string): string | null {
   return raw === undefined || raw.trim() === '' ? null : raw.trim()
 }
 
+// A URL as a refusal may print it: the password of its user info is never shown, even in one that does
+// not parse (a hostile probe: `postgres://app:secret@host:notaport/x` was printed whole).
+const withoutPassword = (raw: string) => raw.replace(/(\/\/[^/@:]*):[^/@]*@/, '$1:***@')
+
 function url(env: Env, name: string, protocols: string[]): string | null {
   const raw = text(env, name)
   if (raw === null) return null
+  const refuse = () => fail(name, `must be a URL (${protocols.join(', ')})`, withoutPassword(raw))
   let parsed: URL
   try {
     parsed = new URL(raw)
   } catch {
-    return fail(name, `must be a URL (${protocols.join(', ')})`, raw)
+    return refuse()
   }
-  if (!protocols.includes(parsed.protocol)) fail(name, `must be a URL (${protocols.join(', ')})`, raw)
+  if (!protocols.includes(parsed.protocol)) refuse()
   return raw
 }
 
@@ -207,6 +212,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const port = integer(env, 'PORT', 3000, 0, 65535)
+  // PORT=0 takes a free port per process: the workers of one instance would each take another.
+  if (port === 0 && workers > 1) fail('PORT', 'must be a fixed port when WORKERS > 1 (0 would give each worker a port of its own)', env.PORT)
   const metricsPort = env.METRICS_PORT?.trim() ? integer(env, 'METRICS_PORT', 0, 0, 65535) : null
   if (metricsPort !== null && metricsPort !== 0 && metricsPort === port) fail('METRICS_PORT', 'must differ from PORT', env.METRICS_PORT)
 

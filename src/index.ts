@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig, startupFailure, type Config } from './config'
 import { flush, jsonLog } from './log'
 import { startServer } from './server'
-import { isWorker, superviseWorkers } from './workers'
+import { isWorker, STARTUP_FAILED, superviseWorkers } from './workers'
 
 let config
 try {
@@ -42,5 +42,6 @@ function stopStart(error: unknown, config: Config): never {
   if (line === null) throw error
   console.error(`Cannot start: ${line}`)
   flush()
-  process.exit(1)
+  // A worker says so to its supervisor, which then stops the instance rather than start it again and again.
+  process.exit(isWorker() ? STARTUP_FAILED : 1)
 }

@@ -16,6 +16,12 @@ import { metricsServer } from './metrics/metrics-server'
 export const WORKER_ENV = 'CWR_WORKER_INDEX'
 
 const RESTART_PAUSE_MS = 1000
+/**
+ * The exit code of a worker that cannot start for a cause outside it (a port taken, the database not
+ * reachable: src/index.ts says which on one line). Starting it again cannot help; the instance stops, as
+ * a single process does (a hostile probe: the supervisor restarted such workers 30 times in 15 s).
+ */
+export const STARTUP_FAILED = 78 // EX_CONFIG (sysexits.h)
 
 export function isWorker(): boolean {
   return process.env[WORKER_ENV] !== undefined
@@ -41,6 +47,7 @@ export async function superviseWorkers(count: number, log: Log, metricsPort: num
       if (workers.get(index) !== child) return
       workers.delete(index)
       if (stopping) return
+      if (code === STARTUP_FAILED) return stopAll('SIGTERM', 1)
       // A worker that stops on its own (a crash, or a start that failed) is replaced after a pause, so
       // a bad configuration does not spin.
       log({ level: 'error', msg: 'worker exited; starting it again', worker: index, pid: child.pid, code })
@@ -50,20 +57,21 @@ export async function superviseWorkers(count: number, log: Log, metricsPort: num
   for (let i = 0; i < count; i++) start(i)
   log({ level: 'info', msg: 'workers started', workers: count, pids: [...workers.values()].map((w) => w.pid) })
 
+  /** Passes the signal on, waits for every worker to drain and exit, then exits (1 if any did not exit 0). */
+  async function stopAll(signal: 'SIGTERM' | 'SIGINT', code = 0) {
+    if (stopping) return
+    stopping = true
+    log({ level: code === 0 ? 'info' : 'error', msg: code === 0 ? 'stopping workers' : 'a worker cannot start; stopping the instance', signal })
+    const running = [...workers.values()]
+    for (const worker of running) worker.kill(signal)
+    const codes = await Promise.all(running.map((w) => w.exited))
+    await metrics?.stop(true)
+    log({ level: 'info', msg: 'workers stopped', codes })
+    process.exit(code === 0 && codes.every((c) => c === 0) ? 0 : 1)
+  }
+
   return new Promise<never>(() => {
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      process.on(signal, async () => {
-        if (stopping) return
-        stopping = true
-        log({ level: 'info', msg: 'stopping workers', signal })
-        const running = [...workers.values()]
-        for (const worker of running) worker.kill(signal)
-        const codes = await Promise.all(running.map((w) => w.exited))
-        await metrics?.stop(true)
-        log({ level: 'info', msg: 'workers stopped', codes })
-        process.exit(codes.every((c) => c === 0) ? 0 : 1)
-      })
-    }
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void stopAll(signal))
   })
 }
 

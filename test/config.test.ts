@@ -56,6 +56,28 @@ describe('configuration', () => {
     expect(() => loadConfig({ ...server, WORKERS: '0' })).toThrow(/WORKERS/)
     // Embedded Postgres lives in one process: a second worker would open the same data directory.
     expect(() => loadConfig({ WORKERS: '2' })).toThrow(/WORKERS/)
+    // PORT=0 is a free port per process: two workers took two ports (a hostile probe).
+    expect(() => loadConfig({ ...server, WORKERS: '2', PORT: '0' })).toThrow(/^PORT must be a fixed port when WORKERS > 1/)
+    expect(loadConfig({ ...server, WORKERS: '1', PORT: '0' }).port).toBe(0)
+  })
+
+  test('a URL that is refused is shown without the password of its user (a hostile probe saw it printed)', () => {
+    for (const [name, raw] of [
+      ['DATABASE_URL', 'postgres://app:s3cr3tPW@127.0.0.1:notaport/x'],
+      ['DATABASE_URL', 'http://app:s3cr3tPW@db.example/x'],
+      ['DATABASE_URL', 'postgres://app:s3cr3tPW@[::1:5432/x'],
+      ['REDIS_URL', 'rediss://default:s3cr3tPW@cache:notaport'],
+    ] as const) {
+      let message = 'started'
+      try {
+        loadConfig({ ...server, [name]: raw })
+      } catch (error) {
+        message = (error as Error).message
+      }
+      expect(message).toStartWith(`${name} must be a URL`)
+      expect(message).toContain(':***@')
+      expect(message).not.toContain('s3cr3tPW')
+    }
   })
 
   test('production hides dev tokens and refuses to enable them', () => {

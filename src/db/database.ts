@@ -50,13 +50,23 @@ function shown(url: string): string {
 
 // The first statement tells a database that cannot be reached, or refuses us, apart from the failures of a
 // running service: the start then stops with one line naming DATABASE_URL and the cause, not a driver stack.
-// No retry: an orchestrator restarts the process, and a wrong URL never fixes itself.
+// No retry: an orchestrator restarts the process, and a wrong URL never fixes itself. A host that never
+// answers (a dropped SYN) would otherwise be tried again and again without a word: the first statement has
+// REACH_TIMEOUT_MS.
+const REACH_TIMEOUT_MS = 10_000
+
 async function reach(sql: Sql, url: string) {
+  let timer: Timer | undefined
+  const silence = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${REACH_TIMEOUT_MS / 1000} s`)), REACH_TIMEOUT_MS)
+  })
   try {
-    await sql`select 1`
+    await Promise.race([sql`select 1`, silence])
   } catch (error) {
     await sql.end({ timeout: 1 }).catch(() => {})
     const cause = String((error as Error).message ?? error).split('\n')[0]
     throw new StartupError(`DATABASE_URL ${shown(url)} cannot be connected to (${cause})`)
+  } finally {
+    clearTimeout(timer)
   }
 }

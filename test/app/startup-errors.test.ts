@@ -78,6 +78,25 @@ describe('a start that cannot go on says why in one line', () => {
     expect(line).not.toContain('hunter2')
   }, 70_000)
 
+  test('a database host that never answers: one line within seconds, not silence (a hostile probe waited 120 s)', async () => {
+    // 10.255.255.1 drops what it is sent on this box; where a network refuses it instead, the line names that.
+    const began = Date.now()
+    await expectOneLine(
+      { DATABASE_URL: 'postgres://postgres:pw@10.255.255.1:5432/tickets', AUTH_JWT_SECRET: 'x'.repeat(32), PORT: '4397' },
+      /^Cannot start: DATABASE_URL postgres:\/\/postgres@10\.255\.255\.1:5432\/tickets cannot be connected to \(.+\)$/,
+    )
+    expect(Date.now() - began).toBeLessThan(20_000)
+  }, 70_000)
+
+  test('WORKERS=2 and a start its workers cannot make: the instance stops (exit 1), no worker is started again', async () => {
+    const run = await start({ DATABASE_URL: 'postgres://postgres@127.0.0.1:4399/tickets', AUTH_JWT_SECRET: 'x'.repeat(32), WORKERS: '2', PORT: '4346' }, 20_000)
+    expect(run.code).toBe(1)
+    expect(run.stderrLines.length).toBeGreaterThanOrEqual(1)
+    for (const line of run.stderrLines) expect(line).toMatch(/^Cannot start: DATABASE_URL postgres:\/\/postgres@127\.0\.0\.1:4399\/tickets cannot be connected to/)
+    expect(run.stdout).toContain('a worker cannot start; stopping the instance')
+    expect(run.stdout).not.toContain('starting it again')
+  }, 30_000)
+
   test('PORT taken by another program', async () => {
     const other = taken(4340)
     try {

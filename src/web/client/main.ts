@@ -169,7 +169,9 @@ async function concertPage(concertId: string) {
   const connection = h('p', { class: 'connection', role: 'status' })
   replace(main, h('h1', {}, title), connection, line, bookingArea)
   const reconnecting = (on: boolean) => {
-    connection.textContent = on ? 'Reconnecting… Your place is kept; what you see may be out of date until then.' : ''
+    // Written only when it changes: the same words written again are announced again by screen readers.
+    const text = on ? 'Reconnecting… Your place is kept; what you see may be out of date until then.' : ''
+    if (connection.textContent !== text) connection.textContent = text
   }
 
   const token = store.token
