@@ -21,9 +21,11 @@ export function metricsServer(port: number, exposition: Exposition) {
   return Bun.serve({
     port,
     hostname: '0.0.0.0',
-    fetch: (request) =>
-      new URL(request.url).pathname === '/metrics' && (request.method === 'GET' || request.method === 'HEAD')
-        ? scrape(exposition, request)
-        : new Response('Only /metrics is served on this port\n', { status: 404, headers: { 'content-type': 'text/plain' } }),
+    fetch: (request) => {
+      if (new URL(request.url).pathname !== '/metrics') return new Response('Only /metrics is served on this port\n', { status: 404, headers: { 'content-type': 'text/plain' } })
+      if (request.method === 'GET' || request.method === 'HEAD') return scrape(exposition, request)
+      // As the API port answers a known path asked with another method (RFC 9110).
+      return new Response('GET or HEAD\n', { status: 405, headers: { 'content-type': 'text/plain', allow: 'GET, HEAD' } })
+    },
   })
 }

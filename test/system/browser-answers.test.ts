@@ -183,6 +183,8 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'what the page shows for each answer
       await gus.page.getByText('Your place has expired:').waitFor(VISIBLE)
       expect(await announced(gus.page).textContent()).toBe('Your place has expired.')
       if (live === 'push') expect(await seriousViolations(gus.page)).toEqual([])
+      // The line's panel that had the focus is gone: the focus goes to what comes next, not to <body> (helper-40).
+      expect(await gus.page.evaluate(() => document.activeElement?.id)).toBe('join')
 
       // Joining again, with the keyboard: a fresh place, and the line lets the person in.
       await tabTo(gus.page, '#join')
@@ -332,6 +334,8 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'what the page shows for each answer
     // The person releases the first seat, takes the second, charges and pays.
     await kim.page.getByRole('button', { name: 'Release the seat' }).click()
     await kim.page.getByRole('button', { name: 'Seat 1, available' }).waitFor(VISIBLE) // and the release (though the server shares a map for 250 ms)
+    // The Release button that had the focus is gone: the focus goes to the map, not to <body> (helper-40).
+    await kim.page.waitForFunction(() => document.activeElement?.id === 'map-title', undefined, VISIBLE)
     await kim.page.getByRole('button', { name: 'Seat 2, available' }).click()
     await kim.page.getByRole('heading', { name: 'Seat 2 is held for you' }).waitFor(VISIBLE)
     await kim.page.getByRole('button', { name: `Charge ${PRICE.toLocaleString('en-US')} won` }).click()

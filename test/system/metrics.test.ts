@@ -88,6 +88,8 @@ describeWithPrograms(['promtool'], ['DATABASE_URL'], '/metrics', () => {
     expect(server.metricsPort).not.toBe(server.port)
     expect((await fetch(`${api}/metrics`)).status).toBe(404)
     expect((await fetch(`http://127.0.0.1:${server.metricsPort}/v1/concerts`)).status).toBe(404)
+    const posted = await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`, { method: 'POST' })
+    expect([posted.status, posted.headers.get('allow')]).toEqual([405, 'GET, HEAD'])
     const doc = await (await fetch(`${api}/swagger/json`)).json()
     expect(Object.keys(doc.paths)).not.toContain('/metrics')
   })

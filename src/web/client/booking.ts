@@ -1,5 +1,5 @@
 import { api, codeOf, patiently, problemText, type Answer } from './api'
-import { clock, dateTime, h, replace, won } from './dom'
+import { clock, dateTime, h, refocus, replace, won } from './dom'
 
 // The booking part of a concert page, once the person is ACTIVE: dates, the seat map (a page of seats
 // at a time, so a 50,000-seat hall stays usable), the hold with its countdown, charging the balance
@@ -325,6 +325,7 @@ export function booking(ctx: BookingContext) {
         mine.delete(r.reservationId)
         replace(holdArea)
         await loadSeats()
+        refocus(mapArea.querySelector<HTMLElement>('#map-title'))
       }
       if (code === 'QUEUE_NOT_ACTIVE') ctx.sessionChanged()
     } finally {
@@ -340,6 +341,7 @@ export function booking(ctx: BookingContext) {
     ownChanges.set(r.seatNumber, { status: 'AVAILABLE', at: Date.now() })
     ctx.tell(`Seat ${r.seatNumber} released.`)
     await loadSeats()
+    refocus(mapArea.querySelector<HTMLElement>('#map-title'))
   }
 
   const dateOf = (r: Reservation) => {

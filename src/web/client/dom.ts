@@ -45,3 +45,12 @@ export function aboutWait(seconds: number | null): string {
 
 export const dateTime = (iso: string) =>
   new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' }).format(new Date(iso))
+
+/**
+ * Focuses `el` if the focus was lost: the element that had it was taken out of the page (a Release or Pay
+ * button, the booking after the place expired), which leaves keyboard and screen-reader users at <body>.
+ * Focus the user moved elsewhere meanwhile stays where it is.
+ */
+export function refocus(el: HTMLElement | null | undefined) {
+  if (el && (document.activeElement === null || document.activeElement === document.body)) el.focus()
+}

@@ -1,6 +1,6 @@
 import { api, codeOf, onSignedOut, patiently, problemText, waitText, type Answer } from './api'
 import { booking } from './booking'
-import { aboutWait, clock, dateTime, h, replace } from './dom'
+import { aboutWait, clock, dateTime, h, refocus, replace } from './dom'
 import { isTerminal, pushWanted, watchQueue, type QueueStatus, type Watch } from './queue'
 
 // The waiting-room page: GET / lists the concerts; /concerts/{id} is the line and the booking. The
@@ -227,12 +227,14 @@ async function concertPage(concertId: string) {
     if (s.status === 'SOLD_OUT') return soldOut()
     if (s.status === 'DONE') {
       if (!booked) joinView('Your session has ended.')
+      refocus(line.querySelector<HTMLElement>('#join'))
       return
     }
     replace(bookingArea)
     bookingStarted = false
     joinView('Your place has expired: the page stopped hearing from you for too long, or your time to book ran out.')
     announce('Your place has expired.')
+    refocus(line.querySelector<HTMLElement>('#join'))
   }
 
   function announce(text: string) {
