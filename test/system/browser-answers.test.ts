@@ -369,6 +369,30 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'what the page shows for each answer
     await mia.close()
   }, 60_000)
 
+  test.skipIf(!haveChromium)('a hold paid elsewhere (another tab): Release says it is paid, the panel goes, and the page says the session has ended', async () => {
+    const { concertId } = await concert('Paid in another tab', 10, false)
+    const pia = await admitted('pia', concertId)
+    await pia.page.getByRole('button', { name: /2027/ }).click()
+    await pia.page.getByRole('button', { name: 'Seat 1, available' }).click()
+    await pia.page.getByRole('heading', { name: 'Seat 1 is held for you' }).waitFor(VISIBLE)
+    // The other tab: the same person, the same place, paying through the API.
+    const [token, queueToken] = await pia.page.evaluate((c) => [sessionStorage.getItem('cwr.token'), sessionStorage.getItem(`cwr.queue.${c}`)], concertId)
+    const held = (await http(instance.url, '/v1/reservations', { token: token!, queueToken: queueToken! })).body[0]
+    expect((await http(instance.url, '/v1/balance/charges', { token: token!, body: { amount: PRICE } })).status).toBe(201)
+    expect((await http(instance.url, '/v1/payments', { token: token!, queueToken: queueToken!, body: { reservationId: held.reservationId } })).status).toBe(201)
+
+    await pia.page.getByRole('button', { name: 'Release the seat' }).click()
+    await alert(pia.page).filter({ hasText: /already paid/i }).waitFor(VISIBLE)
+    await pia.page.getByRole('heading', { name: 'Seat 1 is held for you' }).waitFor({ state: 'detached', ...VISIBLE })
+    // That payment was the session's last hold: the session is over, and the page says so, with the booking gone.
+    await pia.page.getByText('Your session has ended.').waitFor(VISIBLE)
+    expect(await pia.page.locator('.seat').count()).toBe(0)
+    await pia.page.waitForFunction(() => document.activeElement?.id === 'join', undefined, VISIBLE)
+    expect(await alert(pia.page).textContent()).toMatch(/already paid/i)
+    expect(pia.problems.filter((p) => !/409/.test(p))).toEqual([])
+    await pia.close()
+  }, 60_000)
+
   test.skipIf(!haveChromium)('a success (the balance charged) is told in the polite status region, never in the alert, and is gone once the seat is paid', async () => {
     const { concertId } = await concert('Charged politely', 10, false)
     const ned = await admitted('ned', concertId)

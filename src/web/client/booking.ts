@@ -321,12 +321,7 @@ export function booking(ctx: BookingContext) {
       const code = codeOf(answer)
       ctx.say(problemText(answer))
       if (code === 'INSUFFICIENT_BALANCE') return showHold(r) // a declined key replays its 402: a new attempt gets a new key
-      if (code === 'HOLD_EXPIRED') {
-        mine.delete(r.reservationId)
-        replace(holdArea)
-        await loadSeats()
-        refocus(mapArea.querySelector<HTMLElement>('#map-title'))
-      }
+      if (code === 'HOLD_EXPIRED' || code === 'ALREADY_PAID') await holdGone(r, code === 'ALREADY_PAID')
       if (code === 'QUEUE_NOT_ACTIVE') ctx.sessionChanged()
     } finally {
       busy = false
@@ -335,12 +330,32 @@ export function booking(ctx: BookingContext) {
 
   async function release(r: Reservation) {
     const answer = await call(`/v1/reservations/${r.reservationId}`, { method: 'DELETE' })
-    if (refused(answer)) return
-    mine.delete(r.reservationId)
-    replace(holdArea)
+    if (refused(answer)) {
+      const code = codeOf(answer)
+      if (code === 'HOLD_EXPIRED' || code === 'ALREADY_PAID') await holdGone(r, code === 'ALREADY_PAID')
+      return
+    }
     ownChanges.set(r.seatNumber, { status: 'AVAILABLE', at: Date.now() })
     ctx.tell(`Seat ${r.seatNumber} released.`)
-    await loadSeats()
+    await holdGone(r)
+  }
+
+  /**
+   * The hold is no longer there to pay or release: released here, lapsed, or paid meanwhile (in another
+   * tab: the panel of this one still offered Pay and Release; helper-40). Its panel goes and the focus that
+   * was on its buttons goes to the map. A paid seat is shown sold without asking: the payment may have
+   * ended the session, whose token then reads no map, so the line is asked instead.
+   */
+  async function holdGone(r: Reservation, paid = false) {
+    mine.delete(r.reservationId)
+    replace(holdArea)
+    if (paid) {
+      if (schedule?.scheduleId === r.scheduleId) {
+        seats = seats.map((seat) => (seat.number === r.seatNumber ? { ...seat, status: 'SOLD' } : seat))
+        renderMap(false)
+      }
+      ctx.sessionChanged()
+    } else await loadSeats()
     refocus(mapArea.querySelector<HTMLElement>('#map-title'))
   }
 

@@ -226,7 +226,11 @@ async function concertPage(concertId: string) {
     if (isTerminal(s)) store.setQueueToken(concertId, null)
     if (s.status === 'SOLD_OUT') return soldOut()
     if (s.status === 'DONE') {
-      if (!booked) joinView('Your session has ended.')
+      if (booked) return // the receipt stays
+      // Paid elsewhere (another tab): what this page was booking is over.
+      replace(bookingArea)
+      bookingStarted = false
+      joinView('Your session has ended.')
       refocus(line.querySelector<HTMLElement>('#join'))
       return
     }
