@@ -107,7 +107,7 @@ export function holds(sql: Sql, rules: HoldRules) {
      * whether its session is now over: a payment of the session's other hold that ran while this one was
      * live did not end the session, as this hold was still to pay; with it gone, nothing may be left to
      * pay. Asked under the user's lock the undo took, so no hold, payment or cancel of the user comes
-     * between the two (model-based test on the Postgres store, one run in ~1,000: ACTIVE with nothing held).
+     * between the two (the model-based test on the Postgres store, one run in 128: ACTIVE with nothing held).
      */
     async undo(userId: string, reservationId: string, session: Ticket): Promise<{ endsSession: boolean }> {
       return sql.begin(async (tx) => {
