@@ -9,7 +9,7 @@ import { supervisedScrapes } from './metrics/instance-scrape'
 import { metricsServer, type Exposition } from './metrics/metrics-server'
 import { jsonLog, type Log } from './log'
 import { composeServices } from './services'
-import { isWorker, watchSupervisor } from './workers'
+import { isWorker, watchSupervisor, WORKER_ENV } from './workers'
 
 const SHUTDOWN_DRAIN_MS = 1000
 
@@ -38,7 +38,7 @@ export async function startServer(config: Config, options: StartOptions = {}) {
   // supervisor, which also serves METRICS_PORT; and it stops, as SIGTERM would stop it, once its
   // supervisor is gone (src/workers.ts).
   const worker = isWorker()
-  const exposition = worker ? supervisedScrapes(ownExposition).gather : ownExposition
+  const exposition = worker ? supervisedScrapes(ownExposition, process.env[WORKER_ENV]!).gather : ownExposition
   if (worker) watchSupervisor(() => process.kill(process.pid, 'SIGTERM'))
   const app = buildApp({ ...services, config, sql, log, metrics, exposition, isShuttingDown: () => shuttingDown })
   const cron =

@@ -65,35 +65,55 @@ export function mergeExpositions(byWorker: ReadonlyMap<string, string>): string 
   return out.length ? `${out.join('\n')}\n` : ''
 }
 
-/** A worker's side: answers its supervisor's scrapes, and asks it for the whole instance's. */
-export function supervisedScrapes(ownExposition: () => Promise<string>) {
-  const waiting = new Map<number, (text: string) => void>()
+/**
+ * Questions sent over the IPC channel, each answered by a message that names its id; an answer that does
+ * not come within `timeoutMs` (or a question that cannot be sent) is null.
+ */
+function questions() {
+  const waiting = new Map<number, (text: string | null) => void>()
   let nextId = 1
+  return {
+    ask(send: (id: number) => void, timeoutMs: number): Promise<string | null> {
+      const id = nextId++
+      return new Promise((resolve) => {
+        const done = (text: string | null) => {
+          clearTimeout(timer)
+          waiting.delete(id)
+          resolve(text)
+        }
+        const timer = setTimeout(() => done(null), timeoutMs)
+        waiting.set(id, done)
+        try {
+          send(id)
+        } catch {
+          done(null) // the other side is gone
+        }
+      })
+    },
+    answered(id: number, text: string) {
+      waiting.get(id)?.(text)
+    },
+  }
+}
+
+/**
+ * A worker's side: answers its supervisor's scrapes, and asks it for the whole instance's. `self` is this
+ * worker's label, for the scrape it answers alone when the supervisor does not.
+ */
+export function supervisedScrapes(ownExposition: () => Promise<string>, self: string) {
+  const asked = questions()
   process.on('message', async (message: unknown) => {
     if (!isMessage(message)) return
     if (message.kind === 'scrape') {
       const text = await ownExposition().catch(() => '')
       process.send?.({ kind: 'scraped', id: message.id, text } satisfies ScrapeMessage)
-    } else if (message.kind === 'gathered') {
-      waiting.get(message.id)?.(message.text)
-      waiting.delete(message.id)
-    }
+    } else if (message.kind === 'gathered') asked.answered(message.id, message.text)
   })
   return {
     /** The exposition of every worker of this instance (its own alone if the supervisor does not answer). */
-    gather(): Promise<string> {
-      const id = nextId++
-      return new Promise((resolve) => {
-        const timer = setTimeout(async () => {
-          waiting.delete(id)
-          resolve(mergeExpositions(new Map([[process.env.CWR_WORKER_INDEX ?? '0', await ownExposition()]])))
-        }, WORKER_SCRAPE_TIMEOUT_MS * 2)
-        waiting.set(id, (text) => {
-          clearTimeout(timer)
-          resolve(text)
-        })
-        process.send?.({ kind: 'gather', id } satisfies ScrapeMessage)
-      })
+    async gather(): Promise<string> {
+      const text = await asked.ask((id) => process.send?.({ kind: 'gather', id } satisfies ScrapeMessage), WORKER_SCRAPE_TIMEOUT_MS * 2)
+      return text ?? mergeExpositions(new Map([[self, await ownExposition()]]))
     },
   }
 }
@@ -104,32 +124,14 @@ interface Worker {
 
 /** A supervisor's side: scrapes its workers and merges what they answer. */
 export function workerScrapes(workers: () => ReadonlyMap<number, Worker>) {
-  const waiting = new Map<number, (text: string) => void>()
-  let nextId = 1
+  const asked = questions()
 
   async function gather(): Promise<string> {
     const answers = await Promise.all(
-      [...workers()].map(
-        ([index, worker]) =>
-          new Promise<[string, string] | null>((resolve) => {
-            const id = nextId++
-            const timer = setTimeout(() => {
-              waiting.delete(id)
-              resolve(null)
-            }, WORKER_SCRAPE_TIMEOUT_MS)
-            waiting.set(id, (text) => {
-              clearTimeout(timer)
-              resolve([String(index), text])
-            })
-            try {
-              worker.send({ kind: 'scrape', id })
-            } catch {
-              clearTimeout(timer)
-              waiting.delete(id)
-              resolve(null)
-            }
-          }),
-      ),
+      [...workers()].map(async ([index, worker]) => {
+        const text = await asked.ask((id) => worker.send({ kind: 'scrape', id }), WORKER_SCRAPE_TIMEOUT_MS)
+        return text === null ? null : ([String(index), text] as const)
+      }),
     )
     return mergeExpositions(new Map(answers.filter((a) => a !== null).sort(([a], [b]) => Number(a) - Number(b))))
   }
@@ -139,10 +141,8 @@ export function workerScrapes(workers: () => ReadonlyMap<number, Worker>) {
     /** A message from a worker: an answer to a scrape, or a request to gather for it. */
     async heard(message: unknown, from: Worker) {
       if (!isMessage(message)) return
-      if (message.kind === 'scraped') {
-        waiting.get(message.id)?.(message.text)
-        waiting.delete(message.id)
-      } else if (message.kind === 'gather') {
+      if (message.kind === 'scraped') asked.answered(message.id, message.text)
+      else if (message.kind === 'gather') {
         const text = await gather()
         try {
           from.send({ kind: 'gathered', id: message.id, text })
