@@ -19,8 +19,6 @@ if (config.workers > 1 && !isWorker()) {
 }
 
 const server = await startServer(config).catch((error) => stopStart(error, config))
-// METRICS_PORT=0 binds a free port, as PORT=0 does: say which one (the API's is in the "listening" line).
-if (server.metricsPort !== null) server.log({ level: 'info', msg: 'metrics listening', url: `http://localhost:${server.metricsPort}/metrics` })
 let stopping = false
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, async () => {

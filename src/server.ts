@@ -48,7 +48,7 @@ export async function startServer(config: Config, options: StartOptions = {}) {
   if (cron) app.use(cron.plugin)
   // METRICS_PORT: the scrape endpoint on a port of its own (kept off the public API port); the supervisor's
   // when there are workers. Bound first: a start that cannot have it stops before it says it listens.
-  const scrapeServer = config.metricsPort === null || worker ? null : metricsServer(config.metricsPort, exposition)
+  const scrapeServer = config.metricsPort === null || worker ? null : metricsServer(config.metricsPort, exposition, log)
   if (options.listen ?? true) {
     // WORKERS > 1: the processes of one instance share the port (src/workers.ts). Off otherwise, so a
     // second program started on a taken port by mistake fails instead of silently sharing it.

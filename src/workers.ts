@@ -31,8 +31,7 @@ export async function superviseWorkers(count: number, log: Log, metricsPort: num
   const workers = new Map<number, Subprocess>()
   let stopping = false
   const scrapes = workerScrapes(() => workers)
-  const metrics = metricsPort === null ? null : metricsServer(metricsPort, scrapes.gather)
-  if (metrics) log({ level: 'info', msg: 'metrics listening', url: `http://localhost:${metrics.port}/metrics` })
+  const metrics = metricsPort === null ? null : metricsServer(metricsPort, scrapes.gather, log)
 
   const start = (index: number) => {
     const child = Bun.spawn([process.execPath, ...process.argv.slice(1)], {

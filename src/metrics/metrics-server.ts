@@ -1,4 +1,5 @@
 import client from 'prom-client'
+import type { Log } from '../log'
 import { compress, COMPRESS_ABOVE_BYTES, perRequestEncoding } from '../http/shared-answer'
 
 /** The Prometheus text an instance exposes: its process's registry, or with WORKERS every worker's. */
@@ -16,9 +17,12 @@ export async function scrape(exposition: Exposition, request: Request): Promise<
   return new Response(compress(new TextEncoder().encode(text), encoding), { headers: { ...headers, 'content-encoding': encoding } })
 }
 
-/** METRICS_PORT: the scrape endpoint on a port of its own (kept off the public API port), nothing else there. */
-export function metricsServer(port: number, exposition: Exposition) {
-  return Bun.serve({
+/**
+ * METRICS_PORT: the scrape endpoint on a port of its own (kept off the public API port), nothing else there.
+ * It says where it listens: METRICS_PORT=0 takes a free port, as PORT=0 does.
+ */
+export function metricsServer(port: number, exposition: Exposition, log: Log) {
+  const server = Bun.serve({
     port,
     hostname: '0.0.0.0',
     fetch: (request) => {
@@ -28,4 +32,6 @@ export function metricsServer(port: number, exposition: Exposition) {
       return new Response('GET or HEAD\n', { status: 405, headers: { 'content-type': 'text/plain', allow: 'GET, HEAD' } })
     },
   })
+  log({ level: 'info', msg: 'metrics listening', url: `http://localhost:${server.port}/metrics` })
+  return server
 }

@@ -137,7 +137,7 @@ test('METRICS_PORT=0 binds a free port and says which, as PORT=0 does', async ()
     })()
     const deadline = Date.now() + 60_000
     while (!lines.some((l) => l.msg === 'listening') && Date.now() < deadline) await Bun.sleep(50)
-    // The metrics line follows the "listening" one at once.
+    // The metrics line comes with the "listening" one (just before it: METRICS_PORT is bound first).
     await Bun.sleep(500)
     const metricsLine = lines.find((l) => l.msg === 'metrics listening')
     expect(metricsLine?.url).toMatch(/^http:\/\/localhost:\d+\/metrics$/)
