@@ -12,6 +12,9 @@ export class ConfigError extends Error {}
  */
 export class StartupError extends Error {}
 
+/** The first line of an error's message: what a StartupError quotes of its cause. */
+export const firstLine = (error: unknown): string => String((error as Error | null)?.message ?? error).split('\n')[0]!
+
 export interface Config {
   port: number
   /** production, development or test (lowercase, whatever case it was given in). */

@@ -1,4 +1,4 @@
-import { StartupError, type Config } from '../config'
+import { firstLine, StartupError, type Config } from '../config'
 import { connect, type Sql } from './client'
 import type { EmbeddedDatabase } from './embedded'
 import { migrate } from './migrate'
@@ -64,8 +64,7 @@ async function reach(sql: Sql, url: string) {
     await Promise.race([sql`select 1`, silence])
   } catch (error) {
     await sql.end({ timeout: 1 }).catch(() => {})
-    const cause = String((error as Error).message ?? error).split('\n')[0]
-    throw new StartupError(`DATABASE_URL ${shown(url)} cannot be connected to (${cause})`)
+    throw new StartupError(`DATABASE_URL ${shown(url)} cannot be connected to (${firstLine(error)})`)
   } finally {
     clearTimeout(timer)
   }

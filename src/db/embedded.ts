@@ -2,7 +2,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { StartupError } from '../config'
+import { firstLine, StartupError } from '../config'
 
 export interface EmbeddedDatabase {
   url: string
@@ -81,8 +81,7 @@ export async function startEmbeddedDatabase(dataDir: string): Promise<EmbeddedDa
     db = await PGlite.create(join(dir, 'pgdata'))
   } catch (error) {
     unlock()
-    const message = String((error as Error).message ?? error).split('\n')[0]
-    throw new StartupError(`DATA_DIR ${dir}: the embedded database in pgdata/ cannot be opened (${message})`)
+    throw new StartupError(`DATA_DIR ${dir}: the embedded database in pgdata/ cannot be opened (${firstLine(error)})`)
   }
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0 })
   await server.start()
