@@ -226,18 +226,19 @@ async function concertPage(concertId: string) {
     if (isTerminal(s)) store.setQueueToken(concertId, null)
     if (s.status === 'SOLD_OUT') return soldOut()
     if (s.status === 'DONE') {
-      if (booked) return // the receipt stays
-      // Paid elsewhere (another tab): what this page was booking is over.
-      replace(bookingArea)
-      bookingStarted = false
-      joinView('Your session has ended.')
-      refocus(line.querySelector<HTMLElement>('#join'))
+      // Paid here: the receipt stays. Paid elsewhere (another tab): what this page was booking is over.
+      if (!booked) placeOver('Your session has ended.')
       return
     }
+    placeOver('Your place has expired: the page stopped hearing from you for too long, or your time to book ran out.')
+    announce('Your place has expired.')
+  }
+
+  /** The place is over: the booking goes, the person is offered to join again, and the focus waits there. */
+  function placeOver(message: string) {
     replace(bookingArea)
     bookingStarted = false
-    joinView('Your place has expired: the page stopped hearing from you for too long, or your time to book ran out.')
-    announce('Your place has expired.')
+    joinView(message)
     refocus(line.querySelector<HTMLElement>('#join'))
   }
 
