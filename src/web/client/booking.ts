@@ -321,7 +321,7 @@ export function booking(ctx: BookingContext) {
       const code = codeOf(answer)
       ctx.say(problemText(answer))
       if (code === 'INSUFFICIENT_BALANCE') return showHold(r) // a declined key replays its 402: a new attempt gets a new key
-      if (code === 'HOLD_EXPIRED' || code === 'ALREADY_PAID') await holdGone(r, code === 'ALREADY_PAID')
+      await goneIf(r, code)
       if (code === 'QUEUE_NOT_ACTIVE') ctx.sessionChanged()
     } finally {
       busy = false
@@ -330,14 +330,15 @@ export function booking(ctx: BookingContext) {
 
   async function release(r: Reservation) {
     const answer = await call(`/v1/reservations/${r.reservationId}`, { method: 'DELETE' })
-    if (refused(answer)) {
-      const code = codeOf(answer)
-      if (code === 'HOLD_EXPIRED' || code === 'ALREADY_PAID') await holdGone(r, code === 'ALREADY_PAID')
-      return
-    }
+    if (refused(answer)) return goneIf(r, codeOf(answer))
     ownChanges.set(r.seatNumber, { status: 'AVAILABLE', at: Date.now() })
     ctx.tell(`Seat ${r.seatNumber} released.`)
     await holdGone(r)
+  }
+
+  /** A refusal of a Pay or a Release that says the hold is no longer there: lapsed, or paid elsewhere. */
+  async function goneIf(r: Reservation, code: string | undefined) {
+    if (code === 'HOLD_EXPIRED' || code === 'ALREADY_PAID') await holdGone(r, code === 'ALREADY_PAID')
   }
 
   /**
