@@ -38,12 +38,18 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'the waiting-room page in a real bro
 
   const person = async (name: string, live: 'push' | 'poll') => ({ ...(await newPerson(browser, name)), live })
 
-  async function flow(live: 'push' | 'poll') {
+  /** A concert of one date, created through the admin API (with an opening, when given); its id. */
+  async function concertOf(title: string, startsAt: string, seatCount = 10, salesOpenAt?: string): Promise<string> {
     const created = await http(instance.url, '/v1/admin/concerts', {
       headers: { 'x-admin-key': ADMIN_KEY },
-      body: { title: `Night at the page (${live})`, schedules: [{ startsAt: '2027-09-01T19:00:00Z', seatCount: 20, price: PRICE }] },
+      body: { title, ...(salesOpenAt ? { salesOpenAt } : {}), schedules: [{ startsAt, seatCount, price: PRICE }] },
     })
-    const concertId = created.body.concertId as string
+    expect(created.status).toBe(201)
+    return created.body.concertId
+  }
+
+  async function flow(live: 'push' | 'poll') {
+    const concertId = await concertOf(`Night at the page (${live})`, '2027-09-01T19:00:00Z', 20)
     const line = `/v1/admin/concerts/${concertId}/queue`
     expect((await http(instance.url, line, { method: 'PATCH', headers: { 'x-admin-key': ADMIN_KEY }, body: { paused: true } })).status).toBe(200)
     const logsBefore = instance.logs.length
@@ -152,14 +158,11 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'the waiting-room page in a real bro
 
   test.skipIf(!haveChromium)('before the opening the page says so, with no place; at the opening it shows the drawn place and lets the person in', async () => {
     const opensAt = Date.now() + 5000
-    const created = await http(instance.url, '/v1/admin/concerts', {
-      headers: { 'x-admin-key': ADMIN_KEY },
-      body: { title: 'Opening soon', salesOpenAt: new Date(opensAt).toISOString(), schedules: [{ startsAt: '2027-09-02T19:00:00Z', seatCount: 10, price: PRICE }] },
-    })
+    const concertId = await concertOf('Opening soon', '2027-09-02T19:00:00Z', 10, new Date(opensAt).toISOString())
     await Bun.sleep(1200) // the instance reads the opening with its settings, once per tick
     const cara = await person('cara', 'push')
     try {
-      await cara.page.goto(`${instance.url}/concerts/${created.body.concertId}`)
+      await cara.page.goto(`${instance.url}/concerts/${concertId}`)
       await cara.page.getByLabel('Your name').fill('cara')
       await cara.page.getByRole('button', { name: 'Sign in' }).click()
       await cara.page.getByRole('button', { name: 'Join the waiting room' }).click()
@@ -179,14 +182,11 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'the waiting-room page in a real bro
   const focused = (page: Page) => page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName)
 
   test.skipIf(!haveChromium)('signing in moves the focus on to the next step: the Join button on a concert page, the heading of the list on /', async () => {
-    const created = await http(instance.url, '/v1/admin/concerts', {
-      headers: { 'x-admin-key': ADMIN_KEY },
-      body: { title: 'Focus after signing in', schedules: [{ startsAt: '2027-09-03T19:00:00Z', seatCount: 10, price: PRICE }] },
-    })
+    const concertId = await concertOf('Focus after signing in', '2027-09-03T19:00:00Z')
     const dee = await person('dee', 'push')
     const eli = await person('eli', 'push')
     try {
-      await dee.page.goto(`${instance.url}/concerts/${created.body.concertId}`)
+      await dee.page.goto(`${instance.url}/concerts/${concertId}`)
       await dee.page.getByLabel('Your name').fill('dee')
       await dee.page.keyboard.press('Enter')
       await dee.page.getByRole('button', { name: 'Join the waiting room' }).waitFor()
@@ -207,15 +207,12 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'the waiting-room page in a real bro
   }, 30_000)
 
   test.skipIf(!haveChromium)('being admitted moves the focus to the heading of the booking once the dates are shown, not to <body>', async () => {
-    const created = await http(instance.url, '/v1/admin/concerts', {
-      headers: { 'x-admin-key': ADMIN_KEY },
-      body: { title: 'Focus after admission', schedules: [{ startsAt: '2027-09-04T19:00:00Z', seatCount: 10, price: PRICE }] },
-    })
-    const line = `/v1/admin/concerts/${created.body.concertId}/queue`
+    const concertId = await concertOf('Focus after admission', '2027-09-04T19:00:00Z')
+    const line = `/v1/admin/concerts/${concertId}/queue`
     expect((await http(instance.url, line, { method: 'PATCH', headers: { 'x-admin-key': ADMIN_KEY }, body: { paused: true } })).status).toBe(200)
     const fin = await person('fin', 'push')
     try {
-      await fin.page.goto(`${instance.url}/concerts/${created.body.concertId}`)
+      await fin.page.goto(`${instance.url}/concerts/${concertId}`)
       await fin.page.getByLabel('Your name').fill('fin')
       await fin.page.keyboard.press('Enter')
       await fin.page.getByRole('button', { name: 'Join the waiting room' }).click()
