@@ -34,7 +34,8 @@ interface PayRow extends OneCallAnswer {
 interface PayWanted {
   request: IdempotentRequest
   reservationId: string
-  concertId: string
+  /** The queue session the payment is made in (its concert, and its seq to tell whether it is over). */
+  session: Ticket
   paymentId: string
   entryId: string
 }
@@ -55,7 +56,8 @@ export function paymentCalls(sql: Sql) {
       batch.map((p) => p.paymentId),
       batch.map((p) => p.entryId),
       batch.map((p) => p.reservationId),
-      batch.map((p) => p.concertId),
+      batch.map((p) => p.session.concertId),
+      batch.map((p) => p.session.seq),
       advisoryLocks.idempotencyKeys,
       storedProblems,
       batch.length === 1,
@@ -64,8 +66,8 @@ export function paymentCalls(sql: Sql) {
   const payTogether = decidedTogether('pay_many', payMany, (p: PayWanted) => p.request.userId)
 
   return {
-    async pay(request: IdempotentRequest, reservationId: string, concertId: string) {
-      const row = await payTogether({ request, reservationId, concertId, paymentId: crypto.randomUUID(), entryId: crypto.randomUUID() })
+    async pay(request: IdempotentRequest, reservationId: string, session: Ticket) {
+      const row = await payTogether({ request, reservationId, session, paymentId: crypto.randomUUID(), entryId: crypto.randomUUID() })
       return { outcome: outcomeOfOneCall(request, row), endsSession: row.ends_session }
     },
   }
@@ -122,7 +124,7 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
       let outcome: Outcome
       let endsSession = false
       if (answered) outcome = answered
-      else ({ outcome, endsSession } = await calls.pay(request, reservationId, ticket!.concertId))
+      else ({ outcome, endsSession } = await calls.pay(request, reservationId, ticket!))
       if (outcome.status === 201 && !outcome.replayed) {
         metrics.payments.inc()
         metrics.paymentsWon.inc((outcome.body as Payment).amount)
