@@ -34,15 +34,16 @@ export async function composeServices(config: Config, sql: Sql, { authSecret, lo
   await settings.refresh()
   metrics.watchLines(store, (concertId) => settings.limitsFor(concertId))
   const lines = { store, settings, catalogue: shop }
+  const heldSeats = holds(sql, { holdTtlSeconds: config.holdTtlSeconds, maxHoldsPerUser: config.maxHoldsPerUser })
   const room = waitingRoom({
     store,
     tokens: queueTokens(config.queueTokenSecret ?? deriveQueueTokenSecret(authSecret)),
     catalogue: shop,
     settings,
+    sessionsThatPaid: heldSeats.sessionsThatPaid,
     log,
     pushTickMs: config.queue.tickMs,
   })
-  const heldSeats = holds(sql, { holdTtlSeconds: config.holdTtlSeconds, maxHoldsPerUser: config.maxHoldsPerUser })
 
   return {
     catalogue: shop,

@@ -5,7 +5,7 @@ import { ServiceError } from '../errors'
 import type { Ticket } from '../waiting-room/store'
 import type { Reservation, ReservationStatus } from './model'
 
-const q = statements('holds', ['hold_seats', 'undo_hold', 'session_has_ended', 'get_reservation', 'list_reservations', 'cancel_hold', 'lapse_holds', 'end_session_holds'])
+const q = statements('holds', ['hold_seats', 'undo_hold', 'session_has_ended', 'get_reservation', 'list_reservations', 'cancel_hold', 'lapse_holds', 'end_session_holds', 'sessions_that_paid'])
 
 interface ReservationRow {
   reservation_id: string
@@ -143,11 +143,19 @@ export function holds(sql: Sql, rules: HoldRules) {
 
     /**
      * An operator ended this queue session (the store has ended it): holds refuse it from now on and its
-     * live holds are released. Returns how many were.
+     * live holds are released. Returns how many were, or null when a payment had ended the session
+     * already (it paid and left nothing held; the store had not heard yet).
      */
-    async sessionEnded(session: Ticket): Promise<number> {
+    async sessionEnded(session: Ticket): Promise<number | null> {
       const row = theRow(await q.end_session_holds<{ released: number }>(sql, [session.userId, session.concertId, session.seq]), 'end_session_holds')
-      return row.released
+      return row.released < 0 ? null : row.released
+    },
+
+    /** The seqs of those of `sessions` (places in one concert) that paid for a seat. */
+    async sessionsThatPaid(concertId: string, sessions: Ticket[]): Promise<Set<number>> {
+      if (sessions.length === 0) return new Set()
+      const rows = await q.sessions_that_paid<{ seq: number }>(sql, [concertId, sessions.map((s) => s.userId), sessions.map((s) => s.seq)])
+      return new Set(rows.map((r) => r.seq))
     },
 
     /** Marks lapsed holds EXPIRED; `ended`: the queue sessions that ended with them (they paid, nothing is left held). */

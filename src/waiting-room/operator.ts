@@ -8,8 +8,11 @@ export interface LineOperatorDeps {
   store: WaitingRoomStore
   settings: Settings
   catalogue: Catalogue
-  /** The booking side of an ended session: its holds are refused and released; returns how many were. */
-  sessionEnded: (session: Ticket) => Promise<number>
+  /**
+   * The booking side of an ended session: its holds are refused and released; returns how many were, or
+   * null when a payment had ended the session already.
+   */
+  sessionEnded: (session: Ticket) => Promise<number | null>
 }
 
 // What the operator of an on-sale does to a line: read it out, pause or resume it, change its capacity
@@ -51,8 +54,12 @@ export function lineOperator({ store, settings, catalogue, sessionEnded }: LineO
      */
     async endSession(concertId: string, userId: string): Promise<{ holdsReleased: number }> {
       const seq = await store.endSession(concertId, userId)
-      if (seq === null) throw new ServiceError('NOT_FOUND', 'This user has no live place in this line')
-      return { holdsReleased: await sessionEnded({ concertId, userId, seq }) }
+      const noPlace = () => new ServiceError('NOT_FOUND', 'This user has no live place in this line')
+      if (seq === null) throw noPlace()
+      const holdsReleased = await sessionEnded({ concertId, userId, seq })
+      // A payment had ended the session (its end was on its way to the store): there was no live place.
+      if (holdsReleased === null) throw noPlace()
+      return { holdsReleased }
     },
   }
 }

@@ -22,7 +22,8 @@ const RETRY_MS = 2000
 const TERMINAL = new Set(['DONE', 'EXPIRED', 'SOLD_OUT'])
 
 export interface StatusPushOptions {
-  store: WaitingRoomStore
+  /** Where the views of watched places are read: the store's, as people are told them (waiting-room.ts). */
+  views: Pick<WaitingRoomStore, 'pollMany'>
   limitsOf(concertId: string): LineLimits
   describe(concertId: string, view: SessionView, limits: LineLimits): QueueStatus
   tickMs: number
@@ -43,7 +44,7 @@ interface Stream {
 
 const encoder = new TextEncoder()
 
-export function statusPush({ store, limitsOf, describe, tickMs, maxStreams = 50_000, log = () => {} }: StatusPushOptions) {
+export function statusPush({ views, limitsOf, describe, tickMs, maxStreams = 50_000, log = () => {} }: StatusPushOptions) {
   // line -> place (seq) -> its open streams
   const lines = new Map<string, Map<number, Set<Stream>>>()
   let open = 0
@@ -109,8 +110,8 @@ export function statusPush({ store, limitsOf, describe, tickMs, maxStreams = 50_
     const bodies = new Map<number, QueueStatus>()
     for (let i = 0; i < tickets.length; i += PLACES_PER_READ) {
       const batch = tickets.slice(i, i + PLACES_PER_READ)
-      const views = await store.pollMany(concertId, batch, limits)
-      batch.forEach((t, j) => bodies.set(t.seq, describe(concertId, views[j]!, limits)))
+      const read = await views.pollMany(concertId, batch, limits)
+      batch.forEach((t, j) => bodies.set(t.seq, describe(concertId, read[j]!, limits)))
     }
     for (const [seq, streams] of [...places]) {
       const body = bodies.get(seq)

@@ -2,7 +2,7 @@ import { expect, test } from 'bun:test'
 import { ADMIN_KEY, call, onEachDatabase, type SuiteContext } from '../support/app'
 import { holds } from '../../src/holds/holds'
 import { keptLocks, watched } from '../support/locks'
-import { createConcert, hold, join, shopper, userToken } from '../support/scenario'
+import { createConcert, hold, join, pay, shopper, userToken } from '../support/scenario'
 
 onEachDatabase('seat holds', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_SECONDS: '300' }, (ctx) => {
 
@@ -276,6 +276,37 @@ onEachDatabase('sessions an operator ends', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_
     expect([first.status, first.body]).toEqual([200, { ended: true, holdsReleased: 0 }])
     const again = await endSession(ctx.server, concertId, 'h-ended-empty')
     expect([again.status, again.body.code]).toEqual([404, 'NOT_FOUND'])
+  })
+
+  // helper-41: a payment and an operator's end sent at once answered 201 and 200 (nothing released), and
+  // the session read EXPIRED: no order of the two explains that. The payment ends the session in Postgres
+  // and then tells the store; the operator's end can reach the store in between.
+  test("an operator's end between a payment that ended the session and the store hearing of it: 404, as after it, and the session reads DONE", async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1, price: 700 })
+    const alice = await shopper(ctx.server, 'h-op-after-pay', concertId, 5000)
+    const held = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    expect((await pay(ctx.server, alice, held.body.reservationId)).status).toBe(201)
+    expect((await endSession(ctx.server, concertId, 'h-op-after-pay')).status).toBe(404)
+    // As if the store had not heard of the payment's end yet.
+    await ctx.db.sql`update queue_sessions set status = 'ACTIVE', ended_at = null where user_id = 'h-op-after-pay'`
+    const ended = await endSession(ctx.server, concertId, 'h-op-after-pay')
+    expect([ended.status, ended.body.code]).toEqual([404, 'NOT_FOUND'])
+    const [recorded] = await ctx.db.sql`select count(*)::int as n from queue_sessions_ended where user_id = 'h-op-after-pay'`
+    expect(recorded!.n).toBe(0)
+    expect((await call(ctx.server, '/v1/queue/status', alice)).body.status).toBe('DONE')
+    expect((await call(ctx.server, `/v1/reservations/${held.body.reservationId}`, alice)).body.status).toBe('PAID')
+  })
+
+  test("an operator's end of a session that paid and still holds: the hold is released, and the session reads DONE (it paid)", async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2, price: 700 })
+    const alice = await shopper(ctx.server, 'h-op-paid-holding', concertId, 5000)
+    const paid = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    const kept = await hold(ctx.server, alice, scheduleIds[0]!, 2)
+    expect((await pay(ctx.server, alice, paid.body.reservationId)).status).toBe(201)
+    const ended = await endSession(ctx.server, concertId, 'h-op-paid-holding')
+    expect([ended.status, ended.body]).toEqual([200, { ended: true, holdsReleased: 1 }])
+    expect((await call(ctx.server, `/v1/reservations/${kept.body.reservationId}`, alice)).body.status).toBe('CANCELLED')
+    expect((await call(ctx.server, '/v1/queue/status', alice)).body.status).toBe('DONE')
   })
 
   test("a hold on its way when an operator ends the session: 403, and nothing of it remains, not even a CANCELLED reservation", async () => {

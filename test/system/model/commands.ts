@@ -265,7 +265,7 @@ const user = fc.integer({ min: 0, max: 5 })
 /** For joining: 3-5 name one of the users with no live place (whose session ended), as a client rejoins. */
 function joiner(w: World, u: number): number {
   if (u < 3) return u
-  const out = w.users.flatMap((x, i) => (['DONE', 'EXPIRED', 'ENDED'].includes(current(x)?.state ?? 'DONE') ? [i] : []))
+  const out = w.users.flatMap((x, i) => (['DONE', 'EXPIRED'].includes(current(x)?.state ?? 'DONE') ? [i] : []))
   return out.length > 0 ? out[u % out.length]! : u - 3
 }
 function who(w: World, u: number): number {

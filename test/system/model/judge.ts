@@ -87,15 +87,14 @@ function statusesOf(w: World, ui: number, s: Session, win: Window): string[] {
     case 'DONE':
     case 'EXPIRED':
       return [s.state]
-    case 'ENDED':
-      return ['DONE', 'EXPIRED']
     case 'WAITING':
       return eligible(w, win).includes(s) ? ['WAITING', 'ACTIVE'] : ['WAITING']
     case 'ACTIVE': {
       const out: string[] = []
       if (before(s.until!.hi, win) !== 'no') out.push('ACTIVE')
-      if (before(s.until!.lo, win) !== 'yes') out.push('EXPIRED')
-      if (lingering(w, ui, win)) out.push('DONE')
+      // Over: a session that paid is DONE however it ended (its last hold lapsed, it ran out), else EXPIRED.
+      if (before(s.until!.lo, win) !== 'yes') out.push(s.paid ? 'DONE' : 'EXPIRED')
+      if (lingering(w, ui, win) && !out.includes('DONE')) out.push('DONE')
       return out
     }
   }

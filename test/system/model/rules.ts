@@ -12,7 +12,6 @@ import {
   before,
   holding,
   liveHolds,
-  lingering,
   markSoldOutIfLast,
   seatStates,
   soldOutNotice,
@@ -96,11 +95,12 @@ function join(w: World, ui: number, win: Window): Branch[] {
     then: (next, answer) => {
       const me = next.users[ui]!
       const before = current(me)
-      if (before?.state === 'ACTIVE') before.state = lingering(w, ui, win) ? 'ENDED' : 'EXPIRED'
+      // A place replaced by a fresh one is over: DONE if it paid (its holds all settled), else EXPIRED.
+      if (before?.state === 'ACTIVE') before.state = before.paid ? 'DONE' : 'EXPIRED'
       me.sessions.push({ token: answer.body.token, joinNo: ++next.joins, state: 'WAITING', until: null, own: null, extended: false, seenWaitingAt: win.t1, paid: false })
     },
   }
-  if (s === null || s.state === 'DONE' || s.state === 'EXPIRED' || s.state === 'ENDED') return [...branches, place]
+  if (s === null || s.state === 'DONE' || s.state === 'EXPIRED') return [...branches, place]
 
   const same = (expectStatus: string[]): Branch['check'] => (body) => {
     if (body.token !== s.token) return 'joining again gave another queue token'
@@ -325,7 +325,7 @@ function charge(w: World, ui: number, amount: number, key: string | null): Branc
 
 function pollStale(w: World, ui: number): Branch[] {
   const old = w.users[ui]!.sessions.at(-2)!
-  const statuses = old.state === 'ENDED' ? ['DONE', 'EXPIRED'] : [old.state]
+  const statuses = [old.state]
   return [
     {
       label: `200 ${statuses.join(' or ')} for an ended place`,

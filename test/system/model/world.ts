@@ -49,8 +49,7 @@ export interface Hold {
   expiresAt: number
 }
 
-/** ENDED: DONE or EXPIRED, not yet told apart (a lingering session replaced by a fresh join). */
-export type SessionState = 'WAITING' | 'ACTIVE' | 'DONE' | 'EXPIRED' | 'ENDED'
+export type SessionState = 'WAITING' | 'ACTIVE' | 'DONE' | 'EXPIRED'
 export interface Session {
   token: string
   joinNo: number
