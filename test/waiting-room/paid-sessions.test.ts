@@ -21,22 +21,26 @@ async function outliveOn(server: SuiteContext['server'], who: { token: string; q
   await Bun.sleep(Math.max(0, Date.parse(status.body.activeUntil) - Date.now() + 50))
 }
 
+/** A shopper whose session paid seat 1 and keeps a hold of seat 2, left to lapse. */
+async function paidAndHolding(server: SuiteContext['server'], userId: string, concertId: string, scheduleId: string) {
+  const who = await shopper(server, userId, concertId, 1000)
+  const paid = await hold(server, who, scheduleId, 1)
+  expect((await hold(server, who, scheduleId, 2)).status).toBe(201)
+  expect((await pay(server, who, paid.body.reservationId)).status).toBe(201)
+  return who
+}
+
 function paidSessions(ctx: SuiteContext) {
   const streams: SseStream[] = []
   afterAll(() => streams.forEach((s) => s.close()))
   const watch = (queueToken: string) =>
     openSse((signal) => ctx.server.app.handle(new Request(`http://localhost/v1/queue/events?token=${encodeURIComponent(queueToken)}`, { signal })))
 
-  const outlive = (who: { token: string; queueToken: string }) => outliveOn(ctx.server, who)
-
   test('a session that paid reads DONE once its last hold lapsed and it ran out, before the lapse job ran; one that did not pay reads EXPIRED', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3, price: 100 })
-    const [ann, ben] = await Promise.all([shopper(ctx.server, 'ps-ann', concertId, 1000), shopper(ctx.server, 'ps-ben', concertId, 1000)])
-    const paid = await hold(ctx.server, ann, scheduleIds[0]!, 1)
-    expect((await hold(ctx.server, ann, scheduleIds[0]!, 2)).status).toBe(201) // kept, left to lapse
-    expect((await pay(ctx.server, ann, paid.body.reservationId)).status).toBe(201)
+    const [ann, ben] = await Promise.all([paidAndHolding(ctx.server, 'ps-ann', concertId, scheduleIds[0]!), shopper(ctx.server, 'ps-ben', concertId, 1000)])
     expect((await hold(ctx.server, ben, scheduleIds[0]!, 3)).status).toBe(201) // never paid
-    await Promise.all([outlive(ann), outlive(ben)])
+    await Promise.all([outliveOn(ctx.server, ann), outliveOn(ctx.server, ben)])
     // The admission step drops both sessions as run out; the lapse job has not run.
     await ctx.server.admission.tick()
 
@@ -57,14 +61,11 @@ function paidSessions(ctx: SuiteContext) {
 
   test('the same place read by a watched stream tick: DONE for the session that paid', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2, price: 100 })
-    const cat = await shopper(ctx.server, 'ps-cat', concertId, 1000)
-    const paid = await hold(ctx.server, cat, scheduleIds[0]!, 1)
-    expect((await hold(ctx.server, cat, scheduleIds[0]!, 2)).status).toBe(201)
-    expect((await pay(ctx.server, cat, paid.body.reservationId)).status).toBe(201)
+    const cat = await paidAndHolding(ctx.server, 'ps-cat', concertId, scheduleIds[0]!)
     const stream = await watch(cat.queueToken)
     streams.push(stream)
     expect(statusOf(await stream.next()).status).toBe('ACTIVE')
-    await outlive(cat)
+    await outliveOn(ctx.server, cat)
     await ctx.server.admission.tick()
     await ctx.server.room.push.tick()
     expect(statusOf(await stream.next((e) => statusOf(e).status !== 'ACTIVE', 5000)).status).toBe('DONE')
@@ -97,10 +98,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'sessions that paid, on the Redis st
 
   test('a place that ran out after it paid answers 503 while Postgres is down, not EXPIRED, and DONE once it is back; a live place is answered meanwhile', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3, price: 100 })
-    const ann = await shopper(ctx.server, 'pd-ann', concertId, 1000)
-    const paid = await hold(ctx.server, ann, scheduleIds[0]!, 1)
-    expect((await hold(ctx.server, ann, scheduleIds[0]!, 2)).status).toBe(201)
-    expect((await pay(ctx.server, ann, paid.body.reservationId)).status).toBe(201)
+    const ann = await paidAndHolding(ctx.server, 'pd-ann', concertId, scheduleIds[0]!)
     await outliveOn(ctx.server, ann)
     await ctx.server.admission.tick()
     const bea = await shopper(ctx.server, 'pd-bea', concertId)
