@@ -358,6 +358,49 @@ onEachDatabase('holds decided together', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_SEC
     expect([...(await alone.promise)]).toEqual([{ reservation_id: first, contended: false }])
   })
 
+  test('a batch decides each hold as it would be decided alone: made, no such seat, the hold limit, a taken seat, a session that is over, and two holds of one seat', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 6 })
+    const scheduleId = scheduleIds[0]!
+    const alone = (user: string, seat: number, seq: number | null = null) => ctx.db.sql`
+      select reservation_id from hold_seats(array[${crypto.randomUUID()}]::uuid[], array[${user}], array[${scheduleId}]::uuid[],
+        array[${seat}]::int[], array[${seq}]::bigint[], 300, 2, true)`
+    await alone('hm-full', 3) // hm-full now holds two seats, its limit
+    await alone('hm-full', 4)
+    await ctx.db.sql`insert into queue_sessions_ended (user_id, concert_id, queue_seq) values ('hm-over', ${concertId}, 7)`
+    const wanted = [
+      ['hm-a', 1, 1], // made
+      ['hm-b', 1, 1], // the same seat as hm-a's: one of the two takes it, the other is refused as taken
+      ['hm-c', 99, 1], // no such seat
+      ['hm-full', 5, 1], // over the hold limit
+      ['hm-late', 3, 1], // held by hm-full
+      ['hm-over', 6, 7], // an operator ended this session
+      ['hm-z', 2, null], // made (no queue session known)
+    ] as const
+    const rows = await ctx.db.sql`
+      select n, reservation_id is not null as made, seat_number, live_holds::int, seat_exists, session_ended, contended
+      from hold_seats(${wanted.map(() => crypto.randomUUID())}::uuid[], ${wanted.map((w) => w[0])}::text[],
+        ${wanted.map(() => scheduleId)}::uuid[], ${wanted.map((w) => w[1])}::int[], ${wanted.map((w) => w[2])}::bigint[], 300, 2, false)
+      order by n`
+    const [a, b, ...rest] = [...rows]
+    expect([a!.made, b!.made].sort()).toEqual([false, true])
+    const refusedOfSeatOne = a!.made ? b! : a!
+    expect(refusedOfSeatOne).toMatchObject({ seat_exists: true, session_ended: false, contended: false, live_holds: 0 })
+    expect(rest).toEqual([
+      { n: 3, made: false, seat_number: null, live_holds: 0, seat_exists: false, session_ended: false, contended: false },
+      { n: 4, made: false, seat_number: null, live_holds: 2, seat_exists: true, session_ended: false, contended: false },
+      { n: 5, made: false, seat_number: null, live_holds: 0, seat_exists: true, session_ended: false, contended: false },
+      { n: 6, made: false, seat_number: null, live_holds: 0, seat_exists: true, session_ended: true, contended: false },
+      { n: 7, made: true, seat_number: 2, live_holds: 0, seat_exists: true, session_ended: false, contended: false },
+    ])
+    const held = await ctx.db.sql`select user_id, seat_number from reservations where schedule_id = ${scheduleId} and status = 'HELD' order by seat_number`
+    expect(held.map((r) => r.seat_number)).toEqual([1, 2, 3, 4])
+    const [seats] = await ctx.db.sql`
+      select count(*) filter (where s.status = 'HELD' and s.reservation_id = r.reservation_id)::int as matched
+      from seats s left join reservations r on r.schedule_id = s.schedule_id and r.seat_number = s.seat_number and r.status = 'HELD'
+      where s.schedule_id = ${scheduleId}`
+    expect(seats!.matched).toBe(4)
+  })
+
   test.skipIf(kind === 'embedded')('a hold that met a locked seat in a batch waits for that transaction and is then decided: 201 when the seat stayed free, not a 409 meanwhile', async () => {
     const { scheduleIds } = await createConcert(ctx.server, { seats: 4 })
     const scheduleId = scheduleIds[0]!
