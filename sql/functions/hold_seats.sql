@@ -8,7 +8,7 @@
 -- and every hold of the batch is decided by one statement after all the locks: the seats, the count,
 -- the session's end and the reservation rows of all of them at once. Set-based, a hold costs Postgres
 -- 35-50% less CPU in a batch of 8 than one statement loop per hold did (pgbench on a 100,000-seat
--- schedule, 2-core box: 2,569-2,607 against 4,087-6,778 us of Postgres CPU per batch), most of it the
+-- schedule, 2-core box, alternated: 2,353-2,778 against 3,764-8,100 us of Postgres CPU per batch), most of it the
 -- executor start-up of short statements; alone (a batch of one) it costs what it did.
 -- Returns a row per hold (n: its place in the arrays): the reservation if the hold was made, else the
 -- facts that say why not, or `contended` when the seat was locked by another transaction and the hold

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync } from 'node:fs'
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
 import { sleep } from './driver'
@@ -78,6 +78,34 @@ export function cpuUs(pid: number): number | null {
   } catch {
     return null
   }
+}
+
+/**
+ * CPU time (user + system) the processes of a Postgres server on this machine have used so far, in
+ * microseconds: every process named postgres, and through the postmaster's count of the children it
+ * reaped, the backends that have ended. Null when none is found (the server is elsewhere, or not Linux).
+ */
+export function postgresCpuUs(): number | null {
+  let ticks = 0
+  let found = false
+  try {
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue
+      let stat: string
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      } catch {
+        continue // ended meanwhile
+      }
+      if (!stat.startsWith(`${pid} (postgres)`)) continue
+      found = true
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ')
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])
+    }
+  } catch {
+    return null
+  }
+  return found ? ticks * 10_000 : null // clock ticks of 10 ms
 }
 
 /** Resident set size of a process in MB (Linux /proc; null elsewhere); `VmHWM`: its peak since it started. */

@@ -147,6 +147,7 @@ export function jsonReport(machine: Machine, rows: Row[], summaries: StoreSummar
       storeCeilingRps: num(r.storeCeilingRps, 1),
       rssMb: num(r.rssMb, 1),
       appCpuUsPerRequest: num(r.appCpuUsPerRequest, 1),
+      postgresCpuUsPerRequest: num(r.postgresCpuUsPerRequest, 1),
       redisScriptsPerRequest: num(r.redisCallsPerOp, 3),
       ...(REFERENCE_PGBENCH_SHARE[r.name] !== undefined && pgbench !== null ? { shareOfPgbenchSeatUpdate: num(r.rps / pgbench, 4) } : {}),
       ...(r.steps ? { steps: Object.fromEntries(Object.entries(r.steps).map(([k, v]) => [k, { p50Ms: num(v.p50Ms, 2), p99Ms: num(v.p99Ms, 2) }])) } : {}),

@@ -5,7 +5,7 @@ import { EXHAUSTED, merge, percentile, runLoad, type LoadResult, type Operation 
 import { describeFailure, encodeRequest, HttpConnection, type HttpRequest, type HttpResponse } from '../http-client'
 import type { HttpCeiling } from '../ceilings'
 import type { ProfileWindows } from '../profile-report'
-import { cpuUs, rssMb as rssOf, sampleRss } from '../processes'
+import { cpuUs, postgresCpuUs, rssMb as rssOf, sampleRss } from '../processes'
 import { mergeWrk, runWrk, WRK, type WrkPlan, type WrkResult } from '../wrk'
 
 export type StoreKind = 'postgres' | 'redis-tcp' | 'redis-rest'
@@ -44,6 +44,8 @@ export interface Row {
   rssMb: number | null
   /** CPU time of the app process per HTTP request over the HTTP slices (the box is shared: steadier than req/s). */
   appCpuUsPerRequest?: number | null
+  /** CPU time of the Postgres server per HTTP request over the HTTP slices, where it runs on this machine. */
+  postgresCpuUsPerRequest?: number | null
   /** Redis commands per operation while the app was under load (server-wide INFO commandstats delta). */
   redisCallsPerOp?: number | null
   notes: string[]
@@ -223,6 +225,7 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
   const storeSlices: LoadResult[] = []
   let rssMb: number | null = null
   let appCpuUs: number | null = 0
+  let postgresUs: number | null = 0
   let redisCalls: number | null = ctx.redisCalls ? 0 : null
   let ceilingNow: LoadResult | null = null
   for (let round = 0; round < ctx.settings.rounds; round++) {
@@ -236,6 +239,7 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
       const stopRss = sampleRss(ctx.appPid)
       await ctx.profiler?.open()
       const cpuBefore = cpuUs(ctx.appPid)
+      const postgresBefore = postgresCpuUs()
       if (useWrk) {
         const r = await wrkRun(slice)
         wrkSlices.push(r)
@@ -245,6 +249,8 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
       const peak = stopRss()
       const cpuAfter = cpuUs(ctx.appPid)
       appCpuUs = appCpuUs === null || cpuBefore === null || cpuAfter === null ? null : appCpuUs + cpuAfter - cpuBefore
+      const postgresAfter = postgresCpuUs()
+      postgresUs = postgresUs === null || postgresBefore === null || postgresAfter === null ? null : postgresUs + postgresAfter - postgresBefore
       if (peak !== null) rssMb = Math.max(rssMb ?? 0, peak)
       if (before !== null && redisCalls !== null) redisCalls += (await ctx.redisCalls!()) - before
     }
@@ -283,6 +289,7 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
     statuses: useWrk ? mergeWrk([...(warmup ? [warmup] : []), ...wrkSlices]).statuses : null,
     rssMb,
     appCpuUsPerRequest: appCpuUs !== null && attempts > 0 ? appCpuUs / (attempts * spec.requestsPerOp) : null,
+    postgresCpuUsPerRequest: postgresUs !== null && attempts > 0 ? postgresUs / (attempts * spec.requestsPerOp) : null,
     redisCallsPerOp: redisCalls !== null && attempts > 0 ? redisCalls / attempts : null,
     ...(steps.length ? { steps: Object.fromEntries(steps) } : {}),
     notes: [
@@ -304,7 +311,10 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
   // The sampled peak can miss a spike between samples; VmHWM cannot (it covers the seeding too).
   const sinceStart = rssOf(ctx.appPid, 'VmHWM')
   if (sinceStart !== null) row.notes.push(`app peak RSS since it started (VmHWM): ${sinceStart.toFixed(0)} MB`)
-  if (row.appCpuUsPerRequest != null) ctx.log(`      app CPU ${row.appCpuUsPerRequest.toFixed(0)} µs per request, peak RSS ${row.rssMb?.toFixed(0)} MB (sampled)`)
+  if (row.appCpuUsPerRequest != null) {
+    const postgres = row.postgresCpuUsPerRequest != null ? `, Postgres CPU ${row.postgresCpuUsPerRequest.toFixed(0)} µs` : ''
+    ctx.log(`      app CPU ${row.appCpuUsPerRequest.toFixed(0)} µs per request${postgres}, peak RSS ${row.rssMb?.toFixed(0)} MB (sampled)`)
+  }
   for (const note of row.notes) ctx.log(`      ${note}`)
   return row
 }
