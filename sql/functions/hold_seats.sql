@@ -6,10 +6,10 @@
 -- committed before the lock was granted). The users are distinct (the caller batches a user once), so
 -- one user's facts (live holds, whether the session is over) do not depend on the batch's other holds,
 -- and every hold of the batch is decided by one statement after all the locks: the seats, the count,
--- the session's end and the reservation rows of all of them at once. Set-based, a hold costs Postgres
--- 35-50% less CPU in a batch of 8 than one statement loop per hold did (pgbench on a 100,000-seat
--- schedule, 2-core box, alternated: 2,353-2,778 against 3,764-8,100 us of Postgres CPU per batch), most of it the
--- executor start-up of short statements; alone (a batch of one) it costs what it did.
+-- the session's end and the reservation rows of all of them at once. It ran four to five short
+-- statements per hold, each with its executor start-up: a batch of 8 cost Postgres 3,764-8,100 us of
+-- CPU then and 2,353-2,778 now (pgbench, a 100,000-seat schedule, 2-core box, alternated); alone (a
+-- batch of one) a hold costs what it did (test/tools/bench/HISTORY.md, stop 28).
 -- Returns a row per hold (n: its place in the arrays): the reservation if the hold was made, else the
 -- facts that say why not, or `contended` when the seat was locked by another transaction and the hold
 -- must be asked again alone.
