@@ -29,7 +29,7 @@
 create or replace function pay_once(
   p_user_id text, p_key text, p_fingerprint text, p_lock_seed bigint, p_problems json,
   p_payment_id uuid, p_entry_id uuid, p_reservation_id uuid, p_concert_id uuid, p_queue_seq bigint,
-  p_wait boolean
+  p_own_until timestamptz, p_wait boolean
 ) returns table (
   status int, code text, detail text, body json, replayed boolean, fingerprint text, ends_session boolean,
   contended boolean
@@ -120,6 +120,24 @@ begin
         -- (the model-based test on the Redis store, a pay and a cancel of one hold at once: 409).
         return query select 403, 'QUEUE_NOT_ACTIVE',
           'The queue session is over: it paid and has nothing left held, or an operator ended it', null::json,
+          false, null::text, false, false;
+        return;
+      elsif v_state = 'CANCELLED' and exists (
+        -- The hold was cancelled by a cancel that ended its session: the session was past its own time
+        -- (p_own_until, as the guard read it) and the cancel took its last live hold in the concert, so
+        -- the session ended there (a cancel shortens it to its own time or its other live holds). This
+        -- payment passed the guard before the cancel and reached the hold after it; it is answered as the
+        -- guard answers after that cancel (the model-based test on the Postgres store: 409 to a payment
+        -- and a cancel of one hold sent at once, which no order of the two explains).
+        select 1 from reservations r
+        where r.reservation_id = p_reservation_id and r.queue_seq = p_queue_seq and r.ended_at >= p_own_until
+          and not exists (
+            select 1 from reservations o
+            where o.user_id = p_user_id and o.concert_id = r.concert_id and o.reservation_id <> r.reservation_id
+              and o.created_at <= r.ended_at and o.expires_at > r.ended_at and (o.ended_at is null or o.ended_at > r.ended_at))
+      ) then
+        return query select 403, 'QUEUE_NOT_ACTIVE',
+          'The queue session is over: past its own time, its last live hold was cancelled', null::json,
           false, null::text, false, false;
         return;
       else

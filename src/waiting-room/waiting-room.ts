@@ -262,11 +262,11 @@ export function waitingRoom({ store, tokens, catalogue, settings, sessionsThatPa
      * hold of another session (a later one, or one an operator ended). What it did pay is answered by the
      * payment guard's fallback (payments.ts): ALREADY_PAID, or with the original key the stored answer.
      */
-    async requireSessionForPayment(userId: string, token: string | null | undefined): Promise<Ticket> {
+    async requireSessionForPayment(userId: string, token: string | null | undefined): Promise<{ ticket: Ticket; ownUntilMs: number | null }> {
       const ticket = ticketFor(userId, token)
       const view = await store.check(ticket, limitsOf(ticket.concertId))
       if (view.status !== 'ACTIVE') throw notActive(view)
-      return ticket
+      return { ticket, ownUntilMs: view.ownUntilMs }
     },
 
     /**

@@ -4,7 +4,7 @@ import { call, onEachDatabase, onFreshDatabase, type Reply } from '../support/ap
 import { admit, createConcert, hold, pay, shopper, userToken } from '../support/scenario'
 import { advisoryLocks } from '../../src/db/locks'
 import { problemBody } from '../../src/http/problems'
-import { problemTemplates } from '../../src/idempotency/idempotency'
+import { fingerprint, problemTemplates } from '../../src/idempotency/idempotency'
 import { paymentCalls } from '../../src/payments/payments'
 import { keptLocks, watched } from '../support/locks'
 import type { ServiceError } from '../../src/errors'
@@ -544,7 +544,7 @@ onEachDatabase('payments decided together', { MAX_HOLDS_PER_USER: '4' }, (ctx, k
     ctx.db.sql`
       select n, status, code, replayed, contended from pay_many(${users}::text[], ${keys}::text[], ${users.map(() => 'fp')}::text[],
         ${users.map(() => crypto.randomUUID())}::uuid[], ${users.map(() => crypto.randomUUID())}::uuid[], ${held}::uuid[],
-        ${users.map(() => concertId)}::uuid[], ${users.map(() => null)}::bigint[], ${advisoryLocks.idempotencyKeys}::bigint, ${ctx.db.sql.json(problems)}::json, ${wait}) order by n`
+        ${users.map(() => concertId)}::uuid[], ${users.map(() => null)}::bigint[], ${users.map(() => null)}::timestamptz[], ${advisoryLocks.idempotencyKeys}::bigint, ${ctx.db.sql.json(problems)}::json, ${wait}) order by n`
 
   /** Another transaction that keeps the row locks of some reservations until the function it returns is called. */
   const lockReservations = (ids: string[]) =>
@@ -666,5 +666,53 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'payments when the queue store has l
     expect([paid.status, paid.body.status]).toEqual([201, 'PAID'])
     expect((await pay(ctx.server, ann, held.body.reservationId, 'lost-line-ann-1')).body.paymentId).toBe(paid.body.paymentId)
     expect((await call(ctx.server, '/v1/balance', ann)).body.balance).toBe(4000)
+  })
+})
+
+// A payment and a cancel of one hold sent at once, the session past its own time: the payment passed the
+// guard while the session was ACTIVE (its hold kept it so) and reached the hold after the cancel, which
+// took the last live hold and so ended the session: 409 HOLD_EXPIRED, which no order of the two explains -
+// before the cancel it pays, after it the guard refuses it (the model-based test on the Postgres store,
+// MODEL_SEED=-1693074146 MODEL_PATH=17). Here the guard runs first and the payment after the cancel.
+onEachDatabase('a payment that reaches its hold after a cancel', { QUEUE_ACTIVE_TTL_SECONDS: '2', HOLD_TTL_SECONDS: '30', MAX_HOLDS_PER_USER: '4' }, (ctx) => {
+  test('that ended the session is 403 as after it, stored under no key; after one that did not end it, 409 HOLD_EXPIRED', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 4, price: 100 })
+    const calls = paymentCalls(ctx.server.sql)
+    const cancel = (s: { token: string }, reservationId: string) => call(ctx.server, `/v1/reservations/${reservationId}`, { ...s, method: 'DELETE' })
+    // The guard now; then `between`; then the payment itself, as pay_many decides it.
+    const payAcross = async (userId: string, queueToken: string, reservationId: string, key: string, between: () => Promise<unknown>) => {
+      const { ticket, ownUntilMs } = await ctx.server.room.requireSessionForPayment(userId, queueToken)
+      expect(ownUntilMs).not.toBeNull()
+      await between()
+      const request = { userId, key, fingerprint: fingerprint('payment', { reservationId }) }
+      try {
+        return (await calls.pay(request, reservationId, ticket, ownUntilMs)).outcome.status
+      } catch (error) {
+        return (error as ServiceError).code
+      }
+    }
+    const bob = await shopper(ctx.server, 'pc-bob', concertId, 1000)
+    const carol = await shopper(ctx.server, 'pc-carol', concertId, 1000)
+    const alice = await shopper(ctx.server, 'pc-alice', concertId, 1000)
+    // Within the session's own time a cancel leaves it ACTIVE: the hold is no longer live.
+    const bobs = await hold(ctx.server, bob, scheduleIds[0]!, 1)
+    expect(await payAcross('pc-bob', bob.queueToken, bobs.body.reservationId, 'k-bob', () => cancel(bob, bobs.body.reservationId))).toBe(409)
+
+    const alices = await hold(ctx.server, alice, scheduleIds[0]!, 2)
+    const [carols, carolsOther] = [await hold(ctx.server, carol, scheduleIds[0]!, 3), await hold(ctx.server, carol, scheduleIds[0]!, 4)]
+    await Bun.sleep(2_300) // past the sessions' own time: their holds keep them ACTIVE
+    // Another hold still live: the session goes on, the cancelled one is no longer payable.
+    expect(await payAcross('pc-carol', carol.queueToken, carols.body.reservationId, 'k-carol', () => cancel(carol, carols.body.reservationId))).toBe(409)
+    expect((await call(ctx.server, '/v1/queue/status', carol)).body.status).toBe('ACTIVE')
+    expect(carolsOther.status).toBe(201)
+    // The last live hold cancelled: the session is over, and the payment answers as the guard does after it.
+    expect(await payAcross('pc-alice', alice.queueToken, alices.body.reservationId, 'k-alice', async () => {
+      expect((await cancel(alice, alices.body.reservationId)).status).toBe(200)
+      expect((await call(ctx.server, '/v1/queue/status', alice)).body.status).not.toBe('ACTIVE')
+    })).toBe('QUEUE_NOT_ACTIVE')
+    const stored = await ctx.db.sql`select user_id from idempotency_keys where user_id like 'pc-%' order by user_id`
+    expect(stored.map((r) => r.user_id)).toEqual(['pc-bob', 'pc-carol'])
+    const [money] = await ctx.db.sql`select count(*)::int as n from payments p join reservations r using (reservation_id) where r.user_id like 'pc-%'`
+    expect(money!.n).toBe(0)
   })
 })
