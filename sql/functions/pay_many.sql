@@ -16,7 +16,7 @@
 -- Plans: generic, with seq scans off (why: sql/functions/hold_seats.sql).
 create or replace function pay_many(
   p_user_ids text[], p_keys text[], p_fingerprints text[], p_payment_ids uuid[], p_entry_ids uuid[],
-  p_reservation_ids uuid[], p_concert_ids uuid[], p_queue_seqs bigint[], p_own_untils timestamptz[], p_lock_seed bigint, p_problems json,
+  p_reservation_ids uuid[], p_concert_ids uuid[], p_queue_seqs bigint[], p_own_untils timestamptz[], p_store_endeds boolean[], p_lock_seed bigint, p_problems json,
   p_wait boolean
 ) returns table (
   n int, status int, code text, detail text, body json, replayed boolean, fingerprint text, ends_session boolean,
@@ -28,7 +28,7 @@ begin
   perform 1 from users u where u.user_id = any(p_user_ids) order by u.user_id for update;
   for i in 1 .. coalesce(array_length(p_user_ids, 1), 0) loop
     return query select i, p.* from pay_once(p_user_ids[i], p_keys[i], p_fingerprints[i], p_lock_seed, p_problems,
-      p_payment_ids[i], p_entry_ids[i], p_reservation_ids[i], p_concert_ids[i], p_queue_seqs[i], p_own_untils[i], p_wait) p;
+      p_payment_ids[i], p_entry_ids[i], p_reservation_ids[i], p_concert_ids[i], p_queue_seqs[i], p_own_untils[i], p_store_endeds[i], p_wait) p;
   end loop;
 end
 $$;

@@ -29,7 +29,7 @@
 create or replace function pay_once(
   p_user_id text, p_key text, p_fingerprint text, p_lock_seed bigint, p_problems json,
   p_payment_id uuid, p_entry_id uuid, p_reservation_id uuid, p_concert_id uuid, p_queue_seq bigint,
-  p_own_until timestamptz, p_wait boolean
+  p_own_until timestamptz, p_store_ended boolean, p_wait boolean
 ) returns table (
   status int, code text, detail text, body json, replayed boolean, fingerprint text, ends_session boolean,
   contended boolean
@@ -120,6 +120,14 @@ begin
         -- (the model-based test on the Redis store, a pay and a cancel of one hold at once: 409).
         return query select 403, 'QUEUE_NOT_ACTIVE',
           'The queue session is over: it paid and has nothing left held, or an operator ended it', null::json,
+          false, null::text, false, false;
+        return;
+      elsif p_store_ended then
+        -- The queue store had said the session is over (an operator ended it, or the store lost it), and
+        -- the payment went ahead only to pay a hold of it that was live then (src/payments/payments.ts).
+        -- Nothing is payable now (a cancel or the lapse came first): the guard's answer stands (a hostile
+        -- probe, helper-44: an operator's end, a cancel and a payment at once, 409 once in 20).
+        return query select 403, 'QUEUE_NOT_ACTIVE', 'The queue session is over', null::json,
           false, null::text, false, false;
         return;
       elsif v_state = 'CANCELLED' and exists (

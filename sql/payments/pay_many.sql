@@ -4,7 +4,8 @@
 -- (1-based place in the arrays).
 -- $1 user_ids, $2 idempotency keys (null: none), $3 fingerprints of the requests, $4 payment_ids,
 -- $5 ledger entry_ids, $6 reservation_ids, $7 concert_ids of the queue sessions, $8 their queue seqs,
--- $9 the ends of their own time as the guard read them (null: not known), $10 hash seed of the keys'
--- locks (src/db/locks.ts), $11 the fixed part of each problem body it may store, by code, $12 wait for a
--- locked reservation (a batch of one)
-select * from pay_many($1::text[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::uuid[], $8::bigint[], $9::timestamptz[], $10::bigint, $11::json, $12::boolean)
+-- $9 the ends of their own time as the guard read them (null: not known), $10 whether the queue store
+-- had said the session is over (1 or 0: the payment goes ahead only to pay a live hold), $11 hash seed of the
+-- keys' locks (src/db/locks.ts), $12 the fixed part of each problem body it may store, by code, $13 wait
+-- for a locked reservation (a batch of one)
+select * from pay_many($1::text[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::uuid[], $8::bigint[], $9::timestamptz[], $10::int[]::boolean[], $11::bigint, $12::json, $13::boolean)

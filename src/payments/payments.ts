@@ -31,13 +31,19 @@ interface PayRow extends OneCallAnswer {
   contended: boolean
 }
 
-interface PayWanted {
+/** What the queue guard of a payment read of its session, besides the session itself. */
+interface Guarded {
+  /** The end of the session's own time (null: not read). */
+  ownUntilMs: number | null
+  /** The store had said the session is over: the payment goes ahead only to pay a hold of it still live. */
+  storeEnded: boolean
+}
+
+interface PayWanted extends Guarded {
   request: IdempotentRequest
   reservationId: string
   /** The queue session the payment is made in (its concert, and its seq to tell whether it is over). */
   session: Ticket
-  /** The end of that session's own time as the guard read it (null: not read), to tell whether a cancel ended it. */
-  ownUntilMs: number | null
   paymentId: string
   entryId: string
 }
@@ -61,6 +67,7 @@ export function paymentCalls(sql: Sql) {
       batch.map((p) => p.session.concertId),
       batch.map((p) => p.session.seq),
       batch.map((p) => (p.ownUntilMs === null ? null : new Date(p.ownUntilMs).toISOString())),
+      batch.map((p) => (p.storeEnded ? 1 : 0)), // as integers: postgres.js sends an array of booleans as one boolean
       advisoryLocks.idempotencyKeys,
       storedProblems,
       batch.length === 1,
@@ -69,8 +76,8 @@ export function paymentCalls(sql: Sql) {
   const payTogether = decidedTogether('pay_many', payMany, (p: PayWanted) => p.request.userId)
 
   return {
-    async pay(request: IdempotentRequest, reservationId: string, session: Ticket, ownUntilMs: number | null = null) {
-      const row = await payTogether({ request, reservationId, session, ownUntilMs, paymentId: crypto.randomUUID(), entryId: crypto.randomUUID() })
+    async pay(request: IdempotentRequest, reservationId: string, session: Ticket, guarded: Guarded = { ownUntilMs: null, storeEnded: false }) {
+      const row = await payTogether({ request, reservationId, session, ...guarded, paymentId: crypto.randomUUID(), entryId: crypto.randomUUID() })
       return { outcome: outcomeOfOneCall(request, row), endsSession: row.ends_session }
     },
   }
@@ -87,9 +94,9 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
   const calls = paymentCalls(sql)
 
   /** The queue guard of a payment: an ACTIVE session of the reservation's concert (and the end of its own time). */
-  async function guard(userId: string, queueToken: string | null, reservationId: string): Promise<{ ticket: Ticket; ownUntilMs: number | null }> {
+  async function guard(userId: string, queueToken: string | null, reservationId: string): Promise<Guarded & { ticket: Ticket }> {
     try {
-      return await room.requireSessionForPayment(userId, queueToken)
+      return { ...(await room.requireSessionForPayment(userId, queueToken)), storeEnded: false }
     } catch (error) {
       // A paid reservation is ALREADY_PAID whatever state the session is in (a client retrying without
       // its key after the session ended must learn that it paid, not that it may not pay). The guard lets
@@ -101,12 +108,13 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
       const [state] = await q.reservation_state<{ concert_id: string; status: string; in_session: boolean }>(sql, [reservationId, userId, ticket.seq])
       // Another concert's token is refused as pay_once refuses it, and never answered from a key.
       if (state && state.concert_id !== ticket.concertId) throw new PreconditionFailed(anotherConcert())
-      if (state?.status === 'PAID') return { ticket, ownUntilMs: null }
+      if (state?.status === 'PAID') return { ticket, ownUntilMs: null, storeEnded: true }
       // A live hold of this very session, which the store says is not ACTIVE: the store has lost the
       // session (a Redis restarted empty), it did not end it - a session is extended to cover every hold
       // made in it, and an operator's end releases them. A hold answered 201 can be paid until it lapses
       // (PRODUCT.md), whatever became of the line (helper-36: 5 of 5 such holds were refused).
-      if (state?.status === 'HELD' && state.in_session) return { ticket, ownUntilMs: null }
+      // Should it be cancelled or lapse before the payment reaches it, the payment answers as the guard did.
+      if (state?.status === 'HELD' && state.in_session) return { ticket, ownUntilMs: null, storeEnded: true }
       throw error
     }
   }
@@ -115,7 +123,7 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
     /** Pays a hold exactly once (Idempotency-Key), then ends the queue session if nothing is left to pay. */
     async payOnce({ userId, queueToken, reservationId, idempotencyKey }: PaymentRequest): Promise<Outcome> {
       let ticket: Ticket | undefined
-      let ownUntilMs: number | null = null
+      let guarded: Guarded | undefined
       // The queue token is verified (signed, and this user's) before anything, a replay included: the
       // stored answer answers a retry of the same request, and one with a missing, forged or someone
       // else's queue token is not that. What the store says of the session is not asked here: a retry
@@ -123,14 +131,14 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
       room.ticket(userId, queueToken)
       const request = { userId, key: idempotencyKey, fingerprint: fingerprint('payment', { reservationId }) }
       const answered = await preconditionOrReplay(sql, request, async () => {
-        const guarded = await guard(userId, queueToken, reservationId)
-        ticket = guarded.ticket
-        ownUntilMs = guarded.ownUntilMs
+        const { ticket: session, ...read } = await guard(userId, queueToken, reservationId)
+        ticket = session
+        guarded = read
       })
       let outcome: Outcome
       let endsSession = false
       if (answered) outcome = answered
-      else ({ outcome, endsSession } = await calls.pay(request, reservationId, ticket!, ownUntilMs))
+      else ({ outcome, endsSession } = await calls.pay(request, reservationId, ticket!, guarded))
       if (outcome.status === 201 && !outcome.replayed) {
         metrics.payments.inc()
         metrics.paymentsWon.inc((outcome.body as Payment).amount)

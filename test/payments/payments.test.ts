@@ -544,7 +544,7 @@ onEachDatabase('payments decided together', { MAX_HOLDS_PER_USER: '4' }, (ctx, k
     ctx.db.sql`
       select n, status, code, replayed, contended from pay_many(${users}::text[], ${keys}::text[], ${users.map(() => 'fp')}::text[],
         ${users.map(() => crypto.randomUUID())}::uuid[], ${users.map(() => crypto.randomUUID())}::uuid[], ${held}::uuid[],
-        ${users.map(() => concertId)}::uuid[], ${users.map(() => null)}::bigint[], ${users.map(() => null)}::timestamptz[], ${advisoryLocks.idempotencyKeys}::bigint, ${ctx.db.sql.json(problems)}::json, ${wait}) order by n`
+        ${users.map(() => concertId)}::uuid[], ${users.map(() => null)}::bigint[], ${users.map(() => null)}::timestamptz[], ${users.map(() => 0)}::int[]::boolean[], ${advisoryLocks.idempotencyKeys}::bigint, ${ctx.db.sql.json(problems)}::json, ${wait}) order by n`
 
   /** Another transaction that keeps the row locks of some reservations until the function it returns is called. */
   const lockReservations = (ids: string[]) =>
@@ -686,7 +686,7 @@ onEachDatabase('a payment that reaches its hold after a cancel', { QUEUE_ACTIVE_
       await between()
       const request = { userId, key, fingerprint: fingerprint('payment', { reservationId }) }
       try {
-        return (await calls.pay(request, reservationId, ticket, ownUntilMs)).outcome.status
+        return (await calls.pay(request, reservationId, ticket, { ownUntilMs, storeEnded: false })).outcome.status
       } catch (error) {
         return (error as ServiceError).code
       }
@@ -714,5 +714,32 @@ onEachDatabase('a payment that reaches its hold after a cancel', { QUEUE_ACTIVE_
     expect(stored.map((r) => r.user_id)).toEqual(['pc-bob', 'pc-carol'])
     const [money] = await ctx.db.sql`select count(*)::int as n from payments p join reservations r using (reservation_id) where r.user_id like 'pc-%'`
     expect(money!.n).toBe(0)
+  })
+})
+
+// The store said the session is over (an operator ended it, or the store lost it) while a hold of it was
+// live: the payment goes ahead to pay that hold. Cancelled before the payment reached it, the payment
+// answers as the guard did, 403, stored under no key (helper-44: an operator's end, a cancel and a
+// payment at once, 409 HOLD_EXPIRED once in 20).
+onEachDatabase('a payment let through to pay a live hold of a session the store called over', {}, (ctx) => {
+  test('answers 403 as the guard did when the hold was cancelled before it, and stores nothing', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2, price: 100 })
+    const calls = paymentCalls(ctx.server.sql)
+    const dave = await shopper(ctx.server, 'ps-dave', concertId, 1000)
+    const held = await hold(ctx.server, dave, scheduleIds[0]!, 1)
+    const ticket = ctx.server.room.ticket('ps-dave', dave.queueToken)
+    expect((await call(ctx.server, `/v1/reservations/${held.body.reservationId}`, { ...dave, method: 'DELETE' })).status).toBe(200)
+    const answer = async (storeEnded: boolean, key: string) => {
+      const request = { userId: 'ps-dave', key, fingerprint: fingerprint('payment', { reservationId: held.body.reservationId }) }
+      try {
+        return (await calls.pay(request, held.body.reservationId, ticket, { ownUntilMs: null, storeEnded })).outcome.status
+      } catch (error) {
+        return (error as ServiceError).code
+      }
+    }
+    expect(await answer(true, 'k-ended')).toBe('QUEUE_NOT_ACTIVE')
+    expect(await answer(false, 'k-active')).toBe(409) // the session ACTIVE (within its own time): the hold is no longer live
+    const stored = await ctx.db.sql`select idempotency_key from idempotency_keys where user_id = 'ps-dave'`
+    expect(stored.map((r) => r.idempotency_key)).toEqual(['k-active'])
   })
 })
