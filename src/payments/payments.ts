@@ -93,7 +93,7 @@ export interface PaymentRequest {
 export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
   const calls = paymentCalls(sql)
 
-  /** The queue guard of a payment: an ACTIVE session of the reservation's concert (and the end of its own time). */
+  /** The queue guard of a payment: an ACTIVE session of the reservation's concert, and what it read of it (Guarded). */
   async function guard(userId: string, queueToken: string | null, reservationId: string): Promise<Guarded & { ticket: Ticket }> {
     try {
       return { ...(await room.requireSessionForPayment(userId, queueToken)), storeEnded: false }
