@@ -48,6 +48,7 @@ declare
   v_status int;
   v_body json;
   v_contended boolean;
+  v_over text;
 begin
   if p_key is not null then
     select * into k from idempotency_claim(p_user_id, p_key, p_lock_seed);
@@ -112,43 +113,41 @@ begin
       elsif v_state = 'PAID' then
         v_code := 'ALREADY_PAID';
         v_detail := 'This reservation is already paid';
-      elsif session_has_ended(p_user_id, p_concert_id, p_queue_seq) then
-        -- The token's session is over (a cancel or a lapse took its last live hold after it paid, or an
-        -- operator ended it) and the queue store has not heard yet: the payment passed the store's guard
-        -- before the end reached it. It is answered as the guard answers it now, so that a payment decided
-        -- after the cancel that ended the session answers as one sent after that cancel answered
-        -- (the model-based test on the Redis store, a pay and a cancel of one hold at once: 409).
-        return query select 403, 'QUEUE_NOT_ACTIVE',
-          'The queue session is over: it paid and has nothing left held, or an operator ended it', null::json,
-          false, null::text, false, false;
-        return;
-      elsif p_store_ended then
-        -- The queue store had said the session is over (an operator ended it, or the store lost it), and
-        -- the payment went ahead only to pay a hold of it that was live then (src/payments/payments.ts).
-        -- Nothing is payable now (a cancel or the lapse came first): the guard's answer stands (a hostile
-        -- probe, helper-44: an operator's end, a cancel and a payment at once, 409 once in 20).
-        return query select 403, 'QUEUE_NOT_ACTIVE', 'The queue session is over', null::json,
-          false, null::text, false, false;
-        return;
-      elsif v_state = 'CANCELLED' and exists (
-        -- The hold was cancelled by a cancel that ended its session: the session was past its own time
-        -- (p_own_until, as the guard read it) and the cancel took its last live hold in the concert, so
-        -- the session ended there (a cancel shortens it to its own time or its other live holds). This
-        -- payment passed the guard before the cancel and reached the hold after it; it is answered as the
-        -- guard answers after that cancel (the model-based test on the Postgres store: 409 to a payment
-        -- and a cancel of one hold sent at once, which no order of the two explains).
-        select 1 from reservations r
-        where r.reservation_id = p_reservation_id and r.queue_seq = p_queue_seq and r.ended_at >= p_own_until
-          and not exists (
-            select 1 from reservations o
-            where o.user_id = p_user_id and o.concert_id = r.concert_id and o.reservation_id <> r.reservation_id
-              and o.created_at <= r.ended_at and o.expires_at > r.ended_at and (o.ended_at is null or o.ended_at > r.ended_at))
-      ) then
-        return query select 403, 'QUEUE_NOT_ACTIVE',
-          'The queue session is over: past its own time, its last live hold was cancelled', null::json,
-          false, null::text, false, false;
-        return;
       else
+        -- The token's session may be over although the store's guard let this payment through: it is
+        -- then answered as the guard answers it now (403, stored under no key), so that a payment decided
+        -- after what ended the session answers as one sent after it. Over, and how:
+        v_over := case
+          -- A cancel or a lapse took its last live hold after it paid, or an operator ended it, and the
+          -- queue store had not heard yet (the model-based test on the Redis store, a pay and a cancel of
+          -- one hold at once: 409).
+          when session_has_ended(p_user_id, p_concert_id, p_queue_seq) then
+            'it paid and has nothing left held, or an operator ended it'
+          -- The store had said the session is over (an operator ended it, or the store lost it), and the
+          -- payment went ahead only to pay a hold of it that was live then (src/payments/payments.ts); a
+          -- cancel or the lapse came first (helper-44: an operator's end, a cancel and a payment at once,
+          -- 409 once in 20).
+          when p_store_ended then
+            'the queue store had ended it'
+          -- The hold was cancelled by a cancel that ended its session: the session was past its own time
+          -- (p_own_until, as the guard read it) and the cancel took its last live hold in the concert (a
+          -- cancel shortens a session to its own time or its other live holds; the model-based test on
+          -- the Postgres store: a payment and a cancel of one hold at once, 409).
+          when v_state = 'CANCELLED' and exists (
+            select 1 from reservations r
+            where r.reservation_id = p_reservation_id and r.queue_seq = p_queue_seq and r.ended_at >= p_own_until
+              and not exists (
+                select 1 from reservations o
+                where o.user_id = p_user_id and o.concert_id = r.concert_id and o.reservation_id <> r.reservation_id
+                  and o.created_at <= r.ended_at and o.expires_at > r.ended_at and (o.ended_at is null or o.ended_at > r.ended_at))
+          ) then
+            'past its own time, its last live hold was cancelled'
+        end;
+        if v_over is not null then
+          return query select 403, 'QUEUE_NOT_ACTIVE', 'The queue session is over: ' || v_over, null::json,
+            false, null::text, false, false;
+          return;
+        end if;
         v_code := 'HOLD_EXPIRED';
         v_detail := 'The hold is ' || v_state || '; hold the seat again';
       end if;
