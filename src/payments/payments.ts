@@ -31,19 +31,19 @@ interface PayRow extends OneCallAnswer {
   contended: boolean
 }
 
-/** What the queue guard of a payment read of its session, besides the session itself. */
-interface Guarded {
+/** The queue session a payment is made in, as its guard read it. */
+export interface GuardedSession {
+  /** The session (its concert, and its seq to tell whether it is over). */
+  session: Ticket
   /** The end of the session's own time (null: not read). */
   ownUntilMs: number | null
   /** The store had said the session is over: the payment goes ahead only to pay a hold of it still live. */
   storeEnded: boolean
 }
 
-interface PayWanted extends Guarded {
+interface PayWanted extends GuardedSession {
   request: IdempotentRequest
   reservationId: string
-  /** The queue session the payment is made in (its concert, and its seq to tell whether it is over). */
-  session: Ticket
   paymentId: string
   entryId: string
 }
@@ -76,8 +76,8 @@ export function paymentCalls(sql: Sql) {
   const payTogether = decidedTogether('pay_many', payMany, (p: PayWanted) => p.request.userId)
 
   return {
-    async pay(request: IdempotentRequest, reservationId: string, session: Ticket, guarded: Guarded = { ownUntilMs: null, storeEnded: false }) {
-      const row = await payTogether({ request, reservationId, session, ...guarded, paymentId: crypto.randomUUID(), entryId: crypto.randomUUID() })
+    async pay(request: IdempotentRequest, reservationId: string, guarded: GuardedSession) {
+      const row = await payTogether({ request, reservationId, ...guarded, paymentId: crypto.randomUUID(), entryId: crypto.randomUUID() })
       return { outcome: outcomeOfOneCall(request, row), endsSession: row.ends_session }
     },
   }
@@ -93,10 +93,11 @@ export interface PaymentRequest {
 export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
   const calls = paymentCalls(sql)
 
-  /** The queue guard of a payment: an ACTIVE session of the reservation's concert, and what it read of it (Guarded). */
-  async function guard(userId: string, queueToken: string | null, reservationId: string): Promise<Guarded & { ticket: Ticket }> {
+  /** The queue guard of a payment: an ACTIVE session of the reservation's concert, and what it read of it. */
+  async function guard(userId: string, queueToken: string | null, reservationId: string): Promise<GuardedSession> {
     try {
-      return { ...(await room.requireSessionForPayment(userId, queueToken)), storeEnded: false }
+      const { ticket, ownUntilMs } = await room.requireSessionForPayment(userId, queueToken)
+      return { session: ticket, ownUntilMs, storeEnded: false }
     } catch (error) {
       // A paid reservation is ALREADY_PAID whatever state the session is in (a client retrying without
       // its key after the session ended must learn that it paid, not that it may not pay). The guard lets
@@ -108,13 +109,13 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
       const [state] = await q.reservation_state<{ concert_id: string; status: string; in_session: boolean }>(sql, [reservationId, userId, ticket.seq])
       // Another concert's token is refused as pay_once refuses it, and never answered from a key.
       if (state && state.concert_id !== ticket.concertId) throw new PreconditionFailed(anotherConcert())
-      if (state?.status === 'PAID') return { ticket, ownUntilMs: null, storeEnded: true }
+      if (state?.status === 'PAID') return { session: ticket, ownUntilMs: null, storeEnded: true }
       // A live hold of this very session, which the store says is not ACTIVE: the store has lost the
       // session (a Redis restarted empty), it did not end it - a session is extended to cover every hold
       // made in it, and an operator's end releases them. A hold answered 201 can be paid until it lapses
       // (PRODUCT.md), whatever became of the line (helper-36: 5 of 5 such holds were refused).
       // Should it be cancelled or lapse before the payment reaches it, the payment answers as the guard did.
-      if (state?.status === 'HELD' && state.in_session) return { ticket, ownUntilMs: null, storeEnded: true }
+      if (state?.status === 'HELD' && state.in_session) return { session: ticket, ownUntilMs: null, storeEnded: true }
       throw error
     }
   }
@@ -122,8 +123,7 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
   return {
     /** Pays a hold exactly once (Idempotency-Key), then ends the queue session if nothing is left to pay. */
     async payOnce({ userId, queueToken, reservationId, idempotencyKey }: PaymentRequest): Promise<Outcome> {
-      let ticket: Ticket | undefined
-      let guarded: Guarded | undefined
+      let guarded: GuardedSession | undefined
       // The queue token is verified (signed, and this user's) before anything, a replay included: the
       // stored answer answers a retry of the same request, and one with a missing, forged or someone
       // else's queue token is not that. What the store says of the session is not asked here: a retry
@@ -131,18 +131,16 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
       room.ticket(userId, queueToken)
       const request = { userId, key: idempotencyKey, fingerprint: fingerprint('payment', { reservationId }) }
       const answered = await preconditionOrReplay(sql, request, async () => {
-        const { ticket: session, ...read } = await guard(userId, queueToken, reservationId)
-        ticket = session
-        guarded = read
+        guarded = await guard(userId, queueToken, reservationId)
       })
       let outcome: Outcome
       let endsSession = false
       if (answered) outcome = answered
-      else ({ outcome, endsSession } = await calls.pay(request, reservationId, ticket!, guarded))
+      else ({ outcome, endsSession } = await calls.pay(request, reservationId, guarded!))
       if (outcome.status === 201 && !outcome.replayed) {
         metrics.payments.inc()
         metrics.paymentsWon.inc((outcome.body as Payment).amount)
-        await room.paid(ticket!, endsSession)
+        await room.paid(guarded!.session, endsSession)
       } else if (outcome.status === 201) {
         await endSessionOfReplay(userId, reservationId)
       }

@@ -5,7 +5,7 @@ import { admit, createConcert, hold, pay, shopper, userToken } from '../support/
 import { advisoryLocks } from '../../src/db/locks'
 import { problemBody } from '../../src/http/problems'
 import { fingerprint, problemTemplates } from '../../src/idempotency/idempotency'
-import { paymentCalls } from '../../src/payments/payments'
+import { paymentCalls, type GuardedSession } from '../../src/payments/payments'
 import { keptLocks, watched } from '../support/locks'
 import type { ServiceError } from '../../src/errors'
 import { describeWith, serviceUrl } from '../support/services'
@@ -592,7 +592,7 @@ onEachDatabase('payments decided together', { MAX_HOLDS_PER_USER: '4' }, (ctx, k
   test.skipIf(kind === 'embedded')('a payment that met a locked reservation in a batch waits for that transaction and then pays, rather than answering meanwhile', async () => {
     const { concertId, users, held } = await holdsOf('pw', 4)
     const calls = paymentCalls(ctx.db.sql)
-    const payOf = (i: number) => calls.pay({ userId: users[i]!, key: undefined, fingerprint: '' }, held[i]!, { concertId, userId: users[i]!, seq: 1 })
+    const payOf = (i: number) => calls.pay({ userId: users[i]!, key: undefined, fingerprint: '' }, held[i]!, { session: { concertId, userId: users[i]!, seq: 1 }, ownUntilMs: null, storeEnded: false })
     const unlockFirstTwo = await lockReservations(held.slice(0, 2))
     const unlockFourth = await lockReservations([held[3]!])
     // Two payments alone fill both batches in flight, waiting; the next two then leave together.
@@ -669,6 +669,16 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'payments when the queue store has l
   })
 })
 
+/** A payment as pay_many decides it after a guard that read `guarded`: its status, or the code it was refused with. */
+async function decidedPayment(calls: ReturnType<typeof paymentCalls>, who: { userId: string; key: string }, reservationId: string, guarded: GuardedSession) {
+  const request = { ...who, fingerprint: fingerprint('payment', { reservationId }) }
+  try {
+    return (await calls.pay(request, reservationId, guarded)).outcome.status
+  } catch (error) {
+    return (error as ServiceError).code
+  }
+}
+
 // A payment and a cancel of one hold sent at once, the session past its own time: the payment passed the
 // guard while the session was ACTIVE (its hold kept it so) and reached the hold after the cancel, which
 // took the last live hold and so ended the session: 409 HOLD_EXPIRED, which no order of the two explains -
@@ -684,12 +694,7 @@ onEachDatabase('a payment that reaches its hold after a cancel', { QUEUE_ACTIVE_
       const { ticket, ownUntilMs } = await ctx.server.room.requireSessionForPayment(userId, queueToken)
       expect(ownUntilMs).not.toBeNull()
       await between()
-      const request = { userId, key, fingerprint: fingerprint('payment', { reservationId }) }
-      try {
-        return (await calls.pay(request, reservationId, ticket, { ownUntilMs, storeEnded: false })).outcome.status
-      } catch (error) {
-        return (error as ServiceError).code
-      }
+      return decidedPayment(calls, { userId, key }, reservationId, { session: ticket, ownUntilMs, storeEnded: false })
     }
     const bob = await shopper(ctx.server, 'pc-bob', concertId, 1000)
     const carol = await shopper(ctx.server, 'pc-carol', concertId, 1000)
@@ -729,14 +734,8 @@ onEachDatabase('a payment let through to pay a live hold of a session the store 
     const held = await hold(ctx.server, dave, scheduleIds[0]!, 1)
     const ticket = ctx.server.room.ticket('ps-dave', dave.queueToken)
     expect((await call(ctx.server, `/v1/reservations/${held.body.reservationId}`, { ...dave, method: 'DELETE' })).status).toBe(200)
-    const answer = async (storeEnded: boolean, key: string) => {
-      const request = { userId: 'ps-dave', key, fingerprint: fingerprint('payment', { reservationId: held.body.reservationId }) }
-      try {
-        return (await calls.pay(request, held.body.reservationId, ticket, { ownUntilMs: null, storeEnded })).outcome.status
-      } catch (error) {
-        return (error as ServiceError).code
-      }
-    }
+    const answer = (storeEnded: boolean, key: string) =>
+      decidedPayment(calls, { userId: 'ps-dave', key }, held.body.reservationId, { session: ticket, ownUntilMs: null, storeEnded })
     expect(await answer(true, 'k-ended')).toBe('QUEUE_NOT_ACTIVE')
     expect(await answer(false, 'k-active')).toBe(409) // the session ACTIVE (within its own time): the hold is no longer live
     const stored = await ctx.db.sql`select idempotency_key from idempotency_keys where user_id = 'ps-dave'`

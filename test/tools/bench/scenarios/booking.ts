@@ -490,7 +490,7 @@ export async function pay(ctx: Context, api: Api, setup: BookingSetup, holdRow: 
         if (!reservationId) throw new Error('store: hold refused')
         const view = await ctx.store.check(ticket, ctx.limits)
         if (view.status !== 'ACTIVE') throw new Error(`store: session is ${view.status}`)
-        const paid = await payments.pay({ userId: ticket.userId, key: undefined, fingerprint: '' }, reservationId, ticket)
+        const paid = await payments.pay({ userId: ticket.userId, key: undefined, fingerprint: '' }, reservationId, { session: ticket, ownUntilMs: view.ownUntilMs, storeEnded: false })
         if (paid.endsSession) await ctx.store.finish(ticket)
         // The app asks whether that was the last seat without making the buyer wait for the answer.
         shop.soldOut([ticket.concertId]).catch(() => {})
