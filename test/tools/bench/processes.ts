@@ -70,14 +70,24 @@ export async function httpReady(port: number, path: string): Promise<boolean> {
   return response.ok
 }
 
-/** CPU time (user + system) a process has used so far, in microseconds (Linux /proc; null elsewhere). */
-export function cpuUs(pid: number): number | null {
+/**
+ * The fields of /proc/<pid>/stat after the command name (fields[11] utime, [12] stime, [13] cutime,
+ * [14] cstime, in clock ticks of 10 ms), and that name; null when the process is gone or not on Linux.
+ */
+function procStat(pid: number | string): { command: string; fields: string[] } | null {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-    return (Number(fields[11]) + Number(fields[12])) * 10_000 // clock ticks of 10 ms
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const end = stat.lastIndexOf(') ')
+    return { command: stat.slice(stat.indexOf('(') + 1, end), fields: stat.slice(end + 2).split(' ') }
   } catch {
     return null
   }
+}
+
+/** CPU time (user + system) a process has used so far, in microseconds (Linux /proc; null elsewhere). */
+export function cpuUs(pid: number): number | null {
+  const stat = procStat(pid)
+  return stat === null ? null : (Number(stat.fields[11]) + Number(stat.fields[12])) * 10_000
 }
 
 /**
@@ -88,22 +98,18 @@ export function cpuUs(pid: number): number | null {
 export function postgresCpuUs(): number | null {
   let ticks = 0
   let found = false
+  let pids: string[]
   try {
-    for (const pid of readdirSync('/proc')) {
-      if (!/^\d+$/.test(pid)) continue
-      let stat: string
-      try {
-        stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      } catch {
-        continue // ended meanwhile
-      }
-      if (!stat.startsWith(`${pid} (postgres)`)) continue
-      found = true
-      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ')
-      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])
-    }
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name))
   } catch {
     return null
+  }
+  for (const pid of pids) {
+    const stat = procStat(pid) // null: ended meanwhile
+    if (stat === null || stat.command !== 'postgres') continue
+    found = true
+    const [utime, stime, cutime, cstime] = stat.fields.slice(11, 15).map(Number)
+    ticks += utime! + stime! + cutime! + cstime!
   }
   return found ? ticks * 10_000 : null // clock ticks of 10 ms
 }

@@ -209,6 +209,25 @@ export const wrkDrives = (settings: Settings) => settings.driver === 'wrk' && WR
  * `rounds` slices, HTTP and store alternating, so that noise from outside (other processes on a shared
  * box) falls on both sides of the ratio alike; the trivial route (HTTP ceiling) gets one slice among them.
  */
+/**
+ * CPU time (from `read`, in microseconds) summed over the slices between open() and close(); per(n): per
+ * one of n requests. Null when any reading was (no /proc, or the process is gone).
+ */
+function cpuOverSlices(read: () => number | null) {
+  let total: number | null = 0
+  let before: number | null = null
+  return {
+    open() {
+      before = read()
+    },
+    close() {
+      const after = read()
+      total = total === null || before === null || after === null ? null : total + after - before
+    },
+    per: (n: number) => (total !== null && n > 0 ? total / n : null),
+  }
+}
+
 export async function measure(ctx: Context, spec: Spec): Promise<Row> {
   const useWrk = wrkDrives(ctx.settings) && spec.wrk !== undefined
   const connections = spec.connections ?? spec.wrk?.connections ?? ctx.settings.concurrency
@@ -224,8 +243,8 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
   const httpSlices: LoadResult[] = []
   const storeSlices: LoadResult[] = []
   let rssMb: number | null = null
-  let appCpuUs: number | null = 0
-  let postgresUs: number | null = 0
+  const appCpu = cpuOverSlices(() => cpuUs(ctx.appPid))
+  const postgresCpu = cpuOverSlices(postgresCpuUs)
   let redisCalls: number | null = ctx.redisCalls ? 0 : null
   let ceilingNow: LoadResult | null = null
   for (let round = 0; round < ctx.settings.rounds; round++) {
@@ -238,8 +257,8 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
       const before = ctx.redisCalls ? await ctx.redisCalls() : null
       const stopRss = sampleRss(ctx.appPid)
       await ctx.profiler?.open()
-      const cpuBefore = cpuUs(ctx.appPid)
-      const postgresBefore = postgresCpuUs()
+      appCpu.open()
+      postgresCpu.open()
       if (useWrk) {
         const r = await wrkRun(slice)
         wrkSlices.push(r)
@@ -247,10 +266,8 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
       } else httpSlices.push(await runLoad(timing, httpOps))
       await ctx.profiler?.close()
       const peak = stopRss()
-      const cpuAfter = cpuUs(ctx.appPid)
-      appCpuUs = appCpuUs === null || cpuBefore === null || cpuAfter === null ? null : appCpuUs + cpuAfter - cpuBefore
-      const postgresAfter = postgresCpuUs()
-      postgresUs = postgresUs === null || postgresBefore === null || postgresAfter === null ? null : postgresUs + postgresAfter - postgresBefore
+      appCpu.close()
+      postgresCpu.close()
       if (peak !== null) rssMb = Math.max(rssMb ?? 0, peak)
       if (before !== null && redisCalls !== null) redisCalls += (await ctx.redisCalls!()) - before
     }
@@ -288,8 +305,8 @@ export async function measure(ctx: Context, spec: Spec): Promise<Row> {
     // Every answer wrk got, the warm-up's too (the hot seat is usually won there).
     statuses: useWrk ? mergeWrk([...(warmup ? [warmup] : []), ...wrkSlices]).statuses : null,
     rssMb,
-    appCpuUsPerRequest: appCpuUs !== null && attempts > 0 ? appCpuUs / (attempts * spec.requestsPerOp) : null,
-    postgresCpuUsPerRequest: postgresUs !== null && attempts > 0 ? postgresUs / (attempts * spec.requestsPerOp) : null,
+    appCpuUsPerRequest: appCpu.per(attempts * spec.requestsPerOp),
+    postgresCpuUsPerRequest: postgresCpu.per(attempts * spec.requestsPerOp),
     redisCallsPerOp: redisCalls !== null && attempts > 0 ? redisCalls / attempts : null,
     ...(steps.length ? { steps: Object.fromEntries(steps) } : {}),
     notes: [
