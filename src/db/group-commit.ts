@@ -3,8 +3,12 @@ import { notRefusedByPostgres, theRow } from './statements'
 // Group commit: calls that arrive together share one statement or script run (one round trip, and in
 // Postgres one transaction and one commit: one WAL flush). While `inFlight` batches of a key are running,
 // the calls that arrive queue up, and when one returns they go as the next batch: one statement with
-// arrays. A call that finds room goes at once, alone: nothing waits for a timer, so a lone call is as
-// quick as before, and under load the batches grow by themselves to what arrived during one round trip.
+// arrays. A call that finds nothing of its key running goes at once, alone: nothing waits for a timer, so
+// a lone call is as quick as before, and under load the batches grow by themselves to what arrived
+// during one round trip. A call that finds a batch running and room for another waits for the end of
+// the event loop's turn, so that the calls that arrive in the same turn leave with it: otherwise, with
+// two in flight, the first call after a batch returned went alone every time, and a hold alone costs
+// Postgres about three times its share of a batch of eight (test/tools/bench/HISTORY.md, stop 29).
 // The waiting-room stores batch the calls of one line (the key); holds, payments and charges batch the
 // calls of everyone (one key), each user once per batch and in ascending order of users
 // (sql/functions/hold_seats.sql, pay_many.sql, sql/balance/charge_many.sql).
@@ -39,6 +43,8 @@ interface Waiting<In, Out> {
 interface Key<In, Out> {
   waiting: Waiting<In, Out>[]
   running: number
+  /** A batch will leave at the end of this turn of the event loop. */
+  gathering: boolean
 }
 
 /** Calls of one key go in batches. `run` answers each input of a batch, in the order given. */
@@ -87,12 +93,21 @@ export function groupCommit<In, Out>(
     } else if (state.running === 0) keys.delete(key)
   }
 
+  function gather(key: string, state: Key<In, Out>) {
+    state.gathering = true
+    setImmediate(() => {
+      state.gathering = false
+      if (state.running < inFlight && state.waiting.length > 0) void send(key, state, next(state))
+    })
+  }
+
   return (key, input) =>
     new Promise<Out>((resolve, reject) => {
       let state = keys.get(key)
-      if (!state) keys.set(key, (state = { waiting: [], running: 0 }))
+      if (!state) keys.set(key, (state = { waiting: [], running: 0, gathering: false }))
       state.waiting.push({ input, resolve, reject })
-      if (state.running < inFlight) void send(key, state, next(state))
+      if (state.running === 0) void send(key, state, next(state))
+      else if (state.running < inFlight && !state.gathering) gather(key, state)
     })
 }
 

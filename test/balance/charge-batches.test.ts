@@ -26,6 +26,9 @@ function fakeDatabase() {
   return { sql, batches, credit }
 }
 
+/** The end of this turn of the event loop: a call that found a batch running and room for another leaves then. */
+const endOfTurn = () => new Promise((resolve) => setImmediate(resolve))
+
 function postgresError(message: string) {
   return Object.assign(new Error(message), { name: 'PostgresError' })
 }
@@ -40,7 +43,8 @@ test('charges that arrive while batches run leave together, each user once and i
   const db = fakeDatabase()
   const batches = chargeBatches(db.sql, 1000)
   const first = batches.charge('a', 1)
-  const second = batches.charge('b', 2) // the two batches in flight
+  const second = batches.charge('b', 2)
+  await endOfTurn() // the two batches in flight
   const waiting = ['z', 'c', 'c', 'm'].map((user, i) => batches.charge(user, 10 + i))
   expect(db.batches.map((b) => b.users)).toEqual([['a'], ['b']])
   db.credit(0, () => 1)
@@ -68,6 +72,7 @@ test('a user with no row back would pass the limit: null for that charge only', 
   const batches = chargeBatches(db.sql, 1000)
   void batches.charge('x', 1)
   void batches.charge('y', 1)
+  await endOfTurn()
   const both = [batches.charge('rich', 900), batches.charge('poor', 5)]
   db.credit(0, () => 1)
   await Bun.sleep(0)
@@ -80,6 +85,7 @@ test('a statement Postgres refused is tried again charge by charge, so its error
   const batches = chargeBatches(db.sql, 1000)
   void batches.charge('x', 1)
   void batches.charge('y', 1)
+  await endOfTurn()
   const calls = [batches.charge('good', 1), batches.charge('bad', 1)]
   db.credit(0, () => 1)
   await Bun.sleep(0)
@@ -98,6 +104,7 @@ test('a broken connection fails every charge of its batch, none tried again (it 
   const batches = chargeBatches(db.sql, 1000)
   void batches.charge('x', 1)
   void batches.charge('y', 1)
+  await endOfTurn()
   const calls = [batches.charge('p', 1), batches.charge('q', 1)]
   db.credit(0, () => 1)
   await Bun.sleep(0)

@@ -2,7 +2,8 @@ import { describe, expect, test } from 'bun:test'
 import { groupCommit } from '../../src/db/group-commit'
 
 // Group commit (src/db/group-commit.ts): calls of one key that arrive while a batch of that key
-// is in flight go together as the next batch; a lone call goes at once.
+// is in flight go together as the next batch; a lone call goes at once; with room for a second batch in
+// flight, the calls of one turn of the event loop go together.
 
 /** A batch runner that records its batches and answers each input doubled once released. */
 function recorder(fail: (inputs: number[]) => unknown = () => null) {
@@ -119,15 +120,33 @@ describe('group commit', () => {
 })
 
 describe('group commit of users (holds, payments, charges)', () => {
-  test('with two batches in flight, the calls that arrive meanwhile leave together: each user once, in ascending order', async () => {
+  test('with a batch in flight and room for another, the calls of one turn of the event loop leave together: each user once, in ascending order', async () => {
     const r = recorder()
     const call = groupCommit<number, number>(r.run, { ...options, maxBatch: 10, inFlight: 2, userOf: (n) => String(n % 10) })
     const answers = [call('', 1), call('', 2), call('', 9), call('', 3), call('', 13), call('', 7)]
-    expect(r.batches.map((b) => b.inputs)).toEqual([[1], [2]])
-    await r.release()
+    // Without gathering, 2 went alone at once, as the second batch in flight.
+    expect(r.batches.map((b) => b.inputs)).toEqual([[1]])
+    await new Promise((resolve) => setImmediate(resolve))
     // 3 and 13 are one user: 13 waits for the next batch.
-    expect(r.batches.map((b) => b.inputs)).toEqual([[1], [2], [3, 7, 9], [13]])
+    expect(r.batches.map((b) => b.inputs)).toEqual([[1], [2, 3, 7, 9]])
+    await r.release()
+    expect(r.batches.map((b) => b.inputs)).toEqual([[1], [2, 3, 7, 9], [13]])
     await r.release()
     expect(await Promise.all(answers)).toEqual([2, 4, 18, 6, 26, 14])
+  })
+
+  test('calls that arrive while every batch slot is taken leave together when one returns', async () => {
+    const r = recorder()
+    const call = groupCommit<number, number>(r.run, { ...options, maxBatch: 10, inFlight: 2, userOf: String })
+    const answers = [call('', 1), call('', 2)]
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(r.batches.map((b) => b.inputs)).toEqual([[1], [2]])
+    answers.push(call('', 4), call('', 3))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(r.batches).toHaveLength(2) // both slots taken: nothing leaves at the end of the turn
+    await r.release()
+    expect(r.batches.map((b) => b.inputs)).toEqual([[1], [2], [3, 4]])
+    await r.release()
+    expect(await Promise.all(answers)).toEqual([2, 4, 8, 6])
   })
 })

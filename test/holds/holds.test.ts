@@ -407,9 +407,10 @@ onEachDatabase('holds decided together', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_SEC
     const seatHolds = holds(ctx.db.sql, { holdTtlSeconds: 300, maxHoldsPerUser: 2 })
     const unlockFirstTwo = await lockSeats(ctx.db.sql, scheduleId, [1, 2])
     const unlockThird = await lockSeats(ctx.db.sql, scheduleId, [3])
-    // Two holds alone fill both batches in flight, waiting for seats 1 and 2; the next two wait and then
-    // leave together as one batch.
+    // Two holds alone fill both batches in flight, waiting for seats 1 and 2 (the second leaves at the end
+    // of the event loop's turn, src/db/group-commit.ts); the next two wait and then leave together as one batch.
     const alone = [seatHolds.hold('hb-1', scheduleId, 1, 1), seatHolds.hold('hb-2', scheduleId, 2, 1)]
+    await new Promise((resolve) => setImmediate(resolve))
     const third = watched(seatHolds.hold('hb-3', scheduleId, 3, 1))
     const fourth = watched(seatHolds.hold('hb-4', scheduleId, 4, 1))
     await Bun.sleep(100)

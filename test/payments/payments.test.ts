@@ -595,8 +595,10 @@ onEachDatabase('payments decided together', { MAX_HOLDS_PER_USER: '4' }, (ctx, k
     const payOf = (i: number) => calls.pay({ userId: users[i]!, key: undefined, fingerprint: '' }, held[i]!, { session: { concertId, userId: users[i]!, seq: 1 }, ownUntilMs: null, storeEnded: false })
     const unlockFirstTwo = await lockReservations(held.slice(0, 2))
     const unlockFourth = await lockReservations([held[3]!])
-    // Two payments alone fill both batches in flight, waiting; the next two then leave together.
+    // Two payments alone fill both batches in flight, waiting (the second leaves at the end of the event
+    // loop's turn, src/db/group-commit.ts); the next two then leave together.
     const alone = [payOf(0), payOf(1)]
+    await new Promise((resolve) => setImmediate(resolve))
     const fourth = watched(payOf(3))
     const third = payOf(2).catch((error: ServiceError) => error.code) // cannot afford its seat: declined in the same batch
     await unlockFirstTwo()
