@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { userTokens } from '../../src/identity/user-tokens'
+import { TEST_SECRET } from '../support/app'
+import { createTestDatabase, type TestDatabase } from '../support/database'
+import { http, startInstance, type Instance } from '../support/instances'
+import { describeWith, serviceUrl } from '../support/services'
+
+// Requests the runtime (Bun 1.4.5) refuses before the app sees them (README, "When things fail"): they get
+// no problem body and no X-Request-Id, and change nothing. Proven on a running instance over a raw socket,
+// since fetch itself refuses to send most of them.
+
+/** Sends `request` as written and returns whatever came back before the connection closed (or 3 s). */
+async function rawExchange(port: number, request: string): Promise<string> {
+  let received = ''
+  let closed!: () => void
+  const ended = new Promise<void>((resolve) => (closed = resolve))
+  const socket = await Bun.connect({
+    hostname: '127.0.0.1',
+    port,
+    socket: { data: (_s, bytes) => void (received += bytes.toString()), close: () => closed(), error: () => closed() },
+  })
+  socket.write(request)
+  await Promise.race([ended, Bun.sleep(3000)])
+  socket.end()
+  return received
+}
+
+describeWith(['DATABASE_URL'], 'requests the runtime refuses before the app', () => {
+  let db: TestDatabase
+  let instance: Instance
+  let token: string
+  beforeAll(async () => {
+    db = await createTestDatabase(serviceUrl('DATABASE_URL')!)
+    instance = await startInstance({ DATABASE_URL: db.url })
+    token = await userTokens(TEST_SECRET).issue('refused-by-the-runtime')
+  }, 60_000)
+  afterAll(async () => {
+    await instance?.stop()
+    await db?.drop()
+  }, 30_000)
+
+  const topUp = (header: string) =>
+    `POST /v1/balance/charges HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\n` +
+    `Content-Length: 14\r\n${header}\r\nConnection: close\r\n\r\n{"amount":100}`
+
+  test('a header value with a control character (a NUL, a 0x01) is a bare 400, and the top-up it carried is not made (helper-45)', async () => {
+    for (const header of ['Idempotency-Key: k\x00k', 'X-Note: a\x01b']) {
+      const answer = await rawExchange(instance.port, topUp(header))
+      expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request')
+      expect(answer.toLowerCase()).not.toContain('x-request-id')
+      expect(answer.split('\r\n\r\n')[1] ?? '').toBe('')
+    }
+    expect((await http(instance.url, '/v1/balance', { token })).body.balance).toBe(0)
+    // The same request without the control character reaches the app.
+    const made = await rawExchange(instance.port, topUp('Idempotency-Key: kk'))
+    expect(made.split('\r\n')[0]).toBe('HTTP/1.1 201 Created')
+    expect((await http(instance.url, '/v1/balance', { token })).body.balance).toBe(100)
+  })
+
+  test('headers over 16 KiB are a bare 431; a method Bun does not know closes the connection unanswered', async () => {
+    const big = await rawExchange(instance.port, `GET /health HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)
+    expect(big.split('\r\n')[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large')
+    expect(big.toLowerCase()).not.toContain('x-request-id')
+    expect(await rawExchange(instance.port, 'FOO /health HTTP/1.1\r\nHost: localhost\r\n\r\n')).toBe('')
+  })
+})
