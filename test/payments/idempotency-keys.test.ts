@@ -58,3 +58,18 @@ onEachDatabase('Idempotency-Key: the longest keys the contract allows are stored
     expect([again.status, again.text]).toEqual([201, first.text])
   })
 })
+
+onEachDatabase('Idempotency-Key: one key per user, whatever it was sent with (README, Idempotency)', {}, (ctx) => {
+  test('a key used for a top-up and then for a payment: 422 IDEMPOTENCY_KEY_REUSED, nothing paid (helper-45)', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1, price: 10 })
+    const alice = await shopper(ctx.server, 'k-both-endpoints', concertId, 100)
+    const topUp = await call(ctx.server, '/v1/balance/charges', { ...alice, body: { amount: 5 }, headers: { 'idempotency-key': 'k-shared' } })
+    expect(topUp.status).toBe(201)
+    const held = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    const paid = await pay(ctx.server, alice, held.body.reservationId, 'k-shared')
+    expect([paid.status, paid.body.code]).toEqual([422, 'IDEMPOTENCY_KEY_REUSED'])
+    expect((await call(ctx.server, '/v1/balance', alice)).body.balance).toBe(105)
+    expect((await call(ctx.server, `/v1/reservations/${held.body.reservationId}`, alice)).body.status).toBe('HELD')
+  })
+
+})

@@ -5,9 +5,9 @@ import { createTestDatabase, type TestDatabase } from '../support/database'
 import { http, startInstance, type Instance } from '../support/instances'
 import { describeWith, serviceUrl } from '../support/services'
 
-// Requests the runtime (Bun 1.4.5) refuses before the app sees them (README, "When things fail"): they get
-// no problem body and no X-Request-Id, and change nothing. Proven on a running instance over a raw socket,
-// since fetch itself refuses to send most of them.
+// What the runtime (Bun 1.4.5) decides before the app sees a request (README, "When things fail"): the
+// requests it refuses get no problem body and no X-Request-Id, and change nothing; repeated headers are
+// joined. Proven on a running instance over a raw socket, since fetch itself refuses to send most of them.
 
 /** Sends `request` as written and returns whatever came back before the connection closed (or 3 s). */
 async function rawExchange(port: number, request: string): Promise<string> {
@@ -25,7 +25,7 @@ async function rawExchange(port: number, request: string): Promise<string> {
   return received
 }
 
-describeWith(['DATABASE_URL'], 'requests the runtime refuses before the app', () => {
+describeWith(['DATABASE_URL'], 'what the runtime decides before the app', () => {
   let db: TestDatabase
   let instance: Instance
   let token: string
@@ -55,6 +55,21 @@ describeWith(['DATABASE_URL'], 'requests the runtime refuses before the app', ()
     const made = await rawExchange(instance.port, topUp('Idempotency-Key: kk'))
     expect(made.split('\r\n')[0]).toBe('HTTP/1.1 201 Created')
     expect((await http(instance.url, '/v1/balance', { token })).body.balance).toBe(100)
+  })
+
+  test('two Idempotency-Key headers reach the app as one key, their values joined by ", "; spaces around a key are dropped (README, Idempotency; helper-45)', async () => {
+    const two = await rawExchange(instance.port, topUp('Idempotency-Key: dupA\r\nIdempotency-Key: dupB'))
+    expect(two.split('\r\n')[0]).toBe('HTTP/1.1 201 Created')
+    const joined = await rawExchange(instance.port, topUp('Idempotency-Key: dupA, dupB'))
+    expect(joined.split('\r\n')[0]).toBe('HTTP/1.1 201 Created')
+    expect(joined.toLowerCase()).toContain('idempotent-replayed: true')
+    expect(joined.split('\r\n\r\n')[1]).toBe(two.split('\r\n\r\n')[1])
+    const alone = await rawExchange(instance.port, topUp('Idempotency-Key: dupA'))
+    expect(alone.toLowerCase()).not.toContain('idempotent-replayed')
+    // Spaces around a value are not part of it: the key is `padded`.
+    const padded = await rawExchange(instance.port, topUp('Idempotency-Key:    padded   '))
+    expect(padded.split('\r\n')[0]).toBe('HTTP/1.1 201 Created')
+    expect((await rawExchange(instance.port, topUp('Idempotency-Key: padded'))).toLowerCase()).toContain('idempotent-replayed: true')
   })
 
   test('headers over 16 KiB are a bare 431; a method Bun does not know closes the connection unanswered', async () => {
