@@ -2,6 +2,7 @@ import { expect, test } from 'bun:test'
 import { chargeBatches } from '../../src/balance/charge-batches'
 import type { Sql } from '../../src/db/client'
 import { onEachDatabase } from '../support/app'
+import { endOfTurn } from '../support/locks'
 
 // Charges without an Idempotency-Key share statements under load (src/balance/charge-batches.ts).
 
@@ -25,9 +26,6 @@ function fakeDatabase() {
     batches[i]!.answer(batches[i]!.users.map((user) => ({ entry_id: `e-${user}`, user_id: user, balance: balance(user) })))
   return { sql, batches, credit }
 }
-
-/** The end of this turn of the event loop: a call that found a batch running and room for another leaves then. */
-const endOfTurn = () => new Promise((resolve) => setImmediate(resolve))
 
 function postgresError(message: string) {
   return Object.assign(new Error(message), { name: 'PostgresError' })

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { groupCommit } from '../../src/db/group-commit'
+import { endOfTurn } from '../support/locks'
 
 // Group commit (src/db/group-commit.ts): calls of one key that arrive while a batch of that key
 // is in flight go together as the next batch; a lone call goes at once; with room for a second batch in
@@ -126,7 +127,7 @@ describe('group commit of users (holds, payments, charges)', () => {
     const answers = [call('', 1), call('', 2), call('', 9), call('', 3), call('', 13), call('', 7)]
     // Without gathering, 2 went alone at once, as the second batch in flight.
     expect(r.batches.map((b) => b.inputs)).toEqual([[1]])
-    await new Promise((resolve) => setImmediate(resolve))
+    await endOfTurn()
     // 3 and 13 are one user: 13 waits for the next batch.
     expect(r.batches.map((b) => b.inputs)).toEqual([[1], [2, 3, 7, 9]])
     await r.release()
@@ -139,10 +140,10 @@ describe('group commit of users (holds, payments, charges)', () => {
     const r = recorder()
     const call = groupCommit<number, number>(r.run, { ...options, maxBatch: 10, inFlight: 2, userOf: String })
     const answers = [call('', 1), call('', 2)]
-    await new Promise((resolve) => setImmediate(resolve))
+    await endOfTurn()
     expect(r.batches.map((b) => b.inputs)).toEqual([[1], [2]])
     answers.push(call('', 4), call('', 3))
-    await new Promise((resolve) => setImmediate(resolve))
+    await endOfTurn()
     expect(r.batches).toHaveLength(2) // both slots taken: nothing leaves at the end of the turn
     await r.release()
     expect(r.batches.map((b) => b.inputs)).toEqual([[1], [2], [3, 4]])

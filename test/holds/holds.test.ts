@@ -1,7 +1,7 @@
 import { expect, test } from 'bun:test'
 import { ADMIN_KEY, call, onEachDatabase, type SuiteContext } from '../support/app'
 import { holds } from '../../src/holds/holds'
-import { keptLocks, watched } from '../support/locks'
+import { endOfTurn, keptLocks, watched } from '../support/locks'
 import { createConcert, hold, join, pay, shopper, userToken } from '../support/scenario'
 
 onEachDatabase('seat holds', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_SECONDS: '300' }, (ctx) => {
@@ -410,7 +410,7 @@ onEachDatabase('holds decided together', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_SEC
     // Two holds alone fill both batches in flight, waiting for seats 1 and 2 (the second leaves at the end
     // of the event loop's turn, src/db/group-commit.ts); the next two wait and then leave together as one batch.
     const alone = [seatHolds.hold('hb-1', scheduleId, 1, 1), seatHolds.hold('hb-2', scheduleId, 2, 1)]
-    await new Promise((resolve) => setImmediate(resolve))
+    await endOfTurn()
     const third = watched(seatHolds.hold('hb-3', scheduleId, 3, 1))
     const fourth = watched(seatHolds.hold('hb-4', scheduleId, 4, 1))
     await Bun.sleep(100)

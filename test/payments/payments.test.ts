@@ -6,7 +6,7 @@ import { advisoryLocks } from '../../src/db/locks'
 import { problemBody } from '../../src/http/problems'
 import { fingerprint, problemTemplates } from '../../src/idempotency/idempotency'
 import { paymentCalls, type GuardedSession } from '../../src/payments/payments'
-import { keptLocks, watched } from '../support/locks'
+import { endOfTurn, keptLocks, watched } from '../support/locks'
 import type { ServiceError } from '../../src/errors'
 import { describeWith, serviceUrl } from '../support/services'
 
@@ -598,7 +598,7 @@ onEachDatabase('payments decided together', { MAX_HOLDS_PER_USER: '4' }, (ctx, k
     // Two payments alone fill both batches in flight, waiting (the second leaves at the end of the event
     // loop's turn, src/db/group-commit.ts); the next two then leave together.
     const alone = [payOf(0), payOf(1)]
-    await new Promise((resolve) => setImmediate(resolve))
+    await endOfTurn()
     const fourth = watched(payOf(3))
     const third = payOf(2).catch((error: ServiceError) => error.code) // cannot afford its seat: declined in the same batch
     await unlockFirstTwo()

@@ -32,3 +32,11 @@ export function watched<T>(promise: Promise<T>) {
   )
   return state
 }
+
+/**
+ * The end of this turn of the event loop: a call that found a batch of its key running and room for
+ * another leaves then (src/db/group-commit.ts).
+ */
+export function endOfTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
