@@ -71,5 +71,4 @@ onEachDatabase('Idempotency-Key: one key per user, whatever it was sent with (RE
     expect((await call(ctx.server, '/v1/balance', alice)).body.balance).toBe(105)
     expect((await call(ctx.server, `/v1/reservations/${held.body.reservationId}`, alice)).body.status).toBe('HELD')
   })
-
 })

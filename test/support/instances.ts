@@ -132,3 +132,23 @@ export async function http(base: string, path: string, c: { method?: string; tok
   } catch {}
   return { status: response.status, headers: response.headers, body: parsed, text }
 }
+
+/**
+ * Sends `request` over a raw socket, as written (for what fetch will not send: pipelined requests,
+ * control characters, repeated headers), and returns whatever came back before the connection closed or
+ * `waitMs` passed.
+ */
+export async function rawExchange(port: number, request: string, waitMs = 3000): Promise<string> {
+  let received = ''
+  let closed!: () => void
+  const ended = new Promise<void>((resolve) => (closed = resolve))
+  const socket = await Bun.connect({
+    hostname: '127.0.0.1',
+    port,
+    socket: { data: (_s, bytes) => void (received += bytes.toString()), close: () => closed(), error: () => closed() },
+  })
+  socket.write(request)
+  await Promise.race([ended, Bun.sleep(waitMs)])
+  socket.end()
+  return received
+}

@@ -6,7 +6,7 @@ import type { Subprocess } from 'bun'
 import { userTokens } from '../../src/identity/user-tokens'
 import { TEST_SECRET } from '../support/app'
 import { createTestDatabase, type TestDatabase } from '../support/database'
-import { startInstance, type Instance } from '../support/instances'
+import { rawExchange, startInstance, type Instance } from '../support/instances'
 import { freePort } from '../support/ports'
 import { describeWith, serviceUrl } from '../support/services'
 import { tcpProxy, type TcpProxy } from '../support/tcp-proxy'
@@ -118,17 +118,8 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'Caddy (.deploy/Caddyfile) in front 
     // one at a time and does not pipeline to the instances.
     const { port } = new URL(lb)
     const requests = ['/v1/concerts', '/health', '/v1/concerts?limit=1', '/health']
-    let received = ''
-    let closed!: () => void
-    const ended = new Promise<void>((resolve) => (closed = resolve))
-    const socket = await Bun.connect({
-      hostname: '127.0.0.1',
-      port: Number(port),
-      socket: { data: (_s, bytes) => void (received += bytes.toString()), close: () => closed(), error: () => closed() },
-    })
-    socket.write(requests.map((path, i) => `GET ${path} HTTP/1.1\r\nHost: localhost\r\n${i === requests.length - 1 ? 'Connection: close\r\n' : ''}\r\n`).join(''))
-    await Promise.race([ended, Bun.sleep(5000)])
-    socket.end()
+    const pipelined = requests.map((path, i) => `GET ${path} HTTP/1.1\r\nHost: localhost\r\n${i === requests.length - 1 ? 'Connection: close\r\n' : ''}\r\n`)
+    const received = await rawExchange(Number(port), pipelined.join(''), 5000)
     expect([...received.matchAll(/HTTP\/1\.1 \d+/g)].map((m) => m[0])).toEqual(requests.map(() => 'HTTP/1.1 200'))
   })
 

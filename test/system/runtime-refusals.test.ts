@@ -2,28 +2,12 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { userTokens } from '../../src/identity/user-tokens'
 import { TEST_SECRET } from '../support/app'
 import { createTestDatabase, type TestDatabase } from '../support/database'
-import { http, startInstance, type Instance } from '../support/instances'
+import { http, rawExchange, startInstance, type Instance } from '../support/instances'
 import { describeWith, serviceUrl } from '../support/services'
 
 // What the runtime (Bun 1.4.5) decides before the app sees a request (README, "When things fail"): the
 // requests it refuses get no problem body and no X-Request-Id, and change nothing; repeated headers are
 // joined. Proven on a running instance over a raw socket, since fetch itself refuses to send most of them.
-
-/** Sends `request` as written and returns whatever came back before the connection closed (or 3 s). */
-async function rawExchange(port: number, request: string): Promise<string> {
-  let received = ''
-  let closed!: () => void
-  const ended = new Promise<void>((resolve) => (closed = resolve))
-  const socket = await Bun.connect({
-    hostname: '127.0.0.1',
-    port,
-    socket: { data: (_s, bytes) => void (received += bytes.toString()), close: () => closed(), error: () => closed() },
-  })
-  socket.write(request)
-  await Promise.race([ended, Bun.sleep(3000)])
-  socket.end()
-  return received
-}
 
 describeWith(['DATABASE_URL'], 'what the runtime decides before the app', () => {
   let db: TestDatabase
