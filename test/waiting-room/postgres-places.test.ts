@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { catalogue } from '../../src/catalogue/catalogue'
-import { connect, type Sql } from '../../src/db/client'
+import { connect, type Sql, type Tx } from '../../src/db/client'
 import { postgresStore } from '../../src/waiting-room/postgres-store'
 import type { LineLimits, Ticket, WaitingRoomStore } from '../../src/waiting-room/store'
 import { createTestDatabase, type TestDatabase } from '../support/database'
@@ -18,6 +18,19 @@ const limits = (o: Partial<LineLimits> = {}): LineLimits => ({
   waitingIdleSeconds: 60,
   ...o,
 })
+
+/**
+ * What this connection has read of `table`: tuples fetched by index (`idx`) and read by scans (`seq`), from
+ * the backend's counts not yet sent to the statistics. Postgres 15 sends them at most once a second, so
+ * they also hold the connection's transactions of the last second (a CI run read 64 tuples of a poll of
+ * 32 places, the poll before it on that connection counted in): a test takes them before and after what
+ * it measures, in one transaction.
+ */
+async function readsOf(tx: Tx, table: string) {
+  const [row] = await tx<{ idx: number; seq: number }[]>`
+    select coalesce(idx_tup_fetch, 0)::int as idx, seq_tup_read::int as seq from pg_stat_xact_user_tables where relname = ${table}`
+  return row!
+}
 
 /** Every live waiter's derived position next to the direct count, in one statement (one snapshot). */
 async function compare(sql: Sql, concertId: string, idleSeconds: number) {
@@ -256,13 +269,13 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: positions from the adm
     for (let i = 0; i < 32; i++) back.push(await join(concertId, `b${i}`, l))
     await store.admit(concertId, l)
     const seen = await db.sql.begin(async (tx) => {
+      const before = await readsOf(tx, 'queue_sessions')
       const rows = await tx.unsafe<{ position: number }[]>(
         `select position::int from queue_poll_places($1::uuid, $2::bigint[], $3::text[], 4, 0) order by ord`,
         [concertId, back.map((t) => t.seq), back.map((t) => t.userId)],
       )
-      const [read] = await tx<{ tuples: number }[]>`
-        select idx_tup_fetch::int as tuples from pg_stat_xact_user_tables where relname = 'queue_sessions'`
-      return { positions: rows.map((r) => r.position), tuples: read!.tuples }
+      const after = await readsOf(tx, 'queue_sessions')
+      return { positions: rows.map((r) => r.position), tuples: after.idx - before.idx }
     })
     // 299 wait ahead of b0 (idle0..idle299, one of them admitted); the 299 candidates are read once.
     expect(seen.positions).toEqual(Array.from({ length: 32 }, (_, i) => 300 + i))
@@ -286,13 +299,13 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: positions from the adm
     )).reverse().map((r) => ({ concertId, userId: r.user_id, seq: r.seq }))
     expect(back.length).toBe(32)
     const seen = await db.sql.begin(async (tx) => {
+      const before = await readsOf(tx, 'queue_line_ranks')
       const rows = await tx.unsafe<{ position: number }[]>(
         `select position::int from queue_poll_places($1::uuid, $2::bigint[], $3::text[], 60, 0) order by ord`,
         [concertId, back.map((t) => t.seq), back.map((t) => t.userId)],
       )
-      const [read] = await tx<{ tuples: number }[]>`
-        select (coalesce(idx_tup_fetch, 0) + seq_tup_read)::int as tuples from pg_stat_xact_user_tables where relname = 'queue_line_ranks'`
-      return { positions: rows.map((r) => r.position), tuples: read!.tuples }
+      const after = await readsOf(tx, 'queue_line_ranks')
+      return { positions: rows.map((r) => r.position), tuples: after.idx + after.seq - (before.idx + before.seq) }
     })
     // 3,967 wait ahead of the first of them (one was admitted); the line has 250 blocks.
     expect(seen.positions).toEqual(Array.from({ length: 32 }, (_, i) => 3968 + i))
@@ -349,11 +362,11 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: positions from the adm
       }
       const back = tickets.find((t) => t.userId === 'u1190')!
       const seen = await young.begin(async (tx) => {
+        const before = await readsOf(tx, 'queue_sessions')
         const [place] = await tx<{ position: number }[]>`
           select queue_place(concert_id, ordinal, 60)::int as position from queue_sessions where seq = ${back.seq}`
-        const [read] = await tx<{ tuples: number }[]>`
-          select idx_tup_fetch::int as tuples from pg_stat_xact_user_tables where relname = 'queue_sessions'`
-        return { position: place!.position, tuples: read!.tuples }
+        const after = await readsOf(tx, 'queue_sessions')
+        return { position: place!.position, tuples: after.idx - before.idx }
       })
       // u0 is active; u1 to u1189 wait ahead. A handful of places read by index, not the 1,200 of the line.
       expect(seen.position).toBe(1190)
