@@ -118,6 +118,15 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
     batching,
   )
 
+  // The holds that the same Postgres batch made (src/holds/holds.ts) come back together, and each extends
+  // its session: the extends of a line that arrive while one of its calls is in flight go together too.
+  const extensions = groupCommit<{ ticket: Ticket; untilMs: number; limits: LineLimits }, SessionView>(async (_, items) => {
+    const args: (string | number)[] = [items[0]!.limits.waitingIdleSeconds * 1000]
+    for (const { ticket, untilMs } of items) args.push(ticket.userId, ticket.seq, Math.ceil(untilMs))
+    const reply = await run(scripts.extend_many, keysOf(items[0]!.ticket.concertId), args)
+    return items.map((_, i) => toView(reply, i * 4, null))
+  }, batching)
+
   return {
     kind: transport.kind,
 
@@ -132,13 +141,7 @@ export function redisStore(transport: RedisTransport, options: RedisStoreOptions
       return toView(await run(scripts.check, keysOf(ticket.concertId), [ticket.userId, ticket.seq, limits.waitingIdleSeconds * 1000]), 0, null)
     },
 
-    async extend(ticket, untilMs, limits) {
-      return toView(
-        await run(scripts.extend, keysOf(ticket.concertId), [ticket.userId, ticket.seq, Math.ceil(untilMs), limits.waitingIdleSeconds * 1000]),
-        0,
-        null,
-      )
-    },
+    extend: (ticket, untilMs, limits) => extensions(`${ticket.concertId}|${limits.waitingIdleSeconds}`, { ticket, untilMs, limits }),
 
     async shrink(ticket, untilMs) {
       await run(scripts.shrink, keysOf(ticket.concertId), [ticket.userId, ticket.seq, Math.ceil(untilMs)])

@@ -441,6 +441,32 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       expect((await store.check(b!, limits())).status).toBe('WAITING')
     })
 
+    test('extends of one line at once never shorten a session, one session twice among them included (the holds of one batch)', async () => {
+      const concertId = await sut.newConcert()
+      const [a, b, c] = await joinAll(concertId, ['at-once-a', 'at-once-b', 'at-once-c'])
+      await store.admit(concertId, limits({ maxActive: 2 }))
+      const now = Date.now()
+      // b first: a store that batches sends it alone and the rest together, a's three in one call.
+      const untils = [now + 120_000, now + 70_000, now + 90_000]
+      const [other, ...views] = await Promise.all([
+        store.extend(b!, now + 80_000, limits()),
+        ...untils.map((until) => store.extend(a!, until, limits())),
+        store.extend(c!, now + 80_000, limits()), // waiting: not admitted by it
+      ])
+      const waiting = views.pop()!
+      const near = (ms: number | null, to: number) => expect(Math.abs(ms! - to)).toBeLessThanOrEqual(1)
+      near(other.activeUntilMs, now + 80_000)
+      views.forEach((view, i) => {
+        expect(view.status).toBe('ACTIVE')
+        expect(view.activeUntilMs!).toBeGreaterThanOrEqual(untils[i]! - 1)
+        expect(view.activeUntilMs!).toBeLessThanOrEqual(now + 120_001)
+      })
+      expect(waiting).toMatchObject({ status: 'WAITING', position: 1, activeUntilMs: null })
+      near((await store.check(a!, limits())).activeUntilMs, now + 120_000)
+      near((await store.check(b!, limits())).activeUntilMs, now + 80_000)
+      expect((await store.check(c!, limits())).status).toBe('WAITING')
+    })
+
     test('finish ends an active session as DONE and frees its slot for the next admission', async () => {
       const concertId = await sut.newConcert()
       const l = limits({ maxActive: 1 })

@@ -5,7 +5,7 @@ import { keySlot, SLOTS, slotTag } from './slots'
 
 // The Lua scripts of the Redis store, read once when this module is first imported. lib.lua is
 // prepended to each, so the SHA that EVALSHA uses is that of the combined text.
-export const scriptNames = ['join_many', 'poll_many', 'check', 'extend', 'shrink', 'finish', 'admit', 'set_sold_out', 'stats', 'end_session', 'settle_pre_queue'] as const
+export const scriptNames = ['join_many', 'poll_many', 'check', 'extend_many', 'shrink', 'finish', 'admit', 'set_sold_out', 'stats', 'end_session', 'settle_pre_queue'] as const
 export type ScriptName = (typeof scriptNames)[number]
 
 export interface Script {
