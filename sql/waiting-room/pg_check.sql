@@ -1,7 +1,7 @@
 -- name: pg_check :one
 -- The status of one place, without the heartbeat (the guard of payments and catalogue reads).
 -- $1 seq, $2 concert_id, $3 user_id, $4 waiting idle seconds, $5 active session ttl seconds
--- Found by its key alone; the rest is one IS TRUE test no index serves (see pg_extend.sql).
+-- Found by its key alone; the rest is one IS TRUE test no index serves (see pg_extend_many.sql).
 select
   v.status,
   case when v.status = 'WAITING' and not s.pre_queue then queue_place(s.concert_id, s.ordinal, $4::int) end as position,

@@ -12,7 +12,7 @@ const q = statements('waiting-room', [
   'pg_expire_stale',
   'pg_poll_many',
   'pg_check',
-  'pg_extend',
+  'pg_extend_many',
   'pg_shrink',
   'pg_finish',
   'pg_lock_line',
@@ -33,7 +33,7 @@ interface ViewRow {
   position: number | null
   active_until_ms: number | null
   admitted_per_second: number | null
-  /** Only from pg_check and pg_extend (the guards); other views leave it out. */
+  /** Only from pg_check and pg_extend_many (the guards); other views leave it out. */
   own_until_ms?: number | null
 }
 
@@ -116,6 +116,30 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
     })
   }, { maxBatch: MAX_BATCH, failsAll: unavailable })
 
+  // The holds that the same batch made (src/holds/holds.ts) come back together, and each extends its
+  // session: the extensions of a line that arrive while one of its statements is in flight go together,
+  // one commit for all of them. A session not extended answers as it is (pg_check).
+  const extensions = groupCommit<{ ticket: Ticket; untilMs: number; limits: LineLimits }, SessionView>(async (_, calls) => {
+    const { ticket, limits } = calls[0]!
+    const rows = await q.pg_extend_many<ViewRow & { seq: number; user_id: string }>(sql, [
+      ticket.concertId,
+      calls.map((c) => c.ticket.seq),
+      calls.map((c) => c.ticket.userId),
+      calls.map((c) => Math.ceil(c.untilMs)),
+      limits.activeTtlSeconds,
+    ])
+    const extended = new Map(rows.map((r) => [`${r.seq}|${r.user_id}`, r]))
+    return Promise.all(calls.map(async (c) => {
+      const row = extended.get(`${c.ticket.seq}|${c.ticket.userId}`)
+      return row ? toView(row) : check(c.ticket, c.limits)
+    }))
+  }, { maxBatch: MAX_BATCH, failsAll: unavailable })
+
+  async function check(ticket: Ticket, limits: LineLimits) {
+    const [row] = await q.pg_check<ViewRow>(sql, [ticket.seq, ticket.concertId, ticket.userId, limits.waitingIdleSeconds, limits.activeTtlSeconds])
+    return toView(row)
+  }
+
   return unavailableAsOne({
     kind: 'postgres',
 
@@ -145,15 +169,9 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
       return pollPlaces(concertId, tickets, limits.waitingIdleSeconds, limits.waitingIdleSeconds / 10)
     },
 
-    async check(ticket, limits) {
-      const [row] = await q.pg_check<ViewRow>(sql, [ticket.seq, ticket.concertId, ticket.userId, limits.waitingIdleSeconds, limits.activeTtlSeconds])
-      return toView(row)
-    },
+    check,
 
-    async extend(ticket, untilMs, limits) {
-      const [row] = await q.pg_extend<ViewRow>(sql, [ticket.seq, ticket.concertId, ticket.userId, Math.ceil(untilMs), limits.activeTtlSeconds])
-      return row ? toView(row) : this.check(ticket, limits)
-    },
+    extend: (ticket, untilMs, limits) => extensions(`${ticket.concertId}:${limits.activeTtlSeconds}:${limits.waitingIdleSeconds}`, { ticket, untilMs, limits }),
 
     async shrink(ticket, untilMs, limits) {
       await q.pg_shrink(sql, [ticket.seq, ticket.concertId, ticket.userId, Math.ceil(untilMs), limits.activeTtlSeconds])
