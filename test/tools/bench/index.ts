@@ -184,7 +184,8 @@ async function runStore(
         if (wanted('sellout')) rows.push(await sellout(ctx, api, { seats: o.selloutSeats, users: o.selloutSeats * 2 }))
       })
     }
-    if (db) {
+    // Only an instance migrates the database: a store that ran no scenario here (--booking-on first) has no tables.
+    if (db && rows.length > before) {
       const sql = connect(db.url, { max: 1 })
       try {
         invariants = await checkInvariants(sql)
