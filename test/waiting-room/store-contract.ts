@@ -467,6 +467,28 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       expect((await store.check(c!, limits())).status).toBe('WAITING')
     })
 
+    test('finishes at once (the payments of one batch end their sessions together) end each ACTIVE session named once and touch no other', async () => {
+      const concertId = await sut.newConcert()
+      const l = limits({ maxActive: 3 })
+      const [a, b, c, d] = await joinAll(concertId, ['fin-a', 'fin-b', 'fin-c', 'fin-d'])
+      await store.admit(concertId, l)
+      // c first, then the rest: a store that batched them would send c alone and the rest together, a twice among them.
+      await Promise.all([
+        store.finish(c!),
+        store.finish(a!),
+        store.finish(a!),
+        store.finish({ ...b!, seq: b!.seq + 1000 }), // not b's seq: b stays
+        store.finish(d!), // waiting: not admitted, not ended
+      ])
+      expect((await store.check(a!, l)).status).toBe('DONE')
+      expect((await store.check(c!, l)).status).toBe('DONE')
+      expect((await store.check(b!, l)).status).toBe('ACTIVE')
+      expect(await store.check(d!, l)).toMatchObject({ status: 'WAITING', position: 1 })
+      // Two slots are free again and one is still taken: d is admitted, b stays.
+      expect(await store.admit(concertId, l)).toMatchObject({ admitted: 1, active: 2 })
+      expect((await store.check(d!, l)).status).toBe('ACTIVE')
+    })
+
     test('finish ends an active session as DONE and frees its slot for the next admission', async () => {
       const concertId = await sut.newConcert()
       const l = limits({ maxActive: 1 })
