@@ -14,6 +14,13 @@
 -- facts that say why not, or `contended` when the seat was locked by another transaction and the hold
 -- must be asked again alone.
 --
+-- The Postgres store keeps the queue sessions in this database: with p_session_ttls the hold checks its
+-- session (ACTIVE, within its own time) and extends it to cover the hold, in this statement, and a
+-- session that is not so is answered `session_inactive` with nothing written. On a Redis store the
+-- caller asks the store once the hold is made (src/waiting-room/waiting-room.ts, holdMade). Folding the
+-- extension in saved the Postgres store a transaction and a commit per batch: 1,101 -> 1,534 holds/s,
+-- Postgres CPU 820 -> 561 us a hold (test/tools/bench/HISTORY.md, stop 31).
+--
 -- Why batches: a hold's cost in Postgres is mostly its transaction, not its statements (stop 20: 140-170
 -- us in the function, 834-1,059 us of CPU per hold at 16 clients, most of the wait at the WAL write
 -- lock). Holds that arrive together share one commit, as charges do (sql/balance/charge_many.sql).
@@ -39,11 +46,12 @@
 -- it had grown: measured on a fresh database (auto_explain), each payment then scanned all of it.
 create or replace function hold_seats(
   p_reservation_ids uuid[], p_user_ids text[], p_schedule_ids uuid[], p_seat_numbers int[], p_queue_seqs bigint[],
-  p_ttl_seconds int, p_max_holds int, p_wait boolean
+  p_ttl_seconds int, p_max_holds int, p_wait boolean,
+  p_session_ttls int[] default null, p_session_margin_ms int default 0
 ) returns table (
   n int, reservation_id uuid, schedule_id uuid, seat_number int, price bigint, status text,
   expires_at timestamptz, created_at timestamptz, live_holds bigint, seat_exists boolean, session_ended boolean,
-  contended boolean
+  contended boolean, session_inactive boolean
 ) language plpgsql volatile set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 declare
   v_free boolean[];
@@ -85,11 +93,26 @@ begin
 
   return query
   with wanted as (
-    select w.k::int as n, w.reservation_id, w.user_id, w.schedule_id, w.seat_number, w.seq, w.free, sc.concert_id,
+    select w.k::int as n, w.reservation_id, w.user_id, w.schedule_id, w.seat_number, w.seq, w.free, w.session_ttl, sc.concert_id,
       (select count(*) from reservations r where r.user_id = w.user_id and hold_is_live(r.status, r.expires_at)) as live
-    from unnest(p_reservation_ids, p_user_ids, p_schedule_ids, p_seat_numbers, p_queue_seqs, v_free)
-      with ordinality as w(reservation_id, user_id, schedule_id, seat_number, seq, free, k)
+    from unnest(p_reservation_ids, p_user_ids, p_schedule_ids, p_seat_numbers, p_queue_seqs, v_free, p_session_ttls)
+      with ordinality as w(reservation_id, user_id, schedule_id, seat_number, seq, free, session_ttl, k)
     left join schedules sc on sc.schedule_id = w.schedule_id
+  ), session as (
+    -- The Postgres store keeps the queue sessions in this database (p_session_ttls: each line's session
+    -- TTL): the hold checks its session and extends it here, in this statement and under its commit,
+    -- instead of in a transaction of its own afterwards (pg_extend_many.sql, whose rule this is: an ACTIVE
+    -- session within its own time, admission + TTL; past it a session lives on only to pay what it
+    -- holds). Locked in ascending seq, as every writer of several sessions locks them; only the sessions
+    -- of this batch's users, whose locks it holds, so no other hold batch waits for them.
+    select s.seq
+    from wanted w
+    join queue_sessions s on s.seq = w.seq
+    where w.session_ttl is not null and w.free is true
+      and (s.concert_id = w.concert_id and s.user_id = w.user_id and s.status = 'ACTIVE' and s.active_until > now()
+        and coalesce(s.admitted_at + make_interval(secs => w.session_ttl) > now(), true)) is true
+    order by s.seq
+    for no key update of s
   ), facts as (
     -- A session that paid ends once the user has no live hold left in the concert (PRODUCT.md): by the
     -- payment or cancel that left none (decided under the lock just taken), or by the last hold's lapse.
@@ -97,14 +120,15 @@ begin
     -- refused here: it would otherwise land in a session that is over. So is a session an operator ended
     -- (recorded under the same lock, sql/functions/end_session_holds.sql): an instance that saw it ACTIVE
     -- moments ago does not ask the store before a hold.
-    select wanted.*, wanted.free is true and session_has_ended(wanted.user_id, wanted.concert_id, wanted.seq) as ended
+    select wanted.*, wanted.free is true and session_has_ended(wanted.user_id, wanted.concert_id, wanted.seq) as ended,
+      wanted.free is true and wanted.session_ttl is not null and not exists (select 1 from session x where x.seq = wanted.seq) as inactive
     from wanted
   ), free as (
     -- The race for the seat: a lapsed hold is as good as AVAILABLE. In a batch a seat locked by another
     -- transaction is skipped (answered contended below); one locked by this transaction (p_wait) is not.
     select s.schedule_id, s.seat_number, f.n
     from facts f join seats s on s.schedule_id = f.schedule_id and s.seat_number = f.seat_number
-    where f.free and not f.ended and f.live < p_max_holds
+    where f.free and not f.ended and not f.inactive and f.live < p_max_holds
       and (s.status = 'AVAILABLE' or hold_has_lapsed(s.status, s.hold_expires_at))
     for update of s skip locked
   ), seat as (
@@ -117,7 +141,13 @@ begin
     insert into reservations as r (reservation_id, user_id, concert_id, schedule_id, seat_number, price, status, expires_at, created_at, queue_seq)
     select f.reservation_id, f.user_id, f.concert_id, seat.schedule_id, seat.seat_number, seat.price, 'HELD', seat.hold_expires_at, v_made_at, f.seq
     from seat join facts f on f.n = seat.n
-    returning r.reservation_id, r.schedule_id, r.seat_number, r.price, r.status, r.expires_at, r.created_at
+    returning r.reservation_id, r.schedule_id, r.seat_number, r.price, r.status, r.expires_at, r.created_at, r.queue_seq
+  ), extended as (
+    -- The session lasts at least until its hold can no longer be paid (never shortened).
+    update queue_sessions s
+    set active_until = greatest(s.active_until, m.expires_at + make_interval(secs => p_session_margin_ms / 1000.0))
+    from made m join session k on k.seq = m.queue_seq
+    where s.seq = k.seq
   )
   select f.n, m.reservation_id, m.schedule_id, m.seat_number, m.price, m.status, m.expires_at, m.created_at,
     f.live, f.free is not null, f.ended is true,
@@ -125,10 +155,11 @@ begin
     -- deciding it (it reads free here, as its last committed state). A seat another hold of this batch
     -- took also reads free to this statement, which does not see its own writes: it is taken. Else ask
     -- again alone.
-    m.reservation_id is null and f.free is true and not f.ended and f.live < p_max_holds and not p_wait
+    m.reservation_id is null and f.free is true and not f.ended and not f.inactive and f.live < p_max_holds and not p_wait
       and not exists (select 1 from seat t where t.schedule_id = f.schedule_id and t.seat_number = f.seat_number)
       and exists (select 1 from seats x where x.schedule_id = f.schedule_id and x.seat_number = f.seat_number
-        and (x.status = 'AVAILABLE' or hold_has_lapsed(x.status, x.hold_expires_at)))
+        and (x.status = 'AVAILABLE' or hold_has_lapsed(x.status, x.hold_expires_at))),
+    f.inactive is true
   from facts f left join made m on m.reservation_id = f.reservation_id
   order by f.n;
 end

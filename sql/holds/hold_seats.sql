@@ -5,5 +5,7 @@
 -- Returns a row per hold, by n (1-based place in the arrays): the reservation if the hold was made, else
 -- the facts that say why not, or contended (ask again alone, waiting).
 -- $1 reservation_ids, $2 user_ids, $3 schedule_ids, $4 seat_numbers, $5 seqs of the queue sessions the
--- holds are made in, $6 hold ttl seconds, $7 max live holds, $8 wait for a locked seat (a batch of one)
-select * from hold_seats($1::uuid[], $2::text[], $3::uuid[], $4::int[], $5::bigint[], $6::int, $7::int, $8::boolean)
+-- holds are made in, $6 hold ttl seconds, $7 max live holds, $8 wait for a locked seat (a batch of one),
+-- $9 each hold's session TTL seconds when the queue sessions are kept in this database (else null: the
+-- session is checked and extended in the queue store), $10 how long past its hold's lapse a session lasts (ms)
+select * from hold_seats($1::uuid[], $2::text[], $3::uuid[], $4::int[], $5::bigint[], $6::int, $7::int, $8::boolean, $9::int[], $10::int)

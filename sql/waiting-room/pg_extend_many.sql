@@ -1,6 +1,7 @@
 -- name: pg_extend_many :many
--- The holds made at once in line $1, each extending its session, in one statement and one commit (as the
--- Redis store's extend_many.lua): an ACTIVE session within its own time (admission + $5) lasts at least
+-- Sessions of line $1 extended at once, in one statement and one commit (as the Redis store's
+-- extend_many.lua; the app's holds on this store extend their sessions in hold_seats itself, by the same
+-- rule, sql/functions/hold_seats.sql): an ACTIVE session within its own time (admission + $5) lasts at least
 -- until its hold's time (epoch ms), so that a hold made now can be paid; never shortened. Past its own
 -- time a session lives on only to pay what it holds, and is not extended (the hold is undone: holding,
 -- cancelling and holding again would keep it alive without end; helper-34). A session named twice is

@@ -3,6 +3,7 @@ import { decidedTogether } from '../db/group-commit'
 import { statements, theRow } from '../db/statements'
 import { ServiceError } from '../errors'
 import type { Ticket } from '../waiting-room/store'
+import { HOLD_MARGIN_MS } from '../waiting-room/waiting-room'
 import type { Reservation, ReservationStatus } from './model'
 
 const q = statements('holds', ['hold_seats', 'undo_hold', 'session_has_ended', 'get_reservation', 'list_reservations', 'cancel_hold', 'lapse_holds', 'end_session_holds', 'sessions_that_paid'])
@@ -57,6 +58,8 @@ interface HoldWanted {
   scheduleId: string
   seatNumber: number
   queueSeq: number
+  /** The line's session TTL when the queue sessions are kept in this database (the Postgres store), else null. */
+  sessionTtl: number | null
 }
 
 interface HoldRow extends Partial<ReservationRow> {
@@ -65,6 +68,7 @@ interface HoldRow extends Partial<ReservationRow> {
   seat_exists: boolean
   session_ended: boolean
   contended: boolean
+  session_inactive: boolean
 }
 
 export function holds(sql: Sql, rules: HoldRules) {
@@ -79,6 +83,8 @@ export function holds(sql: Sql, rules: HoldRules) {
       rules.holdTtlSeconds,
       rules.maxHoldsPerUser,
       batch.length === 1,
+      batch.map((h) => h.sessionTtl),
+      HOLD_MARGIN_MS,
     ])
 
   // Holds that arrive together share one call and one commit (src/db/group-commit.ts): under load a
@@ -89,6 +95,7 @@ export function holds(sql: Sql, rules: HoldRules) {
     if (row.reservation_id) return toReservation(row as ReservationRow)
     // The details name no input (PRODUCT.md: no echo of it in production); the client knows what it asked for.
     if (row.session_ended) throw new ServiceError('QUEUE_NOT_ACTIVE', 'The queue session is over: it paid and has nothing left held, or an operator ended it')
+    if (row.session_inactive) throw new ServiceError('QUEUE_NOT_ACTIVE', "The queue session is not active, or past its own time: it lasts only to pay the seats already held")
     if (!row.seat_exists) throw new ServiceError('NOT_FOUND', 'The schedule has no such seat')
     if (row.live_holds >= rules.maxHoldsPerUser) {
       throw new ServiceError('HOLD_LIMIT_REACHED', `At most ${rules.maxHoldsPerUser} live holds per user`)
@@ -97,9 +104,13 @@ export function holds(sql: Sql, rules: HoldRules) {
   }
 
   return {
-    /** The hold itself: decided by hold_seats, in a batch with others that arrive together. */
-    async hold(userId: string, scheduleId: string, seatNumber: number, queueSeq: number): Promise<Reservation> {
-      return decided(await holdTogether({ reservationId: crypto.randomUUID(), userId, scheduleId, seatNumber, queueSeq }))
+    /**
+     * The hold itself: decided by hold_seats, in a batch with others that arrive together. With
+     * `sessionTtl` (the queue sessions are kept in this database) the hold also checks its session and
+     * extends it to cover the hold, in the same statement.
+     */
+    async hold(userId: string, scheduleId: string, seatNumber: number, queueSeq: number, sessionTtl: number | null = null): Promise<Reservation> {
+      return decided(await holdTogether({ reservationId: crypto.randomUUID(), userId, scheduleId, seatNumber, queueSeq, sessionTtl }))
     },
 
     /**

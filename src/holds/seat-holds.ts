@@ -35,7 +35,9 @@ export function seatHolds({ holds, catalogue, room, metrics, log }: SeatHoldDeps
      * until it lapses. For a session this instance saw ACTIVE moments ago the check before the hold is
      * left out (room.guardHold): the extension after it is the check, one round trip to the store
      * instead of two waiting on each other; a refused hold then asks the store why, so that a session
-     * that is not ACTIVE answers 403 before anything about the seat, as in the other order.
+     * that is not ACTIVE answers 403 before anything about the seat, as in the other order. On the
+     * Postgres store the hold itself checks and extends the session, in the same statement
+     * (room.sessionsHeldWithHolds): nothing comes between the two, and there is nothing to undo.
      */
     async hold(userId: string, token: string | null, scheduleId: string, seatNumber: number): Promise<Reservation> {
       const concertId = await catalogue.concertOfSchedule(scheduleId)
@@ -44,12 +46,18 @@ export function seatHolds({ holds, catalogue, room, metrics, log }: SeatHoldDeps
         throw new ServiceError('NOT_FOUND', 'No such schedule')
       }
       const { ticket, checked } = await room.guardHold(userId, token, concertId)
+      const sessionTtl = room.sessionsHeldWithHolds(concertId)
       let reservation: Reservation
       try {
-        reservation = await holds.hold(userId, scheduleId, seatNumber, ticket.seq)
+        reservation = await holds.hold(userId, scheduleId, seatNumber, ticket.seq, sessionTtl)
       } catch (error) {
         if (!checked && error instanceof ServiceError) await room.requireActiveForHold(userId, token, concertId)
         throw error
+      }
+      if (sessionTtl !== null) {
+        // The hold checked and extended its session itself, in the same commit (the Postgres store).
+        metrics.holdsMade.inc()
+        return reservation
       }
       // A hold taken back may have been the last thing its session had to pay (a payment of its other
       // hold ran meanwhile): the session then ends, as a cancel would end it.

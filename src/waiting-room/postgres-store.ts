@@ -116,9 +116,9 @@ export function postgresStore(sql: Sql): WaitingRoomStore {
     })
   }, { maxBatch: MAX_BATCH, failsAll: unavailable })
 
-  // The holds that the same batch made (src/holds/holds.ts) come back together, and each extends its
-  // session: the extensions of a line that arrive while one of its statements is in flight go together,
-  // one commit for all of them. A session not extended answers as it is (pg_check).
+  // Extensions of a line that arrive while one of its statements is in flight go together, one commit
+  // for all of them. A session not extended answers as it is (pg_check). (The app's holds on this store
+  // extend their sessions in their own statement, sql/functions/hold_seats.sql, and do not come here.)
   const extensions = groupCommit<{ ticket: Ticket; untilMs: number; limits: LineLimits }, SessionView>(async (_, calls) => {
     const { ticket, limits } = calls[0]!
     const rows = await q.pg_extend_many<ViewRow & { seq: number; user_id: string }>(sql, [

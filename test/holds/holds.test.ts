@@ -1,5 +1,6 @@
-import { expect, test } from 'bun:test'
-import { ADMIN_KEY, call, onEachDatabase, type SuiteContext } from '../support/app'
+import { describe, expect, test } from 'bun:test'
+import { ADMIN_KEY, call, onEachDatabase, onFreshDatabase, type SuiteContext } from '../support/app'
+import { describeWith, serviceUrl } from '../support/services'
 import { holds } from '../../src/holds/holds'
 import { endOfTurn, keptLocks, watched } from '../support/locks'
 import { createConcert, hold, join, pay, shopper, userToken } from '../support/scenario'
@@ -198,24 +199,34 @@ onEachDatabase('hold lapse', { HOLD_TTL_SECONDS: '1', MAX_HOLDS_PER_USER: '1' },
     expect(row).toMatchObject({ status: 'EXPIRED', seat_status: 'AVAILABLE', reservation_id: null })
   })
 
-  test('a session that ends between the guard and the hold: 403, and no reservation or held seat is left behind', async () => {
+  test('a session that ran out behind the back of an instance that trusts it: the hold itself refuses it (403), and no reservation or held seat is left behind', async () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2, price: 700 })
-    const alice = await shopper(ctx.server, 'h-lapsing', concertId)
-    const store = ctx.server.store as unknown as Record<string, Function>
-    const extend = store.extend!
-    // The session runs out right after the guard saw it ACTIVE: the store no longer extends it.
-    store.extend = async () => ({ status: 'EXPIRED', position: null, activeUntilMs: null, admittedPerSecond: null })
-    try {
-      const refused = await hold(ctx.server, alice, scheduleIds[0]!, 1)
-      expect([refused.status, refused.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
-    } finally {
-      store.extend = extend
-    }
+    const alice = await shopper(ctx.server, 'h-lapsing', concertId) // this instance saw it ACTIVE moments ago
+    // On the Postgres store the session is a row of this database, and the hold reads it in its own
+    // statement (sql/functions/hold_seats.sql): it ran out a moment ago.
+    await ctx.db.sql`update queue_sessions set active_until = now() - interval '1 millisecond' where user_id = 'h-lapsing'`
+    const refused = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    expect([refused.status, refused.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
     expect((await call(ctx.server, '/v1/reservations', alice)).body).toEqual([])
-    const seats = await call(ctx.server, `/v1/schedules/${scheduleIds[0]}/seats`, alice)
+    const seats = await call(ctx.server, `/v1/schedules/${scheduleIds[0]}/seats`, await shopper(ctx.server, 'h-lapsing-next', concertId))
     expect(seats.body.map((s: { status: string }) => s.status)).toEqual(['AVAILABLE', 'AVAILABLE'])
     const [rows] = await ctx.db.sql`select count(*)::int as n from reservations where user_id = 'h-lapsing'`
     expect(rows!.n).toBe(0)
+  })
+
+  test('a hold extends its session in its own commit: until a second past the hold lapses, never shorter; a refused hold extends nothing', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2 })
+    const alice = await shopper(ctx.server, 'h-extends', concertId)
+    const until = async () => (await ctx.db.sql`select active_until from queue_sessions where user_id = 'h-extends' and status = 'ACTIVE'`)[0]!.active_until as Date
+    await ctx.db.sql`update queue_sessions set active_until = now() + interval '200 milliseconds' where user_id = 'h-extends'`
+    const held = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    expect(held.status).toBe(201)
+    // HOLD_TTL_SECONDS is 1 here: the session lasts until a second past the hold's lapse (HOLD_MARGIN_MS).
+    expect((await until()).getTime()).toBe(Date.parse(held.body.expiresAt) + 1000)
+    const later = new Date(Date.now() + 60_000)
+    await ctx.db.sql`update queue_sessions set active_until = ${later} where user_id = 'h-extends'`
+    expect((await hold(ctx.server, alice, scheduleIds[0]!, 2)).body.code).toBe('HOLD_LIMIT_REACHED')
+    expect((await until()).getTime()).toBe(later.getTime())
   })
 })
 
@@ -309,23 +320,6 @@ onEachDatabase('sessions an operator ends', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_
     expect((await call(ctx.server, '/v1/queue/status', alice)).body.status).toBe('DONE')
   })
 
-  test("a hold on its way when an operator ends the session: 403, and nothing of it remains, not even a CANCELLED reservation", async () => {
-    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2 })
-    const alice = await shopper(ctx.server, 'h-end-races-hold', concertId)
-    let ended: Awaited<ReturnType<typeof endSession>> | undefined
-    // The hold has committed; the end (store, then database) lands before the store is asked to extend.
-    const { reply: refused } = await holdWatchingExtend(ctx.server, alice, scheduleIds[0]!, 1, async () => {
-      ended = await endSession(ctx.server, concertId, 'h-end-races-hold')
-    })
-    expect([refused.status, refused.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
-    // The end saw the hold as live and released it; the refused hold then took its trace back.
-    expect([ended?.status, ended?.body]).toEqual([200, { ended: true, holdsReleased: 1 }])
-    expect((await call(ctx.server, '/v1/reservations', alice)).body).toEqual([])
-    const [rows] = await ctx.db.sql`select count(*)::int as n from reservations where user_id = 'h-end-races-hold'`
-    expect(rows!.n).toBe(0)
-    const seats = await call(ctx.server, `/v1/schedules/${scheduleIds[0]}/seats`, await shopper(ctx.server, 'h-end-races-next', concertId))
-    expect(seats.body.map((s: { status: string }) => s.status)).toEqual(['AVAILABLE', 'AVAILABLE'])
-  })
 })
 
 /** Another transaction that keeps the row locks of some seats until the function it returns is called. */
@@ -451,24 +445,90 @@ onEachDatabase('a session past its own time', { QUEUE_ACTIVE_TTL_SECONDS: '2', H
     expect((await call(ctx.server, `/v1/reservations/${first.body.reservationId}`, { ...alice, method: 'DELETE' })).status).toBe(200)
   })
 
-  test('a hold taken back after its session paid the other one ends the session: DONE, never ACTIVE with nothing held (model-based test)', async () => {
-    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3, price: 1000 })
-    const bob = await shopper(ctx.server, 'own-bob', concertId, 1000)
-    const first = await hold(ctx.server, bob, scheduleIds[0]!, 1)
-    expect(first.status).toBe(201)
-    const ownEnd = Date.now() + 2_000
-    // The second hold is made within the session's own time; before the store is asked to extend the
-    // session for it, the first hold is paid (the second, live, is still to pay: the session goes on)
-    // and the own time passes, so the store does not extend it and the second hold is taken back.
-    const { reply: second } = await holdWatchingExtend(ctx.server, bob, scheduleIds[0]!, 2, async () => {
-      const paid = await call(ctx.server, '/v1/payments', { ...bob, body: { reservationId: first.body.reservationId } })
-      expect(paid.status).toBe(201)
-      await Bun.sleep(Math.max(0, ownEnd - Date.now()) + 300)
+  test('a hold after its own time is refused by the hold itself (403) where the instance still counts on the time it was told, and extends nothing', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3 })
+    const alice = await shopper(ctx.server, 'own-carol', concertId) // trusted here, its own time 2 s from now
+    // The session's own time is over in the database (as if admitted long ago); the instance does not know.
+    await ctx.db.sql`update queue_sessions set admitted_at = now() - interval '1 hour', active_until = now() + interval '1 minute' where user_id = 'own-carol'`
+    const [before] = await ctx.db.sql`select active_until from queue_sessions where user_id = 'own-carol'`
+    const refused = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    expect([refused.status, refused.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
+    const [after] = await ctx.db.sql`select active_until from queue_sessions where user_id = 'own-carol'`
+    expect(after!.active_until).toEqual(before!.active_until)
+    const [rows] = await ctx.db.sql`select count(*)::int as n from reservations where user_id = 'own-carol'`
+    expect(rows!.n).toBe(0)
+  })
+})
+
+// On a Redis store the session lives apart from the holds: it is extended once the hold is made
+// (room.holdMade), and a hold whose session ended in between is taken back. On the Postgres store the hold
+// checks and extends its session in its own statement (sql/functions/hold_seats.sql): nothing can come
+// between the two there, and the suites above prove that side.
+describeWith(['DATABASE_URL', 'REDIS_URL'], 'holds on a Redis store: the session is extended once the hold is made', () => {
+  describe('any session', () => {
+    const ctx = onFreshDatabase({ MAX_HOLDS_PER_USER: '2', HOLD_TTL_SECONDS: '300', REDIS_URL: serviceUrl('REDIS_URL')! }) as unknown as SuiteContext
+
+    test('a session that ends between the guard and the hold: 403, and no reservation or held seat is left behind', async () => {
+      const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2, price: 700 })
+      const alice = await shopper(ctx.server, 'h-lapsing', concertId)
+      const store = ctx.server.store as unknown as Record<string, Function>
+      const extend = store.extend!
+      // The session runs out right after the guard saw it ACTIVE: the store no longer extends it.
+      store.extend = async () => ({ status: 'EXPIRED', position: null, activeUntilMs: null, admittedPerSecond: null })
+      try {
+        const refused = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+        expect([refused.status, refused.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
+      } finally {
+        store.extend = extend
+      }
+      expect((await call(ctx.server, '/v1/reservations', alice)).body).toEqual([])
+      const seats = await call(ctx.server, `/v1/schedules/${scheduleIds[0]}/seats`, alice)
+      expect(seats.body.map((s: { status: string }) => s.status)).toEqual(['AVAILABLE', 'AVAILABLE'])
+      const [rows] = await ctx.db.sql`select count(*)::int as n from reservations where user_id = 'h-lapsing'`
+      expect(rows!.n).toBe(0)
     })
-    expect([second.status, second.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
-    const [live] = await ctx.db.sql`select count(*)::int as n from reservations where user_id = 'own-bob' and status = 'HELD'`
-    expect(live!.n).toBe(0)
-    // Nothing is left to pay in the session: it is over, its slot goes to the next person.
-    expect((await call(ctx.server, '/v1/queue/status', bob)).body.status).toBe('DONE')
+
+    test("a hold on its way when an operator ends the session: 403, and nothing of it remains, not even a CANCELLED reservation", async () => {
+      const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2 })
+      const alice = await shopper(ctx.server, 'h-end-races-hold', concertId)
+      let ended: Awaited<ReturnType<typeof endSession>> | undefined
+      // The hold has committed; the end (store, then database) lands before the store is asked to extend.
+      const { reply: refused } = await holdWatchingExtend(ctx.server, alice, scheduleIds[0]!, 1, async () => {
+        ended = await endSession(ctx.server, concertId, 'h-end-races-hold')
+      })
+      expect([refused.status, refused.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
+      // The end saw the hold as live and released it; the refused hold then took its trace back.
+      expect([ended?.status, ended?.body]).toEqual([200, { ended: true, holdsReleased: 1 }])
+      expect((await call(ctx.server, '/v1/reservations', alice)).body).toEqual([])
+      const [rows] = await ctx.db.sql`select count(*)::int as n from reservations where user_id = 'h-end-races-hold'`
+      expect(rows!.n).toBe(0)
+      const seats = await call(ctx.server, `/v1/schedules/${scheduleIds[0]}/seats`, await shopper(ctx.server, 'h-end-races-next', concertId))
+      expect(seats.body.map((s: { status: string }) => s.status)).toEqual(['AVAILABLE', 'AVAILABLE'])
+    })
+  })
+
+  describe('a session past its own time', () => {
+    const ctx = onFreshDatabase({ QUEUE_ACTIVE_TTL_SECONDS: '2', HOLD_TTL_SECONDS: '30', REDIS_URL: serviceUrl('REDIS_URL')! }) as unknown as SuiteContext
+
+    test('a hold taken back after its session paid the other one ends the session: DONE, never ACTIVE with nothing held (model-based test)', async () => {
+      const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 3, price: 1000 })
+      const bob = await shopper(ctx.server, 'own-bob', concertId, 1000)
+      const first = await hold(ctx.server, bob, scheduleIds[0]!, 1)
+      expect(first.status).toBe(201)
+      const ownEnd = Date.now() + 2_000
+      // The second hold is made within the session's own time; before the store is asked to extend the
+      // session for it, the first hold is paid (the second, live, is still to pay: the session goes on)
+      // and the own time passes, so the store does not extend it and the second hold is taken back.
+      const { reply: second } = await holdWatchingExtend(ctx.server, bob, scheduleIds[0]!, 2, async () => {
+        const paid = await call(ctx.server, '/v1/payments', { ...bob, body: { reservationId: first.body.reservationId } })
+        expect(paid.status).toBe(201)
+        await Bun.sleep(Math.max(0, ownEnd - Date.now()) + 300)
+      })
+      expect([second.status, second.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
+      const [live] = await ctx.db.sql`select count(*)::int as n from reservations where user_id = 'own-bob' and status = 'HELD'`
+      expect(live!.n).toBe(0)
+      // Nothing is left to pay in the session: it is over, its slot goes to the next person.
+      expect((await call(ctx.server, '/v1/queue/status', bob)).body.status).toBe('DONE')
+    })
   })
 })
