@@ -37,7 +37,7 @@ export function seatHolds({ holds, catalogue, room, metrics, log }: SeatHoldDeps
      * instead of two waiting on each other; a refused hold then asks the store why, so that a session
      * that is not ACTIVE answers 403 before anything about the seat, as in the other order. On the
      * Postgres store the hold itself checks and extends the session, in the same statement
-     * (room.sessionsHeldWithHolds): nothing comes between the two, and there is nothing to undo.
+     * (room.sessionTtlForHolds): nothing comes between the two, and there is nothing to undo.
      */
     async hold(userId: string, token: string | null, scheduleId: string, seatNumber: number): Promise<Reservation> {
       const concertId = await catalogue.concertOfSchedule(scheduleId)
@@ -46,7 +46,7 @@ export function seatHolds({ holds, catalogue, room, metrics, log }: SeatHoldDeps
         throw new ServiceError('NOT_FOUND', 'No such schedule')
       }
       const { ticket, checked } = await room.guardHold(userId, token, concertId)
-      const sessionTtl = room.sessionsHeldWithHolds(concertId)
+      const sessionTtl = room.sessionTtlForHolds(concertId)
       let reservation: Reservation
       try {
         reservation = await holds.hold(userId, scheduleId, seatNumber, ticket.seq, sessionTtl)

@@ -23,7 +23,7 @@ export interface WaitingRoomDeps {
 // How long an instance trusts an ACTIVE answer for catalogue reads before asking the store again.
 // Holds and payments always ask the store, so a user who paid or lapsed cannot book on an old token; a
 // hold of a trusted session asks it once, after the seat is held, instead of before and after (on the
-// Postgres store the hold's own statement asks it: sessionsHeldWithHolds).
+// Postgres store the hold's own statement asks it: sessionTtlForHolds).
 const READ_TRUST_MS = 30_000
 const READ_CACHE_LIMIT = 100_000
 // A hold extends the session a little past the hold's own expiry (Postgres' clock), so that a skew
@@ -240,7 +240,7 @@ export function waitingRoom({ store, tokens, catalogue, settings, sessionsThatPa
      * switching every 2 s: 1,101 -> 1,534 holds/s, Postgres CPU 820 -> 561 us a hold
      * (test/tools/bench/HISTORY.md, stop 31).
      */
-    sessionsHeldWithHolds(concertId: string): number | null {
+    sessionTtlForHolds(concertId: string): number | null {
       return store.kind === 'postgres' ? limitsOf(concertId).activeTtlSeconds : null
     },
 
