@@ -223,16 +223,6 @@ export function waitingRoom({ store, tokens, catalogue, settings, sessionsThatPa
     },
 
     /**
-     * A hold was made in this session: the session lasts until the hold can no longer be paid. Returns
-     * null when it does, else why the hold must be undone, as it could not be paid: the session is no
-     * longer ACTIVE (it ran out, an operator ended it, or a payment's end of it reached the store first),
-     * or it is past its own time, where the store does not extend it (a session seen ACTIVE moments ago
-     * is not checked before the hold: this is where its own time is enforced; helper-34 kept a session
-     * alive by holding, cancelling and holding again). A payment that ended the session decided so
-     * before this hold, under the same user lock, and the hold itself already refuses such a session
-     * (sql/functions/hold_seats.sql); this is the look at the store's side of it.
-     */
-    /**
      * The session TTL of the line when its sessions are kept in the booking database (the Postgres
      * store; stores.ts gives it the booking connection): a hold then checks its session and extends it in
      * its own statement and commit (sql/functions/hold_seats.sql), by the rule holdMade applies, and
@@ -244,6 +234,16 @@ export function waitingRoom({ store, tokens, catalogue, settings, sessionsThatPa
       return store.kind === 'postgres' ? limitsOf(concertId).activeTtlSeconds : null
     },
 
+    /**
+     * A hold was made in this session: the session lasts until the hold can no longer be paid. Returns
+     * null when it does, else why the hold must be undone, as it could not be paid: the session is no
+     * longer ACTIVE (it ran out, an operator ended it, or a payment's end of it reached the store first),
+     * or it is past its own time, where the store does not extend it (a session seen ACTIVE moments ago
+     * is not checked before the hold: this is where its own time is enforced; helper-34 kept a session
+     * alive by holding, cancelling and holding again). A payment that ended the session decided so
+     * before this hold, under the same user lock, and the hold itself already refuses such a session
+     * (sql/functions/hold_seats.sql); this is the look at the store's side of it.
+     */
     async holdMade(ticket: Ticket, holdExpiresAtMs: number): Promise<ServiceError | null> {
       const until = holdExpiresAtMs + HOLD_MARGIN_MS
       const view = await store.extend(ticket, until, limitsOf(ticket.concertId))
