@@ -104,7 +104,9 @@ begin
     -- instead of in a transaction of its own afterwards (pg_extend_many.sql, whose rule this is: an ACTIVE
     -- session within its own time, admission + TTL; past it a session lives on only to pay what it
     -- holds). Locked in ascending seq, as every writer of several sessions locks them; only the sessions
-    -- of this batch's users, whose locks it holds, so no other hold batch waits for them.
+    -- of this batch's users, whose locks it holds, so no other hold batch waits for them. Each is found by
+    -- its key alone, the other conditions one IS TRUE test no index serves (see pg_extend_many.sql; planned
+    -- as a fresh connection plans it in test/waiting-room/postgres-plans.test.ts).
     select s.seq
     from wanted w
     join queue_sessions s on s.seq = w.seq

@@ -45,3 +45,63 @@ export async function executedPlan(sql: Sql, file: string, values: unknown[]): P
 
 /** The scans of `relation` in a plan. */
 export const scansOf = (nodes: PlanNode[], relation: string) => nodes.filter((n) => n.relation === relation && n.type.endsWith('Scan'))
+
+/** One statement a function ran, as auto_explain saw it: its text and every node of its executed plan. */
+export interface NestedPlan {
+  text: string
+  nodes: PlanNode[]
+}
+
+function nodesOf(plan: any): PlanNode[] {
+  const nodes: PlanNode[] = []
+  const walk = (node: any) => {
+    const loops = node['Actual Loops'] ?? 0
+    nodes.push({
+      type: node['Node Type'],
+      relation: node['Relation Name'],
+      index: node['Index Name'],
+      rows: (node['Actual Rows'] ?? 0) * loops,
+      removed: (node['Rows Removed by Filter'] ?? 0) * loops,
+    })
+    for (const child of node.Plans ?? []) walk(child)
+  }
+  walk(plan)
+  return nodes
+}
+
+/**
+ * Runs `call` (a call of a plpgsql function) on a connection of its own with auto_explain on, and returns
+ * the executed plan of every statement the function ran, as that function plans them (its own SET
+ * clauses included). Whatever it wrote is undone. For the statements inside functions, which
+ * executedPlan cannot prepare from a file.
+ */
+export async function plansInside(url: string, call: string): Promise<NestedPlan[]> {
+  const plans: NestedPlan[] = []
+  const { default: postgres } = await import('postgres')
+  const sql = postgres(url, {
+    max: 1,
+    onnotice: (notice) => {
+      const text = String(notice.message)
+      const start = text.indexOf('{')
+      if (!text.startsWith('duration:') || start < 0) return
+      const plan = JSON.parse(text.slice(start))
+      plans.push({ text: plan['Query Text'], nodes: nodesOf(plan.Plan) })
+    },
+  })
+  try {
+    await sql
+      .begin(async (tx) => {
+        await tx.unsafe("load 'auto_explain'")
+        await tx.unsafe(
+          'set local auto_explain.log_min_duration = 0; set local auto_explain.log_nested_statements = on; ' +
+            "set local auto_explain.log_analyze = on; set local auto_explain.log_format = 'json'; set local auto_explain.log_level = 'notice'",
+        )
+        await tx.unsafe(call)
+        throw new Error('undo the call')
+      })
+      .catch((e) => ((e as Error).message === 'undo the call' ? undefined : Promise.reject(e)))
+  } finally {
+    await sql.end()
+  }
+  return plans
+}

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { catalogue } from '../../src/catalogue/catalogue'
 import { postgresStore } from '../../src/waiting-room/postgres-store'
 import { createTestDatabase, type TestDatabase } from '../support/database'
-import { executedPlan, scansOf, type PlanNode } from '../support/plans'
+import { executedPlan, plansInside, scansOf, type PlanNode } from '../support/plans'
 import { describeWith, serviceUrl } from '../support/services'
 
 // A connection keeps the plan of a prepared statement for its life, and a plan made while a table had no
@@ -62,6 +62,18 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: statements read the ro
       expect(await scansOfStatement(name, args[name]())).toEqual(Array(reads).fill({ index: 'queue_sessions_pkey', rows: 1, removed: 0 }))
     })
   }
+
+  test("hold_seats on the Postgres store (the hold checks and extends its session): each read of a session is by its key", async () => {
+    const [seat] = await db.sql`select schedule_id from schedules s join concerts c using (concert_id) where c.concert_id = ${session.concert_id}`
+    const plans = await plansInside(db.url, `select * from hold_seats(array['${crypto.randomUUID()}']::uuid[], array['${session.user_id}'],
+      array['${seat!.schedule_id}']::uuid[], array[1], array[${session.seq}]::bigint[], 300, 4, false, array[${limits.activeTtlSeconds}], 1000)`)
+    const hold = plans.find((p) => p.text.includes('join queue_sessions s on s.seq = w.seq'))
+    expect(hold).toBeDefined()
+    // Two reads: to lock the session (in seq order) and to extend it once the hold is made.
+    expect(scansOf(hold!.nodes, 'queue_sessions').map(({ index, rows, removed }) => ({ index, rows, removed }))).toEqual(
+      Array(2).fill({ index: 'queue_sessions_pkey', rows: 1, removed: 0 }),
+    )
+  })
 
   test('pg_lines (each admission tick): a line with people in it is found by its first live session, not by all of them', async () => {
     const scans = await scansOfStatement('pg_lines', [])
