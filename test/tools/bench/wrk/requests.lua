@@ -1,7 +1,8 @@
 -- wrk script of the bench (test/tools/bench/wrk.ts): sends prepared raw HTTP requests and counts the statuses.
--- args: 1 file of raw requests separated by NUL bytes, 2 number of threads.
--- Thread t sends requests t, t + threads, t + 2 * threads, ... in order and starts over at the end of
--- its share (`wrapped` tells: a scenario of single-use requests then sees repeats, counted by status).
+-- args: 1 the path of the request files: thread t reads `<path>.<t>`, its share of the raw requests
+-- separated by NUL bytes (requests t, t + threads, t + 2 * threads, ... of the list; wrk.ts writes them).
+-- It sends them in order and starts over at the end of its share (`wrapped` tells: a scenario of
+-- single-use requests then sees repeats, counted by status).
 
 local threads = {}
 
@@ -14,16 +15,12 @@ local requests, count, next_index = {}, 0, 0
 statuses, wrapped = {}, 0
 
 function init(args)
-  local file = assert(io.open(args[1], 'rb'))
+  local file = assert(io.open(args[1] .. '.' .. id, 'rb'))
   local data = file:read('*a')
   file:close()
-  local step, k = tonumber(args[2]), 0
   for raw in string.gmatch(data, '([^%z]+)') do
-    if k % step == id then
-      count = count + 1
-      requests[count] = raw
-    end
-    k = k + 1
+    count = count + 1
+    requests[count] = raw
   end
   assert(count > 0, 'no request for thread ' .. id)
 end
