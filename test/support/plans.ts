@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import postgres from 'postgres'
 import type { Sql } from '../../src/db/client'
 
 /** One node of an executed plan; rows and rows removed by its filter are summed over its loops. */
@@ -11,47 +12,7 @@ export interface PlanNode {
   removed: number
 }
 
-/**
- * Runs the statement of `file` (a path under sql/) with `values` as a connection that keeps its plans runs
- * it: prepared, planned generic (the plan a connection keeps whatever the parameters), under EXPLAIN
- * ANALYZE. Returns every node of the executed plan; whatever the statement wrote is undone.
- */
-export async function executedPlan(sql: Sql, file: string, values: unknown[]): Promise<PlanNode[]> {
-  const text = readFileSync(join(import.meta.dir, '../../sql', file), 'utf8')
-  const literal = values.map((v) => (v === null ? 'null' : typeof v === 'number' ? String(v) : `'${v}'`)).join(', ')
-  return sql
-    .begin(async (tx) => {
-      await tx.unsafe('set local plan_cache_mode = force_generic_plan')
-      await tx.unsafe(`prepare planned as ${text}`)
-      const [row] = await tx.unsafe(`explain (analyze, format json) execute planned${literal ? `(${literal})` : ''}`)
-      await tx.unsafe('deallocate planned') // a prepared statement outlives its transaction
-      const nodes: PlanNode[] = []
-      const walk = (node: any) => {
-        const loops = node['Actual Loops'] ?? 0
-        nodes.push({
-          type: node['Node Type'],
-          relation: node['Relation Name'],
-          index: node['Index Name'],
-          rows: (node['Actual Rows'] ?? 0) * loops,
-          removed: (node['Rows Removed by Filter'] ?? 0) * loops,
-        })
-        for (const child of node.Plans ?? []) walk(child)
-      }
-      walk(row!['QUERY PLAN'][0].Plan)
-      throw Object.assign(new Error('undo the statement'), { nodes })
-    })
-    .catch((e) => (e as { nodes?: PlanNode[] }).nodes ?? Promise.reject(e))
-}
-
-/** The scans of `relation` in a plan. */
-export const scansOf = (nodes: PlanNode[], relation: string) => nodes.filter((n) => n.relation === relation && n.type.endsWith('Scan'))
-
-/** One statement a function ran, as auto_explain saw it: its text and every node of its executed plan. */
-export interface NestedPlan {
-  text: string
-  nodes: PlanNode[]
-}
-
+/** Every node of an executed plan (EXPLAIN's JSON), depth first. */
 function nodesOf(plan: any): PlanNode[] {
   const nodes: PlanNode[] = []
   const walk = (node: any) => {
@@ -70,6 +31,34 @@ function nodesOf(plan: any): PlanNode[] {
 }
 
 /**
+ * Runs the statement of `file` (a path under sql/) with `values` as a connection that keeps its plans runs
+ * it: prepared, planned generic (the plan a connection keeps whatever the parameters), under EXPLAIN
+ * ANALYZE. Returns every node of the executed plan; whatever the statement wrote is undone.
+ */
+export async function executedPlan(sql: Sql, file: string, values: unknown[]): Promise<PlanNode[]> {
+  const text = readFileSync(join(import.meta.dir, '../../sql', file), 'utf8')
+  const literal = values.map((v) => (v === null ? 'null' : typeof v === 'number' ? String(v) : `'${v}'`)).join(', ')
+  return sql
+    .begin(async (tx) => {
+      await tx.unsafe('set local plan_cache_mode = force_generic_plan')
+      await tx.unsafe(`prepare planned as ${text}`)
+      const [row] = await tx.unsafe(`explain (analyze, format json) execute planned${literal ? `(${literal})` : ''}`)
+      await tx.unsafe('deallocate planned') // a prepared statement outlives its transaction
+      throw Object.assign(new Error('undo the statement'), { nodes: nodesOf(row!['QUERY PLAN'][0].Plan) })
+    })
+    .catch((e) => (e as { nodes?: PlanNode[] }).nodes ?? Promise.reject(e))
+}
+
+/** The scans of `relation` in a plan. */
+export const scansOf = (nodes: PlanNode[], relation: string) => nodes.filter((n) => n.relation === relation && n.type.endsWith('Scan'))
+
+/** One statement a function ran, as auto_explain saw it: its text and every node of its executed plan. */
+export interface NestedPlan {
+  text: string
+  nodes: PlanNode[]
+}
+
+/**
  * Runs `call` (a call of a plpgsql function) on a connection of its own with auto_explain on, and returns
  * the executed plan of every statement the function ran, as that function plans them (its own SET
  * clauses included). Whatever it wrote is undone. For the statements inside functions, which
@@ -77,7 +66,6 @@ function nodesOf(plan: any): PlanNode[] {
  */
 export async function plansInside(url: string, call: string): Promise<NestedPlan[]> {
   const plans: NestedPlan[] = []
-  const { default: postgres } = await import('postgres')
   const sql = postgres(url, {
     max: 1,
     onnotice: (notice) => {
