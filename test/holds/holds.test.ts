@@ -319,7 +319,6 @@ onEachDatabase('sessions an operator ends', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_
     expect((await call(ctx.server, `/v1/reservations/${kept.body.reservationId}`, alice)).body.status).toBe('CANCELLED')
     expect((await call(ctx.server, '/v1/queue/status', alice)).body.status).toBe('DONE')
   })
-
 })
 
 /** Another transaction that keeps the row locks of some seats until the function it returns is called. */
