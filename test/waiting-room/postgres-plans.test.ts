@@ -64,9 +64,9 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: statements read the ro
   }
 
   test("hold_seats on the Postgres store (the hold checks and extends its session): each read of a session is by its key", async () => {
-    const [seat] = await db.sql`select schedule_id from schedules s join concerts c using (concert_id) where c.concert_id = ${session.concert_id}`
+    const [schedule] = await db.sql`select schedule_id from schedules where concert_id = ${session.concert_id}`
     const plans = await plansInside(db.url, `select * from hold_seats(array['${crypto.randomUUID()}']::uuid[], array['${session.user_id}'],
-      array['${seat!.schedule_id}']::uuid[], array[1], array[${session.seq}]::bigint[], 300, 4, false, array[${limits.activeTtlSeconds}], 1000)`)
+      array['${schedule!.schedule_id}']::uuid[], array[1], array[${session.seq}]::bigint[], 300, 4, false, array[${limits.activeTtlSeconds}], 1000)`)
     const hold = plans.find((p) => p.text.includes('join queue_sessions s on s.seq = w.seq'))
     expect(hold).toBeDefined()
     // Two reads: to lock the session (in seq order) and to extend it once the hold is made.
