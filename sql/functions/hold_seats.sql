@@ -101,18 +101,19 @@ begin
   ), session as (
     -- The Postgres store keeps the queue sessions in this database (p_session_ttls: each line's session
     -- TTL): the hold checks its session and extends it here, in this statement and under its commit,
-    -- instead of in a transaction of its own afterwards (pg_extend_many.sql, whose rule this is: an ACTIVE
-    -- session within its own time, admission + TTL; past it a session lives on only to pay what it
-    -- holds). Locked in ascending seq, as every writer of several sessions locks them; only the sessions
-    -- of this batch's users, whose locks it holds, so no other hold batch waits for them. Each is found by
-    -- its key alone, the other conditions one IS TRUE test no index serves (see pg_extend_many.sql; planned
-    -- as a fresh connection plans it in test/waiting-room/postgres-plans.test.ts).
+    -- instead of in a transaction of its own afterwards (pg_extend_many.sql): by the same rule
+    -- (queue_session_extendable) and, as there, not in a line that is sold out. Locked in ascending seq,
+    -- as every writer of several sessions locks them; only the sessions of this batch's users, whose
+    -- locks it holds, so no other hold batch waits for them. Each is found by its key alone, the other
+    -- conditions one IS TRUE test no index serves (see pg_extend_many.sql; planned as a fresh connection
+    -- plans it in test/waiting-room/postgres-plans.test.ts).
     select s.seq
     from wanted w
     join queue_sessions s on s.seq = w.seq
+    join queue_lines l on l.concert_id = w.concert_id and not l.sold_out
     where w.session_ttl is not null and w.free is true
-      and (s.concert_id = w.concert_id and s.user_id = w.user_id and s.status = 'ACTIVE' and s.active_until > now()
-        and coalesce(s.admitted_at + make_interval(secs => w.session_ttl) > now(), true)) is true
+      and (s.concert_id = w.concert_id and s.user_id = w.user_id
+        and queue_session_extendable(s.status, s.active_until, s.admitted_at, w.session_ttl)) is true
     order by s.seq
     for no key update of s
   ), facts as (

@@ -24,8 +24,8 @@ with wanted as (
   from wanted w
   join queue_sessions s on s.seq = w.seq
   join queue_lines l on l.concert_id = $1::uuid and not l.sold_out
-  where (s.concert_id = $1::uuid and s.user_id = w.user_id and s.status = 'ACTIVE' and s.active_until > now()
-    and coalesce(s.admitted_at + make_interval(secs => $5::int) > now(), true)) is true
+  where (s.concert_id = $1::uuid and s.user_id = w.user_id
+    and queue_session_extendable(s.status, s.active_until, s.admitted_at, $5::int)) is true
   order by s.seq
   for no key update of s
 )

@@ -161,6 +161,15 @@ onEachDatabase('seat holds', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_SECONDS: '300' 
   })
 })
 
+/** A refused hold left no trace: no reservation of the user, not even a CANCELLED one, and both seats AVAILABLE to `reader`. */
+async function expectNoTrace(ctx: SuiteContext, who: { token: string; queueToken: string }, userId: string, scheduleId: string, reader: { token: string; queueToken: string }) {
+  expect((await call(ctx.server, '/v1/reservations', who)).body).toEqual([])
+  const seats = await call(ctx.server, `/v1/schedules/${scheduleId}/seats`, reader)
+  expect(seats.body.map((s: { status: string }) => s.status)).toEqual(['AVAILABLE', 'AVAILABLE'])
+  const [rows] = await ctx.db.sql`select count(*)::int as n from reservations where user_id = ${userId}`
+  expect(rows!.n).toBe(0)
+}
+
 onEachDatabase('hold lapse', { HOLD_TTL_SECONDS: '1', MAX_HOLDS_PER_USER: '1' }, (ctx) => {
 
   test('a lapsed hold is AVAILABLE to everyone before any job runs, and reads EXPIRED', async () => {
@@ -207,11 +216,19 @@ onEachDatabase('hold lapse', { HOLD_TTL_SECONDS: '1', MAX_HOLDS_PER_USER: '1' },
     await ctx.db.sql`update queue_sessions set active_until = now() - interval '1 millisecond' where user_id = 'h-lapsing'`
     const refused = await hold(ctx.server, alice, scheduleIds[0]!, 1)
     expect([refused.status, refused.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
-    expect((await call(ctx.server, '/v1/reservations', alice)).body).toEqual([])
-    const seats = await call(ctx.server, `/v1/schedules/${scheduleIds[0]}/seats`, await shopper(ctx.server, 'h-lapsing-next', concertId))
-    expect(seats.body.map((s: { status: string }) => s.status)).toEqual(['AVAILABLE', 'AVAILABLE'])
-    const [rows] = await ctx.db.sql`select count(*)::int as n from reservations where user_id = 'h-lapsing'`
-    expect(rows!.n).toBe(0)
+    await expectNoTrace(ctx, alice, 'h-lapsing', scheduleIds[0]!, await shopper(ctx.server, 'h-lapsing-next', concertId))
+  })
+
+  test('a line marked sold out extends no session: a hold there is refused (403) and leaves no trace, as the store would refuse to extend it', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2 })
+    const alice = await shopper(ctx.server, 'h-sold-out-line', concertId)
+    const reader = await shopper(ctx.server, 'h-sold-out-reader', concertId)
+    // Marked by hand while seats are free (the admission tick marks a line only once none is left).
+    await ctx.db.sql`update queue_lines set sold_out = true where concert_id = ${concertId}`
+    const refused = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+    expect([refused.status, refused.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
+    await ctx.db.sql`update queue_lines set sold_out = false where concert_id = ${concertId}`
+    await expectNoTrace(ctx, alice, 'h-sold-out-line', scheduleIds[0]!, reader)
   })
 
   test('a hold extends its session in its own commit: until a second past the hold lapses, never shorter; a refused hold extends nothing', async () => {
@@ -480,11 +497,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'holds on a Redis store: the session
       } finally {
         store.extend = extend
       }
-      expect((await call(ctx.server, '/v1/reservations', alice)).body).toEqual([])
-      const seats = await call(ctx.server, `/v1/schedules/${scheduleIds[0]}/seats`, alice)
-      expect(seats.body.map((s: { status: string }) => s.status)).toEqual(['AVAILABLE', 'AVAILABLE'])
-      const [rows] = await ctx.db.sql`select count(*)::int as n from reservations where user_id = 'h-lapsing'`
-      expect(rows!.n).toBe(0)
+      await expectNoTrace(ctx, alice, 'h-lapsing', scheduleIds[0]!, alice)
     })
 
     test("a hold on its way when an operator ends the session: 403, and nothing of it remains, not even a CANCELLED reservation", async () => {
@@ -498,11 +511,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'holds on a Redis store: the session
       expect([refused.status, refused.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
       // The end saw the hold as live and released it; the refused hold then took its trace back.
       expect([ended?.status, ended?.body]).toEqual([200, { ended: true, holdsReleased: 1 }])
-      expect((await call(ctx.server, '/v1/reservations', alice)).body).toEqual([])
-      const [rows] = await ctx.db.sql`select count(*)::int as n from reservations where user_id = 'h-end-races-hold'`
-      expect(rows!.n).toBe(0)
-      const seats = await call(ctx.server, `/v1/schedules/${scheduleIds[0]}/seats`, await shopper(ctx.server, 'h-end-races-next', concertId))
-      expect(seats.body.map((s: { status: string }) => s.status)).toEqual(['AVAILABLE', 'AVAILABLE'])
+      await expectNoTrace(ctx, alice, 'h-end-races-hold', scheduleIds[0]!, await shopper(ctx.server, 'h-end-races-next', concertId))
     })
   })
 
