@@ -29,7 +29,8 @@ export function healthRoutes(sql: Sql, store: WaitingRoomStore, exposition: Expo
   return new Elysia()
     .use(exposition ? metricsRoute(exposition) : new Elysia())
     .get('/health', () => ({ status: 'ok' as const }), {
-      response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      // The edge's refusals (a Host that is not one, a body too big or not JSON) reach every route.
+      response: { 200: Type.Object({ status: Type.Literal('ok') }), ...errors() },
       detail: { operationId: 'health', tags: ['health'], summary: 'The process is alive', security: [] },
     })
     .get(
@@ -54,13 +55,17 @@ export function healthRoutes(sql: Sql, store: WaitingRoomStore, exposition: Expo
 }
 
 function metricsRoute(exposition: Exposition) {
+  // Its success is text, so its responses are written out here; the edge's refusals reach it as every route.
+  const problems = Object.fromEntries(
+    Object.entries(errors()).map(([status, schema]) => [status, { description: 'Problem', content: { 'application/json': { schema } } }]),
+  )
   return new Elysia().get('/metrics', ({ request }) => scrape(exposition, request), {
     detail: {
       operationId: 'metrics',
       tags: ['health'],
       summary: 'Prometheus metrics of this instance (keep it off the public internet, or set METRICS_PORT)',
       security: [],
-      responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...problems },
     },
   })
 }

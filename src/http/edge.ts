@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 import type { Log } from '../log'
 import type { Metrics } from '../metrics/metrics'
 import { ServiceError, unavailable, type ErrorCode } from '../errors'
+import { bodyRefusal } from './json-body'
 import { problemResponse, RememberedProblem, statusOfError } from './problems'
 
 export const MAX_BODY_BYTES = 16 * 1024
@@ -50,6 +51,30 @@ function isJson(contentType: string | null): boolean {
 // putting the header in front of the path as it came, so a Host with '/', '@' or a space made a URL that
 // does not parse, or one whose path is not the path asked for.
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[\w.~!$&'()*+,;=%-]*)(?::\d*)?$/
+
+// The API's only integer query parameter. Elysia reads a query integer with Number(), which also takes
+// "0x2", "0b11", " 2", "2.0", "1e1" and "+5" (helper-48): a client that wrote one of those meant something
+// else, so it is refused as a wrong type is (PRODUCT.md), not guessed at.
+const INTEGER_PARAMETERS = new Set(['limit'])
+
+/**
+ * Why the query of an API request is refused though its schema took it: a parameter given twice (Elysia
+ * keeps the last, so `?limit=1&limit=2` quietly read 2), or an integer not written in decimal digits.
+ */
+function queryRefusal(url: string): ServiceError | null {
+  const at = url.indexOf('?')
+  if (at === -1 || !url.startsWith('/v1/', url.indexOf('/', url.indexOf('://') + 3))) return null
+  const seen = new Set<string>()
+  for (const [name, value] of new URLSearchParams(url.slice(at + 1))) {
+    // Not named: a parameter a route does not read is the client's own text (no echo of input, PRODUCT.md).
+    if (seen.has(name)) return new ServiceError('VALIDATION_FAILED', 'query: a parameter is given more than once')
+    seen.add(name)
+    if (INTEGER_PARAMETERS.has(name) && !/^[1-9][0-9]*$/.test(value)) {
+      return new ServiceError('VALIDATION_FAILED', `query.${name}: Expected a whole number written in decimal digits`)
+    }
+  }
+  return null
+}
 
 const tooLarge = () => new ServiceError('PAYLOAD_TOO_LARGE', `The body must be at most ${MAX_BODY_BYTES} bytes`)
 
@@ -158,15 +183,22 @@ export function httpEdge({ production, log, metrics, logRequests, methodsOf, dis
       const early = refusal ? answer(request, refusal) : length === null && request.body !== null ? relayWithLength(request, state) : null
       if (early) return early
     })
+    // Refused here, once the caller's credentials and budget have been checked: a body that was not JSON,
+    // under a schema its empty stand-in satisfies (json-body.ts), and a query Elysia read leniently.
+    .onBeforeHandle({ as: 'global' }, ({ request }) => {
+      const refusal = bodyRefusal(request) ?? queryRefusal(request.url)
+      if (refusal) throw refusal
+    })
     .onError({ as: 'global' }, ({ code, error, request, set }) => {
       const state = requests.get(request)
       if (state) set.headers['x-request-id'] = state.id
       if (error instanceof ServiceError || error instanceof RememberedProblem) return answer(request, error)
       switch (code) {
         case 'VALIDATION':
-          return answer(request, new ServiceError('VALIDATION_FAILED', validationDetail(error, production)))
+          // A body that was not JSON at all says so, rather than what the empty body put in its place lacks.
+          return answer(request, bodyRefusal(request) ?? new ServiceError('VALIDATION_FAILED', validationDetail(error, production)))
         case 'PARSE': {
-          // A route's own parser (json-body.ts) says why; Elysia wraps what it throws.
+          // Elysia's own parser, on a route that takes no body (a route that does reads it with json-body.ts).
           const cause = (error as { cause?: unknown }).cause
           return answer(request, cause instanceof ServiceError ? cause : new ServiceError('VALIDATION_FAILED', 'The body is not valid JSON'))
         }

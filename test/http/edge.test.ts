@@ -50,6 +50,40 @@ describeWith(['DATABASE_URL'], 'the HTTP edge', () => {
     }
   })
 
+  test('a body that is not JSON is refused after the credentials: a stranger gets 401, an admin body an empty patch would satisfy 400', async () => {
+    const stranger = await call(ctx.server, '/v1/balance/charges', { rawBody: '{"amount":', headers: { 'content-type': 'application/json' } })
+    expect([stranger.status, stranger.body.code]).toEqual([401, 'UNAUTHENTICATED'])
+    const { concertId } = await createConcert(ctx.server, { seats: 1 })
+    const before = (await call(ctx.server, `/v1/admin/concerts/${concertId}/queue`, { headers: { 'x-admin-key': ADMIN_KEY } })).body
+    const wrongKey = await call(ctx.server, `/v1/admin/concerts/${concertId}/queue`, {
+      method: 'PATCH', rawBody: '{"paused":', headers: { 'x-admin-key': 'not-the-key', 'content-type': 'application/json' },
+    })
+    expect(wrongKey.status).toBe(401)
+    // Every field of a line's patch is optional: the empty body left in place of a broken one must not pass as a patch.
+    for (const rawBody of ['{"paused":', new Uint8Array([0x7b, 0xff, 0x7d])]) {
+      const patched = await call(ctx.server, `/v1/admin/concerts/${concertId}/queue`, {
+        method: 'PATCH', rawBody, headers: { 'x-admin-key': ADMIN_KEY, 'content-type': 'application/json' },
+      })
+      expect([patched.status, patched.body.code]).toEqual([400, 'VALIDATION_FAILED'])
+      expect(patched.body.detail).toMatch(/^The body is not valid (JSON|UTF-8)$/)
+    }
+    expect((await call(ctx.server, `/v1/admin/concerts/${concertId}/queue`, { headers: { 'x-admin-key': ADMIN_KEY } })).body).toEqual(before)
+  })
+
+  test('a query parameter given twice, or an integer not in decimal digits, is a 400 (Elysia read them leniently)', async () => {
+    const token = await userToken(ctx.server, 'e-query')
+    for (const path of ['/v1/concerts', '/v1/reservations', '/v1/balance/history']) {
+      for (const query of ['limit=0x2', 'limit=0b11', 'limit=%202', 'limit=2%20', 'limit=2.0', 'limit=1e1', 'limit=%2B5', 'limit=05', 'limit=1&limit=2', 'limit=', 'cursor=a&cursor=b']) {
+        const reply = await call(ctx.server, `${path}?${query}`, { token })
+        expect([path, query, reply.status, reply.body.code]).toEqual([path, query, 400, 'VALIDATION_FAILED'])
+      }
+      expect((await call(ctx.server, `${path}?limit=2`, { token })).status).toBe(200)
+      expect((await call(ctx.server, `${path}?limit=100`, { token })).status).toBe(200)
+    }
+    // A page is not an API answer: a repeated parameter there is the browser's business.
+    expect((await call(ctx.server, '/?a=1&a=2')).status).toBe(200)
+  })
+
   test('a body that is not UTF-8 is a 400 and changes nothing (read as U+FFFD, two different bodies would be one)', async () => {
     const token = await userToken(ctx.server, 'e-utf8')
     const bytes = (text: string, ...tail: number[]) => new Uint8Array([...new TextEncoder().encode(text), ...tail, ...new TextEncoder().encode('"}')])
@@ -232,6 +266,18 @@ describeWith(['DATABASE_URL'], 'per-user rate limit', () => {
     expect((await call(ctx.server, '/v1/balance', { token: await userToken(ctx.server, 'rl-bob') })).status).toBe(200)
     await Bun.sleep(1100)
     expect((await call(ctx.server, '/v1/balance', alice)).status).toBe(200)
+  })
+
+  test('a body that is not JSON spends the budget and carries the RateLimit headers, as any refusal of the route does', async () => {
+    const carol = await userToken(ctx.server, 'rl-carol')
+    const statuses = []
+    for (let i = 0; i < 4; i++) {
+      const reply = await call(ctx.server, '/v1/balance/charges', { token: carol, rawBody: '{bad', headers: { 'content-type': 'application/json' } })
+      statuses.push(reply.status)
+      expect(reply.headers.get('ratelimit')).toMatch(/^"per-user";r=\d+;t=\d+$/)
+      expect(reply.headers.get('ratelimit-policy')).toBe('"per-user";q=3;w=3')
+    }
+    expect(statuses).toEqual([400, 400, 400, 429])
   })
 })
 

@@ -24,7 +24,15 @@ const BUDGETED_WITHOUT_BEARER = new Set(['watchQueueStatus'])
  */
 const CREDENTIAL_PARAMETERS: Record<string, string> = { watchQueueStatus: 'token' }
 /** Operations whose 201 names what it made in Location. */
-const LOCATED = new Set(['joinQueue', 'holdSeat', 'createConcert'])
+// The operations whose 201 names a resource in Location, and what a client reads there, with which
+// credentials: the concert an operator creates is read by users, not with the admin key (helper-48 read
+// "where the created resource can be read" as readable by the caller).
+const LOCATED: Record<string, string> = {
+  joinQueue: 'The place in the line: GET it with the `token` of this answer as X-Queue-Token',
+  holdSeat: 'The reservation: GET it with the same bearer token',
+  createConcert:
+    "The concert's dates as users read them: GET it with a user's bearer token and an ACTIVE queue token of the concert (there is no admin read of a concert; GET /v1/admin/concerts/{concertId}/queue reads its line)",
+}
 
 function tidyParameter(parameter: Json): Json {
   let schema = parameter.schema
@@ -150,7 +158,7 @@ export function contractDocument(generated: Json, options: { serverUrl?: string 
         idempotent: parameters.some((p) => p.in === 'header' && p.name === 'Idempotency-Key'),
         conditional: CONDITIONAL.has(id),
         paged: parameters.some((p) => p.in === 'query' && p.name === 'cursor'),
-        located: LOCATED.has(id),
+        located: LOCATED[id] ?? null,
       }
       if (manners.conditional) parameters.push({ $ref: '#/components/parameters/IfNoneMatch' })
       if (parameters.length) operation.parameters = parameters

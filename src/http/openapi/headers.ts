@@ -16,7 +16,6 @@ export const headerComponents: Json = {
     schema: { type: 'integer', minimum: 0 },
   },
   WWWAuthenticate: { description: 'The authentication scheme to use (RFC 9110)', required: true, schema: { type: 'string', example: 'Bearer realm="concert-waiting-room"' } },
-  Location: { description: 'Where the created resource (or the state it started) can be read', required: true, schema: { type: 'string' } },
   ETag: { description: 'Strong validator of this answer; send it back in If-None-Match', required: true, schema: { type: 'string' } },
   CacheControl: { description: 'How long, and by whom, this answer may be reused (`no-store` on every problem)', required: true, schema: { type: 'string' } },
   Link: { description: 'The next page (RFC 8288), absent on the last page', schema: { type: 'string', example: '</v1/concerts?limit=20&cursor=abc>; rel="next"' } },
@@ -42,8 +41,8 @@ export interface Manners {
   conditional: boolean
   /** Takes limit + cursor and names the next page in Link. */
   paged: boolean
-  /** The 201 names the created resource in Location. */
-  located: boolean
+  /** What the 201 names in Location, and how it is read; null when it names nothing. */
+  located: string | null
 }
 
 /** The edge's refusals of a body before anything reads it: the caller's budget is not spent yet. */
@@ -56,7 +55,7 @@ export function responseHeaders(status: number, m: Manners): Json {
   const success = status < 300
   if (m.conditional && (success || status === 304)) h.ETag = ref('ETag')
   if (m.paged && success) h.Link = ref('Link')
-  if (m.located && status === 201) h.Location = ref('Location')
+  if (m.located !== null && status === 201) h.Location = { description: m.located, required: true, schema: { type: 'string' } }
   if (m.idempotent && (success || status === 402 || status === 409 || status === 422)) h['Idempotent-Replayed'] = ref('IdempotentReplayed')
   if (status === 401) h['WWW-Authenticate'] = ref('WWWAuthenticate')
   if (status === 429 || status === 503) h['Retry-After'] = ref('RetryAfter')

@@ -105,5 +105,17 @@ describeWith(['DATABASE_URL'], 'the OpenAPI document, judged by tools nobody her
     expect(headers('/v1/concerts', 'get', 200)).toContain('Link')
     expect(headers('/v1/payments', 'post', 201)).toContain('Idempotent-Replayed')
     expect(headers('/v1/payments', 'post', 503)).toContain('Retry-After')
+    // Location says how what it names is read: an operator cannot read a concert it created with its key.
+    expect(resolve(op('/v1/admin/concerts', 'post').responses['201']).headers.Location.description).toMatch(/user's bearer token and an ACTIVE queue token/)
+  })
+
+  test("every operation documents the edge's refusals, which reach every route (helper-48: /health and /metrics answered 413 and 415 undocumented)", () => {
+    const missing: string[] = []
+    for (const [path, item] of Object.entries<any>(doc.paths)) {
+      for (const [method, operation] of Object.entries<any>(item)) {
+        for (const status of ['400', '413', '415', '500', '503']) if (!operation.responses[status]) missing.push(`${method} ${path} ${status}`)
+      }
+    }
+    expect(missing).toEqual([])
   })
 })
