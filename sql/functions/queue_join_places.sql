@@ -31,7 +31,7 @@
 -- off a plan made while the table was small cannot scan it whole once it has grown.
 create or replace function queue_join_places(line uuid, user_ids text[], idle_seconds int, lock_class int, opens_at_ms bigint)
 returns table (user_id text, sold_out boolean, seq bigint, created boolean, status text, "position" bigint,
-               active_until_ms bigint, admitted_per_second double precision)
+               active_until_ms bigint, line_active bigint, ended_per_second double precision)
 language plpgsql set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 #variable_conflict use_column
 begin
@@ -95,7 +95,7 @@ begin
     from queue_places($1::uuid, array(select distinct j.ordinal from j where j.status = 'WAITING' and not j.pre_queue), $3::int) p
   ), pace as materialized (
     -- Materialized: once per statement. Inlined, it was a call per row of the answer (32 a batch of 32).
-    select queue_admitted_per_second($1::uuid) as admitted_per_second
+    select * from queue_line_pace($1::uuid)
   )
   select
     a.user_id,
@@ -110,7 +110,8 @@ begin
       + case when (select ranked from line) then 0 else j.batch_ahead end
     end as position,
     (extract(epoch from j.active_until) * 1000)::bigint as active_until_ms,
-    pace.admitted_per_second
+    pace.line_active,
+    pace.ended_per_second
   from asked a
   cross join pace
   left join j on j.user_id = a.user_id

@@ -79,9 +79,18 @@ with now_second as (
   )
   returning 1
 ), counted as (
-  insert into queue_admissions (concert_id, second, admitted)
-  select $1::uuid, n.second, count(*) from admitted, now_second n group by n.second
-  on conflict (concert_id, second) do update set admitted = queue_admissions.admitted + excluded.admitted
+  -- Every step, one that admitted nobody too, with the sessions live before the second's first step and
+  -- after its last: how fast places come free is measured from them (sql/functions/queue_pace.sql).
+  insert into queue_admissions (concert_id, second, admitted, active_before, active_after)
+  select $1::uuid, n.second, c.n, (select n from active), (select n from active) + c.n
+  from now_second n cross join (select count(*)::int as n from admitted) c
+  on conflict (concert_id, second) do update
+  set admitted = queue_admissions.admitted + excluded.admitted, active_after = excluded.active_after
+), pruned as (
+  -- The budget and the pace look back one minute; older seconds are of no more use (a row per line and
+  -- second of every step would otherwise pile up for good).
+  delete from queue_admissions a using now_second n
+  where a.concert_id = $1::uuid and a.second <= n.second - 60
 ), tally as (
   update queue_lines set left_since_rank = left_since_rank + (select count(*) from admitted) + (select count(*) from expired)
   where concert_id = $1::uuid and not (select ranking_due from line)

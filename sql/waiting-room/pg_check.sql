@@ -6,7 +6,8 @@ select
   v.status,
   case when v.status = 'WAITING' and not s.pre_queue then queue_place(s.concert_id, s.ordinal, $4::int) end as position,
   case when v.status = 'ACTIVE' then (extract(epoch from s.active_until) * 1000)::bigint end as active_until_ms,
-  null::double precision as admitted_per_second,
+  null::bigint as line_active,
+  null::double precision as ended_per_second,
   -- The end of the session's own time (admission + ttl): past it, only paying what is held.
   case when v.status = 'ACTIVE' then (extract(epoch from s.admitted_at + make_interval(secs => $5::int)) * 1000)::bigint end as own_until_ms
 from queue_sessions s

@@ -35,5 +35,6 @@ from locked k
 where s.seq = k.seq
 returning s.seq, s.user_id, 'ACTIVE' as status, null::bigint as position,
   (extract(epoch from s.active_until) * 1000)::bigint as active_until_ms,
-  null::double precision as admitted_per_second,
+  null::bigint as line_active,
+  null::double precision as ended_per_second,
   (extract(epoch from s.admitted_at + make_interval(secs => $5::int)) * 1000)::bigint as own_until_ms

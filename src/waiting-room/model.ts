@@ -18,7 +18,8 @@ export const QueueStatus = Type.Object(
     status: SessionStatus,
     position: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: '1 = next in line; null unless WAITING' }),
     estimatedWaitSeconds: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
-      description: 'From the measured admission pace of this line; null unless WAITING',
+      description:
+        'Seconds until admission: the places free now fill at the admission rate, and each place after them waits for a session to end, as fast as sessions ended over the last minute and at least as fast as if each used its whole time; null unless WAITING',
     }),
     activeUntil: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'null unless ACTIVE' }),
     pollAfterMs: Type.Integer({ minimum: 0, description: 'Wait this long before the next poll' }),

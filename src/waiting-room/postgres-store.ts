@@ -32,7 +32,9 @@ interface ViewRow {
   status: SessionView['status']
   position: number | null
   active_until_ms: number | null
-  admitted_per_second: number | null
+  /** How fast places come free (sql/functions/queue_pace.sql); null from the guards and when nothing was measured. */
+  line_active: number | null
+  ended_per_second: number | null
   /** Only from pg_check and pg_extend_many (the guards); other views leave it out. */
   own_until_ms?: number | null
 }
@@ -40,7 +42,7 @@ interface ViewRow {
 /** Postgres' undefined_table: here, the sequence of a line's places does not exist yet. */
 const UNDEFINED_TABLE = '42P01'
 
-const GONE: SessionView = { status: 'EXPIRED', position: null, activeUntilMs: null, admittedPerSecond: null, ownUntilMs: null }
+const GONE: SessionView = { status: 'EXPIRED', position: null, activeUntilMs: null, pace: null, ownUntilMs: null }
 
 function toView(row: ViewRow | undefined): SessionView {
   if (!row) return GONE
@@ -48,7 +50,7 @@ function toView(row: ViewRow | undefined): SessionView {
     status: row.status,
     position: row.position,
     activeUntilMs: row.active_until_ms,
-    admittedPerSecond: row.admitted_per_second,
+    pace: row.line_active === null || row.ended_per_second === null ? null : { active: Number(row.line_active), endedPerSecond: row.ended_per_second },
     ownUntilMs: row.own_until_ms ?? null,
   }
 }

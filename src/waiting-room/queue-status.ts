@@ -1,10 +1,28 @@
 import type { QueueStatus } from './model'
-import type { LineLimits, SessionView } from './store'
+import type { LineLimits, LinePace, SessionView } from './store'
 
 // What a user is told about their place: the QueueStatus of a store's view, with the honest wait
 // estimate and the advice of when to poll next.
 
 const TERMINAL_POLL_MS = 60_000
+
+/**
+ * An honest wait for the place `position` from the front: the places free now (capacity less the live
+ * sessions) are filled at the admission rate, and every place after them waits for a session to end.
+ * Sessions end at least as fast as if each used its whole time (`maxActive / activeTtlSeconds` a second:
+ * every one ends by then, holds aside), faster when the last minute measured more of them ending (people
+ * paid), and places are never filled faster than the rate. The admission pace alone (what the estimate
+ * was until helper-50) counts the first filling of a line's capacity as if it went on: with capacity
+ * binding, people were told up to 4.6 times too short a wait. Before any admission step ran in the
+ * last minute, nobody is known to be live.
+ */
+export function waitSeconds(position: number, pace: LinePace | null, limits: LineLimits): number {
+  const rate = limits.admitPerSecond
+  const free = Math.max(0, limits.maxActive - (pace?.active ?? 0))
+  if (position <= free) return position / rate
+  const ending = Math.min(rate, Math.max(limits.maxActive / limits.activeTtlSeconds, pace?.endedPerSecond ?? 0))
+  return free / rate + (position - free) / ending
+}
 
 export function queueStatus(concertId: string, view: SessionView, limits: LineLimits, nowMs = Date.now()): QueueStatus {
   let estimatedWaitSeconds: number | null = null
@@ -18,9 +36,7 @@ export function queueStatus(concertId: string, view: SessionView, limits: LineLi
     const untilOpening = limits.opensAtMs != null ? limits.opensAtMs - nowMs + 500 : waitingCeiling
     pollAfterMs = Math.max(500, Math.min(waitingCeiling, untilOpening))
   } else if (view.status === 'WAITING' && view.position !== null) {
-    // Honest estimate: the measured admission pace of this line; the configured rate until one is measured.
-    const pace = view.admittedPerSecond && view.admittedPerSecond > 0 ? view.admittedPerSecond : limits.admitPerSecond
-    estimatedWaitSeconds = Math.ceil(view.position / pace)
+    estimatedWaitSeconds = Math.ceil(waitSeconds(view.position, view.pace, limits))
     // Poll less often the further back.
     pollAfterMs = Math.max(500, Math.min(waitingCeiling, Math.round((estimatedWaitSeconds * 1000) / 4)))
   } else if (view.status === 'ACTIVE' && view.activeUntilMs !== null) {

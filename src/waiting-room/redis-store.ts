@@ -5,7 +5,7 @@ import { keySlot } from './redis/slots'
 import { lineKeys, perSlotRegistry, scripts, singleRegistry, type LineRegistry, type Script } from './redis/scripts'
 import { isNoScript, RedisReplyError, RedisUnavailableError, withDeadline, type RedisTransport } from './redis/transport'
 import type { SessionStatus } from './model'
-import type { AdmitResult, JoinResult, LineLimits, LineStats, SessionView, Ticket, WaitingRoomStore } from './store'
+import type { AdmitResult, JoinResult, LineLimits, LinePace, LineStats, SessionView, Ticket, WaitingRoomStore } from './store'
 
 // The waiting room in Redis: one Lua script per operation (src/waiting-room/redis/*.lua, layout in
 // src/waiting-room/redis/README.md), over whichever transport the configuration names. Every call
@@ -29,16 +29,21 @@ type Reply = (string | number | null)[]
 // Scripts answer -1 for "no position" / "no activeUntil" and '' for "no pace" (Lua tables cannot hold nil).
 const orNull = (value: unknown): number | null => (value === null || value === undefined || Number(value) < 0 ? null : Number(value))
 
-const paceOf = (pace: unknown): number | null => (pace === '' || pace === null || pace === undefined ? null : Number(pace))
+// The pace is 'active:ended per second' (lib.lua's pace()).
+function paceOf(pace: unknown): LinePace | null {
+  const [active, ended] = typeof pace === 'string' ? pace.split(':') : []
+  if (!active || !ended) return null
+  return { active: Number(active), endedPerSecond: Number(ended) }
+}
 
 // A view is four values of a script's reply from `at` on: status, position, activeUntil, ownUntil. The
 // pace is the same for every place of one call, so a script answers it once, after the last place.
-function toView(reply: Reply, at: number, pace: number | null): SessionView {
+function toView(reply: Reply, at: number, pace: LinePace | null): SessionView {
   return {
     status: reply[at] as SessionStatus,
     position: orNull(reply[at + 1]),
     activeUntilMs: orNull(reply[at + 2]),
-    admittedPerSecond: pace,
+    pace,
     ownUntilMs: orNull(reply[at + 3]),
   }
 }

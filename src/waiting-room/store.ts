@@ -18,8 +18,19 @@ export interface SessionView {
    * session TTL). A hold may keep the session ACTIVE past it, but only to pay what is held: no new hold.
    */
   ownUntilMs: number | null
-  /** Admissions per second in this line over the recent past, or null when none was measured yet. */
-  admittedPerSecond: number | null
+  /** How fast places of this line come free; null when no admission step admitted anyone in the last minute. */
+  pace: LinePace | null
+}
+
+/**
+ * How fast places of a line come free, from the admission steps of the last minute: the wait estimate's
+ * measure (queue-status.ts). The same for every place of the line at one moment.
+ */
+export interface LinePace {
+  /** Sessions live after the latest admission step. */
+  active: number
+  /** Sessions that ended (paid, ran out, ended by an operator) per second over that minute. */
+  endedPerSecond: number
 }
 
 export interface JoinResult {

@@ -490,7 +490,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'holds on a Redis store: the session
       const store = ctx.server.store as unknown as Record<string, Function>
       const extend = store.extend!
       // The session runs out right after the guard saw it ACTIVE: the store no longer extends it.
-      store.extend = async () => ({ status: 'EXPIRED', position: null, activeUntilMs: null, admittedPerSecond: null })
+      store.extend = async () => ({ status: 'EXPIRED', position: null, activeUntilMs: null, pace: null })
       try {
         const refused = await hold(ctx.server, alice, scheduleIds[0]!, 1)
         expect([refused.status, refused.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])

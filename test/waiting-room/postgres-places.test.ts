@@ -239,7 +239,19 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: positions from the adm
     expect(positions.sort((a, b) => a! - b!)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1))
   }, 30_000)
 
-  test('a poll of many places reads the admission pace once, not once per place', async () => {
+  test('each admission step keeps a minute of its records and drops what is older (they were kept for good)', async () => {
+    const concertId = await newConcert()
+    await join(concertId, 'u0', limits())
+    const [clock] = await db.sql<{ now: number }[]>`select floor(extract(epoch from now()))::bigint::int as now`
+    const now = clock!.now
+    await db.sql`insert into queue_admissions (concert_id, second, admitted) values (${concertId}, ${now - 61}, 3), (${concertId}, ${now - 30}, 2)`
+    await store.admit(concertId, limits())
+    const rows = await db.sql<{ second: number }[]>`select second::int from queue_admissions where concert_id = ${concertId} order by second`
+    expect(rows.map((r) => r.second - now)).toEqual([-30, expect.any(Number)])
+    expect(rows[1]!.second - now).toBeGreaterThanOrEqual(0)
+  })
+
+  test('a poll of many places reads how fast places come free once, not once per place', async () => {
     const concertId = await newConcert()
     const l = limits({ maxActive: 1 })
     const tickets: Ticket[] = []
@@ -253,7 +265,7 @@ describeWith(['DATABASE_URL'], 'waiting room on Postgres: positions from the adm
         tickets.slice(1).map((t) => t.userId),
       ])
       const [row] = await tx<{ calls: number }[]>`
-        select calls::int from pg_stat_xact_user_functions where funcname = 'queue_admitted_per_second'`
+        select calls::int from pg_stat_xact_user_functions where funcname = 'queue_line_pace'`
       return row!.calls
     })
     expect(calls).toBe(1)

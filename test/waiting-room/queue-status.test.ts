@@ -1,15 +1,35 @@
 import { describe, expect, test } from 'bun:test'
 import { queueStatus } from '../../src/waiting-room/queue-status'
+import type { LineLimits, LinePace } from '../../src/waiting-room/store'
 
 const limits = { maxActive: 100, admitPerSecond: 50, activeTtlSeconds: 600, waitingIdleSeconds: 300 }
 const concertId = '7b4c8a5e-6f0a-4c62-9d1a-2b0f0a7e6b11'
-const waiting = (position: number, admittedPerSecond: number | null = null) =>
-  queueStatus(concertId, { status: 'WAITING', position, activeUntilMs: null, admittedPerSecond, ownUntilMs: null }, limits)
+const waiting = (position: number, pace: LinePace | null = null, lineLimits: LineLimits = limits) =>
+  queueStatus(concertId, { status: 'WAITING', position, activeUntilMs: null, pace, ownUntilMs: null }, lineLimits)
 
 describe('queue status', () => {
-  test('the wait estimate uses the measured pace, the configured rate until one is measured', () => {
-    expect(waiting(500).estimatedWaitSeconds).toBe(10)
-    expect(waiting(500, 5).estimatedWaitSeconds).toBe(100)
+  test('the places free now fill at the admission rate; past them each place waits for a session to end', () => {
+    // Nothing measured yet (a sale's first second): nobody is live, 100 places fill at 50 a second.
+    expect(waiting(50).estimatedWaitSeconds).toBe(1)
+    expect(waiting(100).estimatedWaitSeconds).toBe(2)
+    // Past them, sessions end at least as fast as when each uses its whole 600 s: 100 / 600 a second.
+    expect(waiting(101).estimatedWaitSeconds).toBe(2 + 6)
+    expect(waiting(400).estimatedWaitSeconds).toBe(2 + 300 * 6)
+    // 40 live: 60 places free.
+    expect(waiting(60, { active: 40, endedPerSecond: 0 }).estimatedWaitSeconds).toBe(2)
+    expect(waiting(61, { active: 40, endedPerSecond: 0 }).estimatedWaitSeconds).toBe(2 + 6)
+  })
+
+  test("helper-50's line (capacity 10, sessions of 10 s, 5 admitted a second): the wait is the sessions' turnover, not the rate", () => {
+    const line = { maxActive: 10, admitPerSecond: 5, activeTtlSeconds: 10, waitingIdleSeconds: 300 }
+    // At the join, before any step: 10 places at the rate, then one a second (measured: 11.5 s for the
+    // 20th, 32.4 s for the 40th, 53.5 s for the 60th; the rate alone said 4, 8 and 12).
+    expect([20, 40, 60].map((p) => waiting(p, null, line).estimatedWaitSeconds)).toEqual([12, 32, 52])
+    // Full, nobody ended yet: one a second.
+    expect(waiting(50, { active: 10, endedPerSecond: 0 }, line).estimatedWaitSeconds).toBe(50)
+    // People paid: places come free as fast as sessions were measured ending, never faster than the rate.
+    expect(waiting(50, { active: 10, endedPerSecond: 2 }, line).estimatedWaitSeconds).toBe(25)
+    expect(waiting(50, { active: 10, endedPerSecond: 40 }, line).estimatedWaitSeconds).toBe(10)
   })
 
   test('pollAfterMs grows with the distance from the front and stays inside the idle limit', () => {
@@ -19,7 +39,7 @@ describe('queue status', () => {
     expect(near).toBeLessThan(mid)
     expect(mid).toBeLessThanOrEqual(far)
     expect(far).toBeLessThanOrEqual((limits.waitingIdleSeconds * 1000) / 3)
-    const shortIdle = queueStatus(concertId, { status: 'WAITING', position: 10_000, activeUntilMs: null, admittedPerSecond: 1, ownUntilMs: null }, {
+    const shortIdle = queueStatus(concertId, { status: 'WAITING', position: 10_000, activeUntilMs: null, pace: { active: 0, endedPerSecond: 0 }, ownUntilMs: null }, {
       ...limits,
       waitingIdleSeconds: 3,
     })
@@ -28,10 +48,10 @@ describe('queue status', () => {
 
   test('only WAITING has a position and estimate, only ACTIVE has activeUntil', () => {
     const until = Date.now() + 60_000
-    const active = queueStatus(concertId, { status: 'ACTIVE', position: null, activeUntilMs: until, admittedPerSecond: 1, ownUntilMs: null }, limits)
+    const active = queueStatus(concertId, { status: 'ACTIVE', position: null, activeUntilMs: until, pace: { active: 0, endedPerSecond: 0 }, ownUntilMs: null }, limits)
     expect(active).toMatchObject({ position: null, estimatedWaitSeconds: null, activeUntil: new Date(until).toISOString() })
     for (const status of ['EXPIRED', 'DONE', 'SOLD_OUT'] as const) {
-      expect(queueStatus(concertId, { status, position: 3, activeUntilMs: until, admittedPerSecond: 1, ownUntilMs: null }, limits)).toMatchObject({
+      expect(queueStatus(concertId, { status, position: 3, activeUntilMs: until, pace: { active: 0, endedPerSecond: 0 }, ownUntilMs: null }, limits)).toMatchObject({
         status,
         position: null,
         estimatedWaitSeconds: null,

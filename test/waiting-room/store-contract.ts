@@ -80,7 +80,7 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       expect(b.seq).toBeGreaterThan(a.seq)
       expect(c.seq).toBeGreaterThan(b.seq)
       expect([a.view, b.view, c.view].map((v) => v.position)).toEqual([1, 2, 3])
-      expect(c.view).toMatchObject({ status: 'WAITING', activeUntilMs: null, admittedPerSecond: null })
+      expect(c.view).toMatchObject({ status: 'WAITING', activeUntilMs: null, pace: null })
     })
 
     test('joining again returns the same seq and place, not a new one', async () => {
@@ -151,28 +151,36 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       expect(await store.pollMany(concertId, [], limits())).toEqual([])
     })
 
-    test('the admission pace is unknown before anyone is admitted and measured after', async () => {
+    test('how fast places come free is unknown before an admission step and measured by each step after', async () => {
       const concertId = await sut.newConcert()
       const [, b] = await joinAll(concertId, ['a', 'b'])
-      expect((await store.poll(b!, limits())).admittedPerSecond).toBeNull()
+      expect((await store.poll(b!, limits())).pace).toBeNull()
 
       await store.admit(concertId, limits({ admitPerSecond: 1 }))
 
-      const view = await store.poll(b!, limits())
-      expect(view.admittedPerSecond).toBeGreaterThan(0)
-      expect(view.admittedPerSecond).toBeLessThanOrEqual(1)
+      // One live session after the step, none ended.
+      expect((await store.poll(b!, limits())).pace).toEqual({ active: 1, endedPerSecond: 0 })
     })
 
-    test('the pace is measured anew each second: with no admissions since, it falls as the seconds pass', async () => {
+    test('the sessions that ended are the admissions less the growth of the live count, per second', async () => {
       const concertId = await sut.newConcert()
-      const [, b] = await joinAll(concertId, ['a', 'b'])
-      await store.admit(concertId, limits({ admitPerSecond: 1 }))
-      const first = (await store.poll(b!, limits())).admittedPerSecond!
+      const [a, , , d] = await joinAll(concertId, ['a', 'b', 'c', 'd'])
+      const full = limits({ maxActive: 2, admitPerSecond: 100 })
+      expect(await store.admit(concertId, full)).toMatchObject({ admitted: 2 })
+      // A step that admits nobody is measured too: the line is full.
+      expect(await store.admit(concertId, full)).toMatchObject({ admitted: 0 })
+      expect((await store.poll(d!, full)).pace).toEqual({ active: 2, endedPerSecond: 0 })
 
-      await sleep(1100)
+      await store.finish(a!)
+      const start = Date.now()
+      expect(await store.admit(concertId, full)).toMatchObject({ admitted: 1 })
 
-      // One admission over the seconds since it: 1/1 or 1/2 at first, at most 1/3 a second later.
-      expect((await store.poll(b!, limits())).admittedPerSecond).toBeLessThan(first)
+      // Three admitted, two live: one ended, over the one or two seconds the steps span (all three steps,
+      // or some, in one second: the live count before that second's first step is the one kept).
+      const { pace } = await store.poll(d!, full)
+      expect(pace?.active).toBe(2)
+      expect([1, 0.5]).toContain(pace!.endedPerSecond)
+      expect(Date.now() - start).toBeLessThan(1000)
     })
 
     test('a ticket that names no session of this user reads EXPIRED', async () => {
@@ -744,8 +752,8 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       expect((await store.join(concertId, 'a', early)) as { view: SessionView }).toMatchObject({ seq: a!.seq, created: false, view: { status: 'WAITING', position: null } })
       expect(await store.admit(concertId, early)).toMatchObject({ admitted: 0 })
       expect(await pollAll([a!, b!], early)).toEqual([
-        { status: 'WAITING', position: null, activeUntilMs: null, admittedPerSecond: null, ownUntilMs: null },
-        { status: 'WAITING', position: null, activeUntilMs: null, admittedPerSecond: null, ownUntilMs: null },
+        { status: 'WAITING', position: null, activeUntilMs: null, pace: { active: 0, endedPerSecond: 0 }, ownUntilMs: null },
+        { status: 'WAITING', position: null, activeUntilMs: null, pace: { active: 0, endedPerSecond: 0 }, ownUntilMs: null },
       ])
       expect(statuses(await store.pollMany(concertId, [b!, a!], early))).toEqual(['WAITING', 'WAITING'])
       expect((await store.pollMany(concertId, [b!], early))[0]!.position).toBeNull()

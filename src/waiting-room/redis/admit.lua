@@ -74,16 +74,20 @@ while admitted < budget and examined < budget + SWEEP_ADMIT do
   end
 end
 
-if admitted > 0 then
-  redis.call('HINCRBY', K_ADMITS, this_second, admitted)
-  -- The pace looks back one minute; older seconds are of no more use.
-  local seconds = redis.call('HKEYS', K_ADMITS)
-  for i = 1, #seconds do
-    if tonumber(seconds[i]) <= now_sec - 60 then redis.call('HDEL', K_ADMITS, seconds[i]) end
-  end
-  -- The pace kept for this second no longer holds.
-  redis.call('DEL', K_PACE)
+-- Every step is recorded, one that admitted nobody too: how many were admitted in this second, how many
+-- were live before its first step and after its last (how fast places come free is measured from them:
+-- pace() in lib.lua).
+redis.call('HINCRBY', K_ADMITS, this_second, admitted)
+redis.call('HSETNX', K_ADMITS, 'b' .. this_second, active)
+redis.call('HSET', K_ADMITS, 'a' .. this_second, active + admitted)
+-- The pace looks back one minute; older seconds are of no more use.
+local fields = redis.call('HKEYS', K_ADMITS)
+for i = 1, #fields do
+  local at = tonumber((string.gsub(fields[i], '^[ab]', '')))
+  if at <= now_sec - 60 then redis.call('HDEL', K_ADMITS, fields[i]) end
 end
+-- The pace kept for this second no longer holds.
+redis.call('DEL', K_PACE)
 
 -- Join-time samples older than the one that dates the front of the line are of no more use.
 local front = redis.call('ZRANGE', K_WAITING, 0, 0, 'WITHSCORES')

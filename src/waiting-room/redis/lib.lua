@@ -7,11 +7,11 @@ local K_ACTIVE_SEQ = KEYS[4] -- hash  user -> 'seq:ownUntil ms'  (admitted users
 local K_DONE = KEYS[5]       -- hash  seq -> user               (sessions that ended by payment)
 local K_SEQ = KEYS[6]        -- string, INCR gives the next join seq
 local K_SOLD_OUT = KEYS[7]   -- string, exists while the line is sold out
-local K_ADMITS = KEYS[8]     -- hash  epoch second -> admissions in it (last minute only)
+local K_ADMITS = KEYS[8]     -- hash  epoch second -> admissions in it; 'b'/'a' .. second -> live before/after (last minute only)
 local K_LINES = KEYS[9]      -- set   concert ids that have anyone waiting or active (one per node, or per slot)
 local K_JOINED = KEYS[10]    -- zset  seq -> 'ms:seq', one sample every JOIN_SAMPLE joins (oldest wait)
 local K_DRAWN = KEYS[11]     -- string, exists once the pre-queue of the line was drawn
-local K_PACE = KEYS[12]      -- string 'epoch second:pace', the pace as of that second (see pace())
+local K_PACE = KEYS[12]      -- string 'epoch second:active:ended', the pace as of that second (see pace())
 
 -- A waiting place's score is its order in the line and names its join seq. Later arrivals: score = seq.
 -- The pre-queue (joined before the opening) lies below them: PRE + rank * BAND + seq, where rank is 0
@@ -103,25 +103,45 @@ local function line_facts()
   return { sold_out = found[1] ~= false, kept_pace = found[2], last_seq = tonumber(found[3] or '0'), drawn = found[4] ~= false }
 end
 
--- Admissions per second over the last minute, measured from the first admission inside that minute
--- (the Postgres store's queue_admitted_per_second); '' when nobody was admitted in it. It depends only on
--- the admissions hash and the second, so it is kept for the second it was worked out in: the other
--- joins and polls of that second read one short string, not the whole hash. Only admit.lua changes the
--- hash, and it drops the kept pace whenever it does. `kept` is the kept pace as line_facts() read it.
+-- How fast places come free: the line's live sessions after its latest admission step of the last minute,
+-- and the sessions that ended per second over that minute (the Postgres store's queue_line_pace), as
+-- 'active:ended' ('' when no step ran in the last minute). Each step records, for its second, how many
+-- it admitted ('<second>'), how many were live before the second's first step ('b<second>') and after
+-- its last ('a<second>'): every session admitted over the kept seconds either is still live or has
+-- ended, so the ended ones are the admissions less the growth of the live count, from before the first
+-- step to after the last.
+-- It depends only on that hash and the second, so it is kept for the second it was worked out in: the
+-- other joins and polls of that second read one short string, not the whole hash. Only admit.lua
+-- changes the hash, and it drops the kept pace whenever it does. `kept` is as line_facts() read it.
 local function pace(now_sec, kept)
   local second = int(now_sec) .. ':'
   if kept and string.sub(kept, 1, #second) == second then return string.sub(kept, #second + 1) end
   local flat = redis.call('HGETALL', K_ADMITS)
-  local sum, first = 0, nil
+  local admitted, live_before, live_after = {}, {}, {}
   for i = 1, #flat, 2 do
-    local at = tonumber(flat[i])
+    local field, value = flat[i], tonumber(flat[i + 1])
+    local kind = string.sub(field, 1, 1)
+    if kind == 'a' then
+      live_after[tonumber(string.sub(field, 2))] = value
+    elseif kind == 'b' then
+      live_before[tonumber(string.sub(field, 2))] = value
+    else
+      admitted[tonumber(field)] = value
+    end
+  end
+  local sum, first, last = 0, nil, nil
+  for at, n in pairs(admitted) do
     if at > now_sec - 60 then
-      sum = sum + tonumber(flat[i + 1])
+      sum = sum + n
       if first == nil or at < first then first = at end
+      if last == nil or at > last then last = at end
     end
   end
   local rate = ''
-  if first ~= nil then rate = string.format('%.17g', sum / math.max(1, now_sec - first + 1)) end
+  if first ~= nil and live_before[first] ~= nil and live_after[last] ~= nil then
+    local ended = sum - (live_after[last] - live_before[first])
+    rate = int(live_after[last]) .. ':' .. string.format('%.17g', ended / math.max(1, now_sec - first + 1))
+  end
   -- Of no use after its second: it expires soon after, so an abandoned line leaves nothing behind.
   redis.call('SET', K_PACE, second .. rate, 'EX', 2)
   return rate

@@ -11,7 +11,9 @@ local active = redis.call('ZCOUNT', K_ACTIVE, '(' .. now, '+inf')
 local admitted = 0
 local flat = redis.call('HGETALL', K_ADMITS)
 for i = 1, #flat, 2 do
-  if tonumber(flat[i]) > now_sec - 60 then admitted = admitted + tonumber(flat[i + 1]) end
+  -- ('b' and 'a' .. second fields are how many were live before and after that second's steps.)
+  local at = tonumber(flat[i])
+  if at and at > now_sec - 60 then admitted = admitted + tonumber(flat[i + 1]) end
 end
 
 -- The front waiter joined at or after the latest sample taken at or before its seq.
