@@ -8,7 +8,7 @@ import { openSse, statusOf, type SseStream } from '../support/sse'
 
 // PRODUCT.md: "DONE: the user paid". A session that paid one hold and kept another lasts until that one
 // lapses (a hold extends it to cover the hold), and then it is over. The lapse job tells the store within
-// its 5 s, but an admission step that comes first drops the session as run out: it read EXPIRED, for
+// a second, but an admission step that comes first drops the session as run out: it read EXPIRED, for
 // good (helper-41, from outside: 95 of 160 such sessions on Redis, 55 of 120 on the Postgres store).
 
 // Short times, so that a session runs out within the test: admitted for 2 s, holds of 2 s.
