@@ -89,6 +89,7 @@ export async function startServer(config: Config, options: StartOptions = {}) {
       if (app.server) await Bun.sleep(SHUTDOWN_DRAIN_MS)
       // Status streams never finish by themselves; ended now, their clients reconnect elsewhere.
       services.room.push.closeAll()
+      services.room.stop()
       await app.server?.stop(false)
       await scrapeServer?.stop(true)
       metrics.stop()

@@ -66,6 +66,49 @@ export function afterEverySale(check: (concertId: string) => Promise<void>) {
   }
 }
 
+const FINISH_RETRY_MS = 1000
+const UNFINISHED_LIMIT = 100_000
+
+/** Sessions to end in the store, told again every second until it hears (see sessionPaid). */
+function retriedFinishes(store: WaitingRoomStore, log: (entry: Record<string, unknown>) => void) {
+  const waiting = new Map<string, Ticket>()
+  let timer: ReturnType<typeof setTimeout> | null = null
+  let stopped = false
+  async function retry() {
+    timer = null
+    for (const [key, ticket] of waiting) {
+      // A store still down fails at once (redis-store.ts pauses after a failure); on a cluster only the
+      // lines of the master that is down wait for the next round.
+      await store.finish(ticket).then(
+        () => waiting.delete(key),
+        () => {},
+      )
+    }
+    if (waiting.size > 0) schedule()
+    else log({ level: 'info', msg: 'the queue store heard of every session that paid' })
+  }
+  function schedule() {
+    if (stopped || timer) return
+    timer = setTimeout(() => void retry(), FINISH_RETRY_MS)
+    timer.unref?.()
+  }
+  return {
+    add(ticket: Ticket) {
+      if (waiting.size >= UNFINISHED_LIMIT) return
+      waiting.set(`${ticket.concertId}:${ticket.seq}`, ticket)
+      schedule()
+    },
+    stop() {
+      stopped = true
+      if (timer) clearTimeout(timer)
+      timer = null
+    },
+    get size() {
+      return waiting.size
+    },
+  }
+}
+
 export function waitingRoom({ store, tokens, catalogue, settings, sessionsThatPaid, log = () => {}, pushTickMs = 1000 }: WaitingRoomDeps) {
   const limitsOf = (concertId: string) => settings.limitsFor(concertId)
 
@@ -106,6 +149,15 @@ export function waitingRoom({ store, tokens, catalogue, settings, sessionsThatPa
   }
   const distrust = (ticket: Ticket) => trusted.delete(cacheKey(ticket))
   const pastOwnTime = () => new ServiceError('QUEUE_NOT_ACTIVE', "The session's time is over; it lasts only to pay the seats already held")
+
+  // Sessions that paid and have nothing left, which the store could not be told of (it was down or
+  // hung): told again every second until it hears, so that the session reads DONE and its slot goes to
+  // the next person once the store is back, not at the end of the session's time (helper-51: a payment
+  // answered 201 while a cluster master was paused, and its session read ACTIVE with nothing held for
+  // the 40 s watched). Ending a session twice changes nothing, and no hold is made in a session that paid
+  // and has nothing left (sql/functions/session_has_ended.sql), so a late end is still right. Kept in
+  // this instance's memory: if it stops first, the session ends at its time, as before.
+  const unfinished = retriedFinishes(store, log)
 
   const soldOutCheck = afterEverySale((concertId) =>
     markSoldOut(catalogue, store, [concertId]).then(
@@ -285,15 +337,20 @@ export function waitingRoom({ store, tokens, catalogue, settings, sessionsThatPa
     /**
      * The user's session has nothing left to pay (a payment or a cancel found no other live hold of a
      * session that paid): it ends as DONE and its slot goes to the next person. The payment or cancel
-     * has committed, so its answer stands whatever happens here: if the store cannot be told now, the
-     * session ends at its TTL, or when the client retries a payment with its Idempotency-Key.
+     * has committed, so its answer stands whatever happens here: if the store cannot be told now, it is
+     * told again every second until it hears (`unfinished`; the session ends at its TTL if this instance
+     * stops first).
      */
     async sessionPaid(ticket: Ticket) {
       distrust(ticket)
-      await store.finish(ticket).catch((error) =>
-        log({ level: 'warn', msg: 'could not end the queue session after a payment', concertId: ticket.concertId, error: String(error) }),
-      )
+      await store.finish(ticket).catch((error) => {
+        log({ level: 'warn', msg: 'could not end the queue session after a payment; telling the store again every second', concertId: ticket.concertId, error: String(error) })
+        unfinished.add(ticket)
+      })
     },
+
+    /** Stops telling the store of sessions it could not be told of (the instance is shutting down). */
+    stop: () => unfinished.stop(),
 
     /** After a payment: the session is DONE if the payment ended it (the user has no other live hold in this concert). */
     async paid(ticket: Ticket, endsSession: boolean) {

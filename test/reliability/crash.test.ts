@@ -181,7 +181,9 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'reliability: instances killed with 
           await Bun.sleep(200)
         }
       }
-      const perSecond = Array.isArray(admits) ? admits.filter((_, i) => i % 2 === 1).map(Number) : Object.values(admits).map(Number)
+      const fields = Array.isArray(admits) ? Object.fromEntries(admits.flatMap((v, i) => (i % 2 === 0 ? [[v, admits[i + 1]!]] : []))) : admits
+      // Fields named by a second are its admissions; 'b' and 'a' + second the live count before and after.
+      const perSecond = Object.entries(fields).filter(([name]) => /^\d+$/.test(name)).map(([, n]) => Number(n))
       const busiestSecond = Math.max(...perSecond)
       const admittedTotal = perSecond.reduce((a, b) => a + b, 0)
       const runnersPerSecond = new Map<number, Set<Instance>>()

@@ -1,4 +1,5 @@
 import { expect, setSystemTime, test } from 'bun:test'
+import { ServiceError } from '../../src/errors'
 import type { WaitingRoomStore } from '../../src/waiting-room/store'
 import { call, onEachDatabase } from '../support/app'
 import { admit, createConcert, hold, join, pay, shopper, userToken } from '../support/scenario'
@@ -176,6 +177,35 @@ onEachDatabase('the waiting room over HTTP', { QUEUE_MAX_ACTIVE: '2', QUEUE_ADMI
       expect(calls).toEqual(['check', ...extendAfter])
     } finally {
       for (const [name, original] of originals) store[name] = original
+    }
+  })
+
+  test('a payment whose end of the session the store did not hear is told again until it hears: DONE, not ACTIVE with nothing held (helper-51)', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2 })
+    const buyer = await shopper(ctx.server, 'unheard-buyer', concertId, 100_000)
+    const held = await hold(ctx.server, buyer, scheduleIds[0]!, 1)
+    const store = ctx.server.store
+    const finish = store.finish
+    let refused = 0
+    store.finish = async (ticket) => {
+      if (refused < 2) {
+        refused++
+        throw new ServiceError('SERVICE_UNAVAILABLE', 'the store is down (test)', { retryAfterSeconds: 2 })
+      }
+      return finish.call(store, ticket)
+    }
+    try {
+      expect((await pay(ctx.server, buyer, held.body.reservationId)).status).toBe(201)
+      expect((await call(ctx.server, '/v1/queue/status', buyer)).body.status).toBe('ACTIVE')
+      const deadline = Date.now() + 4000
+      let status = 'ACTIVE'
+      while (status === 'ACTIVE' && Date.now() < deadline) {
+        await Bun.sleep(200)
+        status = (await call(ctx.server, '/v1/queue/status', buyer)).body.status
+      }
+      expect([status, refused]).toEqual(['DONE', 2])
+    } finally {
+      store.finish = finish
     }
   })
 
