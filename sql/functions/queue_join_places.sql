@@ -31,7 +31,7 @@
 -- off a plan made while the table was small cannot scan it whole once it has grown.
 create or replace function queue_join_places(line uuid, user_ids text[], idle_seconds int, lock_class int, opens_at_ms bigint)
 returns table (user_id text, sold_out boolean, seq bigint, created boolean, status text, "position" bigint,
-               active_until_ms bigint, line_active bigint, ended_per_second double precision)
+               active_until_ms bigint, line_active bigint, ended_per_second double precision, live_average double precision)
 language plpgsql set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 #variable_conflict use_column
 begin
@@ -111,7 +111,8 @@ begin
     end as position,
     (extract(epoch from j.active_until) * 1000)::bigint as active_until_ms,
     pace.line_active,
-    pace.ended_per_second
+    pace.ended_per_second,
+    pace.live_average
   from asked a
   cross join pace
   left join j on j.user_id = a.user_id

@@ -27,7 +27,7 @@
 -- the statistics say, and with seq scans off a plan made while the table was small cannot scan it whole
 -- once it has grown.
 create or replace function queue_poll_places(line uuid, seqs bigint[], user_ids text[], idle_seconds int, min_age_seconds double precision)
-returns table (ord bigint, status text, "position" bigint, active_until_ms bigint, line_active bigint, ended_per_second double precision)
+returns table (ord bigint, status text, "position" bigint, active_until_ms bigint, line_active bigint, ended_per_second double precision, live_average double precision)
 language plpgsql set plan_cache_mode = force_generic_plan set enable_seqscan = off as $$
 #variable_conflict use_column
 begin
@@ -74,7 +74,8 @@ begin
     p.place as position,
     case when f.status = 'ACTIVE' then (extract(epoch from f.active_until) * 1000)::bigint end as active_until_ms,
     pace.line_active,
-    pace.ended_per_second
+    pace.ended_per_second,
+    pace.live_average
   from found f
   cross join pace
   left join placed p on p.ordinal = f.ordinal and f.status = 'WAITING' and not f.pre_queue;

@@ -8,6 +8,7 @@ select
   case when v.status = 'ACTIVE' then (extract(epoch from s.active_until) * 1000)::bigint end as active_until_ms,
   null::bigint as line_active,
   null::double precision as ended_per_second,
+  null::double precision as live_average,
   -- The end of the session's own time (admission + ttl): past it, only paying what is held.
   case when v.status = 'ACTIVE' then (extract(epoch from s.admitted_at + make_interval(secs => $5::int)) * 1000)::bigint end as own_until_ms
 from queue_sessions s

@@ -37,4 +37,5 @@ returning s.seq, s.user_id, 'ACTIVE' as status, null::bigint as position,
   (extract(epoch from s.active_until) * 1000)::bigint as active_until_ms,
   null::bigint as line_active,
   null::double precision as ended_per_second,
+  null::double precision as live_average,
   (extract(epoch from s.admitted_at + make_interval(secs => $5::int)) * 1000)::bigint as own_until_ms

@@ -19,7 +19,7 @@ export const QueueStatus = Type.Object(
     position: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: '1 = next in line; null unless WAITING' }),
     estimatedWaitSeconds: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
       description:
-        'Seconds until admission: the places free now fill at the admission rate, and each place after them waits for a session to end, as fast as sessions ended over the last minute and at least as fast as if each used its whole time; null unless WAITING',
+        'Seconds until admission: the places free now fill at the admission rate, and each place after them waits for a session to end, as fast as sessions were measured ending over the last minute and at least as fast as if each used its whole time; while the line is paused, counted from the resume; null unless WAITING (and in the pre-queue, before the opening)',
     }),
     activeUntil: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'null unless ACTIVE' }),
     pollAfterMs: Type.Integer({ minimum: 0, description: 'Wait this long before the next poll' }),

@@ -35,6 +35,7 @@ interface ViewRow {
   /** How fast places come free (sql/functions/queue_pace.sql); null from the guards and when nothing was measured. */
   line_active: number | null
   ended_per_second: number | null
+  live_average: number | null
   /** Only from pg_check and pg_extend_many (the guards); other views leave it out. */
   own_until_ms?: number | null
 }
@@ -50,7 +51,10 @@ function toView(row: ViewRow | undefined): SessionView {
     status: row.status,
     position: row.position,
     activeUntilMs: row.active_until_ms,
-    pace: row.line_active === null || row.ended_per_second === null ? null : { active: Number(row.line_active), endedPerSecond: row.ended_per_second },
+    pace:
+      row.line_active === null || row.ended_per_second === null || row.live_average === null
+        ? null
+        : { active: Number(row.line_active), endedPerSecond: row.ended_per_second, liveAverage: row.live_average },
     ownUntilMs: row.own_until_ms ?? null,
   }
 }

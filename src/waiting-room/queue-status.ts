@@ -5,22 +5,29 @@ import type { LineLimits, LinePace, SessionView } from './store'
 // estimate and the advice of when to poll next.
 
 const TERMINAL_POLL_MS = 60_000
+// While the operator has paused the line nobody is admitted, however near the front: a place polls no
+// more often than this (helper-52: the first place, told 1 s, polled twice a second through a 15 s pause).
+const PAUSED_POLL_MS = 5_000
 
 /**
  * An honest wait for the place `position` from the front: the places free now (capacity less the live
  * sessions) are filled at the admission rate, and every place after them waits for a session to end.
- * Sessions end at least as fast as if each used its whole time (`maxActive / activeTtlSeconds` a second:
- * every one ends by then, holds aside), faster when the last minute measured more of them ending (people
- * paid), and places are never filled faster than the rate. The admission pace alone (what the estimate
- * was until helper-50) counts the first filling of a line's capacity as if it went on: with capacity
- * binding, people were told up to 4.6 times too short a wait. Before any admission step ran in the
- * last minute, nobody is known to be live.
+ * A full line's sessions end at least as fast as if each used its whole time (`maxActive /
+ * activeTtlSeconds` a second: every one ends by then, holds aside), faster when the last minute measured
+ * them lasting less (people paid), and places are never filled faster than the rate. How long a session
+ * lasts is measured as the live sessions on average over those ending a second (Little's law), so that
+ * the measure holds for the capacity of now: one taken under a larger capacity told people half their
+ * wait for a minute after the operator lowered it (helper-52). The admission pace alone (the estimate
+ * until helper-50) counts the first filling of a line's capacity as if it went on: with capacity
+ * binding, people were told up to 4.6 times too short a wait. Before any admission step ran in the last
+ * minute, nobody is known to be live.
  */
 export function waitSeconds(position: number, pace: LinePace | null, limits: LineLimits): number {
   const rate = limits.admitPerSecond
   const free = Math.max(0, limits.maxActive - (pace?.active ?? 0))
   if (position <= free) return position / rate
-  const ending = Math.min(rate, Math.max(limits.maxActive / limits.activeTtlSeconds, pace?.endedPerSecond ?? 0))
+  const measured = pace && pace.liveAverage > 0 ? (limits.maxActive * pace.endedPerSecond) / pace.liveAverage : 0
+  const ending = Math.min(rate, Math.max(limits.maxActive / limits.activeTtlSeconds, measured))
   return free / rate + (position - free) / ending
 }
 
@@ -36,9 +43,11 @@ export function queueStatus(concertId: string, view: SessionView, limits: LineLi
     const untilOpening = limits.opensAtMs != null ? limits.opensAtMs - nowMs + 500 : waitingCeiling
     pollAfterMs = Math.max(500, Math.min(waitingCeiling, untilOpening))
   } else if (view.status === 'WAITING' && view.position !== null) {
+    // While paused, the wait counted from the resume: how long a pause lasts, nobody here knows.
     estimatedWaitSeconds = Math.ceil(waitSeconds(view.position, view.pace, limits))
     // Poll less often the further back.
-    pollAfterMs = Math.max(500, Math.min(waitingCeiling, Math.round((estimatedWaitSeconds * 1000) / 4)))
+    const floor = limits.paused ? Math.min(PAUSED_POLL_MS, waitingCeiling) : 500
+    pollAfterMs = Math.max(floor, Math.min(waitingCeiling, Math.round((estimatedWaitSeconds * 1000) / 4)))
   } else if (view.status === 'ACTIVE' && view.activeUntilMs !== null) {
     pollAfterMs = Math.max(1000, Math.min(30_000, view.activeUntilMs - nowMs))
   }

@@ -29,11 +29,11 @@ type Reply = (string | number | null)[]
 // Scripts answer -1 for "no position" / "no activeUntil" and '' for "no pace" (Lua tables cannot hold nil).
 const orNull = (value: unknown): number | null => (value === null || value === undefined || Number(value) < 0 ? null : Number(value))
 
-// The pace is 'active:ended per second' (lib.lua's pace()).
+// The pace is 'active:ended per second:live on average' (lib.lua's pace()).
 function paceOf(pace: unknown): LinePace | null {
-  const [active, ended] = typeof pace === 'string' ? pace.split(':') : []
-  if (!active || !ended) return null
-  return { active: Number(active), endedPerSecond: Number(ended) }
+  const [active, ended, live] = typeof pace === 'string' ? pace.split(':') : []
+  if (!active || !ended || !live) return null
+  return { active: Number(active), endedPerSecond: Number(ended), liveAverage: Number(live) }
 }
 
 // A view is four values of a script's reply from `at` on: status, position, activeUntil, ownUntil. The

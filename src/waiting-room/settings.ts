@@ -76,6 +76,7 @@ export function lineSettings(sql: Sql, defaults: LineLimits, { openingCleared = 
         maxActive: row?.max_active ?? defaults.maxActive,
         admitPerSecond: row?.admit_per_second ?? defaults.admitPerSecond,
         opensAtMs: row?.sales_open_at ? row.sales_open_at.getTime() : null,
+        paused: row?.paused ?? false,
       })
       // Bounded like the other per-concert maps of an instance: cleared when full, rebuilt on demand.
       if (limits.size >= LIMITS_CACHE) limits.clear()

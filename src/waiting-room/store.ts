@@ -31,6 +31,8 @@ export interface LinePace {
   active: number
   /** Sessions that ended (paid, ran out, ended by an operator) per second over that minute. */
   endedPerSecond: number
+  /** Sessions live after the steps of that minute, on average: with endedPerSecond, how long one lasts. */
+  liveAverage: number
 }
 
 export interface JoinResult {
@@ -50,6 +52,8 @@ export interface LineLimits {
    * gives the pre-queue a uniformly random order ahead of later arrivals.
    */
   opensAtMs?: number | null
+  /** The operator paused the line: nobody is admitted until it resumes (the stores are told a rate of 0). */
+  paused?: boolean
 }
 
 export interface AdmitResult {

@@ -72,10 +72,13 @@ const UNFINISHED_LIMIT = 100_000
 /** Sessions to end in the store, told again every second until it hears (see sessionPaid). */
 function retriedFinishes(store: WaitingRoomStore, log: (entry: Record<string, unknown>) => void) {
   const waiting = new Map<string, Ticket>()
+  // A round is due (timer) or under way (running): one at a time.
   let timer: ReturnType<typeof setTimeout> | null = null
+  let running = false
   let stopped = false
   async function retry() {
     timer = null
+    running = true
     for (const [key, ticket] of waiting) {
       // A store still down fails at once (redis-store.ts pauses after a failure); on a cluster only the
       // lines of the master that is down wait for the next round.
@@ -84,11 +87,12 @@ function retriedFinishes(store: WaitingRoomStore, log: (entry: Record<string, un
         () => {},
       )
     }
+    running = false
     if (waiting.size > 0) schedule()
     else log({ level: 'info', msg: 'the queue store heard of every session that paid' })
   }
   function schedule() {
-    if (stopped || timer) return
+    if (stopped || timer || running) return
     timer = setTimeout(() => void retry(), FINISH_RETRY_MS)
     timer.unref?.()
   }
@@ -102,9 +106,6 @@ function retriedFinishes(store: WaitingRoomStore, log: (entry: Record<string, un
       stopped = true
       if (timer) clearTimeout(timer)
       timer = null
-    },
-    get size() {
-      return waiting.size
     },
   }
 }

@@ -48,6 +48,9 @@ describeWith(['DATABASE_URL'], 'operating a line (admin API)', () => {
     expect(paused.body).toMatchObject({ paused: true, waiting: 1 })
     await ctx.server.admission.tick()
     expect(await statusOf(a!)).toBe('WAITING')
+    // The first place of a paused line is not told to poll twice a second (helper-52).
+    const waitingWhilePaused = await call(ctx.server, '/v1/queue/status', a!)
+    expect(waitingWhilePaused.body).toMatchObject({ position: 1, pollAfterMs: 5_000 })
     await call(ctx.server, line(concertId), { method: 'PATCH', headers: admin, body: { paused: false } })
     await ctx.server.admission.tick()
     expect(await statusOf(a!)).toBe('ACTIVE')

@@ -16,8 +16,8 @@ describe('queue status', () => {
     expect(waiting(101).estimatedWaitSeconds).toBe(2 + 6)
     expect(waiting(400).estimatedWaitSeconds).toBe(2 + 300 * 6)
     // 40 live: 60 places free.
-    expect(waiting(60, { active: 40, endedPerSecond: 0 }).estimatedWaitSeconds).toBe(2)
-    expect(waiting(61, { active: 40, endedPerSecond: 0 }).estimatedWaitSeconds).toBe(2 + 6)
+    expect(waiting(60, { active: 40, endedPerSecond: 0, liveAverage: 40 }).estimatedWaitSeconds).toBe(2)
+    expect(waiting(61, { active: 40, endedPerSecond: 0, liveAverage: 40 }).estimatedWaitSeconds).toBe(2 + 6)
   })
 
   test("helper-50's line (capacity 10, sessions of 10 s, 5 admitted a second): the wait is the sessions' turnover, not the rate", () => {
@@ -26,10 +26,22 @@ describe('queue status', () => {
     // 20th, 32.4 s for the 40th, 53.5 s for the 60th; the rate alone said 4, 8 and 12).
     expect([20, 40, 60].map((p) => waiting(p, null, line).estimatedWaitSeconds)).toEqual([12, 32, 52])
     // Full, nobody ended yet: one a second.
-    expect(waiting(50, { active: 10, endedPerSecond: 0 }, line).estimatedWaitSeconds).toBe(50)
+    expect(waiting(50, { active: 10, endedPerSecond: 0, liveAverage: 10 }, line).estimatedWaitSeconds).toBe(50)
     // People paid: places come free as fast as sessions were measured ending, never faster than the rate.
-    expect(waiting(50, { active: 10, endedPerSecond: 2 }, line).estimatedWaitSeconds).toBe(25)
-    expect(waiting(50, { active: 10, endedPerSecond: 40 }, line).estimatedWaitSeconds).toBe(10)
+    expect(waiting(50, { active: 10, endedPerSecond: 2, liveAverage: 10 }, line).estimatedWaitSeconds).toBe(25)
+    expect(waiting(50, { active: 10, endedPerSecond: 40, liveAverage: 10 }, line).estimatedWaitSeconds).toBe(10)
+  })
+
+  test("helper-52's line: a measure taken under a larger capacity holds for the capacity of now", () => {
+    // Sessions of 10 s that ran under a capacity of 40: 40 live on average, 4 ending a second. The operator
+    // lowers the capacity to 10: the same sessions come free at 10 / 10 s, one a second, not four.
+    const lowered = { maxActive: 10, admitPerSecond: 5, activeTtlSeconds: 10, waitingIdleSeconds: 300 }
+    expect(waiting(50, { active: 40, endedPerSecond: 4, liveAverage: 40 }, lowered).estimatedWaitSeconds).toBe(50)
+    // Raised from 10 to 40 (10 live on average, one ending a second): 30 places free at the rate, then four a second.
+    const raised = { ...lowered, maxActive: 40 }
+    expect(waiting(50, { active: 10, endedPerSecond: 1, liveAverage: 10 }, raised).estimatedWaitSeconds).toBe(6 + 5)
+    // Buyers who pay in 2 s of a 10 s session: a full line of 10 comes free five a second.
+    expect(waiting(50, { active: 10, endedPerSecond: 5, liveAverage: 10 }, lowered).estimatedWaitSeconds).toBe(10)
   })
 
   test('pollAfterMs grows with the distance from the front and stays inside the idle limit', () => {
@@ -39,19 +51,28 @@ describe('queue status', () => {
     expect(near).toBeLessThan(mid)
     expect(mid).toBeLessThanOrEqual(far)
     expect(far).toBeLessThanOrEqual((limits.waitingIdleSeconds * 1000) / 3)
-    const shortIdle = queueStatus(concertId, { status: 'WAITING', position: 10_000, activeUntilMs: null, pace: { active: 0, endedPerSecond: 0 }, ownUntilMs: null }, {
+    const shortIdle = queueStatus(concertId, { status: 'WAITING', position: 10_000, activeUntilMs: null, pace: { active: 0, endedPerSecond: 0, liveAverage: 0 }, ownUntilMs: null }, {
       ...limits,
       waitingIdleSeconds: 3,
     })
     expect(shortIdle.pollAfterMs).toBeLessThanOrEqual(1000)
   })
 
+  test('a paused line: the wait counted from the resume, and no place polls more often than every 5 s', () => {
+    const paused = { ...limits, paused: true }
+    expect(waiting(1, null, paused)).toMatchObject({ estimatedWaitSeconds: 1, pollAfterMs: 5_000 })
+    expect(waiting(1).pollAfterMs).toBe(500)
+    expect(waiting(100_000, null, paused).pollAfterMs).toBe(waiting(100_000).pollAfterMs)
+    // Never past a third of the idle limit, or the place would lapse while it waits.
+    expect(waiting(1, null, { ...paused, waitingIdleSeconds: 6 }).pollAfterMs).toBe(2_000)
+  })
+
   test('only WAITING has a position and estimate, only ACTIVE has activeUntil', () => {
     const until = Date.now() + 60_000
-    const active = queueStatus(concertId, { status: 'ACTIVE', position: null, activeUntilMs: until, pace: { active: 0, endedPerSecond: 0 }, ownUntilMs: null }, limits)
+    const active = queueStatus(concertId, { status: 'ACTIVE', position: null, activeUntilMs: until, pace: { active: 0, endedPerSecond: 0, liveAverage: 0 }, ownUntilMs: null }, limits)
     expect(active).toMatchObject({ position: null, estimatedWaitSeconds: null, activeUntil: new Date(until).toISOString() })
     for (const status of ['EXPIRED', 'DONE', 'SOLD_OUT'] as const) {
-      expect(queueStatus(concertId, { status, position: 3, activeUntilMs: until, pace: { active: 0, endedPerSecond: 0 }, ownUntilMs: null }, limits)).toMatchObject({
+      expect(queueStatus(concertId, { status, position: 3, activeUntilMs: until, pace: { active: 0, endedPerSecond: 0, liveAverage: 0 }, ownUntilMs: null }, limits)).toMatchObject({
         status,
         position: null,
         estimatedWaitSeconds: null,

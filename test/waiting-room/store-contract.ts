@@ -159,7 +159,7 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       await store.admit(concertId, limits({ admitPerSecond: 1 }))
 
       // One live session after the step, none ended.
-      expect((await store.poll(b!, limits())).pace).toEqual({ active: 1, endedPerSecond: 0 })
+      expect((await store.poll(b!, limits())).pace).toEqual({ active: 1, endedPerSecond: 0, liveAverage: 1 })
     })
 
     test('the sessions that ended are the admissions less the growth of the live count, per second', async () => {
@@ -169,7 +169,7 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       expect(await store.admit(concertId, full)).toMatchObject({ admitted: 2 })
       // A step that admits nobody is measured too: the line is full.
       expect(await store.admit(concertId, full)).toMatchObject({ admitted: 0 })
-      expect((await store.poll(d!, full)).pace).toEqual({ active: 2, endedPerSecond: 0 })
+      expect((await store.poll(d!, full)).pace).toEqual({ active: 2, endedPerSecond: 0, liveAverage: 2 })
 
       await store.finish(a!)
       const start = Date.now()
@@ -179,6 +179,7 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       // or some, in one second: the live count before that second's first step is the one kept).
       const { pace } = await store.poll(d!, full)
       expect(pace?.active).toBe(2)
+      expect(pace?.liveAverage).toBe(2)
       expect([1, 0.5]).toContain(pace!.endedPerSecond)
       expect(Date.now() - start).toBeLessThan(1000)
     })
@@ -752,8 +753,8 @@ export function storeContract(open: () => Promise<StoreUnderTest>) {
       expect((await store.join(concertId, 'a', early)) as { view: SessionView }).toMatchObject({ seq: a!.seq, created: false, view: { status: 'WAITING', position: null } })
       expect(await store.admit(concertId, early)).toMatchObject({ admitted: 0 })
       expect(await pollAll([a!, b!], early)).toEqual([
-        { status: 'WAITING', position: null, activeUntilMs: null, pace: { active: 0, endedPerSecond: 0 }, ownUntilMs: null },
-        { status: 'WAITING', position: null, activeUntilMs: null, pace: { active: 0, endedPerSecond: 0 }, ownUntilMs: null },
+        { status: 'WAITING', position: null, activeUntilMs: null, pace: { active: 0, endedPerSecond: 0, liveAverage: 0 }, ownUntilMs: null },
+        { status: 'WAITING', position: null, activeUntilMs: null, pace: { active: 0, endedPerSecond: 0, liveAverage: 0 }, ownUntilMs: null },
       ])
       expect(statuses(await store.pollMany(concertId, [b!, a!], early))).toEqual(['WAITING', 'WAITING'])
       expect((await store.pollMany(concertId, [b!], early))[0]!.position).toBeNull()

@@ -11,7 +11,7 @@ local K_ADMITS = KEYS[8]     -- hash  epoch second -> admissions in it; 'b'/'a' 
 local K_LINES = KEYS[9]      -- set   concert ids that have anyone waiting or active (one per node, or per slot)
 local K_JOINED = KEYS[10]    -- zset  seq -> 'ms:seq', one sample every JOIN_SAMPLE joins (oldest wait)
 local K_DRAWN = KEYS[11]     -- string, exists once the pre-queue of the line was drawn
-local K_PACE = KEYS[12]      -- string 'epoch second:active:ended', the pace as of that second (see pace())
+local K_PACE = KEYS[12]      -- string 'epoch second:active:ended:live', the pace as of that second (see pace())
 
 -- A waiting place's score is its order in the line and names its join seq. Later arrivals: score = seq.
 -- The pre-queue (joined before the opening) lies below them: PRE + rank * BAND + seq, where rank is 0
@@ -104,8 +104,8 @@ local function line_facts()
 end
 
 -- How fast places come free: the line's live sessions after its latest admission step of the last minute,
--- and the sessions that ended per second over that minute (the Postgres store's queue_line_pace), as
--- 'active:ended' ('' when no step ran in the last minute). Each step records, for its second, how many
+-- the sessions that ended per second over that minute and how many were live on average after its steps
+-- (the Postgres store's queue_line_pace), as 'active:ended:live' ('' when no step ran in the last minute). Each step records, for its second, how many
 -- it admitted ('<second>'), how many were live before the second's first step ('b<second>') and after
 -- its last ('a<second>'): every session admitted over the kept seconds either is still live or has
 -- ended, so the ended ones are the admissions less the growth of the live count, from before the first
@@ -129,18 +129,23 @@ local function pace(now_sec, kept)
       admitted[tonumber(field)] = value
     end
   end
-  local sum, first, last = 0, nil, nil
+  local sum, first, last, live_sum, seconds = 0, nil, nil, 0, 0
   for at, n in pairs(admitted) do
     if at > now_sec - 60 then
       sum = sum + n
       if first == nil or at < first then first = at end
       if last == nil or at > last then last = at end
+      if live_after[at] ~= nil then
+        live_sum = live_sum + live_after[at]
+        seconds = seconds + 1
+      end
     end
   end
   local rate = ''
   if first ~= nil and live_before[first] ~= nil and live_after[last] ~= nil then
     local ended = sum - (live_after[last] - live_before[first])
     rate = int(live_after[last]) .. ':' .. string.format('%.17g', ended / math.max(1, now_sec - first + 1))
+      .. ':' .. string.format('%.17g', live_sum / seconds)
   end
   -- Of no use after its second: it expires soon after, so an abandoned line leaves nothing behind.
   redis.call('SET', K_PACE, second .. rate, 'EX', 2)
