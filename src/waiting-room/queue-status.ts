@@ -6,8 +6,11 @@ import type { LineLimits, LinePace, SessionView } from './store'
 
 const TERMINAL_POLL_MS = 60_000
 // While the operator has paused the line nobody is admitted, however near the front: a place polls no
-// more often than this (helper-52: the first place, told 1 s, polled twice a second through a 15 s pause).
+// more often than every twentieth of a session's time, up to 5 s (helper-52: the first place, told 1 s,
+// polled twice a second through a 15 s pause). A place admitted at the resume then learns it no later
+// than that share of its turn (helper-53: with 5 s flat, 38% of a 10 s session).
 const PAUSED_POLL_MS = 5_000
+const PAUSED_POLL_SHARE_OF_SESSION = 1 / 20
 
 /**
  * An honest wait for the place `position` from the front: the places free now (capacity less the live
@@ -46,7 +49,8 @@ export function queueStatus(concertId: string, view: SessionView, limits: LineLi
     // While paused, the wait counted from the resume: how long a pause lasts, nobody here knows.
     estimatedWaitSeconds = Math.ceil(waitSeconds(view.position, view.pace, limits))
     // Poll less often the further back.
-    const floor = limits.paused ? Math.min(PAUSED_POLL_MS, waitingCeiling) : 500
+    const pausedFloor = Math.min(PAUSED_POLL_MS, limits.activeTtlSeconds * 1000 * PAUSED_POLL_SHARE_OF_SESSION)
+    const floor = limits.paused ? Math.max(500, Math.min(pausedFloor, waitingCeiling)) : 500
     pollAfterMs = Math.max(floor, Math.min(waitingCeiling, Math.round((estimatedWaitSeconds * 1000) / 4)))
   } else if (view.status === 'ACTIVE' && view.activeUntilMs !== null) {
     pollAfterMs = Math.max(1000, Math.min(30_000, view.activeUntilMs - nowMs))

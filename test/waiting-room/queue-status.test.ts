@@ -58,13 +58,16 @@ describe('queue status', () => {
     expect(shortIdle.pollAfterMs).toBeLessThanOrEqual(1000)
   })
 
-  test('a paused line: the wait counted from the resume, and no place polls more often than every 5 s', () => {
+  test('a paused line: the wait counted from the resume; no place polls more often than every twentieth of a session, up to 5 s', () => {
     const paused = { ...limits, paused: true }
     expect(waiting(1, null, paused)).toMatchObject({ estimatedWaitSeconds: 1, pollAfterMs: 5_000 })
     expect(waiting(1).pollAfterMs).toBe(500)
     expect(waiting(100_000, null, paused).pollAfterMs).toBe(waiting(100_000).pollAfterMs)
     // Never past a third of the idle limit, or the place would lapse while it waits.
     expect(waiting(1, null, { ...paused, waitingIdleSeconds: 6 }).pollAfterMs).toBe(2_000)
+    // Sessions of 40 s: a place admitted at the resume learns it within 2 s of its turn; of 10 s, as unpaused.
+    expect(waiting(1, null, { ...paused, activeTtlSeconds: 40 }).pollAfterMs).toBe(2_000)
+    expect(waiting(1, null, { ...paused, activeTtlSeconds: 10 }).pollAfterMs).toBe(500)
   })
 
   test('only WAITING has a position and estimate, only ACTIVE has activeUntil', () => {
