@@ -57,13 +57,16 @@ const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[\w.~!$&'()*+,;=%-]*)(?::\d*)?$/
 // else, so it is refused as a wrong type is (PRODUCT.md), not guessed at.
 const INTEGER_PARAMETERS = new Set(['limit'])
 
+/** Where the path of a request's URL begins: past the scheme and the host, as Bun built the URL. */
+const pathStart = (url: string) => url.indexOf('/', url.indexOf('://') + 3)
+
 /**
  * Why the query of an API request is refused though its schema took it: a parameter given twice (Elysia
  * keeps the last, so `?limit=1&limit=2` quietly read 2), or an integer not written in decimal digits.
  */
 function queryRefusal(url: string): ServiceError | null {
   const at = url.indexOf('?')
-  if (at === -1 || !url.startsWith('/v1/', url.indexOf('/', url.indexOf('://') + 3))) return null
+  if (at === -1 || !url.startsWith('/v1/', pathStart(url))) return null
   const seen = new Set<string>()
   for (const [name, value] of new URLSearchParams(url.slice(at + 1))) {
     // Not named: a parameter a route does not read is the client's own text (no echo of input, PRODUCT.md).
@@ -100,7 +103,7 @@ function refusalOf(request: Request, length: string | null): ServiceError | null
  * piece of its path. The Host header goes along as it came.
  */
 function relayedUrl(url: string): string {
-  return `http://relayed${url.slice(url.indexOf('/', url.indexOf('://') + 3))}`
+  return `http://relayed${url.slice(pathStart(url))}`
 }
 
 export interface EdgeOptions {

@@ -66,6 +66,9 @@ export function afterEverySale(check: (concertId: string) => Promise<void>) {
   }
 }
 
+/** One session of one line, as a key of the maps that remember sessions. */
+const sessionKey = (t: Ticket) => `${t.concertId}:${t.seq}`
+
 const FINISH_RETRY_MS = 1000
 const UNFINISHED_LIMIT = 100_000
 
@@ -99,7 +102,7 @@ function retriedFinishes(store: WaitingRoomStore, log: (entry: Record<string, un
   return {
     add(ticket: Ticket) {
       if (waiting.size >= UNFINISHED_LIMIT) return
-      waiting.set(`${ticket.concertId}:${ticket.seq}`, ticket)
+      waiting.set(sessionKey(ticket), ticket)
       schedule()
     },
     stop() {
@@ -139,16 +142,15 @@ export function waitingRoom({ store, tokens, catalogue, settings, sessionsThatPa
   const push = statusPush({ views, limitsOf, describe: queueStatus, tickMs: pushTickMs, log })
   // An ACTIVE answer of the store, trusted until `until`; `ownUntil` is the session's own time (fixed at admission).
   const trusted = new Map<string, { until: number; ownUntil: number | null }>()
-  const cacheKey = (t: Ticket) => `${t.concertId}:${t.seq}`
   const trust = (ticket: Ticket, view: SessionView) => {
     if (view.status !== 'ACTIVE' || view.activeUntilMs === null) return
     if (trusted.size >= READ_CACHE_LIMIT) trusted.clear()
-    const key = cacheKey(ticket)
+    const key = sessionKey(ticket)
     // A session's own time is fixed at admission: a view that does not carry it (a poll's) keeps the one known.
     const ownUntil = view.ownUntilMs ?? trusted.get(key)?.ownUntil ?? null
     trusted.set(key, { until: Math.min(view.activeUntilMs, Date.now() + READ_TRUST_MS), ownUntil })
   }
-  const distrust = (ticket: Ticket) => trusted.delete(cacheKey(ticket))
+  const distrust = (ticket: Ticket) => trusted.delete(sessionKey(ticket))
   const pastOwnTime = () => new ServiceError('QUEUE_NOT_ACTIVE', "The session's time is over; it lasts only to pay the seats already held")
 
   // Sessions that paid and have nothing left, which the store could not be told of (it was down or
@@ -235,7 +237,7 @@ export function waitingRoom({ store, tokens, catalogue, settings, sessionsThatPa
     /** Catalogue reads: an ACTIVE token of this concert; answered from memory while recently confirmed. */
     async requireActiveForRead(userId: string, token: string | null | undefined, concertId: string): Promise<Ticket> {
       const ticket = ticketFor(userId, token, concertId)
-      const known = trusted.get(cacheKey(ticket))
+      const known = trusted.get(sessionKey(ticket))
       if (known !== undefined && known.until > Date.now()) return ticket
       const view = await store.check(ticket, limitsOf(concertId))
       if (view.status !== 'ACTIVE') throw notActive(view)
@@ -251,7 +253,7 @@ export function waitingRoom({ store, tokens, catalogue, settings, sessionsThatPa
      */
     async guardHold(userId: string, token: string | null | undefined, concertId: string): Promise<{ ticket: Ticket; checked: boolean }> {
       const ticket = ticketFor(userId, token, concertId)
-      const known = trusted.get(cacheKey(ticket))
+      const known = trusted.get(sessionKey(ticket))
       const now = Date.now()
       if (known !== undefined && known.until > now && (known.ownUntil === null || now < known.ownUntil)) return { ticket, checked: false }
       return { ticket: await this.requireActiveForHold(userId, token, concertId), checked: true }
