@@ -1,12 +1,12 @@
 -- How fast places of line `line` come free, from the admission steps of the last minute (the Redis store's
 -- pace(), src/waiting-room/redis/lib.lua): the sessions live after the latest step, the sessions that
 -- ended per second, measured from the first step inside that minute, and how many were live after the
--- steps on average. Each second of steps keeps the live
--- count before its first step and after its last; every session admitted over the kept seconds either is
--- still live or has ended, so the ended ones are the admissions less the growth of the live count, from
--- before the first step to after the last. Nulls when no step ran in the minute
--- (or only steps from before migration 000020, which did not record the live counts). Every join and poll
--- reads it; the wait estimate is worked out from it (src/waiting-room/queue-status.ts).
+-- steps on average. Each second of steps keeps the live count before its first step and after its last;
+-- every session admitted over the kept seconds either is still live or has ended, so the ended ones are
+-- the admissions less the growth of the live count, from before the first step to after the last. Nulls
+-- when no step ran in the minute (or only steps from before migration 000020, which did not record the
+-- live counts). Every join and poll reads it; the wait estimate is worked out from it
+-- (src/waiting-room/queue-status.ts).
 -- A plpgsql function so that its plan is made once per connection: as a SQL function (which Postgres
 -- cannot inline, having a FROM) its query was planned anew on every call, 150-170 us of a poll's
 -- Postgres time, for a read of at most 60 rows by key.

@@ -1,8 +1,8 @@
 -- The statuses of several places of line $1 in one statement, one row per place found (ord = its index
 -- in the arrays, from 1; a place not found is EXPIRED to the caller). A poll is this with one place;
 -- pushed status asks for many at once. Each answer is what that place's own poll would read: the status, the
--- exact position (queue_places, sql/functions/queue_place.sql: one call for all of them), the admission
--- pace; a live WAITING place also gets its heartbeat.
+-- exact position (queue_places, sql/functions/queue_place.sql: one call for all of them), how fast places
+-- come free (queue_line_pace); a live WAITING place also gets its heartbeat.
 -- $1 concert_id, $2 seqs (bigint[]), $3 user_ids (text[], same order), $4 waiting idle seconds,
 -- $5 heartbeat min age (seconds): a place polled more recently than that keeps its last poll time. Polls
 -- pass 0 (every poll is a heartbeat); pushed status asks every tick for every watcher and passes a tenth

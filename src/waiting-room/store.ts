@@ -18,7 +18,7 @@ export interface SessionView {
    * session TTL). A hold may keep the session ACTIVE past it, but only to pay what is held: no new hold.
    */
   ownUntilMs: number | null
-  /** How fast places of this line come free; null when no admission step admitted anyone in the last minute. */
+  /** How fast places of this line come free; null when no admission step ran in the last minute. */
   pace: LinePace | null
 }
 

@@ -105,11 +105,11 @@ end
 
 -- How fast places come free: the line's live sessions after its latest admission step of the last minute,
 -- the sessions that ended per second over that minute and how many were live on average after its steps
--- (the Postgres store's queue_line_pace), as 'active:ended:live' ('' when no step ran in the last minute). Each step records, for its second, how many
--- it admitted ('<second>'), how many were live before the second's first step ('b<second>') and after
--- its last ('a<second>'): every session admitted over the kept seconds either is still live or has
--- ended, so the ended ones are the admissions less the growth of the live count, from before the first
--- step to after the last.
+-- (the Postgres store's queue_line_pace), as 'active:ended:live' ('' when no step ran in the last
+-- minute). Each step records, for its second, how many it admitted ('<second>'), how many were live
+-- before the second's first step ('b<second>') and after its last ('a<second>'): every session admitted
+-- over the kept seconds either is still live or has ended, so the ended ones are the admissions less the
+-- growth of the live count, from before the first step to after the last.
 -- It depends only on that hash and the second, so it is kept for the second it was worked out in: the
 -- other joins and polls of that second read one short string, not the whole hash. Only admit.lua
 -- changes the hash, and it drops the kept pace whenever it does. `kept` is as line_facts() read it.
