@@ -49,6 +49,8 @@ export interface Config {
   dbPrepare: boolean
   /** How long a request waits for a free pooled connection before it is answered 503. */
   dbQueueTimeoutMs: number
+  /** How long a statement that only reads waits for Postgres's answer before the request is answered 503. */
+  dbReadTimeoutMs: number
   /** HTTP processes of this instance sharing its port. */
   workers: number
   /** Requests per second per user and instance (0 = no limit), and the burst allowed above it. */
@@ -254,6 +256,7 @@ export function loadConfig(env: Env = process.env): Config {
     dbPoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 500),
     dbPrepare: bool(env, 'DATABASE_PREPARE', true),
     dbQueueTimeoutMs: integer(env, 'DATABASE_QUEUE_TIMEOUT_MS', 2000, 10, 60_000),
+    dbReadTimeoutMs: integer(env, 'DATABASE_READ_TIMEOUT_MS', 5000, 100, 600_000),
     workers,
     rateLimit: {
       perSecond: integer(env, 'RATE_LIMIT_PER_SECOND', 20, 0, 1_000_000),

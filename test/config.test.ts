@@ -45,13 +45,17 @@ describe('configuration', () => {
     expect(() => loadConfig({ ...server, REDIS_CLUSTER_NODES: 'a:1', REDIS_URL: 'redis://x' })).toThrow(/REDIS_CLUSTER_NODES/)
   })
 
-  test('DATABASE_PREPARE, DATABASE_QUEUE_TIMEOUT_MS and WORKERS are read and checked', () => {
-    expect(loadConfig(server)).toMatchObject({ dbPrepare: true, dbQueueTimeoutMs: 2000, workers: 1 })
-    expect(loadConfig({ ...server, DATABASE_PREPARE: 'false', DATABASE_QUEUE_TIMEOUT_MS: '500', WORKERS: '4' })).toMatchObject({
+  test('DATABASE_PREPARE, DATABASE_QUEUE_TIMEOUT_MS, DATABASE_READ_TIMEOUT_MS and WORKERS are read and checked', () => {
+    expect(loadConfig(server)).toMatchObject({ dbPrepare: true, dbQueueTimeoutMs: 2000, dbReadTimeoutMs: 5000, workers: 1 })
+    expect(
+      loadConfig({ ...server, DATABASE_PREPARE: 'false', DATABASE_QUEUE_TIMEOUT_MS: '500', DATABASE_READ_TIMEOUT_MS: '750', WORKERS: '4' }),
+    ).toMatchObject({
       dbPrepare: false,
       dbQueueTimeoutMs: 500,
+      dbReadTimeoutMs: 750,
       workers: 4,
     })
+    expect(() => loadConfig({ ...server, DATABASE_READ_TIMEOUT_MS: '50' })).toThrow(/DATABASE_READ_TIMEOUT_MS/)
     expect(() => loadConfig({ ...server, DATABASE_PREPARE: 'maybe' })).toThrow(/DATABASE_PREPARE/)
     expect(() => loadConfig({ ...server, WORKERS: '0' })).toThrow(/WORKERS/)
     // Embedded Postgres lives in one process: a second worker would open the same data directory.

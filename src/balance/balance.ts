@@ -1,13 +1,14 @@
 import type { Sql } from '../db/client'
 import { advisoryLocks } from '../db/locks'
-import { statements, theRow } from '../db/statements'
+import { reads, statements, theRow } from '../db/statements'
 import { ServiceError } from '../errors'
 import { fingerprint, outcomeOfOneCall, problemTemplates, type OneCallAnswer, type Outcome } from '../idempotency/idempotency'
 import { chargeBatches, type Credited } from './charge-batches'
 
 import type { Charge, LedgerEntry, LedgerPage } from './model'
 
-const q = statements('balance', ['get_balance', 'charge_once', 'history'])
+const q = statements('balance', ['charge_once'])
+const read = reads('balance', ['get_balance', 'history'])
 
 // The problem a keyed charge decides itself and stores under its Idempotency-Key; charge_once adds the detail.
 const storedProblems = problemTemplates(['BALANCE_LIMIT'])
@@ -34,7 +35,7 @@ export function balance(sql: Sql, rules: MoneyRules) {
 
   return {
     async get(userId: string): Promise<number> {
-      const row = theRow(await q.get_balance<{ balance: number }>(sql, [userId]), 'get_balance')
+      const row = theRow(await read.get_balance<{ balance: number }>(sql, [userId]), 'get_balance')
       return row.balance
     },
 
@@ -62,7 +63,7 @@ export function balance(sql: Sql, rules: MoneyRules) {
 
     async history(userId: string, limit: number, cursor: string | undefined): Promise<LedgerPage> {
       const before = cursor === undefined ? null : decodeCursor(cursor)
-      const rows = await q.history<{
+      const rows = await read.history<{
         entry_seq: number
         entry_id: string
         kind: 'CHARGE' | 'PAYMENT'

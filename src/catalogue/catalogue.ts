@@ -1,12 +1,13 @@
 import type { Db, Sql } from '../db/client'
-import { statements, theRow } from '../db/statements'
+import { reads, statements, theRow } from '../db/statements'
 import { sharedAnswer, type SharedAnswer } from '../http/shared-answer'
 import type { ConcertSummary, CreatedConcert, NewConcert, ScheduleSummary } from './model'
 import { keptMaps } from './kept-maps'
 import { SeatStates } from './seat-states'
 import { recent } from './recent'
 
-const q = statements('catalogue', [
+const q = statements('catalogue', ['create_concert'])
+const read = reads('catalogue', [
   'list_concerts',
   'concert_exists',
   'schedule_concert',
@@ -14,7 +15,6 @@ const q = statements('catalogue', [
   'seat_states',
   'seat_changes',
   'sold_out_concerts',
-  'create_concert',
   'count_concerts',
 ])
 
@@ -36,13 +36,13 @@ export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) 
     byteBudget: SEAT_MAP_BYTES,
     // Rows as bytes (statements' raw): the statuses are one byte a seat as Postgres sent them.
     async read(scheduleId, kept) {
-      if (kept && kept.apply(theRow(await q.seat_changes.raw(sql, [scheduleId, kept.snapshot]), 'seat_changes'))) return kept
-      return SeatStates.read(theRow(await q.seat_states.raw(sql, [scheduleId]), 'seat_states'))
+      if (kept && kept.apply(theRow(await read.seat_changes.raw(sql, [scheduleId, kept.snapshot]), 'seat_changes'))) return kept
+      return SeatStates.read(theRow(await read.seat_states.raw(sql, [scheduleId]), 'seat_states'))
     },
   })
   const recentConcertPages = recent<{ answer: SharedAnswer; lastIfMore: string | null }>(cacheMs)
   const listConcerts = async (limit: number, after: string | null = null): Promise<ConcertSummary[]> => {
-    const rows = await q.list_concerts<{ concert_id: string; title: string; schedules: number }>(sql, [after, limit])
+    const rows = await read.list_concerts<{ concert_id: string; title: string; schedules: number }>(sql, [after, limit])
     return rows.map((r) => ({ concertId: r.concert_id, title: r.title, schedules: r.schedules }))
   }
 
@@ -64,7 +64,7 @@ export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) 
 
     async concertExists(concertId: string): Promise<boolean> {
       if (knownConcerts.has(concertId)) return true
-      const row = theRow(await q.concert_exists<{ found: boolean }>(sql, [concertId]), 'concert_exists')
+      const row = theRow(await read.concert_exists<{ found: boolean }>(sql, [concertId]), 'concert_exists')
       if (row.found) {
         if (knownConcerts.size >= DIRECTORY_LIMIT) knownConcerts.clear()
         knownConcerts.add(concertId)
@@ -76,7 +76,7 @@ export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) 
     async concertOfSchedule(scheduleId: string): Promise<string | null> {
       const known = scheduleConcerts.get(scheduleId)
       if (known) return known
-      const [row] = await q.schedule_concert<{ concert_id: string }>(sql, [scheduleId])
+      const [row] = await read.schedule_concert<{ concert_id: string }>(sql, [scheduleId])
       if (!row) return null
       if (scheduleConcerts.size >= DIRECTORY_LIMIT) scheduleConcerts.clear()
       scheduleConcerts.set(scheduleId, row.concert_id)
@@ -85,7 +85,7 @@ export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) 
 
     listSchedules(concertId: string, availableOnly: boolean): Promise<ScheduleSummary[]> {
       return recentSchedules(`${concertId}:${availableOnly}`, async () => {
-        const rows = await q.list_schedules<{ schedule_id: string; starts_at: Date; total_seats: number; available_seats: number }>(
+        const rows = await read.list_schedules<{ schedule_id: string; starts_at: Date; total_seats: number; available_seats: number }>(
           sql,
           [concertId, availableOnly],
         )
@@ -113,7 +113,7 @@ export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) 
 
     async soldOut(concertIds: string[]): Promise<Set<string>> {
       if (concertIds.length === 0) return new Set()
-      const rows = await q.sold_out_concerts<{ concert_id: string }>(sql, [concertIds])
+      const rows = await read.sold_out_concerts<{ concert_id: string }>(sql, [concertIds])
       return new Set(rows.map((r) => r.concert_id))
     },
 
@@ -132,7 +132,7 @@ export function catalogue(sql: Sql, { cacheMs = 0 }: { cacheMs?: number } = {}) 
     },
 
     async isEmpty(db: Db = sql): Promise<boolean> {
-      const row = theRow(await q.count_concerts<{ concerts: number }>(db), 'count_concerts')
+      const row = theRow(await read.count_concerts<{ concerts: number }>(db), 'count_concerts')
       return row.concerts === 0
     },
   }

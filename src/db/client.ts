@@ -28,10 +28,24 @@ export interface ConnectOptions {
    * rejected unsent with CONNECTION_QUEUE_TIMEOUT, which the edge answers 503. Unset = wait as long as it takes.
    */
   queueTimeoutMs?: number
+  /**
+   * How long a statement declared a read (`reads`, src/db/statements.ts) run on this pool waits for its
+   * answer (ms); then it is given up with 503 + Retry-After, and its answer, should it come, is dropped.
+   * Not in a transaction, which is part of a write. Unset = wait as long as it takes.
+   */
+  readTimeoutMs?: number
+}
+
+// The read bound of each pool (ConnectOptions.readTimeoutMs). A transaction's Sql is not a pool: its
+// reads are not bounded.
+const readBounds = new WeakMap<object, number>()
+
+export function readBoundOf(db: Db): number | undefined {
+  return readBounds.get(db)
 }
 
 export function connect(url: string, options: ConnectOptions): Sql {
-  return postgres(url, {
+  const sql = postgres(url, {
     max: options.max,
     prepare: options.prepare ?? true,
     ...(options.prepare === false ? { max_pipeline: 0 } : {}),
@@ -49,4 +63,6 @@ export function connect(url: string, options: ConnectOptions): Sql {
       int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: parseInt8 },
     },
   }) as unknown as Sql
+  if (options.readTimeoutMs !== undefined) readBounds.set(sql, options.readTimeoutMs)
+  return sql
 }

@@ -26,8 +26,10 @@ export async function openDatabase(config: Config): Promise<Database> {
     // PGlite serves one connection at a time.
     max: embedded ? 1 : config.dbPoolSize,
     prepare: config.dbPrepare,
-    // Embedded mode has one connection by design and queues on it; a server pool must not hang.
+    // Embedded mode has one connection by design and queues on it, and its database cannot hang apart
+    // from the process; a server pool must not hang.
     queueTimeoutMs: embedded ? undefined : config.dbQueueTimeoutMs,
+    readTimeoutMs: embedded ? undefined : config.dbReadTimeoutMs,
   })
   if (!embedded) await reach(sql, url)
   const applied = await migrate(sql)

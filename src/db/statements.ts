@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ServiceError } from '../errors'
-import type { Db } from './client'
+import { readBoundOf, type Db } from './client'
 
 // Every statement lives in its own file under sql/<area>/<name>.sql, is read once when its module is
 // first imported, and runs as a prepared statement (postgres.js prepares each distinct text once per
@@ -21,16 +21,57 @@ export function statements<const Names extends readonly string[]>(
   area: string,
   names: Names,
 ): Record<Names[number], Statement> {
+  return prepared(area, names, (_, query) => query)
+}
+
+/**
+ * Statements that only read. Run on a pool with a read bound (src/db/client.ts), each waits for its
+ * answer at most that long and is then given up with 503 + Retry-After: a hung Postgres (connections
+ * open, nothing answers) cannot keep a read waiting. A write is never given up in flight, since it may
+ * still commit and a client told 503 would send it again. What was sent is not cancelled either: a
+ * CancelRequest names a backend, not a statement, and could stop the next statement pipelined behind
+ * this one; the read runs when Postgres answers and its rows are dropped.
+ */
+export function reads<const Names extends readonly string[]>(area: string, names: Names): Record<Names[number], Statement> {
+  return prepared(area, names, withinReadBound)
+}
+
+function prepared<const Names extends readonly string[]>(
+  area: string,
+  names: Names,
+  bound: <T>(db: Db, query: Promise<T>) => Promise<T>,
+): Record<Names[number], Statement> {
   const out = {} as Record<string, Statement>
   for (const name of names) {
     const text = readFileSync(join(sqlRoot, area, `${name}.sql`), 'utf8')
-    const run = <T>(db: Db, params: unknown[] = []) => db.unsafe(text, params as never[], { prepare: true }) as unknown as Promise<T[]>
+    const run = <T>(db: Db, params: unknown[] = []) => bound(db, db.unsafe(text, params as never[], { prepare: true }) as unknown as Promise<T[]>)
     out[name] = Object.assign(run, {
       raw: (db: Db, params: unknown[] = []) =>
-        db.unsafe(text, params as never[], { prepare: true }).raw() as unknown as Promise<(Uint8Array | null)[][]>,
+        bound(db, db.unsafe(text, params as never[], { prepare: true }).raw() as unknown as Promise<(Uint8Array | null)[][]>),
     })
   }
   return out as Record<Names[number], Statement>
+}
+
+function withinReadBound<T>(db: Db, query: Promise<T>): Promise<T> {
+  const ms = readBoundOf(db)
+  if (ms === undefined) return query
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new ServiceError('SERVICE_UNAVAILABLE', `The database did not answer within ${ms} ms; retry shortly`, { retryAfterSeconds: 2 })),
+      ms,
+    )
+    query.then(
+      (rows) => {
+        clearTimeout(timer)
+        resolve(rows)
+      },
+      (error) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
 }
 
 export function migrationsDir(): string {

@@ -1,12 +1,13 @@
 import type { Sql } from '../db/client'
 import { decidedTogether } from '../db/group-commit'
-import { statements, theRow } from '../db/statements'
+import { reads, statements, theRow } from '../db/statements'
 import { ServiceError } from '../errors'
 import type { Ticket } from '../waiting-room/store'
 import { HOLD_MARGIN_MS } from '../waiting-room/waiting-room'
 import type { Reservation, ReservationStatus } from './model'
 
-const q = statements('holds', ['hold_seats', 'undo_hold', 'session_has_ended', 'get_reservation', 'list_reservations', 'cancel_hold', 'lapse_holds', 'end_session_holds', 'sessions_that_paid'])
+const q = statements('holds', ['hold_seats', 'undo_hold', 'session_has_ended', 'cancel_hold', 'lapse_holds', 'end_session_holds'])
+const read = reads('holds', ['get_reservation', 'list_reservations', 'sessions_that_paid'])
 
 interface ReservationRow {
   reservation_id: string
@@ -142,14 +143,14 @@ export function holds(sql: Sql, rules: HoldRules) {
     },
 
     async get(userId: string, reservationId: string): Promise<Reservation> {
-      const [row] = await q.get_reservation<ReservationRow>(sql, [reservationId, userId])
+      const [row] = await read.get_reservation<ReservationRow>(sql, [reservationId, userId])
       if (!row) throw new ServiceError('NOT_FOUND', 'No such reservation')
       return toReservation(row)
     },
 
     /** A page of the user's reservations, newest first, after the reservation `after` (or from the start). */
     async list(userId: string, limit: number, after: string | null = null): Promise<Reservation[]> {
-      return (await q.list_reservations<ReservationRow>(sql, [userId, limit, after])).map(toReservation)
+      return (await read.list_reservations<ReservationRow>(sql, [userId, limit, after])).map(toReservation)
     },
 
     /**
@@ -165,7 +166,7 @@ export function holds(sql: Sql, rules: HoldRules) {
     /** The seqs of those of `sessions` (places in one concert) that paid for a seat. */
     async sessionsThatPaid(concertId: string, sessions: Ticket[]): Promise<Set<number>> {
       if (sessions.length === 0) return new Set()
-      const rows = await q.sessions_that_paid<{ seq: number }>(sql, [concertId, sessions.map((s) => s.userId), sessions.map((s) => s.seq)])
+      const rows = await read.sessions_that_paid<{ seq: number }>(sql, [concertId, sessions.map((s) => s.userId), sessions.map((s) => s.seq)])
       return new Set(rows.map((r) => r.seq))
     },
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Sql } from '../db/client'
-import { statements, theRow } from '../db/statements'
+import { reads, statements, theRow } from '../db/statements'
 import { ServiceError, type ErrorCode } from '../errors'
 import { problemBody, RememberedProblem, type ProblemBody } from '../http/problems'
 
@@ -13,7 +13,8 @@ import { problemBody, RememberedProblem, type ProblemBody } from '../http/proble
 // the queue guard, validation, rate limits, "not found" and failures are about the request or the moment,
 // not the operation: never stored, so the same key works for the corrected request.
 
-const q = statements('idempotency', ['find_key', 'expire_keys'])
+const q = statements('idempotency', ['expire_keys'])
+const read = reads('idempotency', ['find_key'])
 
 export interface Outcome {
   status: number
@@ -100,7 +101,7 @@ export async function preconditionOrReplay(sql: Sql, request: IdempotentRequest,
   } catch (error) {
     if (error instanceof PreconditionFailed) throw error.refusal
     if (request.key === undefined) throw error
-    const [stored] = await q.find_key<StoredKey>(sql, [request.userId, request.key])
+    const [stored] = await read.find_key<StoredKey>(sql, [request.userId, request.key])
     const answered = replay(request, stored)
     if (answered) return answered
     throw error

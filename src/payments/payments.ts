@@ -1,7 +1,7 @@
 import type { Sql } from '../db/client'
 import { decidedTogether } from '../db/group-commit'
 import { advisoryLocks } from '../db/locks'
-import { statements } from '../db/statements'
+import { reads, statements } from '../db/statements'
 import { ServiceError } from '../errors'
 import {
   fingerprint,
@@ -18,7 +18,8 @@ import type { Ticket } from '../waiting-room/store'
 import type { WaitingRoom } from '../waiting-room/waiting-room'
 import type { Payment } from './model'
 
-const q = statements('payments', ['pay_many', 'reservation_state', 'paid_session'])
+const q = statements('payments', ['pay_many'])
+const read = reads('payments', ['reservation_state', 'paid_session'])
 
 // The problems a payment decides itself and stores under its Idempotency-Key; pay_once adds the detail.
 const storedProblems = problemTemplates(['ALREADY_PAID', 'HOLD_EXPIRED', 'INSUFFICIENT_BALANCE'])
@@ -106,7 +107,7 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
       // rather than a refusal of the guard, which is never stored.
       if (!(error instanceof ServiceError) || error.code !== 'QUEUE_NOT_ACTIVE') throw error
       const ticket = room.ticket(userId, queueToken)
-      const [state] = await q.reservation_state<{ concert_id: string; status: string; in_session: boolean }>(sql, [reservationId, userId, ticket.seq])
+      const [state] = await read.reservation_state<{ concert_id: string; status: string; in_session: boolean }>(sql, [reservationId, userId, ticket.seq])
       // Another concert's token is refused as pay_once refuses it, and never answered from a key.
       if (state && state.concert_id !== ticket.concertId) throw new PreconditionFailed(anotherConcert())
       if (state?.status === 'PAID') return { session: ticket, ownUntilMs: null, storeEnded: true }
@@ -154,7 +155,7 @@ export function payments(sql: Sql, room: WaitingRoom, metrics: Metrics) {
    * session: the same key replayed later from a new session (the user joined again) must not end the new one.
    */
   async function endSessionOfReplay(userId: string, reservationId: string) {
-    const [row] = await q.paid_session<{ concert_id: string; queue_seq: number | null; ends_session: boolean }>(sql, [reservationId, userId])
+    const [row] = await read.paid_session<{ concert_id: string; queue_seq: number | null; ends_session: boolean }>(sql, [reservationId, userId])
     if (row && row.queue_seq !== null) await room.paid({ concertId: row.concert_id, userId, seq: row.queue_seq }, row.ends_session)
   }
 }

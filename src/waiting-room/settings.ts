@@ -1,9 +1,10 @@
 import type { Db, Sql } from '../db/client'
-import { statements } from '../db/statements'
+import { reads, statements } from '../db/statements'
 import type { LinePatch } from './model'
 import type { LineLimits } from './store'
 
-const q = statements('waiting-room', ['list_line_settings', 'line_settings_of', 'update_line_settings'])
+const q = statements('waiting-room', ['update_line_settings'])
+const read = reads('waiting-room', ['list_line_settings', 'line_settings_of'])
 
 export interface LineSettings {
   paused: boolean
@@ -91,7 +92,7 @@ export function lineSettings(sql: Sql, defaults: LineLimits, { openingCleared = 
      */
     know(concertId: string): Promise<void> | undefined {
       if (overrides.has(concertId) || withoutOverrides.has(concertId)) return undefined
-      return q.line_settings_of<Row>(sql, [concertId]).then(([row]) => {
+      return read.line_settings_of<Row>(sql, [concertId]).then(([row]) => {
         if (row) return override(concertId, row)
         if (withoutOverrides.size >= LIMITS_CACHE) withoutOverrides.clear()
         withoutOverrides.add(concertId)
@@ -99,7 +100,7 @@ export function lineSettings(sql: Sql, defaults: LineLimits, { openingCleared = 
     },
 
     async refresh() {
-      const rows = await q.list_line_settings<Row>(sql)
+      const rows = await read.list_line_settings<Row>(sql)
       const next = new Map(rows.map((r) => [r.concert_id, r]))
       for (const [concertId, before] of overrides) noteCleared(concertId, before, next.get(concertId))
       overrides = next

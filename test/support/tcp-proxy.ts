@@ -1,9 +1,9 @@
 import type { Socket, TCPSocketListener } from 'bun'
 
-// A TCP proxy in front of Redis that a test can break in the ways a network breaks:
-//   down()   Redis is gone: connections are dropped and new ones refused;
-//   freeze() Redis hangs: connections stay open (new ones are accepted) but nothing gets through;
-//   up()     Redis is back; what frozen connections sent is delivered now, as after a long pause.
+// A TCP proxy in front of Redis or Postgres that a test can break in the ways a network breaks:
+//   down()   the server is gone: connections are dropped and new ones refused;
+//   freeze() the server hangs: connections stay open (new ones are accepted) but nothing gets through;
+//   up()     the server is back; what frozen connections sent is delivered now, as after a long pause.
 export interface TcpProxy {
   readonly port: number
   readonly url: string

@@ -37,8 +37,11 @@ function makeServices(ctx: Context) {
 
 const PRICE = 1000
 const SEATS_PER_HOLD_SCHEDULE = 100_000
-/** Single-use holds prepared per second of a wrk run: above the rate one instance reaches here. */
-const HOLDS_PER_SECOND = 6_000
+/**
+ * Single-use holds prepared per second of a wrk run: above the rate one instance reaches here. At 6,000 a
+ * fast day's box ran out (5,141 holds/s on average, more in the warm-up) and wrk sent some twice (409).
+ */
+const HOLDS_PER_SECOND = 10_000
 
 export interface BookingSetup {
   concertId: string
@@ -62,7 +65,8 @@ function share<T>(items: T[], worker: number, workers: number): T[] {
 }
 
 export async function prepareBooking(ctx: Context, api: Api): Promise<BookingSetup> {
-  const holdSchedules = ctx.settings.quick ? 1 : 3
+  // Seats for the hold row's HTTP and direct sides and the pay row's: about 60,000 in a quick run, 270,000 in a full one.
+  const holdSchedules = ctx.settings.quick ? 1 : 4
   const { concertId, scheduleIds } = await api.createConcert('bench booking', [
     { seatCount: 50, price: PRICE },
     { seatCount: 10_000, price: PRICE },
