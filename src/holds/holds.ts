@@ -105,6 +105,9 @@ export function holds(sql: Sql, rules: HoldRules) {
   }
 
   return {
+    /** How long a hold lasts from when it is made. */
+    holdTtlMs: rules.holdTtlSeconds * 1000,
+
     /**
      * The hold itself: decided by hold_seats, in a batch with others that arrive together. With
      * `sessionTtl` (the queue sessions are kept in this database) the hold also checks its session and

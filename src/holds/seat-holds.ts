@@ -35,7 +35,9 @@ export function seatHolds({ holds, catalogue, room, metrics, log }: SeatHoldDeps
      * until it lapses. For a session this instance saw ACTIVE moments ago the check before the hold is
      * left out (room.guardHold): the extension after it is the check, one round trip to the store
      * instead of two waiting on each other; a refused hold then asks the store why, so that a session
-     * that is not ACTIVE answers 403 before anything about the seat, as in the other order. On the
+     * that is not ACTIVE answers 403 before anything about the seat, as in the other order. When the
+     * hold ends within the session's own time, that round trip goes while the hold is decided rather
+     * than after it (room.checkAheadOfHold): it then extends nothing and is the check alone. On the
      * Postgres store the hold itself checks and extends the session, in the same statement
      * (room.sessionTtlForHolds): nothing comes between the two, and there is nothing to undo.
      */
@@ -47,11 +49,12 @@ export function seatHolds({ holds, catalogue, room, metrics, log }: SeatHoldDeps
       }
       const { ticket, checked } = await room.guardHold(userId, token, concertId)
       const sessionTtl = room.sessionTtlForHolds(concertId)
+      const ahead = !checked && sessionTtl === null ? room.checkAheadOfHold(ticket, holds.holdTtlMs) : null
       let reservation: Reservation
       try {
         reservation = await holds.hold(userId, scheduleId, seatNumber, ticket.seq, sessionTtl)
       } catch (error) {
-        if (!checked && error instanceof ServiceError) await room.requireActiveForHold(userId, token, concertId)
+        if (!checked && error instanceof ServiceError) await room.requireActiveForHold(userId, token, concertId, ahead)
         throw error
       }
       if (sessionTtl !== null) {
@@ -67,7 +70,7 @@ export function seatHolds({ holds, catalogue, room, metrics, log }: SeatHoldDeps
       }
       let refusal: ServiceError | null
       try {
-        refusal = await room.holdMade(ticket, Date.parse(reservation.expiresAt))
+        refusal = await room.holdMade(ticket, Date.parse(reservation.expiresAt), ahead)
       } catch (error) {
         // The store could not be asked (503): the hold is undone, as nobody can tell whether it is payable.
         await takeBack().catch((undo) =>

@@ -30,6 +30,16 @@ const READ_CACHE_LIMIT = 100_000
 // between the database's and the queue store's clocks never strands a hold; little, as the session is
 // ACTIVE with nothing to pay for that long once the hold lapses.
 export const HOLD_MARGIN_MS = 1_000
+// How much later than this instance's clock says a hold may turn out to end (the database's clock, the
+// batch it waits for) and still be confirmed by the store's answer asked ahead of it (checkAheadOfHold).
+const AHEAD_SLACK_MS = 1_000
+
+/** The store's answer for a session, asked while its hold is being decided (checkAheadOfHold). */
+export interface HoldCheck {
+  /** The time the session was asked to last until: a hold ending (with its margin) by then is covered. */
+  untilMs: number
+  view: Promise<SessionView>
+}
 
 function notActive(view: SessionView): ServiceError {
   return new ServiceError('QUEUE_NOT_ACTIVE', `The queue session is ${view.status}, not ACTIVE`)
@@ -263,9 +273,9 @@ export function waitingRoom({ store, tokens, catalogue, settings, sessionsThatPa
      * Holds: ACTIVE, checked live. The session is extended only once the hold is made (holdMade), so a
      * refused hold extends nothing.
      */
-    async requireActiveForHold(userId: string, token: string | null | undefined, concertId: string): Promise<Ticket> {
+    async requireActiveForHold(userId: string, token: string | null | undefined, concertId: string, ahead: HoldCheck | null = null): Promise<Ticket> {
       const ticket = ticketFor(userId, token, concertId)
-      const view = await store.check(ticket, limitsOf(concertId))
+      const view = ahead !== null ? await ahead.view : await store.check(ticket, limitsOf(concertId))
       if (view.status !== 'ACTIVE') {
         distrust(ticket)
         throw notActive(view)
@@ -290,6 +300,26 @@ export function waitingRoom({ store, tokens, catalogue, settings, sessionsThatPa
     },
 
     /**
+     * The store asked about a session this instance trusts while its hold is being decided, instead of
+     * after it: the one round trip to the store no longer waits on Postgres's. Only for a hold that ends,
+     * by this instance's clock with AHEAD_SLACK_MS to spare, within the session's own time: a live session
+     * lasts at least that long (neither a cancel nor anything else shortens it below its own time), so
+     * asking to extend it to then extends nothing, whether or not the hold is made, and is the live check
+     * holdMade would make after it. What ends a session in the meantime is decided by Postgres under the
+     * user's lock either way: a payment's end, or an operator's, refuses the hold there or releases it
+     * (sql/functions/hold_seats.sql). Null when the hold is to be confirmed after it is made.
+     */
+    checkAheadOfHold(ticket: Ticket, holdTtlMs: number): HoldCheck | null {
+      const ownUntil = trusted.get(sessionKey(ticket))?.ownUntil ?? null
+      const untilMs = Date.now() + holdTtlMs + HOLD_MARGIN_MS + AHEAD_SLACK_MS
+      if (ownUntil === null || untilMs > ownUntil) return null
+      const view = store.extend(ticket, untilMs, limitsOf(ticket.concertId))
+      // Read by holdMade or by the refusal of the hold; a hold that failed otherwise leaves it unread.
+      view.catch(() => {})
+      return { untilMs, view }
+    },
+
+    /**
      * A hold was made in this session: the session lasts until the hold can no longer be paid. Returns
      * null when it does, else why the hold must be undone, as it could not be paid: the session is no
      * longer ACTIVE (it ran out, an operator ended it, or a payment's end of it reached the store first),
@@ -299,9 +329,9 @@ export function waitingRoom({ store, tokens, catalogue, settings, sessionsThatPa
      * before this hold, under the same user lock, and the hold itself already refuses such a session
      * (sql/functions/hold_seats.sql); this is the look at the store's side of it.
      */
-    async holdMade(ticket: Ticket, holdExpiresAtMs: number): Promise<ServiceError | null> {
+    async holdMade(ticket: Ticket, holdExpiresAtMs: number, ahead: HoldCheck | null = null): Promise<ServiceError | null> {
       const until = holdExpiresAtMs + HOLD_MARGIN_MS
-      const view = await store.extend(ticket, until, limitsOf(ticket.concertId))
+      const view = ahead !== null && until <= ahead.untilMs ? await ahead.view : await store.extend(ticket, until, limitsOf(ticket.concertId))
       if (view.status !== 'ACTIVE') {
         distrust(ticket)
         return new ServiceError('QUEUE_NOT_ACTIVE', 'The queue session ended while the seat was being held')

@@ -252,6 +252,32 @@ const endSession = (server: SuiteContext['server'], concertId: string, userId: s
   call(server, `/v1/admin/concerts/${concertId}/queue/sessions/${userId}`, { method: 'DELETE', headers: { 'x-admin-key': ADMIN_KEY } })
 
 /** A hold, with `beforeExtend` run when the store is asked to extend the session; counts those asks. */
+/** A shopper whose session this instance has just confirmed ACTIVE (a seat map read), and seat 1 of a new concert locked by another transaction. */
+async function trustedAndBlocked(ctx: SuiteContext, userId: string) {
+  const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2 })
+  const scheduleId = scheduleIds[0]!
+  const who = await shopper(ctx.server, userId, concertId)
+  expect((await call(ctx.server, `/v1/schedules/${scheduleId}/seats`, who)).status).toBe(200)
+  const release = await keptLocks(ctx.db.sql, (tx) => tx`select 1 from seats where schedule_id = ${scheduleId} and seat_number = 1 for update`)
+  return { concertId, scheduleId, who, release }
+}
+
+/** Counts the store's answers to `extend`, and resolves `firstAnswer` when the first comes. */
+function watchExtends(server: SuiteContext['server']) {
+  const store = server.store as unknown as Record<string, Function>
+  const extend = store.extend!
+  const answered: unknown[] = []
+  let answer!: () => void
+  const firstAnswer = new Promise<void>((resolve) => (answer = resolve))
+  store.extend = async (...args: unknown[]) => {
+    const view = await extend.apply(server.store, args)
+    answered.push(view)
+    answer()
+    return view
+  }
+  return { answered, firstAnswer, restore: () => void (store.extend = extend) }
+}
+
 async function holdWatchingExtend(server: SuiteContext['server'], who: { token: string; queueToken: string }, scheduleId: string, seat: number, beforeExtend = async () => {}) {
   const store = server.store as unknown as Record<string, Function>
   const extend = store.extend!
@@ -512,6 +538,121 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'holds on a Redis store: the session
       // The end saw the hold as live and released it; the refused hold then took its trace back.
       expect([ended?.status, ended?.body]).toEqual([200, { ended: true, holdsReleased: 1 }])
       await expectNoTrace(ctx, alice, 'h-end-races-hold', scheduleIds[0]!, await shopper(ctx.server, 'h-end-races-next', concertId))
+    })
+  })
+
+  // A session this instance confirmed moments ago, and a hold that ends within the session's own time: the
+  // session lasts past the hold anyway, so the store is asked while the hold is decided, not after it
+  // (room.checkAheadOfHold), and that answer is the live check. What ends the session meanwhile is
+  // decided by Postgres under the user's lock.
+  describe('a session this instance trusts, and a hold within its own time: the store is asked while the hold is decided', () => {
+    const ctx = onFreshDatabase({ MAX_HOLDS_PER_USER: '2', HOLD_TTL_SECONDS: '300', REDIS_URL: serviceUrl('REDIS_URL')! }) as unknown as SuiteContext
+
+    test('the store answers while the hold still waits in Postgres, and that one answer confirms it: 201', async () => {
+      const { scheduleId, who, release } = await trustedAndBlocked(ctx, 'ahead-alice')
+      const watch = watchExtends(ctx.server)
+      try {
+        const holding = hold(ctx.server, who, scheduleId, 1)
+        expect(await Promise.race([watch.firstAnswer.then(() => 'store answered'), Bun.sleep(3000).then(() => 'no answer')])).toBe('store answered')
+        expect(await Promise.race([holding.then(() => 'hold answered'), Bun.sleep(100).then(() => 'hold waiting')])).toBe('hold waiting')
+        await release()
+        expect((await holding).status).toBe(201)
+        expect(watch.answered).toHaveLength(1)
+      } finally {
+        watch.restore()
+        await release()
+      }
+    })
+
+    test("an operator's end after the store said ACTIVE, while the hold waits in Postgres: the hold committed first, so the end releases it (CANCELLED) and counts it", async () => {
+      const { concertId, scheduleId, who, release } = await trustedAndBlocked(ctx, 'ahead-ended')
+      const watch = watchExtends(ctx.server)
+      try {
+        const holding = hold(ctx.server, who, scheduleId, 1)
+        await Promise.race([watch.firstAnswer, Bun.sleep(3000)])
+        expect(watch.answered[0]).toMatchObject({ status: 'ACTIVE' })
+        // The end reaches the store, then waits in Postgres for the user's lock, which the hold has.
+        const ending = endSession(ctx.server, concertId, 'ahead-ended')
+        await Bun.sleep(300)
+        await release()
+        const [held, ended] = await Promise.all([holding, ending])
+        expect(held.status).toBe(201)
+        expect([ended.status, ended.body]).toEqual([200, { ended: true, holdsReleased: 1 }])
+        expect((await call(ctx.server, `/v1/reservations/${held.body.reservationId}`, who)).body.status).toBe('CANCELLED')
+        const [live] = await ctx.db.sql`select count(*)::int as n from reservations where user_id = 'ahead-ended' and status = 'HELD'`
+        expect(live!.n).toBe(0)
+        // From the end's answer on, no hold in that session.
+        const after = await hold(ctx.server, who, scheduleId, 2)
+        expect([after.status, after.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
+      } finally {
+        watch.restore()
+        await release()
+      }
+    })
+
+    test('a seat someone holds: 409, and the session is not extended', async () => {
+      const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 1 })
+      const alice = await shopper(ctx.server, 'ahead-taken-a', concertId)
+      const bob = await shopper(ctx.server, 'ahead-taken-b', concertId)
+      expect((await hold(ctx.server, bob, scheduleIds[0]!, 1)).status).toBe(201)
+      expect((await call(ctx.server, `/v1/schedules/${scheduleIds[0]}/seats`, alice)).status).toBe(200)
+      const before = (await call(ctx.server, '/v1/queue/status', alice)).body.activeUntil
+      const watch = watchExtends(ctx.server)
+      try {
+        const lost = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+        expect([lost.status, lost.body.code]).toEqual([409, 'SEAT_UNAVAILABLE'])
+        expect(watch.answered).toHaveLength(1) // asked ahead, and its answer said why not: nothing else
+      } finally {
+        watch.restore()
+      }
+      expect((await call(ctx.server, '/v1/queue/status', alice)).body.activeUntil).toBe(before)
+    })
+
+    test('a session the store has ended: 403 whether or not the seat could be held, and no trace', async () => {
+      const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2 })
+      const alice = await shopper(ctx.server, 'ahead-gone', concertId)
+      const bob = await shopper(ctx.server, 'ahead-gone-b', concertId)
+      expect((await hold(ctx.server, bob, scheduleIds[0]!, 2)).status).toBe(201)
+      const store = ctx.server.store as unknown as Record<string, Function>
+      const extend = store.extend!
+      // The store loses the session (a Redis restarted empty) after this instance confirmed it (a seat
+      // map read, answered by the store's check, which still says ACTIVE here).
+      store.extend = async () => ({ status: 'EXPIRED', position: null, activeUntilMs: null, pace: null })
+      try {
+        for (const seat of [2, 1]) {
+          expect((await call(ctx.server, `/v1/schedules/${scheduleIds[0]}/seats`, alice)).status).toBe(200)
+          const refused = await hold(ctx.server, alice, scheduleIds[0]!, seat)
+          expect([seat, refused.status, refused.body.code]).toEqual([seat, 403, 'QUEUE_NOT_ACTIVE'])
+        }
+      } finally {
+        store.extend = extend
+      }
+      const [rows] = await ctx.db.sql`select count(*)::int as n from reservations where user_id = 'ahead-gone'`
+      expect(rows!.n).toBe(0)
+    })
+  })
+
+  describe('a session this instance trusts, and a hold that would outlast its own time', () => {
+    const ctx = onFreshDatabase({ QUEUE_ACTIVE_TTL_SECONDS: '200', HOLD_TTL_SECONDS: '300', REDIS_URL: serviceUrl('REDIS_URL')! }) as unknown as SuiteContext
+
+    test('the store is asked only once the hold is made, as the session is extended for it: a refused hold extends nothing', async () => {
+      const { scheduleId, who, release } = await trustedAndBlocked(ctx, 'after-alice')
+      const watch = watchExtends(ctx.server)
+      try {
+        const holding = hold(ctx.server, who, scheduleId, 1)
+        await Bun.sleep(300)
+        expect(watch.answered).toHaveLength(0)
+        await release()
+        const held = await holding
+        expect(held.status).toBe(201)
+        expect(watch.answered).toHaveLength(1)
+        // Extended to a second past the hold.
+        const status = await call(ctx.server, '/v1/queue/status', who)
+        expect(Date.parse(status.body.activeUntil)).toBe(Date.parse(held.body.expiresAt) + 1000)
+      } finally {
+        watch.restore()
+        await release()
+      }
     })
   })
 

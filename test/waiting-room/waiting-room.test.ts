@@ -151,8 +151,9 @@ onEachDatabase('the waiting room over HTTP', { QUEUE_MAX_ACTIVE: '2', QUEUE_ADMI
       }
       expect(calls).toEqual([]) // the poll above already confirmed ACTIVE on this instance
       expect((await hold(ctx.server, alice, scheduleIds[0]!, 1)).status).toBe(201)
-      // A Redis store is asked once the hold is made (a refused hold extends nothing); a session this
-      // instance confirmed moments ago is not asked before it as well. The Postgres store is not asked at
+      // A Redis store is asked once for the hold: a session this instance confirmed moments ago is not asked
+      // before it as well (for a hold within the session's own time it is asked while the hold is decided:
+      // test/holds/holds.test.ts). The Postgres store is not asked at
       // all: its sessions are rows of the booking database, and the hold checks and extends its session in
       // its own statement (sql/functions/hold_seats.sql).
       const extendAfter = store.kind === 'postgres' ? [] : ['extend']
