@@ -1,12 +1,18 @@
 import { firstLine, StartupError, type Config } from '../config'
 import { connect, type Sql } from './client'
 import type { EmbeddedDatabase } from './embedded'
+import { jobLocks } from './locks'
 import { migrate } from './migrate'
 
 export interface Database {
   sql: Sql
   /** 'embedded': PGlite in DATA_DIR (no DATABASE_URL); 'server': a Postgres server. */
   mode: 'embedded' | 'server'
+  /**
+   * The connections the jobs' elections keep (src/jobs/jobs.ts), one per job at most, apart from the
+   * requests' pool; null in embedded mode, where there is nobody to elect.
+   */
+  jobLocks: Sql | null
   /** Migrations and function files this start applied. */
   applied: string[]
   close(): Promise<void>
@@ -33,12 +39,20 @@ export async function openDatabase(config: Config): Promise<Database> {
   })
   if (!embedded) await reach(sql, url)
   const applied = await migrate(sql)
+  // A job's election is a transaction kept open while its run lasts, its work done on the pool. Kept on
+  // the pool too, it held a connection per job running: with DATABASE_POOL_SIZE=1 no job could ever run
+  // (its work waited for the connection its own election held), and with a few more the jobs' elections
+  // left the requests too few (helper-55).
+  const elections = embedded
+    ? null
+    : connect(url, { max: Object.keys(jobLocks).length, prepare: config.dbPrepare, applicationName: 'concert-waiting-room jobs' })
   return {
     sql,
     mode: embedded ? 'embedded' : 'server',
+    jobLocks: elections,
     applied,
     async close() {
-      await sql.end({ timeout: 5 })
+      await Promise.all([sql.end({ timeout: 5 }), elections?.end({ timeout: 5 })])
       await embedded?.close()
     },
   }

@@ -53,14 +53,18 @@ function prepared<const Names extends readonly string[]>(
   return out as Record<Names[number], Statement>
 }
 
+/** A read given up at its pool's bound: the database did not answer it (503 + Retry-After). */
+export class ReadGivenUp extends ServiceError {
+  constructor(ms: number) {
+    super('SERVICE_UNAVAILABLE', `The database did not answer within ${ms} ms; retry shortly`, { retryAfterSeconds: 2 })
+  }
+}
+
 function withinReadBound<T>(db: Db, query: Promise<T>): Promise<T> {
   const ms = readBoundOf(db)
   if (ms === undefined) return query
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new ServiceError('SERVICE_UNAVAILABLE', `The database did not answer within ${ms} ms; retry shortly`, { retryAfterSeconds: 2 })),
-      ms,
-    )
+    const timer = setTimeout(() => reject(new ReadGivenUp(ms)), ms)
     query.then(
       (rows) => {
         clearTimeout(timer)

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Sql } from '../db/client'
-import { reads, statements, theRow } from '../db/statements'
+import { ReadGivenUp, reads, statements, theRow } from '../db/statements'
 import { ServiceError, type ErrorCode } from '../errors'
 import { problemBody, RememberedProblem, type ProblemBody } from '../http/problems'
 
@@ -100,7 +100,9 @@ export async function preconditionOrReplay(sql: Sql, request: IdempotentRequest,
     return null
   } catch (error) {
     if (error instanceof PreconditionFailed) throw error.refusal
-    if (request.key === undefined) throw error
+    // The stored answer is read from the database that has just not answered: asking it would only make
+    // the client wait the bound twice (helper-55: a payment's retry answered 503 after 10 s, not 5).
+    if (request.key === undefined || error instanceof ReadGivenUp) throw error
     const [stored] = await read.find_key<StoredKey>(sql, [request.userId, request.key])
     const answered = replay(request, stored)
     if (answered) return answered

@@ -5,6 +5,7 @@ import { ServiceError } from '../../src/errors'
 import { userTokens } from '../../src/identity/user-tokens'
 import { call, TEST_SECRET, testServer } from '../support/app'
 import { createTestDatabase, type TestDatabase } from '../support/database'
+import { createConcert, hold, pay, shopper } from '../support/scenario'
 import { tcpProxy, type TcpProxy } from '../support/tcp-proxy'
 import { describeWith, serviceUrl } from '../support/services'
 
@@ -90,6 +91,31 @@ describeWith(['DATABASE_URL'], 'reads bounded while Postgres hangs', () => {
         const after = await call(server, '/v1/balance', { token })
         expect(after.status).toBe(200)
         expect(after.body.balance).toBe(150)
+      } finally {
+        proxy.up()
+        await server.stop()
+      }
+    }, 30_000)
+
+    // Answered by the Redis store, the retry's queue guard finds the session over and reads the
+    // reservation (a read, given up); the stored answer is a read of the same silent database.
+    test.if(serviceUrl('REDIS_URL') !== undefined)('a payment retried under its key while Postgres hangs: 503 after one bound, not one per read; replayed after', async () => {
+      const server = await testServer({ DATABASE_URL: proxy.url, REDIS_URL: serviceUrl('REDIS_URL'), DATABASE_READ_TIMEOUT_MS: '400' })
+      try {
+        const { concertId, scheduleIds } = await createConcert(server, { seats: 1, price: 100 })
+        const buyer = await shopper(server, 'hang-payer', concertId, 100)
+        const held = await hold(server, buyer, scheduleIds[0]!, 1)
+        expect((await pay(server, buyer, held.body.reservationId, 'hang-pay-1')).status).toBe(201)
+        proxy.freeze()
+        const started = performance.now()
+        const retried = await pay(server, buyer, held.body.reservationId, 'hang-pay-1')
+        const ms = performance.now() - started
+        expect([retried.status, retried.body.code, retried.headers.get('retry-after')]).toEqual([503, 'SERVICE_UNAVAILABLE', '2'])
+        expect(ms).toBeGreaterThanOrEqual(390)
+        expect(ms).toBeLessThan(790)
+        proxy.up()
+        const replayed = await pay(server, buyer, held.body.reservationId, 'hang-pay-1')
+        expect([replayed.status, replayed.headers.get('idempotent-replayed')]).toEqual([201, 'true'])
       } finally {
         proxy.up()
         await server.stop()

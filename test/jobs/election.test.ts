@@ -25,7 +25,7 @@ for (const route of databaseRoutes()) describeWith(['DATABASE_URL'], `job electi
     let overlapped = false
     const results = await Promise.all(
       pools.map((sql) =>
-        runElected(sql, 'admission', false, async () => {
+        runElected(sql, 'admission', async () => {
           running++
           if (running > 1) overlapped = true
           await Bun.sleep(200)
@@ -41,17 +41,17 @@ for (const route of databaseRoutes()) describeWith(['DATABASE_URL'], `job electi
 
   test('different jobs do not block each other, and the lock is free again after the run', async () => {
     const [a, b] = await Promise.all([
-      runElected(pools[0]!, 'admission', false, async () => 'admission'),
-      runElected(pools[1]!, 'lapseHolds', false, async () => 'lapse'),
+      runElected(pools[0]!, 'admission', async () => 'admission'),
+      runElected(pools[1]!, 'lapseHolds', async () => 'lapse'),
     ])
     expect([a, b]).toEqual(['admission', 'lapse'])
-    expect(await runElected(pools[2]!, 'admission', false, async () => 'again')).toBe('again')
+    expect(await runElected(pools[2]!, 'admission', async () => 'again')).toBe('again')
   })
 
   test('a run that throws releases the lock', async () => {
-    await expect(runElected(pools[0]!, 'expireIdempotencyKeys', false, async () => {
+    await expect(runElected(pools[0]!, 'expireIdempotencyKeys', async () => {
       throw new Error('boom')
     })).rejects.toThrow('boom')
-    expect(await runElected(pools[1]!, 'expireIdempotencyKeys', false, async () => 'next')).toBe('next')
+    expect(await runElected(pools[1]!, 'expireIdempotencyKeys', async () => 'next')).toBe('next')
   })
 })
