@@ -635,7 +635,7 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'holds on a Redis store: the session
   describe('a session this instance trusts, and a hold that would outlast its own time', () => {
     const ctx = onFreshDatabase({ QUEUE_ACTIVE_TTL_SECONDS: '200', HOLD_TTL_SECONDS: '300', REDIS_URL: serviceUrl('REDIS_URL')! }) as unknown as SuiteContext
 
-    test('the store is asked only once the hold is made, as the session is extended for it: a refused hold extends nothing', async () => {
+    test('the store is asked only once the hold is made, as the session is extended for it (a refused hold extends nothing)', async () => {
       const { scheduleId, who, release } = await trustedAndBlocked(ctx, 'after-alice')
       const watch = watchExtends(ctx.server)
       try {
