@@ -137,7 +137,7 @@ export function adminRoutes(catalogue: Catalogue, operator: LineOperator, adminA
         response: {
           200: Type.Object({
             ended: Type.Literal(true),
-            holdsReleased: Type.Integer({ minimum: 0, description: 'Live holds of the session, released at once (CANCELLED): they could no longer be paid. A hold still on its way counts too; it answers 403 and leaves nothing.' }),
+            holdsReleased: Type.Integer({ minimum: 0, description: 'Live holds of the session, released at once (CANCELLED): they could no longer be paid. A hold still on its way counts too: it answers 201 and reads CANCELLED, or answers 403 and leaves nothing.' }),
           }),
           ...errors('UNAUTHENTICATED', 'NOT_FOUND'),
         },
