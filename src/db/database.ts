@@ -1,4 +1,5 @@
 import { firstLine, StartupError, type Config } from '../config'
+import { within } from '../deadline'
 import { connect, type Sql } from './client'
 import type { EmbeddedDatabase } from './embedded'
 import { jobLocks } from './locks'
@@ -72,16 +73,10 @@ function shown(url: string): string {
 const REACH_TIMEOUT_MS = 10_000
 
 async function reach(sql: Sql, url: string) {
-  let timer: Timer | undefined
-  const silence = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${REACH_TIMEOUT_MS / 1000} s`)), REACH_TIMEOUT_MS)
-  })
   try {
-    await Promise.race([sql`select 1`, silence])
+    await within(sql`select 1`, REACH_TIMEOUT_MS, () => new Error(`no answer within ${REACH_TIMEOUT_MS / 1000} s`))
   } catch (error) {
     await sql.end({ timeout: 1 }).catch(() => {})
     throw new StartupError(`DATABASE_URL ${shown(url)} cannot be connected to (${firstLine(error)})`)
-  } finally {
-    clearTimeout(timer)
   }
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { within } from '../deadline'
 import { ServiceError } from '../errors'
 import { readBoundOf, type Db } from './client'
 
@@ -62,20 +63,7 @@ export class ReadGivenUp extends ServiceError {
 
 function withinReadBound<T>(db: Db, query: Promise<T>): Promise<T> {
   const ms = readBoundOf(db)
-  if (ms === undefined) return query
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new ReadGivenUp(ms)), ms)
-    query.then(
-      (rows) => {
-        clearTimeout(timer)
-        resolve(rows)
-      },
-      (error) => {
-        clearTimeout(timer)
-        reject(error)
-      },
-    )
-  })
+  return ms === undefined ? query : within(query, ms, () => new ReadGivenUp(ms))
 }
 
 export function migrationsDir(): string {

@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { Type } from '@sinclair/typebox'
 import type { Sql } from '../db/client'
+import { within } from '../deadline'
 import { statements } from '../db/statements'
 import { ServiceError } from '../errors'
 import { errors } from '../http/schemas'
@@ -10,13 +11,9 @@ import type { WaitingRoomStore } from '../waiting-room/store'
 const q = statements('setup', ['ping'])
 const PROBE_TIMEOUT_MS = 1500
 
-function within<T>(ms: number, work: Promise<T>): Promise<T> {
-  return Promise.race([work, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms))])
-}
-
 async function up(probe: () => Promise<unknown>): Promise<boolean> {
   try {
-    await within(PROBE_TIMEOUT_MS, probe())
+    await within(probe(), PROBE_TIMEOUT_MS, () => new Error('timeout'))
     return true
   } catch {
     return false

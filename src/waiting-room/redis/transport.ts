@@ -1,6 +1,7 @@
 // How the Redis store reaches Redis: a transport runs one script and reports failures in two kinds.
 // The queue logic lives once, in Lua; transports only carry EVALSHA/EVAL over TCP or HTTP.
 
+import { within } from '../../deadline'
 import type { QueueStoreKind } from '../store'
 
 export interface RedisTransport {
@@ -27,12 +28,8 @@ export const isNoScript = (error: unknown) => error instanceof RedisReplyError &
 
 /** Rejects with RedisUnavailableError when `work` has not settled within `ms`; `onTimeout` may drop a hung connection. */
 export function withDeadline<T>(work: Promise<T>, ms: number, what: string, onTimeout?: () => void): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout?.()
-      reject(new RedisUnavailableError(`${what}: no answer within ${ms} ms`))
-    }, ms)
+  return within(work, ms, () => {
+    onTimeout?.()
+    return new RedisUnavailableError(`${what}: no answer within ${ms} ms`)
   })
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
 }
