@@ -43,7 +43,7 @@ export async function startServer(config: Config, options: StartOptions = {}) {
   const app = buildApp({ ...services, config, sql, log, metrics, exposition, isShuttingDown: () => shuttingDown })
   const cron =
     options.runJobs ?? true
-      ? jobs({ sql, locks: database.jobLocks, admission: services.admission, holds: services.seatHolds, log, metrics, tickMs: config.queue.tickMs })
+      ? jobs({ sql, elections: database.elections, admission: services.admission, holds: services.seatHolds, log, metrics, tickMs: config.queue.tickMs })
       : null
   if (cron) app.use(cron.plugin)
   // METRICS_PORT: the scrape endpoint on a port of its own (kept off the public API port); the supervisor's

@@ -13,7 +13,7 @@ export interface Database {
    * The connections the jobs' elections keep (src/jobs/jobs.ts), one per job at most, apart from the
    * requests' pool; null in embedded mode, where there is nobody to elect.
    */
-  jobLocks: Sql | null
+  elections: Sql | null
   /** Migrations and function files this start applied. */
   applied: string[]
   close(): Promise<void>
@@ -50,7 +50,7 @@ export async function openDatabase(config: Config): Promise<Database> {
   return {
     sql,
     mode: embedded ? 'embedded' : 'server',
-    jobLocks: elections,
+    elections,
     applied,
     async close() {
       await Promise.all([sql.end({ timeout: 5 }), elections?.end({ timeout: 5 })])

@@ -14,15 +14,15 @@ const q = statements('jobs', ['try_lock_job'])
 
 /**
  * Runs `work` if this instance wins the job's lock for this tick. The lock lives in a transaction on
- * `locks`, connections of the jobs' own (src/db/database.ts), that stays open while the work runs on the
+ * `elections`, connections of the jobs' own (src/db/database.ts), that stays open while the work runs on the
  * requests' pool. It only saves duplicate work: every job is correct when run twice at once (admission
  * budgets are checked in the store, lapse and expiry are conditional updates).
- * Without `locks` (embedded mode, one process per data directory) there is nobody to elect and the work
+ * Without `elections` (embedded mode, one process per data directory) there is nobody to elect and the work
  * runs directly.
  */
-export async function runElected<T>(locks: Sql | null, job: JobName, work: () => Promise<T>): Promise<T | null> {
-  if (locks === null) return work()
-  return locks.begin(async (tx) => {
+export async function runElected<T>(elections: Sql | null, job: JobName, work: () => Promise<T>): Promise<T | null> {
+  if (elections === null) return work()
+  return elections.begin(async (tx) => {
     const row = theRow(await q.try_lock_job<{ locked: boolean }>(tx, [advisoryLocks.jobs, jobLocks[job]]), 'try_lock_job')
     return row.locked ? work() : null
   }) as Promise<T | null>
@@ -30,8 +30,8 @@ export async function runElected<T>(locks: Sql | null, job: JobName, work: () =>
 
 export interface JobDeps {
   sql: Sql
-  /** The connections the elections keep (Database.jobLocks); null: run every job without one. */
-  locks: Sql | null
+  /** The connections the elections keep (Database.elections); null: run every job without one. */
+  elections: Sql | null
   admission: Admission
   holds: Pick<SeatHolds, 'lapse'>
   log: Log
@@ -47,7 +47,7 @@ type Summary = Record<string, unknown>
 
 // In-process cron in every instance; each run is elected through Postgres. Every run this instance wins
 // is logged (one line, with what it did) and counted; skipped ticks are only counted.
-export function jobs({ sql, locks, admission, holds, log, metrics, tickMs }: JobDeps) {
+export function jobs({ sql, elections, admission, holds, log, metrics, tickMs }: JobDeps) {
   const running = new Set<JobName>()
   const run = (job: JobName, work: () => Promise<Summary>) => async () => {
     if (running.has(job)) return // the previous run in this process is still going
@@ -58,7 +58,7 @@ export function jobs({ sql, locks, admission, holds, log, metrics, tickMs }: Job
     let ranFrom = 0
     let ranTo = 0
     try {
-      const result = await runElected(locks, job, () => {
+      const result = await runElected(elections, job, () => {
         ranFrom = Date.now()
         return work().finally(() => (ranTo = Date.now()))
       })
