@@ -51,6 +51,8 @@ export interface Row {
   notes: string[]
   /** join on redis-tcp: req/s of the same requests on same-work-server.ts (the join's floor), or null. */
   sameWorkRps?: number | null
+  /** The same-work floor's CPU time per request (join on redis-tcp with wrk), to set against appCpuUsPerRequest. */
+  sameWorkCpuUsPerRequest?: number | null
   /** Per request of an operation of several (pay: hold, then pay), by name: the goal's p99 is per request. */
   steps?: Record<string, { p50Ms: number; p99Ms: number }>
 }

@@ -88,9 +88,11 @@ async function sameWorkNote(ctx: Context, setup: QueueSetup, row: Row, plan: Wrk
   const floor = await measureSameWorkJoin({ redisUrl: ctx.redisUrl!, authSecret: ctx.authSecret, logDir: ctx.logDir, plan, connections: ctx.settings.concurrency, seconds, concertId: setup.httpConcert })
   const failed = Object.entries(floor.statuses).filter(([status]) => status !== '201')
   row.sameWorkRps = failed.length ? null : floor.rps
+  row.sameWorkCpuUsPerRequest = failed.length ? null : floor.cpuUsPerRequest
   if (failed.length) return `same-work ceiling (same-work-server.ts) failed: ${JSON.stringify(floor.statuses)}`
   const bare = row.rps / row.share // bare Elysia's req/s beside the scenario
-  const line = `same work without our code (same-work-server.ts: bearer check, JSON body, one Redis script, queue token): ${Math.round(floor.rps)} req/s, p99 ${floor.p99Ms.toFixed(1)} ms, share of bare Elysia ${(floor.rps / bare).toFixed(3)}; ours ${(row.rps / floor.rps).toFixed(2)} of it`
+  const cpu = floor.cpuUsPerRequest !== null && row.appCpuUsPerRequest != null ? `; CPU ${floor.cpuUsPerRequest.toFixed(1)} us a request against our ${row.appCpuUsPerRequest.toFixed(1)}` : ''
+  const line = `same work without our code (same-work-server.ts: bearer check, JSON body, one Redis script, queue token): ${Math.round(floor.rps)} req/s, p99 ${floor.p99Ms.toFixed(1)} ms, share of bare Elysia ${(floor.rps / bare).toFixed(3)}; ours ${(row.rps / floor.rps).toFixed(2)} of it${cpu}`
   ctx.log(`  join: ${line}`)
   return line
 }
