@@ -34,7 +34,7 @@ const BACKSLASH = 0x5c
  * reader in front of us (a proxy, a WAF, a log) may keep the first, and `{"amount":1,"amount":2}` would
  * then be charged as one thing and seen as another. One pass over the text, which has parsed already.
  */
-function shapeRefusal(text: string): string | null {
+export function shapeRefusal(text: string): string | null {
   // One entry per open container: the member names met so far in an object, null for an array.
   const open: (Set<string> | null)[] = []
   let nameNext = false
@@ -55,8 +55,7 @@ function shapeRefusal(text: string): string | null {
       if (open.push(c === 0x7b ? new Set() : null) > MAX_DEPTH) return `The body nests more than ${MAX_DEPTH} levels deep`
       nameNext = c === 0x7b
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
-      open.pop()
-      nameNext = false
+      open.pop() // what follows a close is a comma, another close or the end: no name
     } else if (c === 0x2c /* , */) {
       nameNext = open[open.length - 1] != null
     }
