@@ -114,6 +114,20 @@ describeWith(['DATABASE_URL'], 'the HTTP edge', () => {
     expect([titles.includes(title), titles.includes('y')]).toEqual([true, false])
   })
 
+  test('a fractional amount that reads as a whole number is a 400; whole numbers written with a fraction or an exponent are taken', async () => {
+    const token = await userToken(ctx.server, 'e-fraction')
+    // 100000.0000000000001 reads as the double 100000 (helper-57: charged as 100,000).
+    for (const amount of ['100000.0000000000001', '1.0000000000000001', '99999.99999999999999', '1000e-3000']) {
+      const reply = await call(ctx.server, '/v1/balance/charges', { token, rawBody: `{"amount":${amount}}` })
+      expect([amount, reply.status, reply.body.detail]).toEqual([amount, 400, 'A number in the body is not a whole number (its fraction is finer than a JSON number keeps)'])
+    }
+    expect((await call(ctx.server, '/v1/balance', { token })).body.balance).toBe(0)
+    for (const amount of ['100.0', '1e2', '1.5E2', '20000e-2']) {
+      expect((await call(ctx.server, '/v1/balance/charges', { token, rawBody: `{"amount":${amount}}` })).status).toBe(201)
+    }
+    expect((await call(ctx.server, '/v1/balance', { token })).body.balance).toBe(100 + 100 + 150 + 200)
+  })
+
   test('a query parameter given twice, or an integer not in decimal digits, is a 400 (Elysia read them leniently)', async () => {
     const token = await userToken(ctx.server, 'e-query')
     for (const path of ['/v1/concerts', '/v1/reservations', '/v1/balance/history']) {

@@ -57,3 +57,31 @@ describe('the shape of a JSON body', () => {
     expect(shapeRefusal('{"a":{"a":1},"b":[{"a":1},{"a":2}]}')).toBeNull()
   })
 })
+
+describe('numbers written with a fraction or an exponent', () => {
+  // Exact, in integers: the text's value is digits x 10^(exponent - fraction length).
+  const wholeByText = (token: string) => {
+    const [, whole, fraction = '', exponent = '0'] = /^-?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(token)!
+    const shift = Number(exponent) - fraction.length
+    return shift >= 0 || BigInt(whole + fraction) % 10n ** BigInt(-shift) === 0n
+  }
+  const digits = (min: number, max: number) => fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: min, maxLength: max })
+  const written = fc
+    .tuple(fc.boolean(), digits(1, 22), fc.option(digits(1, 25)), fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), fc.integer({ min: 0, max: 30 }))))
+    .map(([minus, whole, fraction, exponent]) => `${minus ? '-' : ''}${whole.replace(/^0+(?=\d)/, '')}${fraction === null ? '' : `.${fraction}`}${exponent === null ? '' : `${exponent[0]}${exponent[1]}${exponent[2]}`}`)
+  // Just off a whole number (100000.0000000000001): the case a reading loses.
+  const nearWhole = fc
+    .tuple(fc.integer({ min: 1, max: 10 ** 6 }), fc.integer({ min: 10, max: 24 }), fc.constantFrom('1', '5', '9'), fc.option(fc.integer({ min: -3, max: 3 })))
+    .map(([whole, zeros, last, exponent]) => `${whole}.${'0'.repeat(zeros)}${last}${exponent === null ? '' : `e${exponent}`}`)
+  const token = fc.oneof(written, nearWhole)
+
+  test('are refused exactly when they read as whole numbers but are not', () => {
+    fc.assert(
+      fc.property(token, (t) => {
+        const refused = shapeRefusal(`{"amount":${t},"n":[${t}]}`) !== null
+        expect([t, refused]).toEqual([t, Number.isInteger(Number(t)) && !wholeByText(t)])
+      }),
+      { numRuns: 5000 },
+    )
+  })
+})
