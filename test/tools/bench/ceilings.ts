@@ -77,8 +77,8 @@ export async function measureSameWorkJoin(o: {
   try {
     const run = (seconds: number) => runWrk({ host: '127.0.0.1', port, connections: o.connections, seconds, plan: o.plan, count: seconds * (o.plan.perSecond ?? 60_000) })
     await run(1) // warm-up
-    // Its CPU per request sets ours (the row's appCpuUsPerRequest) against the floor in a figure that
-    // moves less with the shared box than req/s do.
+    // Its CPU per request, beside the row's appCpuUsPerRequest: what our code costs a join seen as CPU
+    // rather than throughput.
     const before = cpuUs(server.pid)
     const result = await run(o.seconds)
     const after = cpuUs(server.pid)
