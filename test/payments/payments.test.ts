@@ -350,6 +350,9 @@ onEachDatabase('idempotent payments and charges', {}, (ctx, kind) => {
     expect((await pay(ctx.server, inA, held.body.reservationId, 'pay-a')).status).toBe(201)
     const whileLive = await pay(ctx.server, inB, held.body.reservationId, 'pay-a')
     expect([whileLive.status, whileLive.body.code, whileLive.headers.get('idempotent-replayed')]).toEqual([403, 'QUEUE_NOT_ACTIVE', null])
+    // Without a key too: a session of another concert is no session of this reservation (README), paid or not.
+    const unkeyed = await pay(ctx.server, inB, held.body.reservationId)
+    expect([unkeyed.status, unkeyed.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
     // B's session ends (its own payment); the token of the ended session is no way to A's answer either.
     const heldB = await hold(ctx.server, inB, b.scheduleIds[0]!, 1)
     expect((await pay(ctx.server, inB, heldB.body.reservationId)).status).toBe(201)
