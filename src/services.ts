@@ -51,7 +51,13 @@ export async function composeServices(config: Config, sql: Sql, { authSecret, lo
     room,
     // The status streams of this instance hear an admission now rather than at their next push tick.
     admission: admission({ ...lines, onChange: () => room.push.pushNow() }),
-    operator: lineOperator({ ...lines, sessionEnded: heldSeats.sessionEnded }),
+    operator: lineOperator({
+      ...lines,
+      sessionEnded: (session) => {
+        room.sessionEnded(session)
+        return heldSeats.sessionEnded(session)
+      },
+    }),
     holds: heldSeats,
     seatHolds: seatHolds({ holds: heldSeats, catalogue: shop, room, metrics, log }),
     payments: payments(sql, room, metrics),

@@ -48,9 +48,10 @@ export function lineOperator({ store, settings, catalogue, sessionEnded }: LineO
     /**
      * Ends a user's live place, then its booking side: from the answer on, no instance makes a hold in
      * that session (even one that saw it ACTIVE moments ago), and the holds it had are released, as they
-     * could no longer be paid. Catalogue reads stop within 30 s on instances that trusted it. If the
-     * database cannot be told (503), the place has ended all the same: a hold then still lands only to be
-     * undone when the store refuses to extend the session, and its holds lapse in their own time.
+     * could no longer be paid. Catalogue reads stop at once on this instance, within 30 s on others that
+     * trusted it. If the database cannot be told (503), the place has ended all the same: a hold then
+     * still lands only to be undone when the store refuses to extend the session, and its holds lapse in
+     * their own time.
      */
     async endSession(concertId: string, userId: string): Promise<{ holdsReleased: number }> {
       const seq = await store.endSession(concertId, userId)

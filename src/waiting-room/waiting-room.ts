@@ -382,6 +382,13 @@ export function waitingRoom({ store, tokens, catalogue, settings, sessionsThatPa
       })
     },
 
+    /**
+     * An operator ended this session (the store has ended it): this instance stops answering catalogue
+     * reads from its word at once; others stop within READ_TRUST_MS (helper-58: the instance that ended
+     * it answered seat maps for 30 s more). Holds and payments never took its word for it.
+     */
+    sessionEnded: (ticket: Ticket) => void distrust(ticket),
+
     /** Stops telling the store of sessions it could not be told of (the instance is shutting down). */
     stop: () => unfinished.stop(),
 

@@ -303,8 +303,12 @@ onEachDatabase('sessions an operator ends', { MAX_HOLDS_PER_USER: '2', HOLD_TTL_
     const held = await hold(ctx.server, alice, scheduleIds[0]!, 1) // this instance now trusts the session
     expect(held.status).toBe(201)
 
+    expect((await call(ctx.server, `/v1/schedules/${scheduleIds[0]!}/seats`, alice)).status).toBe(200)
     const ended = await endSession(ctx.server, concertId, 'h-ended-by-op')
     expect([ended.status, ended.body]).toEqual([200, { ended: true, holdsReleased: 1 }])
+    // The instance that ended it no longer answers the seat map from its word (helper-58: for 30 s more).
+    const seats = await call(ctx.server, `/v1/schedules/${scheduleIds[0]!}/seats`, alice)
+    expect([seats.status, seats.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
     // The hold could no longer be paid: it is released, and the seat is anyone's.
     expect((await call(ctx.server, `/v1/reservations/${held.body.reservationId}`, alice)).body.status).toBe('CANCELLED')
     expect((await hold(ctx.server, bob, scheduleIds[0]!, 1)).status).toBe(201)
