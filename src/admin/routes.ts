@@ -44,8 +44,12 @@ function checkOpening(body: { salesOpenAt?: string | null }) {
   if (typeof body.salesOpenAt === 'string') body.salesOpenAt = realTime('body.salesOpenAt', body.salesOpenAt)
 }
 
+// A character that shows: not a space, a control or a format character (a title of zero-width spaces,
+// U+200B, was taken as one that is not empty: helper-58).
+const VISIBLE = /[^\p{White_Space}\p{Cc}\p{Cf}\p{Z}]/u
+
 function checkNewConcert(body: NewConcert) {
-  if (/\p{Cc}/u.test(body.title) || !body.title.isWellFormed() || body.title.trim() === '' || [...body.title].length > 200) {
+  if (/\p{Cc}/u.test(body.title) || !body.title.isWellFormed() || !VISIBLE.test(body.title) || [...body.title].length > 200) {
     throw new ServiceError('VALIDATION_FAILED', 'body.title: 1-200 characters of visible text, no control characters')
   }
   body.schedules.forEach((s, i) => {
@@ -79,7 +83,7 @@ export function adminRoutes(catalogue: Catalogue, operator: LineOperator, adminA
         checkNewConcert(body)
         const { salesOpenAt, ...concert } = body
         const created =
-          salesOpenAt === undefined
+          salesOpenAt === undefined || salesOpenAt === null
             ? await catalogue.createConcert(concert)
             : await operator.createWithOpening(salesOpenAt, (db) => catalogue.createConcert(concert, db))
         set.status = 201

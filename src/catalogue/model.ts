@@ -68,10 +68,10 @@ export const newConcertModel = (maxPrice: number) =>
         ),
         { minItems: 1, maxItems: 50 },
       ),
+      // Null as the line's settings take it (PATCH .../queue): no opening, as when it is left out.
       salesOpenAt: Type.Optional(
-        Type.String({
-          format: 'date-time',
-          description: 'When the sale opens. Before it, joining puts people in the pre-queue; at it, they get a uniformly random order.',
+        Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+          description: 'When the sale opens, or null for none. Before it, joining puts people in the pre-queue; at it, they get a uniformly random order.',
         }),
       ),
     },

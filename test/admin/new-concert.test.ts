@@ -36,6 +36,9 @@ onEachDatabase('creating a concert', {}, (ctx) => {
       call(ctx.server, '/v1/admin/concerts', { headers: admin, body: body('0000-01-01T19:00:00Z') }),
       call(ctx.server, '/v1/admin/concerts', { headers: admin, body: body('2026-06-01T19:00:00Z', 'Night\u0000Show') }),
       call(ctx.server, '/v1/admin/concerts', { headers: admin, body: body('2026-06-01T19:00:00Z', '   ') }),
+      // Nothing that shows: zero-width spaces (helper-58), a no-break space, a BOM.
+      call(ctx.server, '/v1/admin/concerts', { headers: admin, body: body('2026-06-01T19:00:00Z', '\u200b\u200b') }),
+      call(ctx.server, '/v1/admin/concerts', { headers: admin, body: body('2026-06-01T19:00:00Z', '\u00a0\ufeff') }),
     ])
     expect(replies.map((r) => [r.status, r.body.code])).toEqual(replies.map(() => [400, 'VALIDATION_FAILED']))
     const [after] = await ctx.db.sql`select count(*)::int as n from concerts`
@@ -93,6 +96,10 @@ onEachDatabase('the opening of a sale (salesOpenAt)', {}, (ctx) => {
     expect(moved.body.salesOpenAt).toBe('2027-05-02T01:00:00.000Z')
     const cleared = await call(ctx.server, line(concertId), { method: 'PATCH', headers: admin, body: { salesOpenAt: null } })
     expect(cleared.body.salesOpenAt).toBeNull()
+    // Null at creation is no opening too, as a PATCH takes it (helper-58: refused at creation only).
+    const none = await call(ctx.server, '/v1/admin/concerts', { headers: admin, body: { ...body('2027-06-01T19:00:00Z'), salesOpenAt: null } })
+    expect(none.status).toBe(201)
+    expect((await call(ctx.server, line(none.body.concertId), { headers: admin })).body.salesOpenAt).toBeNull()
   })
 
   test('an opening that is not a real calendar time is a 400, at creation and by PATCH, and changes nothing', async () => {
