@@ -38,21 +38,38 @@ export function processAlive(pid: number, readStat: (pid: number) => string = pr
   return state !== 'Z' && state !== 'X'
 }
 
+/** When process `pid` started (clock ticks after boot, /proc/<pid>/stat field 22), or null where it cannot be read. */
+export function startedAt(pid: number, readStat: (pid: number) => string = procStat): string | null {
+  try {
+    const stat = readStat(pid)
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null
+  } catch {
+    return null
+  }
+}
+
 // PGlite keeps its files in one directory and must never be opened by two processes at once;
-// a pid file makes a second instance on the same DATA_DIR stop with a clear message.
+// a pid file makes a second instance on the same DATA_DIR stop with a clear message. It holds the pid
+// and when that process started: after a kill -9 the pid can be given to another process, which is
+// alive but holds nothing (helper-58: a `sleep` that got the pid kept the directory locked until the
+// file was removed by hand). A file without the start time (older instances) is judged by the pid alone.
 function lockDataDir(dir: string): () => void {
   const lockFile = join(dir, 'instance.pid')
   let pid = 0
+  let started: string | undefined
   try {
-    pid = Number(readFileSync(lockFile, 'utf8'))
+    const [pidText, startedText] = readFileSync(lockFile, 'utf8').trim().split(' ')
+    pid = Number(pidText)
+    started = startedText
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new StartupError(`DATA_DIR ${dir} cannot be read (${reason(error)})`)
   }
-  if (pid && pid !== process.pid && processAlive(pid)) {
+  const sameProcess = started === undefined || (startedAt(pid) ?? started) === started
+  if (pid && pid !== process.pid && processAlive(pid) && sameProcess) {
     throw new StartupError(`DATA_DIR ${dir} is in use by process ${pid}; embedded mode serves one instance per data directory`)
   }
   try {
-    writeFileSync(lockFile, String(process.pid))
+    writeFileSync(lockFile, [process.pid, startedAt(process.pid)].filter((part) => part !== null).join(' '))
   } catch (error) {
     throw new StartupError(`DATA_DIR ${dir} is not writable (${reason(error)})`)
   }

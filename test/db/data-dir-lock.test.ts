@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { processAlive, startEmbeddedDatabase } from '../../src/db/embedded'
+import { processAlive, startedAt, startEmbeddedDatabase } from '../../src/db/embedded'
 
 // Embedded mode locks DATA_DIR with a pid file whose process must be alive. A process killed with
 // SIGKILL is a zombie until its parent reaps it; signal 0 still reaches it, but it holds nothing.
@@ -56,6 +56,33 @@ describe('the DATA_DIR lock', () => {
     ).toBe(true)
   })
 
+  test('a pid given to another process since is not the holder: its start time differs (helper-58)', async () => {
+    const dataDir = join(scratch, 'pid-reused')
+    const first = await startEmbeddedDatabase(dataDir)
+    await first.close()
+    const lockFile = join(dataDir, 'instance.pid')
+    const other = Bun.spawn(['sleep', '60'], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' })
+    try {
+      const otherStarted = startedAt(other.pid)!
+      expect(otherStarted).toMatch(/^\d+$/)
+      // The holder as it wrote itself: that very process, alive: refused.
+      writeFileSync(lockFile, `${other.pid} ${otherStarted}`)
+      await expect(startEmbeddedDatabase(dataDir)).rejects.toThrow(`is in use by process ${other.pid}`)
+      // The same pid, but the process that wrote it started at another time: it is gone, the pid reused.
+      writeFileSync(lockFile, `${other.pid} ${Number(otherStarted) - 1}`)
+      const restarted = await startEmbeddedDatabase(dataDir)
+      await restarted.close()
+      // A file of an older instance, the pid alone: a live process with that pid holds it.
+      writeFileSync(lockFile, String(other.pid))
+      await expect(startEmbeddedDatabase(dataDir)).rejects.toThrow(`is in use by process ${other.pid}`)
+    } finally {
+      other.kill('SIGKILL')
+      await other.exited
+    }
+    // The start time is read after the last parenthesis of the name, as the state is.
+    expect(startedAt(1, () => '1 (a) b) S 0 1 1 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 4242 1000 10')).toBe('4242')
+  }, 60_000)
+
   test('a restart right after kill -9 takes over a data directory whose holder is still a zombie', async () => {
     const dataDir = join(scratch, 'after-kill')
     const first = await startEmbeddedDatabase(dataDir)
@@ -65,7 +92,7 @@ describe('the DATA_DIR lock', () => {
       writeFileSync(join(dataDir, 'instance.pid'), String(pid))
       const restarted = await startEmbeddedDatabase(dataDir)
       try {
-        expect(readFileSync(join(dataDir, 'instance.pid'), 'utf8')).toBe(String(process.pid))
+        expect(readFileSync(join(dataDir, 'instance.pid'), 'utf8')).toBe(`${process.pid} ${startedAt(process.pid)}`)
       } finally {
         await restarted.close()
       }
