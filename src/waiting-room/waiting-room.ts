@@ -385,7 +385,8 @@ export function waitingRoom({ store, tokens, catalogue, settings, sessionsThatPa
     /**
      * An operator ended this session (the store has ended it): this instance stops answering catalogue
      * reads from its word at once; others stop within READ_TRUST_MS (helper-58: the instance that ended
-     * it answered seat maps for 30 s more). Holds and payments never took its word for it.
+     * it answered seat maps for 30 s more). Holds and payments are refused at once everywhere: the end is
+     * recorded where they are decided.
      */
     sessionEnded: (ticket: Ticket) => void distrust(ticket),
 
