@@ -3,6 +3,7 @@ import { advisoryLocks } from '../db/locks'
 import { reads, statements, theRow } from '../db/statements'
 import { ServiceError } from '../errors'
 import { fingerprint, outcomeOfOneCall, problemTemplates, type OneCallAnswer, type Outcome } from '../idempotency/idempotency'
+import { decodeCursor, encodeCursor } from '../http/pages'
 import { chargeBatches, type Credited } from './charge-batches'
 
 import type { Charge, LedgerEntry, LedgerPage } from './model'
@@ -15,14 +16,6 @@ const storedProblems = problemTemplates(['BALANCE_LIMIT'])
 
 export interface MoneyRules {
   maxBalance: number
-}
-
-// Cursors are opaque to clients: the ledger sequence number of the last entry seen.
-const encodeCursor = (seq: number) => Buffer.from(`l${seq}`).toString('base64url')
-function decodeCursor(cursor: string): number {
-  const match = /^l(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))
-  if (!match) throw new ServiceError('VALIDATION_FAILED', 'cursor is not a cursor this API returned')
-  return Number(match[1])
 }
 
 export function balance(sql: Sql, rules: MoneyRules) {
@@ -62,9 +55,7 @@ export function balance(sql: Sql, rules: MoneyRules) {
     },
 
     async history(userId: string, limit: number, cursor: string | undefined): Promise<LedgerPage> {
-      const before = cursor === undefined ? null : decodeCursor(cursor)
       const rows = await read.history<{
-        entry_seq: number
         entry_id: string
         kind: 'CHARGE' | 'PAYMENT'
         amount: number
@@ -72,7 +63,7 @@ export function balance(sql: Sql, rules: MoneyRules) {
         reservation_id: string | null
         payment_id: string | null
         created_at: Date
-      }>(sql, [userId, before, limit + 1])
+      }>(sql, [userId, decodeCursor(cursor), limit + 1])
       const page = rows.slice(0, limit)
       const entries: LedgerEntry[] = page.map((r) => ({
         entryId: r.entry_id,
@@ -83,7 +74,7 @@ export function balance(sql: Sql, rules: MoneyRules) {
         paymentId: r.payment_id,
         createdAt: r.created_at.toISOString(),
       }))
-      return { entries, nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.entry_seq) : null }
+      return { entries, nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.entry_id) : null }
     },
   }
 }

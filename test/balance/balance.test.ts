@@ -86,6 +86,22 @@ onEachDatabase('balance and ledger', { MAX_CHARGE: '1000', MAX_BALANCE: '2500' }
     expect((await call(ctx.server, '/v1/balance/history', await user('b-other'))).body).toEqual({ entries: [], nextCursor: null })
   })
 
+  test("a history cursor names the user's own entry, not its place in everyone's ledger; another user's reads as an empty page", async () => {
+    const alice = await user('b-cursor')
+    for (const amount of [1, 2, 3]) await chargeOf(alice, amount)
+    const page1 = await call(ctx.server, '/v1/balance/history?limit=2', alice)
+    // helper-58: the cursor was the ledger's sequence ("l200"), which told a user how many entries all users had.
+    expect(Buffer.from(page1.body.nextCursor, 'base64url').toString()).toBe(`i${page1.body.entries[1].entryId}`)
+    const [seq] = await ctx.db.sql`select entry_seq from ledger where entry_id = ${page1.body.entries[1].entryId}`
+    expect(Buffer.from(page1.body.nextCursor, 'base64url').toString()).not.toContain(String(seq!.entry_seq))
+    const bob = await user('b-cursor-other')
+    await chargeOf(bob, 9)
+    expect((await call(ctx.server, `/v1/balance/history?cursor=${page1.body.nextCursor}`, bob)).body).toEqual({ entries: [], nextCursor: null })
+    // A cursor of the old form is not one this API returns any more.
+    const old = Buffer.from(`l${seq!.entry_seq}`).toString('base64url')
+    expect((await call(ctx.server, `/v1/balance/history?cursor=${old}`, alice)).body.code).toBe('VALIDATION_FAILED')
+  })
+
   test('page sizes are capped and cursors must be ours', async () => {
     const alice = await user('b-pages')
     expect((await call(ctx.server, '/v1/balance/history?limit=101', alice)).status).toBe(400)
