@@ -11,6 +11,10 @@ export interface EmbeddedDatabase {
 
 const procStat = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8')
 
+// The fields of a /proc/<pid>/stat line from the third (the state) on: "pid (comm) S ...", and the name
+// may hold spaces and parentheses, so they start after its last ')'.
+const fieldsAfterName = (stat: string) => stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+
 // The short reason of a file-system error, without the path Node appends ("EEXIST: file already exists").
 const reason = (error: unknown) => String((error as Error).message ?? error).split(', ')[0]
 
@@ -33,16 +37,14 @@ export function processAlive(pid: number, readStat: (pid: number) => string = pr
   } catch {
     return true
   }
-  // "pid (comm) S ...": the name may hold spaces and parentheses, the state follows its last ')'.
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+  const state = fieldsAfterName(stat)[0]
   return state !== 'Z' && state !== 'X'
 }
 
 /** When process `pid` started (clock ticks after boot, /proc/<pid>/stat field 22), or null where it cannot be read. */
 export function startedAt(pid: number, readStat: (pid: number) => string = procStat): string | null {
   try {
-    const stat = readStat(pid)
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null
+    return fieldsAfterName(readStat(pid))[19] ?? null
   } catch {
     return null
   }
