@@ -13,6 +13,12 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
 // satisfies the route's schema (src/http/edge.ts).
 const unreadable = new WeakMap<Request, ServiceError>()
 
+/** The empty stand-in for a body that is refused, remembering why (bodyRefusal). */
+function refused(request: Request, detail: string): object {
+  unreadable.set(request, new ServiceError('VALIDATION_FAILED', detail))
+  return {}
+}
+
 /** Why the body of this request could not be read as JSON, if it could not. */
 export function bodyRefusal(request: Request): ServiceError | undefined {
   return unreadable.get(request)
@@ -99,18 +105,14 @@ export async function jsonBody({ request }: { request: Request }): Promise<unkno
   try {
     text = utf8.decode(await request.bytes())
   } catch {
-    unreadable.set(request, new ServiceError('VALIDATION_FAILED', 'The body is not valid UTF-8'))
-    return {}
+    return refused(request, 'The body is not valid UTF-8')
   }
   let body: unknown
   try {
     body = JSON.parse(text)
   } catch {
-    unreadable.set(request, new ServiceError('VALIDATION_FAILED', 'The body is not valid JSON'))
-    return {}
+    return refused(request, 'The body is not valid JSON')
   }
   const refusal = shapeRefusal(text)
-  if (refusal === null) return body
-  unreadable.set(request, new ServiceError('VALIDATION_FAILED', refusal))
-  return {}
+  return refusal === null ? body : refused(request, refusal)
 }
