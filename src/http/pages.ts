@@ -14,9 +14,11 @@ export const encodeCursor = (id: string) => Buffer.from(`i${id}`).toString('base
 
 export function decodeCursor(cursor: string | undefined): string | null {
   if (cursor === undefined) return null
-  const match = /^i([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))
-  if (!match) throw new ServiceError('VALIDATION_FAILED', 'cursor is not a cursor this API returned')
-  return match[1]!
+  const id = /^i([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))?.[1]
+  // Only the spelling this API writes: the decoder skips what is not base64url (a space, a NUL, '+',
+  // '=' padding), so a cursor so changed named the same item (a hostile probe, 5 spellings of 5).
+  if (id === undefined || encodeCursor(id) !== cursor) throw new ServiceError('VALIDATION_FAILED', 'cursor is not a cursor this API returned')
+  return id
 }
 
 /** The Link header naming the page after this one: same path and query, the new cursor. */
