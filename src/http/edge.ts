@@ -93,6 +93,12 @@ function refusalOf(request: Request, length: string | null): ServiceError | null
   if (hasBody && !isJson(request.headers.get('content-type'))) {
     return new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json (charset, if any, utf-8)')
   }
+  // No body is decoded from a content coding (RFC 9110 8.4): a gzip body was read as its compressed
+  // bytes (a 400 that blamed the UTF-8), and a plain one labelled gzip was charged (helper-59).
+  const coding = request.headers.get('content-encoding')
+  if (hasBody && coding !== null && coding.trim().toLowerCase() !== 'identity') {
+    return new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'Send the body without a Content-Encoding (identity): no content coding is accepted')
+  }
   return null
 }
 

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto'
 import { SignJWT } from 'jose'
 import { ServiceError } from '../errors'
 import { hmacSha256 } from '../hmac'
+import { shapeRefusal } from '../http/json-body'
 
 // User identity comes from a bearer JWT (HS256) issued upstream; `sub` is the user id.
 // Verified tokens are remembered until they expire so that a busy user does not pay for the HMAC
@@ -52,9 +53,16 @@ export function isUserId(value: unknown): value is string {
   return codePoints <= 128
 }
 
+/**
+ * A header or claims set: a JSON object, refused as a request body would be if it names a member twice
+ * (shapeRefusal): JSON.parse keeps the last `sub` of two, another reader of the token the first, and the
+ * two would name different accounts (helper-59 was charged as the second).
+ */
 function json(part: string): Record<string, unknown> | null {
   try {
-    const value = JSON.parse(utf8.decode(Buffer.from(part, 'base64url')))
+    const text = utf8.decode(Buffer.from(part, 'base64url'))
+    const value = JSON.parse(text)
+    if (shapeRefusal(text) !== null) return null
     return value && typeof value === 'object' && !Array.isArray(value) ? value : null
   } catch {
     return null

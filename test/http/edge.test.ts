@@ -215,6 +215,20 @@ describeWith(['DATABASE_URL'], 'the HTTP edge', () => {
     expect((await call(ctx.server, '/v1/balance', { token })).body.balance).toBe(25)
   })
 
+  test('a body in a content coding is 415 and changes nothing; identity is taken (helper-59: a plain body labelled gzip was charged)', async () => {
+    const token = await userToken(ctx.server, 'e-coding')
+    const gzipped = new Uint8Array(Bun.gzipSync(JSON.stringify({ amount: 7 })))
+    for (const [coding, rawBody] of [['gzip', gzipped], ['gzip', '{"amount":7}'], ['GZIP', '{"amount":7}'], ['br', '{"amount":7}'], ['deflate, gzip', '{"amount":7}']] as const) {
+      const reply = await call(ctx.server, '/v1/balance/charges', { token, rawBody, headers: { 'content-encoding': coding } })
+      expect(reply.status, coding).toBe(415)
+      expect(reply.body.code).toBe('UNSUPPORTED_MEDIA_TYPE')
+    }
+    expect((await call(ctx.server, '/v1/balance', { token })).body.balance).toBe(0)
+    const identity = await call(ctx.server, '/v1/balance/charges', { token, body: { amount: 7 }, headers: { 'content-encoding': 'identity' } })
+    expect(identity.status).toBe(201)
+    expect((await call(ctx.server, '/v1/balance', { token })).body.balance).toBe(7)
+  })
+
   test('a chunked body is answered as with a length whatever the host: a one-word Host, a GET with a text body', async () => {
     const token = await userToken(ctx.server, 'e-chunked-host')
     const chunked = (text: string) => new ReadableStream<Uint8Array>({ start: (c) => (c.enqueue(new TextEncoder().encode(text)), c.close()) })

@@ -46,6 +46,17 @@ describe('user tokens', () => {
     expect(tokens.verify(`Bearer ${noExp}`)).toBe('alice')
   })
 
+  test('a header or claims set that names a member twice is refused, signed or not (helper-59: the last sub was charged)', () => {
+    const sign = (header: string, claims: string) => {
+      const unsigned = `${Buffer.from(header).toString('base64url')}.${Buffer.from(claims).toString('base64url')}`
+      return `Bearer ${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`
+    }
+    expect(tokens.verify(sign('{"alg":"HS256","typ":"JWT"}', '{"sub":"dup-once"}'))).toBe('dup-once')
+    expect(rejection(sign('{"alg":"HS256","typ":"JWT"}', '{"sub":"dup-first","sub":"dup-second"}'))).toBe('UNAUTHENTICATED')
+    expect(rejection(sign('{"alg":"HS256","typ":"JWT"}', '{"sub":"dup-first","s\\u0075b":"dup-second"}'))).toBe('UNAUTHENTICATED')
+    expect(rejection(sign('{"alg":"none","alg":"HS256"}', '{"sub":"dup-header"}'))).toBe('UNAUTHENTICATED')
+  })
+
   test('a subject outside 1..128 characters is refused', async () => {
     const long = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('x'.repeat(129)).sign(key)
     const none = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).sign(key)
