@@ -4,7 +4,7 @@
 
 export const errorTitles = {
   VALIDATION_FAILED: 'The request is not valid',
-  UNAUTHENTICATED: 'A valid bearer token is required',
+  UNAUTHENTICATED: 'Valid credentials are required',
   QUEUE_TOKEN_INVALID: 'The queue token is missing or not valid',
   QUEUE_NOT_ACTIVE: 'The queue session is not active for this concert',
   NOT_FOUND: 'Not found',

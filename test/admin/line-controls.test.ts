@@ -119,7 +119,11 @@ describeWith(['DATABASE_URL'], 'operating a line (admin API)', () => {
 
   test('bad requests: no key 401, unknown concert 404, empty or out-of-range patches 400', async () => {
     const { concertId } = await createConcert(ctx.server)
-    expect((await call(ctx.server, line(concertId))).status).toBe(401)
+    const keyless = await call(ctx.server, line(concertId))
+    expect(keyless.status).toBe(401)
+    // The title names no bearer token: the admin API asks for its key (helper-59).
+    expect(keyless.body.title).toBe('Valid credentials are required')
+    expect(keyless.body.detail).toBe('Send the X-Admin-Key header')
     expect((await call(ctx.server, line(crypto.randomUUID()), { headers: admin })).status).toBe(404)
     for (const body of [{}, { maxActive: 0 }, { admitPerSecond: 1.5 }, { paused: 'yes' }, { other: 1 }]) {
       const reply = await call(ctx.server, line(concertId), { method: 'PATCH', headers: admin, body })

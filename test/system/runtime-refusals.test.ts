@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { userTokens } from '../../src/identity/user-tokens'
-import { TEST_SECRET } from '../support/app'
+import { ADMIN_KEY, TEST_SECRET } from '../support/app'
 import { createTestDatabase, type TestDatabase } from '../support/database'
 import { http, rawExchange, startInstance, type Instance } from '../support/instances'
 import { describeWith, serviceUrl } from '../support/services'
@@ -96,5 +96,24 @@ describeWith(['DATABASE_URL'], 'what the runtime decides before the app', () => 
     expect(big.split('\r\n')[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large')
     expect(big.toLowerCase()).not.toContain('x-request-id')
     expect(await rawExchange(instance.port, 'FOO /health HTTP/1.1\r\nHost: localhost\r\n\r\n')).toBe('')
+  })
+
+  test('a path segment that is not percent-encoded UTF-8 reaches a route as its raw text; the admin route refuses it (helper-59)', async () => {
+    // In-process (app.handle) the route never sees such a segment; on a running instance it did, and
+    // `%FF` read as a user named "%FF" with no place (404) rather than a malformed request.
+    const admin = { 'x-admin-key': ADMIN_KEY }
+    const created = await http(instance.url, '/v1/admin/concerts', {
+      headers: admin,
+      body: { title: 'Raw segments', schedules: [{ startsAt: '2030-01-01T20:00:00Z', seatCount: 1, price: 100 }] },
+    })
+    expect(created.status).toBe(201)
+    const sessions = `/v1/admin/concerts/${created.body.concertId}/queue/sessions`
+    for (const bad of ['%FF', '%ED%A0%80', 'a%zz', '%C0%AF']) {
+      const reply = await http(instance.url, `${sessions}/${bad}`, { method: 'DELETE', headers: admin })
+      expect(reply.status, bad).toBe(400)
+      expect(reply.body.code).toBe('VALIDATION_FAILED')
+    }
+    // Spelled right, the same characters are a user id like any other.
+    expect((await http(instance.url, `${sessions}/%25FF`, { method: 'DELETE', headers: admin })).status).toBe(404)
   })
 })
