@@ -3,7 +3,7 @@ import { call, onEachDatabase } from '../support/app'
 import { userToken } from '../support/scenario'
 import { problemBody } from '../../src/http/problems'
 
-onEachDatabase('balance and ledger', { MAX_CHARGE: '1000', MAX_BALANCE: '2500' }, (ctx) => {
+onEachDatabase('balance and ledger', { MAX_CHARGE: '1000', MAX_BALANCE: '2500' }, (ctx, kind) => {
   const user = async (id: string) => ({ token: await userToken(ctx.server, id) })
   const chargeOf = (u: { token: string }, amount: unknown) => call(ctx.server, '/v1/balance/charges', { ...u, body: { amount } })
 
@@ -120,6 +120,33 @@ onEachDatabase('balance and ledger', { MAX_CHARGE: '1000', MAX_BALANCE: '2500' }
       expect(reply.status, JSON.stringify(spelling)).toBe(400)
       expect(reply.body.code).toBe('VALIDATION_FAILED')
     }
+  })
+
+  // On a server only: the embedded database has one connection, which the open transaction would hold.
+  if (kind === 'postgres') test("an entry's time is when it was written, so a user's times follow the entries' order (helper-59)", async () => {
+    // A batch of charges locks its users one after another: a batch begun earlier could write a user's
+    // entry after a later one did, and with its transaction's start as the time, the newer entry read
+    // older (2 of 60 pairs, 10-80 ms). Here a transaction begins, another entry is written meanwhile, and
+    // the first one's entry, written after it, must not read older. Rolled back: the ledger stays whole.
+    const alice = await user('b-times')
+    const rolledBack = new Error('rolled back')
+    let later: Date | null = null
+    await ctx.db.sql
+      .begin(async (tx) => {
+        await tx`select now()` // the transaction has begun; now() is fixed from here
+        await Bun.sleep(20)
+        expect((await chargeOf(alice, 5)).status).toBe(201)
+        const [row] = await tx`
+          insert into ledger (entry_id, user_id, kind, amount, balance_after)
+          values (gen_random_uuid(), 'b-times', 'CHARGE', 1, 6) returning created_at`
+        later = row!.created_at as Date
+        throw rolledBack
+      })
+      .catch((error) => {
+        if (error !== rolledBack) throw error
+      })
+    const [written] = (await call(ctx.server, '/v1/balance/history', alice)).body.entries
+    expect(later!.getTime()).toBeGreaterThanOrEqual(Date.parse(written.createdAt))
   })
 
   test('every balance equals the sum of its ledger', async () => {
