@@ -1,7 +1,7 @@
 import { Elysia, t } from 'elysia'
 import { bearer, errors } from '../http/schemas'
 import { identity, type Users } from '../identity/plugin'
-import { nextLink } from '../http/pages'
+import { MAX_PAGE, nextLink } from '../http/pages'
 import { checkKey, respond } from '../idempotency/idempotency'
 import type { Balance } from './balance'
 import { BalanceBody, Charge, chargeRequestModel, LedgerPage } from './model'
@@ -41,7 +41,7 @@ export function balanceRoutes(balance: Balance, users: Users, maxCharge: number)
       auth: true,
       query: t.Object(
         {
-          limit: t.Optional(t.Integer({ minimum: 1, maximum: 100 })),
+          limit: t.Optional(t.Integer({ minimum: 1, maximum: MAX_PAGE })),
           cursor: t.Optional(t.String({ minLength: 1, maxLength: 64, description: 'nextCursor of the previous page' })),
         },
         { additionalProperties: false },

@@ -3,6 +3,7 @@ import type { Log } from '../log'
 import type { Metrics } from '../metrics/metrics'
 import { ServiceError, unavailable, type ErrorCode } from '../errors'
 import { bodyRefusal } from './json-body'
+import { MAX_PAGE } from './pages'
 import { problemResponse, RememberedProblem, statusOfError } from './problems'
 
 export const MAX_BODY_BYTES = 16 * 1024
@@ -52,7 +53,7 @@ function isJson(contentType: string | null): boolean {
 // does not parse, or one whose path is not the path asked for.
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[\w.~!$&'()*+,;=%-]*)(?::\d*)?$/
 
-// The API's only integer query parameter. Elysia reads a query integer with Number(), which also takes
+// The API's only integer query parameter, a page size (1..MAX_PAGE on every list). Elysia reads a query integer with Number(), which also takes
 // "0x2", "0b11", " 2", "2.0", "1e1" and "+5" (helper-48): a client that wrote one of those meant something
 // else, so it is refused as a wrong type is (PRODUCT.md), not guessed at.
 const INTEGER_PARAMETERS = new Set(['limit'])
@@ -72,8 +73,9 @@ function queryRefusal(url: string): ServiceError | null {
     // Not named: a parameter a route does not read is the client's own text (no echo of input, PRODUCT.md).
     if (seen.has(name)) return new ServiceError('VALIDATION_FAILED', 'query: a parameter is given more than once')
     seen.add(name)
-    if (INTEGER_PARAMETERS.has(name) && !/^[1-9][0-9]*$/.test(value)) {
-      return new ServiceError('VALIDATION_FAILED', `query.${name}: Expected a whole number written in decimal digits`)
+    // The bound is checked here too: Elysia's own message for it named no parameter ("property: ...").
+    if (INTEGER_PARAMETERS.has(name) && !(/^[1-9][0-9]*$/.test(value) && Number(value) <= MAX_PAGE)) {
+      return new ServiceError('VALIDATION_FAILED', `query.${name}: Expected a whole number from 1 to ${MAX_PAGE}, written in decimal digits`)
     }
   }
   return null
@@ -205,7 +207,8 @@ export function httpEdge({ production, log, metrics, logRequests, methodsOf, dis
       switch (code) {
         case 'VALIDATION':
           // A body that was not JSON at all says so, rather than what the empty body put in its place lacks.
-          return answer(request, bodyRefusal(request) ?? new ServiceError('VALIDATION_FAILED', validationDetail(error, production)))
+          // So does a page size, in our words (helper-59: an empty one was "Expected union value").
+          return answer(request, bodyRefusal(request) ?? queryRefusal(request.url) ?? new ServiceError('VALIDATION_FAILED', validationDetail(error, production)))
         case 'PARSE': {
           // Elysia's own parser, on a route that takes no body (a route that does reads it with json-body.ts).
           const cause = (error as { cause?: unknown }).cause

@@ -137,6 +137,12 @@ describeWith(['DATABASE_URL'], 'the HTTP edge', () => {
       }
       expect((await call(ctx.server, `${path}?limit=2`, { token })).status).toBe(200)
       expect((await call(ctx.server, `${path}?limit=100`, { token })).status).toBe(200)
+      // Every refused page size names its parameter and its bounds (helper-59: "property: ..." and
+      // "Expected union value" named neither).
+      for (const limit of ['', '0', '-1', '101', '99999999999999999999']) {
+        const reply = await call(ctx.server, `${path}?limit=${limit}`, { token })
+        expect([path, limit, reply.status, reply.body.detail]).toEqual([path, limit, 400, 'query.limit: Expected a whole number from 1 to 100, written in decimal digits'])
+      }
     }
     // A page is not an API answer: a repeated parameter there is the browser's business.
     expect((await call(ctx.server, '/?a=1&a=2')).status).toBe(200)
