@@ -53,9 +53,10 @@ function isJson(contentType: string | null): boolean {
 // does not parse, or one whose path is not the path asked for.
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[\w.~!$&'()*+,;=%-]*)(?::\d*)?$/
 
-// The API's only integer query parameter, a page size (1..MAX_PAGE on every list). Elysia reads a query integer with Number(), which also takes
-// "0x2", "0b11", " 2", "2.0", "1e1" and "+5" (helper-48): a client that wrote one of those meant something
-// else, so it is refused as a wrong type is (PRODUCT.md), not guessed at.
+// The API's only integer query parameter, a page size (1..MAX_PAGE on every list). Elysia reads a query
+// integer with Number(), which also takes "0x2", "0b11", " 2", "2.0", "1e1" and "+5" (helper-48): a client
+// that wrote one of those meant something else, so it is refused as a wrong type is (PRODUCT.md), not
+// guessed at.
 const INTEGER_PARAMETERS = new Set(['limit'])
 
 /** Where the path of a request's URL begins: past the scheme and the host, as Bun built the URL. */
