@@ -82,12 +82,33 @@ function queryRefusal(url: string): ServiceError | null {
   return null
 }
 
+/**
+ * Why the path of an API request is refused: it is not percent-encoded UTF-8 (`%FF`, an encoded lone
+ * surrogate, `a%zz`). The runtime hands such a segment to its route as the raw text, so a free-text
+ * parameter read it as a value: the operator's end of the session of user `%FF` was a 404 for a user with
+ * no place, not a malformed request (helper-59). Other segments are ids, which refuse it by their format.
+ */
+function pathRefusal(url: string): ServiceError | null {
+  const start = pathStart(url)
+  const query = url.indexOf('?', start)
+  const path = url.slice(start, query === -1 ? undefined : query)
+  if (!path.includes('%') || !path.startsWith('/v1/')) return null
+  try {
+    decodeURIComponent(path)
+    return null
+  } catch {
+    return new ServiceError('VALIDATION_FAILED', 'The path is not percent-encoded UTF-8')
+  }
+}
+
 const tooLarge = () => new ServiceError('PAYLOAD_TOO_LARGE', `The body must be at most ${MAX_BODY_BYTES} bytes`)
 
 /** Why a request is refused before anything reads its body, or null. */
 function refusalOf(request: Request, length: string | null): ServiceError | null {
   const host = request.headers.get('host')
   if (host !== null && !HOST.test(host)) return new ServiceError('VALIDATION_FAILED', 'The Host header is not a host name or address with an optional port')
+  const malformed = pathRefusal(request.url)
+  if (malformed) return malformed
   if (length !== null && Number(length) > MAX_BODY_BYTES) {
     return tooLarge()
   }

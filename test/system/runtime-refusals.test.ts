@@ -98,7 +98,7 @@ describeWith(['DATABASE_URL'], 'what the runtime decides before the app', () => 
     expect(await rawExchange(instance.port, 'FOO /health HTTP/1.1\r\nHost: localhost\r\n\r\n')).toBe('')
   })
 
-  test('a path segment that is not percent-encoded UTF-8 reaches a route as its raw text; the admin route refuses it (helper-59)', async () => {
+  test('a path segment that is not percent-encoded UTF-8 reaches a route as its raw text; the edge refuses the path (helper-59)', async () => {
     // In-process (app.handle) the route never sees such a segment; on a running instance it did, and
     // `%FF` read as a user named "%FF" with no place (404) rather than a malformed request.
     const admin = { 'x-admin-key': ADMIN_KEY }
