@@ -9,6 +9,7 @@ import { isUserId } from '../identity/user-tokens'
 import { LinePatch, LineReadout } from '../waiting-room/model'
 import type { LineOperator } from '../waiting-room/operator'
 import { jsonBody } from '../http/json-body'
+import { CALENDAR_TIME_FORM } from '../http/validation-detail'
 
 const CALENDAR_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(?:Z|[+-](\d{2}):(\d{2}))$/i
 
@@ -35,7 +36,7 @@ export function calendarTime(text: string): string | null {
 /** The calendar time at `field` as Postgres is to read it (see calendarTime), or a 400 naming the field. */
 function realTime(field: string, text: string): string {
   const time = calendarTime(text)
-  if (time === null) throw new ServiceError('VALIDATION_FAILED', `${field}: not a real calendar time (YYYY-MM-DDThh:mm[:ss[.fraction]]Z or an offset, year 1970-9999)`)
+  if (time === null) throw new ServiceError('VALIDATION_FAILED', `${field}: not a real calendar time (${CALENDAR_TIME_FORM})`)
   return time
 }
 

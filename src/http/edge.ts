@@ -5,20 +5,9 @@ import { ServiceError, unavailable, type ErrorCode } from '../errors'
 import { bodyRefusal } from './json-body'
 import { MAX_PAGE } from './pages'
 import { problemResponse, RememberedProblem, statusOfError } from './problems'
+import { validationDetail } from './validation-detail'
 
 export const MAX_BODY_BYTES = 16 * 1024
-
-function validationDetail(error: unknown, production: boolean): string {
-  const all = (error as { all?: { path?: string; message?: string }[] }).all
-  const first = Array.isArray(all) ? all[0] : undefined
-  const where = (error as { type?: string }).type ?? 'request'
-  if (!first) return `The ${where} is not valid`
-  let path = first.path ? first.path.replace(/^\//, '').replaceAll('/', '.') : ''
-  // The path is made of the schema's names, but for a property the schema does not have it ends in the
-  // client's own name for it: in production no input is echoed (PRODUCT.md), so that name is left out.
-  if (production && first.message === 'Unexpected property') path = path.includes('.') ? path.slice(0, path.lastIndexOf('.')) : ''
-  return path ? `${where}.${path}: ${first.message}` : `${where}: ${first.message}`
-}
 
 /** The body's bytes, or 'too long' as soon as they pass `limit` (nothing past it is read). */
 async function bodyUpTo(request: Request, limit: number): Promise<Buffer | 'too long'> {

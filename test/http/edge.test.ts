@@ -148,6 +148,30 @@ describeWith(['DATABASE_URL'], 'the HTTP edge', () => {
     expect((await call(ctx.server, '/?a=1&a=2')).status).toBe(200)
   })
 
+  test('a field that takes one of several kinds says which when refused (helper-59: "Expected union value")', async () => {
+    const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2 })
+    const admin = { 'x-admin-key': ADMIN_KEY }
+    const patched = async (body: object) => (await call(ctx.server, `/v1/admin/concerts/${concertId}/queue`, { method: 'PATCH', headers: admin, body })).body.detail
+    const time = 'a calendar time (YYYY-MM-DDThh:mm[:ss[.fraction]]Z or an offset, year 1970-9999)'
+    expect(await patched({ salesOpenAt: 'yesterday' })).toBe(`body.salesOpenAt: Expected ${time} or null`)
+    expect(await patched({ maxActive: '5' })).toBe('body.maxActive: Expected a whole number from 1 to 1000000 or null')
+    expect(await patched({ admitPerSecond: 0 })).toBe('body.admitPerSecond: Expected a whole number from 1 to 100000 or null')
+    const created = await call(ctx.server, '/v1/admin/concerts', { headers: admin, body: { ...newConcert({ seats: 1 }), salesOpenAt: 12 } })
+    expect([created.status, created.body.detail]).toEqual([400, `body.salesOpenAt: Expected ${time} or null`])
+    const startsAt = await call(ctx.server, '/v1/admin/concerts', { headers: admin, body: { title: 'T', schedules: [{ startsAt: 'tomorrow', seatCount: 1, price: 1 }] } })
+    expect([startsAt.status, startsAt.body.detail]).toEqual([400, `body.schedules.0.startsAt: Expected ${time}`])
+    // Nothing of the refused patches was applied.
+    const line = await call(ctx.server, `/v1/admin/concerts/${concertId}/queue`, { headers: admin })
+    expect([line.body.salesOpenAt, line.body.maxActive > 0]).toEqual([null, true])
+    const buyer = await shopper(ctx.server, 'e-union', concertId)
+    for (const available of ['TRUE', '1', 'yes', '']) {
+      for (const path of [`/v1/concerts/${concertId}/schedules`, `/v1/schedules/${scheduleIds[0]}/seats`]) {
+        const reply = await call(ctx.server, `${path}?available=${available}`, buyer)
+        expect([path, available, reply.status, reply.body.detail]).toEqual([path, available, 400, 'query.available: Expected true or false'])
+      }
+    }
+  })
+
   test('a body that is not UTF-8 is a 400 and changes nothing (read as U+FFFD, two different bodies would be one)', async () => {
     const token = await userToken(ctx.server, 'e-utf8')
     const bytes = (text: string, ...tail: number[]) => new Uint8Array([...new TextEncoder().encode(text), ...tail, ...new TextEncoder().encode('"}')])
