@@ -3,10 +3,11 @@ import { SignJWT } from 'jose'
 import { ServiceError } from '../errors'
 import { hmacSha256 } from '../hmac'
 import { shapeRefusal } from '../http/json-body'
+import { boundedMemo } from '../memo'
 
 // User identity comes from a bearer JWT (HS256) issued upstream; `sub` is the user id.
 // Verified tokens are remembered until they expire so that a busy user does not pay for the HMAC
-// and the JSON parse on every request; the cache is bounded and simply cleared when full.
+// and the JSON parse on every request; the memo is bounded (src/memo.ts: ~350 bytes a token).
 const CACHE_LIMIT = 50_000
 
 export interface UserTokens {
@@ -104,7 +105,7 @@ function verifyHs256(token: string, mac: (message: string) => Buffer): Record<st
 export function userTokens(secret: string): UserTokens {
   const key = Buffer.from(secret)
   const mac = hmacSha256(key)
-  const verified = new Map<string, { userId: string; expiresAtMs: number }>()
+  const verified = boundedMemo<{ userId: string; expiresAtMs: number }>(CACHE_LIMIT)
 
   return {
     verify(authorization) {
@@ -125,7 +126,6 @@ export function userTokens(secret: string): UserTokens {
       if (!isUserId(sub)) {
         throw new ServiceError('UNAUTHENTICATED', 'The bearer token has no valid subject')
       }
-      if (verified.size >= CACHE_LIMIT) verified.clear()
       // A token without exp stays valid; re-verify it now and then anyway.
       verified.set(token, { userId: sub, expiresAtMs: exp ? exp * 1000 : Date.now() + 60_000 })
       return sub

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { hmacSha256 } from '../hmac'
 import { ServiceError } from '../errors'
+import { boundedMemo } from '../memo'
 import type { Ticket } from './store'
 
 // The queue token names one place in one line: which concert, which user, which join (seq).
@@ -23,20 +24,19 @@ export function deriveQueueTokenSecret(authJwtSecret: string): string {
 
 // Tokens already verified, so that a user polling every second does not pay for the HMAC, two base64
 // decodings and a JSON parse each time (about 4 µs of a poll). A token never changes meaning, so an entry
-// stays valid; the map is bounded and simply cleared when full.
+// stays valid; the memo is bounded (src/memo.ts).
 const OPENED_LIMIT = 50_000
 
 export function queueTokens(secret: string): QueueTokens {
   const mac = hmacSha256(secret)
   const invalid = () => new ServiceError('QUEUE_TOKEN_INVALID', 'Send the queue token returned by POST /v1/queue/tokens (the X-Queue-Token header; the token query parameter of /v1/queue/events)')
-  const opened = new Map<string, Ticket>()
+  const opened = boundedMemo<Ticket>(OPENED_LIMIT)
 
   function open(token: string | null | undefined): Ticket {
     if (!token || token.length > 1024) throw invalid()
     const known = opened.get(token)
     if (known) return known
     const ticket = verifySignature(token)
-    if (opened.size >= OPENED_LIMIT) opened.clear()
     opened.set(token, ticket)
     return ticket
   }
