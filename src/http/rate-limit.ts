@@ -1,6 +1,9 @@
 // Per-user request budget: a token bucket per user id, kept in this instance's memory. With N instances
 // behind a load balancer a user can spend up to N times the budget; the queue and the database stay
 // the real bounds. Memory is bounded: idle buckets are full buckets, so they are simply forgotten.
+// A full map forgets its idle buckets, and only if they are fewer than a tenth of it (more users spending
+// their budgets at once than it holds) every bucket: clearing it outright, as it did, also gave back
+// their whole budget to the users who were spending theirs, every time 200,000 others had come by.
 export interface RateLimiter {
   /** Takes one request from the key's budget; returns 0 if allowed, else the seconds to wait. */
   take(key: string): number
@@ -15,16 +18,30 @@ export interface RateLimiter {
 const BUCKET_LIMIT = 200_000
 const POLICY = '"per-user"'
 
-export function rateLimiter({ perSecond, burst }: { perSecond: number; burst: number }): RateLimiter {
+export interface RateLimitOptions {
+  perSecond: number
+  burst: number
+  /** Buckets kept at most (default 200,000). */
+  limit?: number
+  now?: () => number
+}
+
+export function rateLimiter({ perSecond, burst, limit = BUCKET_LIMIT, now: clock = () => performance.now() }: RateLimitOptions): RateLimiter {
   if (perSecond <= 0) return { take: () => 0, headers: () => null }
   const buckets = new Map<string, { tokens: number; at: number }>()
+  const makeRoom = (now: number) => {
+    for (const [key, bucket] of buckets) {
+      if (bucket.tokens + ((now - bucket.at) / 1000) * perSecond >= burst) buckets.delete(key)
+    }
+    if (buckets.size > limit * 0.9) buckets.clear()
+  }
   const policy = `${POLICY};q=${burst};w=${Math.max(1, Math.ceil(burst / perSecond))}`
   return {
     take(key) {
-      const now = performance.now()
+      const now = clock()
       let bucket = buckets.get(key)
       if (!bucket) {
-        if (buckets.size >= BUCKET_LIMIT) buckets.clear()
+        if (buckets.size >= limit) makeRoom(now)
         bucket = { tokens: burst, at: now }
         buckets.set(key, bucket)
       }
