@@ -181,6 +181,7 @@ async function runStore(
             log(`  round trips to the queue store: ${JSON.stringify(roundTrips)}`)
           }
         }
+        if (wanted('poll-crowd')) rows.push(await queue.pollCrowd(ctx, api))
         if (wanted('sellout')) rows.push(await sellout(ctx, api, { seats: o.selloutSeats, users: o.selloutSeats * 2 }))
       })
     }

@@ -3,10 +3,10 @@ import type { StoreKind } from './scenarios/common'
 import { ALL_STORES } from './stores'
 import { WRK } from './wrk'
 
-export const SCENARIOS = ['health', 'seats-50', 'seats-10000', 'seats-50000', 'seats-100000', 'seat-map-100000', 'seats-100000-304', 'charge', 'hold-hot', 'hold', 'pay', 'maps-changing', 'join', 'poll', 'sellout'] as const
+export const SCENARIOS = ['health', 'seats-50', 'seats-10000', 'seats-50000', 'seats-100000', 'seat-map-100000', 'seats-100000-304', 'charge', 'hold-hot', 'hold', 'pay', 'maps-changing', 'join', 'poll', 'poll-crowd', 'sellout'] as const
 export type ScenarioName = (typeof SCENARIOS)[number]
 /** Scenarios whose every request goes to the queue store: run on every store, the store comparison. */
-export const QUEUE_SCENARIOS: ScenarioName[] = ['join', 'poll', 'sellout']
+export const QUEUE_SCENARIOS: ScenarioName[] = ['join', 'poll', 'poll-crowd', 'sellout']
 
 export const USAGE = `bun run bench [options]
 

@@ -24,6 +24,7 @@ function table(headers: string[], rows: string[][], rightAligned: boolean[]): st
 export const GOAL_SHARE: Record<string, number> = {
   join: 0.37,
   poll: 0.415,
+  'poll-crowd': 0.415, // the same endpoint, asked by a sale's crowd
   'seats-50': 0.18,
   hold: 0.051,
   charge: 0.093,
@@ -100,7 +101,7 @@ export interface StoreSummary {
 /** The Redis suitability check: the queue scenarios of each store side by side. */
 export function storeComparison(rows: Row[], summaries: StoreSummary[]): string {
   const stores = summaries.map((s) => s.store)
-  const names = ['join', 'poll', 'hold', 'pay', 'sellout'].filter((n) => rows.some((r) => r.name === n))
+  const names = ['join', 'poll', 'poll-crowd', 'hold', 'pay', 'sellout'].filter((n) => rows.some((r) => r.name === n))
   const cell = (name: string, store: StoreKind) => {
     const r = rows.find((x) => x.name === name && x.store === store)
     if (!r) return '-'

@@ -4,6 +4,7 @@ import { json } from '../http-client'
 import { mapLimit } from '../driver'
 import { measureSameWorkJoin } from '../ceilings'
 import { signUserToken, type WrkPlan } from '../wrk'
+import { deriveQueueTokenSecret, queueTokens } from '../../../../src/waiting-room/queue-token'
 import { connection, Dealer, encodeFor, measure, ticketOf, wrkDrives, type Context, type Row } from './common'
 
 // The waiting-room scenarios, on an instance with the queue limits as configured, so that a line builds
@@ -145,5 +146,65 @@ export async function poll(ctx: Context, api: Api, setup: QueueSetup): Promise<R
         ? `${pollers.length} users who joined after everyone of join poll`
         : `${setup.joined.length} users in the line, the ${pollers.length} at its back poll; HTTP answers: ${Object.entries(states).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     ],
+  })
+}
+
+/**
+ * Users in the crowd of `poll-crowd`: more than an instance's memos of verified tokens hold (50,000 each,
+ * src/memo.ts), few enough that the run goes through all of them several times.
+ */
+export const CROWD = 60_000
+
+/**
+ * `poll-crowd`: a sale's crowd, each of CROWD waiting users polling in turn, as a real line does (`poll`
+ * cycles through a few thousand): what an instance behind a load balancer sees in a big sale, more users
+ * than it can remember the tokens of. The places are made through the store directly and their queue
+ * tokens signed here, with the instance's secret; every user polls once, in another order, before the
+ * measured window, as each would have polled before in a line that has been waiting a while.
+ */
+export async function pollCrowd(ctx: Context, api: Api): Promise<Row> {
+  const concertId = (await api.createConcert('bench crowd', [{ seatCount: 1000, price: 1000 }])).concertId
+  const tokens = queueTokens(deriveQueueTokenSecret(ctx.authSecret))
+  const started = performance.now()
+  const crowd = await mapLimit(
+    Array.from({ length: CROWD }, (_, k) => `crowd-${k}`),
+    256,
+    async (userId): Promise<User> => {
+      const joined = await ctx.store.join(concertId, userId, ctx.limits)
+      if (joined === 'SOLD_OUT') throw new Error('poll-crowd: the line is sold out')
+      return { userId, token: signUserToken(ctx.authSecret, userId), queueToken: tokens.sign({ concertId, userId, seq: joined.seq }) }
+    },
+  )
+  // Behind the first QUEUE_MAX_ACTIVE places everyone stays WAITING for the run.
+  const pollers = crowd.slice(ctx.limits.maxActive)
+  const shuffled = pollers.map((u) => ({ u, r: Math.random() })).sort((a, b) => a.r - b.r).map(({ u }) => u)
+  await mapLimit(shuffled, ctx.settings.concurrency, (u) => api.status(u))
+  ctx.log(`  seeded: ${CROWD} places in one line through the store, each polled once, in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  const states: Record<string, number> = {}
+  return measure(ctx, {
+    name: 'poll-crowd',
+    requestsPerOp: 1,
+    http: (w): Operation => {
+      const c = connection(ctx)
+      const requests = pollers.filter((_, i) => i % ctx.settings.concurrency === w).map((u) => c.encode({ method: 'GET', path: '/v1/queue/status', headers: auth(u) }))
+      let i = 0
+      return async () => {
+        const response = await c.call(requests[i++ % requests.length]!, [200])
+        const status = /"status":"([A-Z_]+)"/.exec(response.text)?.[1] ?? '?'
+        states[status] = (states[status] ?? 0) + 1
+      }
+    },
+    store: (w): Operation => {
+      const tickets = pollers.filter((_, i) => i % ctx.settings.concurrency === w).map(ticketOf)
+      let i = 0
+      return async () => {
+        await ctx.store.poll(tickets[i++ % tickets.length]!, ctx.limits)
+      }
+    },
+    wrk: {
+      expected: [200],
+      requests: () => pollers.map((u) => encodeFor(ctx, { method: 'GET', path: '/v1/queue/status', headers: auth(u) })),
+    },
+    notes: () => [`${pollers.length} users waiting in one line of ${CROWD} poll in turn, after one poll each in another order (the first ${ctx.limits.maxActive} places are left out: they are admitted)`],
   })
 }
