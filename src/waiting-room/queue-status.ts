@@ -46,8 +46,12 @@ export function queueStatus(concertId: string, view: SessionView, limits: LineLi
     const untilOpening = limits.opensAtMs != null ? limits.opensAtMs - nowMs + 500 : waitingCeiling
     pollAfterMs = Math.max(500, Math.min(waitingCeiling, untilOpening))
   } else if (view.status === 'WAITING' && view.position !== null) {
-    // While paused, the wait counted from the resume: how long a pause lasts, nobody here knows.
-    estimatedWaitSeconds = Math.ceil(waitSeconds(view.position, view.pace, limits))
+    // While paused, the wait counted from the resume: how long a pause lasts, nobody here knows. Before an
+    // opening nobody is admitted either, and when it comes is known: a place that has its number (an
+    // opening set on an open line, or moved past its draw) waits until then first (helper-60: the first
+    // place was told 1 s and to poll twice a second for the hour until the opening).
+    const untilOpeningMs = limits.opensAtMs != null ? Math.max(0, limits.opensAtMs - nowMs) : 0
+    estimatedWaitSeconds = Math.ceil(untilOpeningMs / 1000 + waitSeconds(view.position, view.pace, limits))
     // Poll less often the further back.
     const pausedFloor = Math.min(PAUSED_POLL_MS, limits.activeTtlSeconds * 1000 * PAUSED_POLL_SHARE_OF_SESSION)
     const floor = limits.paused ? Math.max(500, Math.min(pausedFloor, waitingCeiling)) : 500

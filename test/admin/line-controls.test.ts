@@ -104,6 +104,21 @@ describeWith(['DATABASE_URL'], 'operating a line (admin API)', () => {
     }
   })
 
+  test('an opening set on an open line: nobody is admitted until it comes, and the numbered places are told so (helper-60: "next, 1 s")', async () => {
+    const { concertId } = await createConcert(ctx.server)
+    const [a] = await queue(concertId, ['f-1'])
+    const opensAtMs = Date.now() + 3_600_000
+    await call(ctx.server, line(concertId), { method: 'PATCH', headers: admin, body: { salesOpenAt: new Date(opensAtMs).toISOString() } })
+    await ctx.server.admission.tick()
+    const told = (await call(ctx.server, '/v1/queue/status', a!)).body
+    expect(told).toMatchObject({ status: 'WAITING', position: 1, pollAfterMs: 30_000, opensAt: null })
+    expect(told.estimatedWaitSeconds).toBeGreaterThanOrEqual(3_590)
+    expect(told.estimatedWaitSeconds).toBeLessThanOrEqual(3_602)
+    await call(ctx.server, line(concertId), { method: 'PATCH', headers: admin, body: { salesOpenAt: null } })
+    await ctx.server.admission.tick()
+    expect(await statusOf(a!)).toBe('ACTIVE')
+  })
+
   test("ending a user's session frees the slot for the next person at the next tick", async () => {
     const { concertId } = await createConcert(ctx.server)
     await call(ctx.server, line(concertId), { method: 'PATCH', headers: admin, body: { maxActive: 1 } })

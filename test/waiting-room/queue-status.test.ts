@@ -70,6 +70,19 @@ describe('queue status', () => {
     expect(waiting(1, null, { ...paused, activeTtlSeconds: 10 }).pollAfterMs).toBe(500)
   })
 
+  test('a numbered place before an opening (set on an open line, or moved past the draw) waits for the opening first, and polls accordingly', () => {
+    const now = Date.UTC(2027, 0, 1, 12)
+    const place = (position: number, opensAtMs: number) =>
+      queueStatus(concertId, { status: 'WAITING', position, activeUntilMs: null, pace: null, ownUntilMs: null }, { ...limits, opensAtMs }, now)
+    // An hour away: the hour, then its turn; polls as far apart as the idle limit allows, not every 500 ms.
+    expect(place(1, now + 3_600_000)).toMatchObject({ position: 1, estimatedWaitSeconds: 3_601, pollAfterMs: 30_000, opensAt: null })
+    expect(place(101, now + 3_600_000).estimatedWaitSeconds).toBe(3_600 + 2 + 6)
+    // Ten seconds away: come back in a quarter of the wait.
+    expect(place(1, now + 10_000)).toMatchObject({ estimatedWaitSeconds: 11, pollAfterMs: 2_750 })
+    // An opening that has passed changes nothing.
+    expect(place(1, now - 1_000)).toMatchObject({ estimatedWaitSeconds: 1, pollAfterMs: 500 })
+  })
+
   test('only WAITING has a position and estimate, only ACTIVE has activeUntil', () => {
     const until = Date.now() + 60_000
     const active = queueStatus(concertId, { status: 'ACTIVE', position: null, activeUntilMs: until, pace: { active: 0, endedPerSecond: 0, liveAverage: 0 }, ownUntilMs: null }, limits)
