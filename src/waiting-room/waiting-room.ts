@@ -146,14 +146,18 @@ export function waitingRoom({ store, tokens, catalogue, settings, sessionsThatPa
       return (await asTold(ticket.concertId, [ticket], [await store.poll(ticket, limits)]))[0]!
     },
     async pollMany(concertId: string, tickets: Ticket[], limits: LineLimits): Promise<SessionView[]> {
-      return asTold(concertId, tickets, await store.pollMany(concertId, tickets, limits))
+      const read = await asTold(concertId, tickets, await store.pollMany(concertId, tickets, limits))
+      read.forEach((view, i) => trust(tickets[i]!, view)) // what the watchers are told, the catalogue goes by
+      return read
     },
   }
   const push = statusPush({ views, limitsOf, describe: queueStatus, tickMs: pushTickMs, log })
   // An ACTIVE answer of the store, trusted until `until`; `ownUntil` is the session's own time (fixed at admission).
   const trusted = new Map<string, { until: number; ownUntil: number | null }>()
+  // A fresher read that is not ACTIVE ends the trust at once: the instance that answered a poll DONE went
+  // on answering the catalogue for that token from its earlier ACTIVE read (helper-60: for up to 6 s).
   const trust = (ticket: Ticket, view: SessionView) => {
-    if (view.status !== 'ACTIVE' || view.activeUntilMs === null) return
+    if (view.status !== 'ACTIVE' || view.activeUntilMs === null) return void distrust(ticket)
     if (trusted.size >= READ_CACHE_LIMIT) trusted.clear()
     const key = sessionKey(ticket)
     // A session's own time is fixed at admission: a view that does not carry it (a poll's) keeps the one known.
@@ -241,6 +245,7 @@ export function waitingRoom({ store, tokens, catalogue, settings, sessionsThatPa
       if (reading) await reading
       const limits = limitsOf(ticket.concertId)
       const view = await views.poll(ticket, limits)
+      trust(ticket, view)
       return { ticket, stream: push.open(ticket, queueStatus(ticket.concertId, view, limits)) }
     },
 

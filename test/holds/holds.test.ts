@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { ADMIN_KEY, call, onEachDatabase, onFreshDatabase, type SuiteContext } from '../support/app'
+import { ADMIN_KEY, call, onEachDatabase, onFreshDatabase, testServer, type SuiteContext } from '../support/app'
 import { describeWith, serviceUrl } from '../support/services'
 import { holds } from '../../src/holds/holds'
 import { endOfTurn, keptLocks, watched } from '../support/locks'
@@ -542,6 +542,28 @@ describeWith(['DATABASE_URL', 'REDIS_URL'], 'holds on a Redis store: the session
       // The end saw the hold as live and released it; the refused hold then took its trace back.
       expect([ended?.status, ended?.body]).toEqual([200, { ended: true, holdsReleased: 1 }])
       await expectNoTrace(ctx, alice, 'h-end-races-hold', scheduleIds[0]!, await shopper(ctx.server, 'h-end-races-next', concertId))
+    })
+  })
+
+  describe('a session paid on another instance', () => {
+    const env = { MAX_HOLDS_PER_USER: '2', HOLD_TTL_SECONDS: '300', REDIS_URL: serviceUrl('REDIS_URL')! }
+    const ctx = onFreshDatabase(env)
+
+    test('this instance stops answering the catalogue for it as soon as it reads it DONE (helper-60: its poll said DONE, its seat map 200 for 6 s)', async () => {
+      const other = await testServer({ ...env, DATABASE_URL: ctx.db.url })
+      try {
+        const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2, price: 700 })
+        const alice = await shopper(ctx.server, 'h-paid-elsewhere', concertId, 700)
+        const seats = `/v1/schedules/${scheduleIds[0]!}/seats`
+        expect((await call(ctx.server, seats, alice)).status).toBe(200) // this instance now trusts the session
+        const held = await hold(ctx.server, alice, scheduleIds[0]!, 1)
+        expect((await pay(other, alice, held.body.reservationId)).status).toBe(201)
+        expect((await call(ctx.server, '/v1/queue/status', alice)).body.status).toBe('DONE')
+        const after = await call(ctx.server, seats, alice)
+        expect([after.status, after.body.code]).toEqual([403, 'QUEUE_NOT_ACTIVE'])
+      } finally {
+        await other.stop()
+      }
     })
   })
 
