@@ -13,6 +13,20 @@ export interface Users {
 // spends one request of the user's budget (429 + Retry-After when it is empty).
 // The user id always comes from the token, never from a body or a path. The checks run in the transform
 // phase, before the body is validated, so a stranger learns nothing about the request shape.
+/**
+ * Spends one request of the user's budget: the RateLimit headers go on the answer whatever it is, and a
+ * spent budget is a 429 (every route that spends it: the bearer routes, and the status stream).
+ */
+export function spendBudget(limiter: RateLimiter, userId: string, set: { headers: Record<string, unknown> }) {
+  const wait = limiter.take(userId)
+  const budget = limiter.headers(userId)
+  if (budget) {
+    set.headers.ratelimit = budget.rateLimit
+    set.headers['ratelimit-policy'] = budget.policy
+  }
+  if (wait > 0) throw new ServiceError('RATE_LIMITED', `Too many requests; retry in ${wait} s`, { retryAfterSeconds: wait })
+}
+
 export function identity({ tokens, limiter }: Users) {
   const verified = new WeakMap<Request, string>()
   return new Elysia({ name: 'identity' }).macro({
@@ -20,13 +34,7 @@ export function identity({ tokens, limiter }: Users) {
       // Synchronous (nothing here waits), so Elysia does not await it on every request.
       transform({ request, set }) {
         const userId = tokens.verify(request.headers.get('authorization'))
-        const wait = limiter.take(userId)
-        const budget = limiter.headers(userId)
-        if (budget) {
-          set.headers.ratelimit = budget.rateLimit
-          set.headers['ratelimit-policy'] = budget.policy
-        }
-        if (wait > 0) throw new ServiceError('RATE_LIMITED', `Too many requests; retry in ${wait} s`, { retryAfterSeconds: wait })
+        spendBudget(limiter, userId, set)
         verified.set(request, userId)
       },
       resolve({ request }) {

@@ -1,8 +1,7 @@
 import { Elysia, t } from 'elysia'
 import { Type } from '@sinclair/typebox'
-import { ServiceError } from '../errors'
 import { bearer, bearerAndQueue, errors } from '../http/schemas'
-import { identity, type Users } from '../identity/plugin'
+import { identity, spendBudget, type Users } from '../identity/plugin'
 import { JoinRequest, QueueJoin, QueueStatus } from './model'
 import type { WaitingRoom } from './waiting-room'
 import { jsonBody } from '../http/json-body'
@@ -36,12 +35,9 @@ export function waitingRoomRoutes(room: WaitingRoom, users: Users) {
     // request log names the route, never the URL, so the token is not written anywhere.
     .get(
       '/events',
-      async ({ query, request, server }) => {
-        const { stream } = await room.watch(query.token, (ticket) => {
-          // Opening a stream spends one request of the user's budget, so reconnect storms are bounded.
-          const wait = users.limiter.take(ticket.userId)
-          if (wait > 0) throw new ServiceError('RATE_LIMITED', `Too many requests; retry in ${wait} s`, { retryAfterSeconds: wait })
-        })
+      async ({ query, request, server, set }) => {
+        // Opening a stream spends one request of the user's budget, so reconnect storms are bounded.
+        const { stream } = await room.watch(query.token, (ticket) => spendBudget(users.limiter, ticket.userId, set))
         // The stream is quiet between changes for up to a heartbeat; Bun's idle timeout must not cut it.
         server?.timeout(request, 0)
         return new Response(stream, {

@@ -244,6 +244,12 @@ describeWith(['DATABASE_URL'], 'HTTP manners', () => {
     expect(first.headers.get('ratelimit')).toMatch(/^"per-user";r=39;t=1$/)
     const { concertId } = await createConcert(ctx.server)
     const { token: queueToken } = await join(ctx.server, token, concertId)
+    // A status stream spends the budget of the user its queue token names, and says so (helper-60: its
+    // answers carried no RateLimit headers).
+    const opened = await ctx.server.app.handle(new Request(`http://localhost/v1/queue/events?token=${encodeURIComponent(queueToken)}`))
+    expect([opened.status, opened.headers.get('ratelimit-policy')]).toEqual([200, '"per-user";q=40;w=2'])
+    expect(opened.headers.get('ratelimit')).toMatch(/^"per-user";r=\d+;t=\d+$/)
+    await opened.body?.cancel()
     let last = first
     for (let i = 0; i < 45 && last.status !== 429; i++) last = await call(ctx.server, '/v1/balance', { token })
     expect(last.status).toBe(429)
@@ -256,6 +262,10 @@ describeWith(['DATABASE_URL'], 'HTTP manners', () => {
     expect(stream.headers.get('content-type')).toBe('application/problem+json')
     expect(stream.body.code).toBe('RATE_LIMITED')
     expect(Number(stream.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    expect(stream.headers.get('ratelimit')).toMatch(/^"per-user";r=0;t=\d+$/)
+    expect(stream.headers.get('ratelimit-policy')).toBe('"per-user";q=40;w=2')
+    // A stream refused for its token spent nothing, and says nothing of a budget.
+    expect((await call(ctx.server, '/v1/queue/events?token=forged.token')).headers.get('ratelimit')).toBeNull()
     // Public routes spend no budget and say nothing about one.
     expect((await call(ctx.server, '/v1/concerts')).headers.get('ratelimit')).toBeNull()
   })

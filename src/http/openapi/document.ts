@@ -14,10 +14,11 @@ import { hoist, openForReading, toOas30, type Json } from './schema'
 /** Operations whose answers carry a strong ETag (see src/http/shared-answer.ts). */
 const CONDITIONAL = new Set(['listConcerts', 'listSchedules', 'listSeats', 'getSeatMap'])
 /**
- * Operations that spend the user's request budget though no bearer token names the user: opening a status
- * stream (the queue token does; src/waiting-room/routes.ts). They can answer 429, without RateLimit headers.
+ * Operations that spend the user's request budget though no bearer token names the user, and the statuses
+ * they answer before spending it: opening a status stream (the queue token names the user, once it is
+ * read: a malformed or forged one spends nothing; src/waiting-room/routes.ts).
  */
-const BUDGETED_WITHOUT_BEARER = new Set(['watchQueueStatus'])
+const BUDGETED_WITHOUT_BEARER: Record<string, number[]> = { watchQueueStatus: [400, 401] }
 /**
  * Query parameters that are an operation's whole credential: required in the document, though the route's
  * schema leaves them optional so that a missing one is answered as a missing credential (401), not a 400.
@@ -154,7 +155,8 @@ export function contractDocument(generated: Json, options: { serverUrl?: string 
       const parameters: Json[] = (operation.parameters ?? []).map(tidyParameter)
       for (const p of parameters) if (p.in === 'query' && p.name === CREDENTIAL_PARAMETERS[id]) p.required = true
       const manners: Manners = {
-        rateLimited: (operation.security ?? []).some((s: Json) => 'bearerAuth' in s),
+        rateLimited: (operation.security ?? []).some((s: Json) => 'bearerAuth' in s) || id in BUDGETED_WITHOUT_BEARER,
+        beforeBudget: BUDGETED_WITHOUT_BEARER[id],
         idempotent: parameters.some((p) => p.in === 'header' && p.name === 'Idempotency-Key'),
         conditional: CONDITIONAL.has(id),
         paged: parameters.some((p) => p.in === 'query' && p.name === 'cursor'),
@@ -179,7 +181,7 @@ export function contractDocument(generated: Json, options: { serverUrl?: string 
             : successResponse(response, status, models, id)
       }
       // Only routes that spend the caller's budget (bearer routes, and the status stream) can answer 429.
-      if (!manners.rateLimited && !BUDGETED_WITHOUT_BEARER.has(id)) delete responses['429']
+      if (!manners.rateLimited) delete responses['429']
       if (body && !responses['415']) {
         responses['415'] = problemResponse({ properties: { code: { enum: ['UNSUPPORTED_MEDIA_TYPE'] } } }, 415)
       }

@@ -35,6 +35,8 @@ const ref = (name: string) => ({ $ref: `#/components/headers/${name}` })
 export interface Manners {
   /** The caller's request budget is spent by this operation (429 and RateLimit headers). */
   rateLimited: boolean
+  /** Statuses this operation answers before it spends the budget (beyond the edge's 413 and 415). */
+  beforeBudget?: number[]
   /** Honours Idempotency-Key. */
   idempotent: boolean
   /** Answers carry a strong ETag and may be 304 (catalogue reads). */
@@ -62,7 +64,7 @@ export function responseHeaders(status: number, m: Manners): Json {
   else if (m.idempotent && status === 409) h['Retry-After'] = ref('RetryAfterWhileRunning')
   // The budget is spent before the route's own checks, so its headers come with their refusals too (a 401
   // of the queue token has them, one of the bearer token, checked first, does not).
-  if (m.rateLimited && !BEFORE_THE_BUDGET.has(status)) {
+  if (m.rateLimited && !BEFORE_THE_BUDGET.has(status) && !m.beforeBudget?.includes(status)) {
     h.RateLimit = ref('RateLimit')
     h['RateLimit-Policy'] = ref('RateLimitPolicy')
   }
