@@ -4,12 +4,12 @@ import { timingSafeEqual } from 'node:crypto'
 import { errors, Uuid } from '../http/schemas'
 import { ServiceError } from '../errors'
 import type { Catalogue } from '../catalogue/catalogue'
-import { CreatedConcert, newConcertModel, type NewConcert } from '../catalogue/model'
-import { isUserId } from '../identity/user-tokens'
+import { CreatedConcert, newConcertModel, TITLE_RULE, type NewConcert } from '../catalogue/model'
+import { isUserId, USER_ID_RULE } from '../identity/user-tokens'
 import { LinePatch, LineReadout } from '../waiting-room/model'
 import type { LineOperator } from '../waiting-room/operator'
 import { jsonBody } from '../http/json-body'
-import { CALENDAR_TIME_FORM } from '../http/validation-detail'
+import { CALENDAR_TIME_FORM, EXPECTED } from '../http/validation-detail'
 
 const CALENDAR_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(?:Z|[+-](\d{2}):(\d{2}))$/i
 
@@ -51,7 +51,7 @@ const VISIBLE = /[^\p{White_Space}\p{Cc}\p{Cf}\p{Z}]/u
 
 function checkNewConcert(body: NewConcert) {
   if (/\p{Cc}/u.test(body.title) || !body.title.isWellFormed() || !VISIBLE.test(body.title) || [...body.title].length > 200) {
-    throw new ServiceError('VALIDATION_FAILED', 'body.title: 1-200 characters of visible text, no control characters')
+    throw new ServiceError('VALIDATION_FAILED', `body.title: Expected ${TITLE_RULE}`)
   }
   body.schedules.forEach((s, i) => {
     s.startsAt = realTime(`body.schedules.${i}.startsAt`, s.startsAt)
@@ -134,11 +134,11 @@ export function adminRoutes(catalogue: Catalogue, operator: LineOperator, adminA
     .delete(
       '/concerts/:concertId/queue/sessions/:userId',
       async ({ params }) => {
-        if (!isUserId(params.userId)) throw new ServiceError('VALIDATION_FAILED', 'params.userId: not a user id (1-128 characters, no control characters)')
+        if (!isUserId(params.userId)) throw new ServiceError('VALIDATION_FAILED', `params.userId: Expected ${USER_ID_RULE}`)
         return { ended: true as const, ...(await operator.endSession(params.concertId, params.userId)) }
       },
       {
-        params: t.Object({ concertId: Uuid(), userId: t.String({ minLength: 1, maxLength: 256 }) }),
+        params: t.Object({ concertId: Uuid(), userId: t.String({ minLength: 1, maxLength: 256, [EXPECTED]: USER_ID_RULE }) }),
         response: {
           200: Type.Object({
             ended: Type.Literal(true),

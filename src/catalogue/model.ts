@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { SentUuid } from '../http/schemas'
+import { EXPECTED } from '../http/validation-detail'
 
 // The catalogue's models: each is the one source of its TypeScript type, its validation and its OpenAPI
 // component (by title).
@@ -52,11 +53,14 @@ export const SeatMapCompact = Type.Object(
 )
 export type SeatMapCompact = Static<typeof SeatMapCompact>
 
+/** What a concert's title is, in the words of a refusal (src/admin/routes.ts counts its characters). */
+export const TITLE_RULE = '1-200 characters of visible text, no control characters'
+
 /** A concert as the operator creates it; prices are capped by the balance limit (nobody could pay more). */
 export const newConcertModel = (maxPrice: number) =>
   Type.Object(
     {
-      title: Type.String({ minLength: 1, maxLength: 400, description: '1-200 characters (400 UTF-16 code units holds 200 characters outside the Basic Multilingual Plane)' }), // characters are counted by the admin API
+      title: Type.String({ minLength: 1, maxLength: 400, description: '1-200 characters (400 UTF-16 code units holds 200 characters outside the Basic Multilingual Plane)', [EXPECTED]: TITLE_RULE }), // characters are counted by the admin API
       schedules: Type.Array(
         Type.Object(
           {

@@ -1,4 +1,6 @@
 import { Type } from '@sinclair/typebox'
+import { EXPECTED } from '../http/validation-detail'
+import { USER_ID_RULE } from './user-tokens'
 
 // Dev tokens' models (the rest of identity is headers, not bodies).
 
@@ -8,6 +10,7 @@ export const DevTokenRequest = Type.Object(
       minLength: 1,
       maxLength: 256, // UTF-16 units; the limit of 128 characters (code points) is counted by isUserId
       description: 'Any user id of 1-128 characters (no control characters); it becomes the token subject',
+      [EXPECTED]: USER_ID_RULE,
     }),
   },
   { additionalProperties: false },

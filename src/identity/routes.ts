@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { isUserId, type UserTokens } from './user-tokens'
+import { isUserId, USER_ID_RULE, type UserTokens } from './user-tokens'
 import { ServiceError } from '../errors'
 import { errors } from '../http/schemas'
 import { DevToken, DevTokenRequest } from './model'
@@ -11,7 +11,7 @@ export function devTokenRoutes(tokens: UserTokens) {
   return new Elysia({ prefix: '/v1/dev' }).post(
     '/user-tokens',
     async ({ body, set }) => {
-      if (!isUserId(body.userId)) throw new ServiceError('VALIDATION_FAILED', 'body.userId: 1-128 characters of well-formed Unicode, no control characters')
+      if (!isUserId(body.userId)) throw new ServiceError('VALIDATION_FAILED', `body.userId: Expected ${USER_ID_RULE}`)
       set.status = 201
       return { token: await tokens.issue(body.userId) }
     },
