@@ -6,6 +6,7 @@ import { measureSameWorkJoin } from '../ceilings'
 import { signUserToken, type WrkPlan } from '../wrk'
 import { deriveQueueTokenSecret, queueTokens } from '../../../../src/waiting-room/queue-token'
 import { connection, Dealer, encodeFor, measure, ticketOf, wrkDrives, type Context, type Row } from './common'
+import type { ScenarioName } from '../options'
 
 // The waiting-room scenarios, on an instance with the queue limits as configured, so that a line builds
 // up: `join` (every operation a new user at the back of one line) and `poll` (those users asking for
@@ -115,9 +116,18 @@ export async function poll(ctx: Context, api: Api, setup: QueueSetup): Promise<R
       ? setup.joined.slice(ctx.limits.maxActive)
       : setup.joined.slice(Math.floor(setup.joined.length / 2))
   if (pollers.length < ctx.settings.concurrency) throw new Error('poll needs the users of join')
+  return pollsOf(ctx, 'poll', pollers, (answers) =>
+    late.length
+      ? `${pollers.length} users who joined after everyone of join poll`
+      : `${setup.joined.length} users in the line, the ${pollers.length} at its back poll; HTTP answers: ${answers}`,
+  )
+}
+
+/** A row of status polls by `pollers`, each in turn: over HTTP, through the store directly, and by wrk. */
+function pollsOf(ctx: Context, name: ScenarioName, pollers: User[], note: (answers: string) => string): Promise<Row> {
   const states: Record<string, number> = {}
   return measure(ctx, {
-    name: 'poll',
+    name,
     requestsPerOp: 1,
     http: (w): Operation => {
       const c = connection(ctx)
@@ -141,11 +151,7 @@ export async function poll(ctx: Context, api: Api, setup: QueueSetup): Promise<R
       expected: [200],
       requests: () => pollers.map((u) => encodeFor(ctx, { method: 'GET', path: '/v1/queue/status', headers: auth(u) })),
     },
-    notes: () => [
-      late.length
-        ? `${pollers.length} users who joined after everyone of join poll`
-        : `${setup.joined.length} users in the line, the ${pollers.length} at its back poll; HTTP answers: ${Object.entries(states).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    ],
+    notes: () => [note(Object.entries(states).map(([k, v]) => `${k} ${v}`).join(', '))],
   })
 }
 
@@ -180,31 +186,10 @@ export async function pollCrowd(ctx: Context, api: Api): Promise<Row> {
   const shuffled = pollers.map((u) => ({ u, r: Math.random() })).sort((a, b) => a.r - b.r).map(({ u }) => u)
   await mapLimit(shuffled, ctx.settings.concurrency, (u) => api.status(u))
   ctx.log(`  seeded: ${CROWD} places in one line through the store, each polled once, in ${((performance.now() - started) / 1000).toFixed(1)} s`)
-  const states: Record<string, number> = {}
-  return measure(ctx, {
-    name: 'poll-crowd',
-    requestsPerOp: 1,
-    http: (w): Operation => {
-      const c = connection(ctx)
-      const requests = pollers.filter((_, i) => i % ctx.settings.concurrency === w).map((u) => c.encode({ method: 'GET', path: '/v1/queue/status', headers: auth(u) }))
-      let i = 0
-      return async () => {
-        const response = await c.call(requests[i++ % requests.length]!, [200])
-        const status = /"status":"([A-Z_]+)"/.exec(response.text)?.[1] ?? '?'
-        states[status] = (states[status] ?? 0) + 1
-      }
-    },
-    store: (w): Operation => {
-      const tickets = pollers.filter((_, i) => i % ctx.settings.concurrency === w).map(ticketOf)
-      let i = 0
-      return async () => {
-        await ctx.store.poll(tickets[i++ % tickets.length]!, ctx.limits)
-      }
-    },
-    wrk: {
-      expected: [200],
-      requests: () => pollers.map((u) => encodeFor(ctx, { method: 'GET', path: '/v1/queue/status', headers: auth(u) })),
-    },
-    notes: () => [`${pollers.length} users waiting in one line of ${CROWD} poll in turn, after one poll each in another order (the first ${ctx.limits.maxActive} places are left out: they are admitted)`],
-  })
+  return pollsOf(
+    ctx,
+    'poll-crowd',
+    pollers,
+    () => `${pollers.length} users waiting in one line of ${CROWD} poll in turn, after one poll each in another order (the first ${ctx.limits.maxActive} places are left out: they are admitted)`,
+  )
 }
