@@ -9,10 +9,6 @@ export interface Users {
   limiter: RateLimiter
 }
 
-// `{ auth: true }` on a route resolves `userId` from the verified bearer token, or answers 401, then
-// spends one request of the user's budget (429 + Retry-After when it is empty).
-// The user id always comes from the token, never from a body or a path. The checks run in the transform
-// phase, before the body is validated, so a stranger learns nothing about the request shape.
 /**
  * Spends one request of the user's budget: the RateLimit headers go on the answer whatever it is, and a
  * spent budget is a 429 (every route that spends it: the bearer routes, and the status stream).
@@ -27,6 +23,10 @@ export function spendBudget(limiter: RateLimiter, userId: string, set: { headers
   if (wait > 0) throw new ServiceError('RATE_LIMITED', `Too many requests; retry in ${wait} s`, { retryAfterSeconds: wait })
 }
 
+// `{ auth: true }` on a route resolves `userId` from the verified bearer token, or answers 401, then
+// spends one request of the user's budget (429 + Retry-After when it is empty).
+// The user id always comes from the token, never from a body or a path. The checks run in the transform
+// phase, before the body is validated, so a stranger learns nothing about the request shape.
 export function identity({ tokens, limiter }: Users) {
   const verified = new WeakMap<Request, string>()
   return new Elysia({ name: 'identity' }).macro({

@@ -38,6 +38,9 @@ function canonicalCompact(token: string): boolean {
   return parts.length === 3 && parts.every(canonicalBase64url)
 }
 
+/** What a user id is, in the words of a refusal (isUserId). */
+export const USER_ID_RULE = '1-128 characters of well-formed Unicode, no control characters'
+
 // Fatal: bytes that are not UTF-8 would otherwise all decode to U+FFFD, and two different subjects to one.
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
@@ -46,9 +49,6 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
  * UTF-16 surrogate would reach Postgres as U+FFFD and share an account with the subject that has U+FFFD
  * there; a NUL cannot be stored at all.
  */
-/** What a user id is, in the words of a refusal (isUserId). */
-export const USER_ID_RULE = '1-128 characters of well-formed Unicode, no control characters'
-
 export function isUserId(value: unknown): value is string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 256) return false
   if (!value.isWellFormed() || /\p{Cc}/u.test(value)) return false
