@@ -11,12 +11,15 @@ import type { LineOperator } from '../waiting-room/operator'
 import { jsonBody } from '../http/json-body'
 import { CALENDAR_TIME_FORM, EXPECTED } from '../http/validation-detail'
 
-const CALENDAR_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(?:Z|[+-](\d{2}):(\d{2}))$/i
+const CALENDAR_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(?:Z|([+-])(\d{2}):(\d{2}))$/i
+const FIRST_MOMENT = Date.UTC(1970, 0, 1)
+const PAST_THE_LAST = Date.UTC(10_000, 0, 1)
 
 /**
  * An ISO 8601 date-time that names a real moment: a day that exists in its month (no February 30th, which
  * Date and Postgres would roll over into March), hours 0-23, a year from 1970 to 9999 and an explicit
- * offset. The schema's `date-time` format checks the shape only. Returns it with at most six digits of
+ * offset. The year is the moment's in UTC: 9999-12-31T23:30:00-01:00 is in the year 10000, which Postgres
+ * refused with an error (a 500: helper-61). The schema's `date-time` format checks the shape only. Returns it with at most six digits of
  * fraction, or null. RFC 3339 allows any number (Go's RFC3339Nano writes nine); Postgres keeps
  * microseconds and would round the rest, which can carry into the next day or year: they are cut off.
  */
@@ -24,19 +27,22 @@ export function calendarTime(text: string): string | null {
   const m = CALENDAR_TIME.exec(text)
   if (!m) return null
   const fraction = m[7]
-  const [year, month, day, hour, minute, second = 0, offsetHours = 0, offsetMinutes = 0] = [...m.slice(1, 7), ...m.slice(8)].map((v) =>
+  const sign = m[8] === '-' ? -1 : 1
+  const [year, month, day, hour, minute, second = 0, offsetHours = 0, offsetMinutes = 0] = [...m.slice(1, 7), ...m.slice(9)].map((v) =>
     v === undefined ? undefined : Number(v),
   )
-  if (year! < 1970 || month! < 1 || month! > 12 || day! < 1) return null
+  if (month! < 1 || month! > 12 || day! < 1) return null
   if (day! > new Date(Date.UTC(year!, month!, 0)).getUTCDate()) return null
   if (!(hour! <= 23 && minute! <= 59 && second! <= 59 && offsetHours! <= 23 && offsetMinutes! <= 59)) return null
+  const moment = Date.UTC(year!, month! - 1, day!, hour!, minute!, second!) - sign * (offsetHours! * 60 + offsetMinutes!) * 60_000
+  if (moment < FIRST_MOMENT || moment >= PAST_THE_LAST) return null
   return fraction && fraction.length > 7 ? text.replace(fraction, fraction.slice(0, 7)) : text
 }
 
 /** The calendar time at `field` as Postgres is to read it (see calendarTime), or a 400 naming the field. */
 function realTime(field: string, text: string): string {
   const time = calendarTime(text)
-  if (time === null) throw new ServiceError('VALIDATION_FAILED', `${field}: not a real calendar time (${CALENDAR_TIME_FORM})`)
+  if (time === null) throw new ServiceError('VALIDATION_FAILED', `${field}: Expected a calendar time (${CALENDAR_TIME_FORM})`)
   return time
 }
 

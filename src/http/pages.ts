@@ -17,7 +17,7 @@ export function decodeCursor(cursor: string | undefined): string | null {
   const id = /^i([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))?.[1]
   // Only the spelling this API writes: the decoder skips what is not base64url (a space, a NUL, '+',
   // '=' padding), so a cursor so changed named the same item (a hostile probe, 5 spellings of 5).
-  if (id === undefined || encodeCursor(id) !== cursor) throw new ServiceError('VALIDATION_FAILED', 'cursor is not a cursor this API returned')
+  if (id === undefined || encodeCursor(id) !== cursor) throw new ServiceError('VALIDATION_FAILED', 'query.cursor: Expected a cursor this API returned for the next page')
   return id
 }
 

@@ -6,7 +6,7 @@ import { ValueErrorType } from '@sinclair/typebox/errors'
 // that, and is described here instead, e.g. `body.amount: Expected a whole number from 1 to 10000000`.
 
 /** The calendar times this API takes (src/admin/routes.ts reads them by the same rule). */
-export const CALENDAR_TIME_FORM = 'YYYY-MM-DDThh:mm[:ss[.fraction]]Z or an offset, year 1970-9999'
+export const CALENDAR_TIME_FORM = 'YYYY-MM-DDThh:mm[:ss[.fraction]]Z or an offset, from 1970 to 9999 in UTC'
 
 /**
  * What a field takes, in words, where its schema cannot say it (lengths in characters that the route
@@ -120,7 +120,11 @@ function takes(s: Schema): string | null {
 function messageOf(failure: Failure): string {
   const s = failure.schema
   if (s) {
-    if (failure.type === ValueErrorType.ObjectAdditionalProperties) return `Unexpected property (this object takes ${listed(names(s), 'and')})`
+    if (failure.type === ValueErrorType.ObjectAdditionalProperties) return `Unexpected property (this object takes ${names(s).length ? listed(names(s), 'and') : 'none'})`
+    if (failure.type === ValueErrorType.ObjectRequiredProperty) {
+      const phrase = takes(s)
+      if (phrase) return `Required: ${phrase}`
+    }
     if (failure.type === ValueErrorType.ObjectMinProperties) return `Expected at least one of ${listed(names(s), 'or')}`
     if (DESCRIBED.has(failure.type!)) {
       const phrase = takes(s)

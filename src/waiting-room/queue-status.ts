@@ -51,7 +51,10 @@ export function queueStatus(concertId: string, view: SessionView, limits: LineLi
     // opening set on an open line, or moved past its draw) waits until then first (helper-60: the first
     // place was told 1 s and to poll twice a second for the hour until the opening).
     const untilOpeningMs = limits.opensAtMs != null ? Math.max(0, limits.opensAtMs - nowMs) : 0
-    estimatedWaitSeconds = Math.ceil(untilOpeningMs / 1000 + waitSeconds(view.position, view.pace, limits))
+    // The sessions live now are over by an opening further away than a session's time: the capacity is
+    // free then (helper-61: each place of a line of capacity 1 was told a session's time too much).
+    const pace = view.pace !== null && untilOpeningMs >= limits.activeTtlSeconds * 1000 ? { ...view.pace, active: 0 } : view.pace
+    estimatedWaitSeconds = Math.ceil(untilOpeningMs / 1000 + waitSeconds(view.position, pace, limits))
     // Poll less often the further back.
     const pausedFloor = Math.min(PAUSED_POLL_MS, limits.activeTtlSeconds * 1000 * PAUSED_POLL_SHARE_OF_SESSION)
     const floor = limits.paused ? Math.max(500, Math.min(pausedFloor, waitingCeiling)) : 500

@@ -152,7 +152,7 @@ describeWith(['DATABASE_URL'], 'the HTTP edge', () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2 })
     const admin = { 'x-admin-key': ADMIN_KEY }
     const patched = async (body: object) => (await call(ctx.server, `/v1/admin/concerts/${concertId}/queue`, { method: 'PATCH', headers: admin, body })).body.detail
-    const time = 'a calendar time (YYYY-MM-DDThh:mm[:ss[.fraction]]Z or an offset, year 1970-9999)'
+    const time = 'a calendar time (YYYY-MM-DDThh:mm[:ss[.fraction]]Z or an offset, from 1970 to 9999 in UTC)'
     expect(await patched({ salesOpenAt: 'yesterday' })).toBe(`body.salesOpenAt: Expected ${time} or null`)
     expect(await patched({ maxActive: '5' })).toBe('body.maxActive: Expected a whole number from 1 to 1000000 or null')
     expect(await patched({ admitPerSecond: 0 })).toBe('body.admitPerSecond: Expected a whole number from 1 to 100000 or null')
@@ -177,6 +177,12 @@ describeWith(['DATABASE_URL'], 'the HTTP edge', () => {
     const patch = await call(ctx.server, `/v1/admin/concerts/${concertId}/queue`, { method: 'PATCH', headers: admin, body: {} })
     expect(patch.body.detail).toBe('body: Expected at least one of paused, maxActive, admitPerSecond or salesOpenAt')
     expect(await refused('/v1/dev/user-tokens', { userId: '' })).toBe('body.userId: Expected 1-128 characters of well-formed Unicode, no control characters')
+    // A missing field says what it takes; an object that takes nothing says so (helper-61: "takes " and nothing).
+    expect(await refused('/v1/balance/charges', {})).toBe('body.amount: Required: a whole number from 1 to 10000000')
+    const { scheduleIds: [schedule] } = await createConcert(ctx.server, { seats: 1 })
+    const mapped = await call(ctx.server, `/v1/schedules/${schedule}/seat-map?zz=1`, { token })
+    expect(mapped.body.detail).toMatch(/^query(\.zz)?: Unexpected property \(this object takes none\)$/)
+    expect((await call(ctx.server, '/v1/reservations?cursor=ZZECHO', { token })).body.detail).toBe('query.cursor: Expected a cursor this API returned for the next page')
     // Nothing of the refused patches was applied.
     const line = await call(ctx.server, `/v1/admin/concerts/${concertId}/queue`, { headers: admin })
     expect([line.body.salesOpenAt, line.body.maxActive > 0]).toEqual([null, true])

@@ -79,6 +79,13 @@ describe('queue status', () => {
     expect(place(101, now + 3_600_000).estimatedWaitSeconds).toBe(3_600 + 2 + 6)
     // Ten seconds away: come back in a quarter of the wait.
     expect(place(1, now + 10_000)).toMatchObject({ estimatedWaitSeconds: 11, pollAfterMs: 2_750 })
+    // Whoever is live now is gone by an opening further away than a session's time (600 s): all 100
+    // places are free then; nearer, the live sessions still count.
+    const full = { active: 100, endedPerSecond: 0, liveAverage: 100 }
+    const placeIn = (position: number, opensAtMs: number) =>
+      queueStatus(concertId, { status: 'WAITING', position, activeUntilMs: null, pace: full, ownUntilMs: null }, { ...limits, opensAtMs }, now)
+    expect(placeIn(1, now + 3_600_000).estimatedWaitSeconds).toBe(3_601)
+    expect(placeIn(1, now + 60_000).estimatedWaitSeconds).toBe(60 + 6)
     // An opening that has passed changes nothing.
     expect(place(1, now - 1_000)).toMatchObject({ estimatedWaitSeconds: 1, pollAfterMs: 500 })
   })
