@@ -19,7 +19,7 @@ const PAST_THE_LAST = Date.UTC(10_000, 0, 1)
  * An ISO 8601 date-time that names a real moment: a day that exists in its month (no February 30th, which
  * Date and Postgres would roll over into March), hours 0-23, a year from 1970 to 9999 and an explicit
  * offset. The year is the moment's in UTC: 9999-12-31T23:30:00-01:00 is in the year 10000, which Postgres
- * refused with an error (a 500: helper-61). The schema's `date-time` format checks the shape only. Returns it with at most six digits of
+ * refused with an error (a 500: helper-61), and so is an offset past 15:59. The schema's `date-time` format checks the shape only. Returns it with at most six digits of
  * fraction, or null. RFC 3339 allows any number (Go's RFC3339Nano writes nine); Postgres keeps
  * microseconds and would round the rest, which can carry into the next day or year: they are cut off.
  */
@@ -33,7 +33,8 @@ export function calendarTime(text: string): string | null {
   )
   if (month! < 1 || month! > 12 || day! < 1) return null
   if (day! > new Date(Date.UTC(year!, month!, 0)).getUTCDate()) return null
-  if (!(hour! <= 23 && minute! <= 59 && second! <= 59 && offsetHours! <= 23 && offsetMinutes! <= 59)) return null
+  // Offsets as far as Postgres takes them (15:59; the world's go from -12:00 to +14:00): +20:54 was a 500.
+  if (!(hour! <= 23 && minute! <= 59 && second! <= 59 && offsetHours! <= 15 && offsetMinutes! <= 59)) return null
   const moment = Date.UTC(year!, month! - 1, day!, hour!, minute!, second!) - sign * (offsetHours! * 60 + offsetMinutes!) * 60_000
   if (moment < FIRST_MOMENT || moment >= PAST_THE_LAST) return null
   return fraction && fraction.length > 7 ? text.replace(fraction, fraction.slice(0, 7)) : text

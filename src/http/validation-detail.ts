@@ -6,7 +6,7 @@ import { ValueErrorType } from '@sinclair/typebox/errors'
 // that, and is described here instead, e.g. `body.amount: Expected a whole number from 1 to 10000000`.
 
 /** The calendar times this API takes (src/admin/routes.ts reads them by the same rule). */
-export const CALENDAR_TIME_FORM = 'YYYY-MM-DDThh:mm[:ss[.fraction]]Z or an offset, from 1970 to 9999 in UTC'
+export const CALENDAR_TIME_FORM = 'YYYY-MM-DDThh:mm[:ss[.fraction]] and Z or an offset up to ±15:59, from 1970 to 9999 in UTC'
 
 /**
  * What a field takes, in words, where its schema cannot say it (lengths in characters that the route

@@ -1,4 +1,5 @@
 import { expect, test } from 'bun:test'
+import fc from 'fast-check'
 import { calendarTime } from '../../src/admin/routes'
 import { ADMIN_KEY, call, onEachDatabase } from '../support/app'
 
@@ -25,7 +26,7 @@ test('real calendar times pass; days a month does not have, hour 24, year 0000 a
     '2026-01-01T19:00:60Z', '0000-01-01T19:00:00Z', '1969-12-31T23:00:00Z', '2026-13-01T19:00:00Z', '2026-00-10T19:00:00Z',
     '2026-01-01T19:00:00', '2026-01-01T19:00:00+24:00', '2026-01-01', '+012026-01-01T19:00:00Z',
     // The year is the moment's, in UTC (helper-61: the first was a 500 from Postgres, the second taken).
-    '9999-12-31T23:30:00-01:00', '1970-01-01T00:30:00+01:00']) {
+    '9999-12-31T23:30:00-01:00', '1970-01-01T00:30:00+01:00', '2027-04-04T04:29:00+20:54', '2027-01-05T08:01:00-16:00']) {
     expect([bad, calendarTime(bad)]).toEqual([bad, null])
   }
 })
@@ -49,6 +50,29 @@ onEachDatabase('creating a concert', {}, (ctx) => {
     expect(replies.map((r) => [r.status, r.body.code])).toEqual(replies.map(() => [400, 'VALIDATION_FAILED']))
     const [after] = await ctx.db.sql`select count(*)::int as n from concerts`
     expect(after!.n).toBe(before!.n)
+  })
+
+  test('every calendar time taken is one Postgres takes, at the moment it names, from 1970 to 9999 in UTC (property, near the edges)', async () => {
+    const two = (n: number) => String(n).padStart(2, '0')
+    const time = fc.record({
+      year: fc.constantFrom(1969, 1970, 1971, 2027, 9998, 9999),
+      month: fc.integer({ min: 1, max: 12 }),
+      day: fc.integer({ min: 1, max: 31 }),
+      hour: fc.integer({ min: 0, max: 23 }),
+      minute: fc.integer({ min: 0, max: 59 }),
+      offset: fc.oneof(fc.constant('Z'), fc.record({ sign: fc.constantFrom('+', '-'), h: fc.integer({ min: 0, max: 23 }), m: fc.integer({ min: 0, max: 59 }) })),
+    }).map(({ year, month, day, hour, minute, offset }) =>
+      `${year}-${two(month)}-${two(day)}T${two(hour)}:${two(minute)}:00${typeof offset === 'string' ? offset : `${offset.sign}${two(offset.h)}:${two(offset.m)}`}`,
+    )
+    const taken: string[] = []
+    fc.assert(fc.property(time, (text) => void (calendarTime(text) !== null && taken.push(text))), { numRuns: 2000 })
+    expect(taken.length).toBeGreaterThan(500)
+    const rows = await ctx.db.sql`select t, extract(epoch from t::timestamptz) * 1000 as ms from unnest(${taken}::text[]) as t`
+    for (const row of rows) {
+      const ms = Number(row.ms)
+      expect([row.t, ms]).toEqual([row.t, Date.parse(row.t)])
+      expect(ms >= Date.UTC(1970, 0, 1) && ms < Date.UTC(10_000, 0, 1)).toBe(true)
+    }
   })
 
   test('a real date is stored as that moment', async () => {

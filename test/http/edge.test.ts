@@ -152,7 +152,7 @@ describeWith(['DATABASE_URL'], 'the HTTP edge', () => {
     const { concertId, scheduleIds } = await createConcert(ctx.server, { seats: 2 })
     const admin = { 'x-admin-key': ADMIN_KEY }
     const patched = async (body: object) => (await call(ctx.server, `/v1/admin/concerts/${concertId}/queue`, { method: 'PATCH', headers: admin, body })).body.detail
-    const time = 'a calendar time (YYYY-MM-DDThh:mm[:ss[.fraction]]Z or an offset, from 1970 to 9999 in UTC)'
+    const time = 'a calendar time (YYYY-MM-DDThh:mm[:ss[.fraction]] and Z or an offset up to ±15:59, from 1970 to 9999 in UTC)'
     expect(await patched({ salesOpenAt: 'yesterday' })).toBe(`body.salesOpenAt: Expected ${time} or null`)
     expect(await patched({ maxActive: '5' })).toBe('body.maxActive: Expected a whole number from 1 to 1000000 or null')
     expect(await patched({ admitPerSecond: 0 })).toBe('body.admitPerSecond: Expected a whole number from 1 to 100000 or null')
