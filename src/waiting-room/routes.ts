@@ -4,6 +4,7 @@ import { bearer, bearerAndQueue, errors } from '../http/schemas'
 import { identity, spendBudget, type Users } from '../identity/plugin'
 import { JoinRequest, QueueJoin, QueueStatus } from './model'
 import type { WaitingRoom } from './waiting-room'
+import { ENDED_EVENT_ID } from './status-push'
 import { jsonBody } from '../http/json-body'
 
 export function waitingRoomRoutes(room: WaitingRoom, users: Users) {
@@ -36,8 +37,12 @@ export function waitingRoomRoutes(room: WaitingRoom, users: Users) {
     .get(
       '/events',
       async ({ query, request, server, set }) => {
-        // Opening a stream spends one request of the user's budget, so reconnect storms are bounded.
-        const { stream } = await room.watch(query.token, (ticket) => spendBudget(users.limiter, ticket.userId, set))
+        // Opening a stream spends one request of the user's budget, so reconnect storms are bounded. A
+        // client that heard the stream's end is answered 204, which tells EventSource to stop (status-push.ts).
+        const heardEnd = request.headers.get('last-event-id') === ENDED_EVENT_ID
+        const watching = await room.watch(query.token, (ticket) => spendBudget(users.limiter, ticket.userId, set), heardEnd)
+        if (watching === null) return new Response(null, { status: 204, headers: { 'cache-control': 'no-store' } })
+        const { stream } = watching
         // The stream is quiet between changes for up to a heartbeat; Bun's idle timeout must not cut it.
         server?.timeout(request, 0)
         return new Response(stream, {
@@ -51,11 +56,17 @@ export function waitingRoomRoutes(room: WaitingRoom, users: Users) {
       },
       {
         query: t.Object({ token: t.Optional(t.String({ maxLength: 1024, description: 'The queue token from POST /v1/queue/tokens' })) }),
+        headers: t.Object({
+          'last-event-id': t.Optional(
+            t.String({ description: 'Sent by EventSource when it reconnects: the id of the last event it had. `end`, the id of a terminal status, is answered 204' }),
+          ),
+        }),
         response: {
           200: Type.String({
             contentMediaType: 'text/event-stream',
             description: 'Events `status` with `data: <QueueStatus as JSON>`, and `: heartbeat` comments',
           }),
+          204: Type.Void({ description: 'The client heard this place\'s stream end (Last-Event-ID: end): EventSource stops reconnecting' }),
           ...errors('QUEUE_TOKEN_INVALID'),
         },
         detail: {

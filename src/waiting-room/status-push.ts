@@ -20,6 +20,14 @@ const STREAMS_PER_PLACE = 4
 const RETRY_MS = 2000
 
 const TERMINAL = new Set(['DONE', 'EXPIRED', 'SOLD_OUT'])
+/**
+ * The id of a terminal status's event. EventSource reconnects when a stream ends, whatever it said last,
+ * and sends the last id it had (Last-Event-ID): a stream asked for after this one is answered 204, which
+ * tells EventSource to stop (helper-60: one that heard DONE reconnected every 2 s, each time spending a
+ * request of the user's budget and a store read). A client that missed the end sends another id and is
+ * told the end again.
+ */
+export const ENDED_EVENT_ID = 'end'
 
 export interface StatusPushOptions {
   /** Where the views of watched places are read: the store's, as people are told them (waiting-room.ts). */
@@ -93,7 +101,8 @@ export function statusPush({ views, limitsOf, describe, tickMs, maxStreams = 50_
     if (key !== stream.lastKey) {
       stream.lastKey = key
       stream.eventId++
-      write(stream, `id: ${stream.eventId}\nevent: status\ndata: ${JSON.stringify(body)}\n\n`)
+      const id = TERMINAL.has(body.status) ? ENDED_EVENT_ID : stream.eventId
+      write(stream, `id: ${id}\nevent: status\ndata: ${JSON.stringify(body)}\n\n`)
     } else if (Date.now() - stream.lastWriteMs >= HEARTBEAT_MS) {
       write(stream, ': heartbeat\n\n')
     }

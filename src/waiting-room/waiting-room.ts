@@ -234,9 +234,11 @@ export function waitingRoom({ store, tokens, catalogue, settings, sessionsThatPa
     /**
      * Opens pushed status for the place a queue token names; the token alone is the credential. The
      * first event is read now (and is the heartbeat of a waiting place), so a reconnect resumes at once.
+     * A client that heard the stream's end (`heardEnd`: status-push.ts) gets null: nothing more to say.
      */
-    async watch(token: string | null | undefined, beforeRead: (ticket: Ticket) => void = () => {}) {
+    async watch(token: string | null | undefined, beforeRead: (ticket: Ticket) => void = () => {}, heardEnd = false) {
       const ticket = tokens.open(token)
+      if (heardEnd) return null
       beforeRead(ticket)
       if (!push.hasRoom()) {
         throw new ServiceError('SERVICE_UNAVAILABLE', 'This instance has no room for another status stream; poll instead', { retryAfterSeconds: 5 })

@@ -57,10 +57,23 @@ onEachDatabase('pushed status in one instance', { QUEUE_MAX_ACTIVE: '1', QUEUE_A
     const held2 = await hold(ctx.server, secondShopper, scheduleIds[0]!, 2)
     expect((await pay(ctx.server, secondShopper, held2.body.reservationId)).status).toBe(201)
     await ctx.server.room.push.tick()
-    const done = statusOf(await stream.next((e) => statusOf(e).status === 'DONE', 5000))
-    expect(done.status).toBe('DONE')
+    const doneEvent = await stream.next((e) => statusOf(e).status === 'DONE', 5000)
+    expect(statusOf(doneEvent).status).toBe('DONE')
     await stream.ended
     expect(ctx.server.room.push.openStreams).toBe(0)
+
+    // EventSource reconnects after an end and sends the last id it had: the end's id is answered 204,
+    // which stops it (helper-60: it reconnected every 2 s, spending the user's budget each time).
+    expect([stream.events.slice(0, -1).every((e) => /^\d+$/.test(e.id ?? '')), doneEvent.id]).toEqual([true, 'end'])
+    const events = (queueToken: string, lastEventId: string) =>
+      ctx.server.app.handle(new Request(`http://localhost/v1/queue/events?token=${encodeURIComponent(queueToken)}`, { headers: { 'last-event-id': lastEventId } }))
+    const stopped = await events(second.queueToken, 'end')
+    expect([stopped.status, await stopped.text(), stopped.headers.get('x-request-id') !== null]).toEqual([204, '', true])
+    // One that missed the end (another id) is told it again; a forged token is a 401 whatever its id.
+    const missed = await openSse((signal) => ctx.server.app.handle(new Request(`http://localhost/v1/queue/events?token=${encodeURIComponent(second.queueToken)}`, { signal, headers: { 'last-event-id': '2' } })))
+    expect(statusOf(await missed.next()).status).toBe('DONE')
+    await missed.ended
+    expect((await events('forged.token', 'end')).status).toBe(401)
   })
 
   test('one store read per tick per line, however many streams watch it; tabs of one person share it', async () => {

@@ -18,7 +18,7 @@ const CONDITIONAL = new Set(['listConcerts', 'listSchedules', 'listSeats', 'getS
  * they answer before spending it: opening a status stream (the queue token names the user, once it is
  * read: a malformed or forged one spends nothing; src/waiting-room/routes.ts).
  */
-const BUDGETED_WITHOUT_BEARER: Record<string, number[]> = { watchQueueStatus: [400, 401] }
+const BUDGETED_WITHOUT_BEARER: Record<string, number[]> = { watchQueueStatus: [204, 400, 401] }
 /**
  * Query parameters that are an operation's whole credential: required in the document, though the route's
  * schema leaves them optional so that a missing one is answered as a missing credential (401), not a 400.
