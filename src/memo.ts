@@ -9,7 +9,7 @@
 // Here a full memo takes no new key until a sweep has made room, and a sweep (at most once per `sweepMs`)
 // forgets the keys not asked for since the sweep before: the keys in use stay, those of users who left
 // go, and with more keys in use than the bound a fixed set of them is remembered (50,000 of 60,000
-// polls then find theirs) instead of none.
+// polls then found theirs) instead of none.
 
 export interface Memo<V> {
   get(key: string): V | undefined

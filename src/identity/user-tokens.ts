@@ -7,8 +7,12 @@ import { boundedMemo } from '../memo'
 
 // User identity comes from a bearer JWT (HS256) issued upstream; `sub` is the user id.
 // Verified tokens are remembered until they expire so that a busy user does not pay for the HMAC
-// and the JSON parse on every request; the memo is bounded (src/memo.ts: ~350 bytes a token).
-const CACHE_LIMIT = 50_000
+// and the JSON parse on every request; the memo is bounded (src/memo.ts). 10,000 holds the users who
+// call often (the ACTIVE ones, a line's capacity) and those of a modest line; with 50,000 (each memo), a
+// crowd of 60,000 pollers cost the instance 216 MB of RSS against 144-148 with 10,000, for no CPU gain the
+// bench could see (66-68 us a poll against 68-98: a token verified again costs ~6 us here, ~4 us a queue
+// token; test/tools/bench/HISTORY.md, stop 36).
+const CACHE_LIMIT = 10_000
 
 export interface UserTokens {
   /** The user id of a verified bearer token; throws a 401 ServiceError. Synchronous: it runs on every request. */

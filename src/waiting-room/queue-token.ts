@@ -24,8 +24,8 @@ export function deriveQueueTokenSecret(authJwtSecret: string): string {
 
 // Tokens already verified, so that a user polling every second does not pay for the HMAC, two base64
 // decodings and a JSON parse each time (about 4 µs of a poll). A token never changes meaning, so an entry
-// stays valid; the memo is bounded (src/memo.ts).
-const OPENED_LIMIT = 50_000
+// stays valid; the memo is bounded (src/memo.ts), as the user tokens' is (src/identity/user-tokens.ts).
+const OPENED_LIMIT = 10_000
 
 export function queueTokens(secret: string): QueueTokens {
   const mac = hmacSha256(secret)

@@ -156,7 +156,7 @@ function pollsOf(ctx: Context, name: ScenarioName, pollers: User[], note: (answe
 }
 
 /**
- * Users in the crowd of `poll-crowd`: more than an instance's memos of verified tokens hold (50,000 each,
+ * Users in the crowd of `poll-crowd`: more than an instance's memos of verified tokens hold (10,000 each,
  * src/memo.ts), few enough that the run goes through all of them several times.
  */
 export const CROWD = 60_000
