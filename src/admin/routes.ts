@@ -20,8 +20,9 @@ const PAST_THE_LAST = Date.UTC(10_000, 0, 1)
  * Date and Postgres would roll over into March), hours 0-23, a year from 1970 to 9999 and an explicit
  * offset. The year is the moment's in UTC: 9999-12-31T23:30:00-01:00 is in the year 10000, which Postgres
  * refused with an error (a 500: helper-61), as it does an offset past 15:59. The schema's `date-time`
- * format checks the shape only. Returns it with at most six digits of fraction, or null. RFC 3339 allows any number (Go's RFC3339Nano writes nine); Postgres keeps
- * microseconds and would round the rest, which can carry into the next day or year: they are cut off.
+ * format checks the shape only. Returns it with at most six digits of fraction, or null. RFC 3339 allows
+ * any number (Go's RFC3339Nano writes nine); Postgres keeps microseconds and would round the rest, which
+ * can carry into the next day or year: they are cut off.
  */
 export function calendarTime(text: string): string | null {
   const m = CALENDAR_TIME.exec(text)
