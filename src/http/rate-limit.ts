@@ -29,9 +29,11 @@ export interface RateLimitOptions {
 export function rateLimiter({ perSecond, burst, limit = BUCKET_LIMIT, now: clock = () => performance.now() }: RateLimitOptions): RateLimiter {
   if (perSecond <= 0) return { take: () => 0, headers: () => null }
   const buckets = new Map<string, { tokens: number; at: number }>()
+  /** The bucket's tokens at `now`, refilled since it was last spent from. */
+  const tokensAt = (bucket: { tokens: number; at: number }, now: number) => Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond)
   const makeRoom = (now: number) => {
     for (const [key, bucket] of buckets) {
-      if (bucket.tokens + ((now - bucket.at) / 1000) * perSecond >= burst) buckets.delete(key)
+      if (tokensAt(bucket, now) >= burst) buckets.delete(key)
     }
     if (buckets.size > limit * 0.9) buckets.clear()
   }
@@ -45,7 +47,7 @@ export function rateLimiter({ perSecond, burst, limit = BUCKET_LIMIT, now: clock
         bucket = { tokens: burst, at: now }
         buckets.set(key, bucket)
       }
-      bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond)
+      bucket.tokens = tokensAt(bucket, now)
       bucket.at = now
       if (bucket.tokens >= 1) {
         bucket.tokens -= 1

@@ -39,22 +39,22 @@ export function queueStatus(concertId: string, view: SessionView, limits: LineLi
   let pollAfterMs = TERMINAL_POLL_MS
   // Always well inside the idle limit, so a waiting place is kept.
   const waitingCeiling = Math.min(30_000, Math.floor((limits.waitingIdleSeconds * 1000) / 3))
+  const untilOpeningMs = limits.opensAtMs != null ? Math.max(0, limits.opensAtMs - nowMs) : null
   // In the pre-queue (before the opening's draw) a waiting place has no position yet.
   const preQueue = view.status === 'WAITING' && view.position === null
   if (preQueue) {
     // Come back at the opening, when the draw gives a place.
-    const untilOpening = limits.opensAtMs != null ? limits.opensAtMs - nowMs + 500 : waitingCeiling
-    pollAfterMs = Math.max(500, Math.min(waitingCeiling, untilOpening))
+    pollAfterMs = Math.max(500, Math.min(waitingCeiling, untilOpeningMs !== null ? untilOpeningMs + 500 : waitingCeiling))
   } else if (view.status === 'WAITING' && view.position !== null) {
     // While paused, the wait counted from the resume: how long a pause lasts, nobody here knows. Before an
     // opening nobody is admitted either, and when it comes is known: a place that has its number (an
     // opening set on an open line, or moved past its draw) waits until then first (helper-60: the first
     // place was told 1 s and to poll twice a second for the hour until the opening).
-    const untilOpeningMs = limits.opensAtMs != null ? Math.max(0, limits.opensAtMs - nowMs) : 0
+    const untilOpening = untilOpeningMs ?? 0
     // The sessions live now are over by an opening further away than a session's time: the capacity is
     // free then (helper-61: each place of a line of capacity 1 was told a session's time too much).
-    const pace = view.pace !== null && untilOpeningMs >= limits.activeTtlSeconds * 1000 ? { ...view.pace, active: 0 } : view.pace
-    estimatedWaitSeconds = Math.ceil(untilOpeningMs / 1000 + waitSeconds(view.position, pace, limits))
+    const pace = view.pace !== null && untilOpening >= limits.activeTtlSeconds * 1000 ? { ...view.pace, active: 0 } : view.pace
+    estimatedWaitSeconds = Math.ceil(untilOpening / 1000 + waitSeconds(view.position, pace, limits))
     // Poll less often the further back.
     const pausedFloor = Math.min(PAUSED_POLL_MS, limits.activeTtlSeconds * 1000 * PAUSED_POLL_SHARE_OF_SESSION)
     const floor = limits.paused ? Math.max(500, Math.min(pausedFloor, waitingCeiling)) : 500
